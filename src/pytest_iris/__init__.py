@@ -1,0 +1,112 @@
+"""pytest-iris: realistic InterSystems IRIS logs, a fake IRIS host and chaos tests.
+
+The public API is importable from here (``from pytest_iris import
+IRISMessage``). Names load on first use so that pytest, which imports this
+package in every suite where the plugin is installed, pays nothing for
+features a suite does not use.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+__version__ = "0.1.0"
+
+#: public name -> module that defines it
+_EXPORTS: dict[str, str] = {
+    "IRISMessage": "pytest_iris.models",
+    "Severity": "pytest_iris.models",
+    "RemediationCommand": "pytest_iris.models",
+    "ToolResult": "pytest_iris.models",
+    "ToolStatus": "pytest_iris.models",
+    "Change": "pytest_iris.models",
+    "json_schemas": "pytest_iris.models",
+    "format_message": "pytest_iris.grammar",
+    "parse_message": "pytest_iris.codec",
+    "LogEntry": "pytest_iris.reader",
+    "LogProblem": "pytest_iris.reader",
+    "read_log": "pytest_iris.reader",
+    "parse_lines": "pytest_iris.reader",
+    "parse_text": "pytest_iris.reader",
+    "iter_messages": "pytest_iris.reader",
+    "LogSummary": "pytest_iris.summary",
+    "summarize": "pytest_iris.summary",
+    "InstanceError": "pytest_iris.errors",
+    "ValidationError": "pytest_iris.errors",
+    "ParseError": "pytest_iris.errors",
+    "LogReadError": "pytest_iris.errors",
+    "ConfigError": "pytest_iris.errors",
+    "ToolError": "pytest_iris.errors",
+    "PrivilegeError": "pytest_iris.errors",
+    "TransportError": "pytest_iris.errors",
+    "LLMError": "pytest_iris.errors",
+    "CassetteError": "pytest_iris.errors",
+    "SandboxError": "pytest_iris.errors",
+    "ContainmentError": "pytest_iris.errors",
+    "ScenarioError": "pytest_iris.errors",
+}
+#: ``format`` and ``parse`` are the design's names; they shadow builtins only
+#: as attributes of this package.
+_ALIASES: dict[str, tuple[str, str]] = {
+    "format": ("pytest_iris.grammar", "format_message"),
+    "parse": ("pytest_iris.codec", "parse_message"),
+}
+
+__all__ = sorted([*_EXPORTS, *_ALIASES, "__version__"])
+
+
+def __getattr__(name: str) -> Any:
+    if name in _EXPORTS:
+        value = getattr(importlib.import_module(_EXPORTS[name]), name)
+    elif name in _ALIASES:
+        module, attribute = _ALIASES[name]
+        value = getattr(importlib.import_module(module), attribute)
+    else:
+        raise AttributeError(f"module 'pytest_iris' has no attribute {name!r}")
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return __all__
+
+
+if TYPE_CHECKING:
+    from pytest_iris.codec import parse_message
+    from pytest_iris.codec import parse_message as parse
+    from pytest_iris.errors import (
+        CassetteError,
+        ConfigError,
+        ContainmentError,
+        InstanceError,
+        LLMError,
+        LogReadError,
+        ParseError,
+        PrivilegeError,
+        SandboxError,
+        ScenarioError,
+        ToolError,
+        TransportError,
+        ValidationError,
+    )
+    from pytest_iris.grammar import format_message
+    from pytest_iris.grammar import format_message as format
+    from pytest_iris.models import (
+        Change,
+        IRISMessage,
+        RemediationCommand,
+        Severity,
+        ToolResult,
+        ToolStatus,
+        json_schemas,
+    )
+    from pytest_iris.reader import (
+        LogEntry,
+        LogProblem,
+        iter_messages,
+        parse_lines,
+        parse_text,
+        read_log,
+    )
+    from pytest_iris.summary import LogSummary, summarize

@@ -1,0 +1,35 @@
+"""``format`` and ``parse``: one message to its text and back, exactly.
+
+``parse(format(m)) == m`` for every valid message, and ``format(parse(t)) ==
+t`` for every real entry. ``parse`` is strict (one entry or an error naming
+what is wrong); use :mod:`pytest_iris.reader` for whole logs, which never
+raises on content.
+"""
+
+from __future__ import annotations
+
+from pytest_iris.errors import ParseError
+from pytest_iris.grammar import format_message
+from pytest_iris.models import IRISMessage
+from pytest_iris.reader import LogEntry, parse_text
+
+__all__ = ["format_message", "parse_message"]
+
+
+def parse_message(text: str) -> IRISMessage:
+    """The one entry in ``text`` (a stamped line plus any continuation lines).
+
+    Raises :class:`~pytest_iris.errors.ParseError` when ``text`` is not
+    exactly one entry, quoting the first offending line.
+    """
+    entries: list[LogEntry] = []
+    for item in parse_text(text):
+        if isinstance(item, LogEntry):
+            entries.append(item)
+        else:
+            raise ParseError(f"{item}: {item.raw[:120]!r}")
+    if len(entries) != 1:
+        raise ParseError(
+            f"expected exactly one messages.log entry, found {len(entries)} in {text[:120]!r}"
+        )
+    return entries[0].message
