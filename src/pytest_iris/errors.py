@@ -35,6 +35,18 @@ class PrivilegeError(ToolError):
     """The tool lacks the privilege; the message holds the command to run by hand."""
 
 
+class CommandPrivilegeError(PrivilegeError):
+    """A privileged command was refused; ``commands`` are what a person would run as root.
+
+    ``result`` is the tool's ``ToolResult`` up to the refusal (what was applied before it).
+    """
+
+    def __init__(self, message: str, commands: tuple[str, ...] = (), result: object = None) -> None:
+        super().__init__(message)
+        self.commands = commands
+        self.result = result
+
+
 class TransportError(InstanceError):
     """A transport could not publish or consume."""
 

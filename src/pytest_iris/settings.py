@@ -24,6 +24,7 @@ from pydantic_settings import (
 )
 
 from pytest_iris.errors import ConfigError
+from pytest_iris.tools.settings import ToolSettings
 
 ENV_PREFIX = "PYTEST_IRIS_"
 #: Environment variable naming the YAML file when none is passed.
@@ -40,6 +41,8 @@ class IrisSettings(BaseSettings):
         extra="forbid",
         validate_default=True,
     )
+
+    tools: ToolSettings = ToolSettings()
 
     @classmethod
     def settings_customise_sources(

@@ -1,0 +1,92 @@
+"""Building :class:`~pytest_iris.models.ToolResult` values the same way in every tool.
+
+A :class:`ResultBuilder` is started when a tool call starts: it takes the
+trace id and the start time then, collects changes and confirming
+messages.log lines as the call goes, and stamps the duration when the call
+finishes, whatever the outcome.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from pytest_iris.models import Change, ToolResult, ToolStatus
+from pytest_iris.tracing import current_trace_id, ensure_trace_id
+
+
+class ResultBuilder:
+    """Collects what one tool call did and turns it into a ``ToolResult``."""
+
+    def __init__(self, tool: str, action: str, *, dry_run: bool) -> None:
+        self.tool = tool
+        self.action = action
+        self.dry_run = dry_run
+        self.trace_id = ensure_trace_id()
+        self.changes: list[Change] = []
+        self.confirmations: list[str] = []
+        self.details: dict[str, Any] = {}
+        self._started = time.monotonic()
+
+    def change(
+        self, target: str, before: Any, after: Any, *, applied: bool, reason: str = ""
+    ) -> Change:
+        """Record one change (``applied=False``: planned in a dry run, or not reached)."""
+        item = Change(target=target, before=before, after=after, applied=applied, reason=reason)
+        self.changes.append(item)
+        return item
+
+    def confirm(self, *lines: str) -> None:
+        """Record messages.log (or command output) lines that confirm the outcome."""
+        self.confirmations.extend(lines)
+
+    def finish(self, status: ToolStatus, message: str) -> ToolResult:
+        return ToolResult(
+            tool=self.tool,
+            action=self.action,
+            status=status,
+            changes=tuple(self.changes),
+            confirmations=tuple(self.confirmations),
+            message=message,
+            duration_s=round(time.monotonic() - self._started, 6),
+            trace_id=self.trace_id,
+            dry_run=self.dry_run,
+            details=dict(self.details),
+        )
+
+    def success(self, message: str) -> ToolResult:
+        return self.finish(ToolStatus.SUCCESS, message)
+
+    def partial(self, message: str) -> ToolResult:
+        return self.finish(ToolStatus.PARTIAL, message)
+
+    def failure(self, message: str, error: BaseException | None = None) -> ToolResult:
+        if error is not None:
+            self.details.setdefault("error", type(error).__name__)
+        return self.finish(ToolStatus.FAILURE, message)
+
+
+def failure_result(
+    tool: str,
+    action: str,
+    message: str,
+    *,
+    error: BaseException | None = None,
+    dry_run: bool = True,
+    duration_s: float = 0.0,
+    details: dict[str, Any] | None = None,
+) -> ToolResult:
+    """A failure ``ToolResult`` for a call that changed nothing (e.g. rejected input)."""
+    extra = dict(details or {})
+    if error is not None:
+        extra.setdefault("error", type(error).__name__)
+    return ToolResult(
+        tool=tool,
+        action=action,
+        status=ToolStatus.FAILURE,
+        message=message,
+        duration_s=duration_s,
+        trace_id=current_trace_id() or ensure_trace_id(),
+        dry_run=dry_run,
+        details=extra,
+    )
