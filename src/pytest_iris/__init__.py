@@ -45,6 +45,8 @@ _EXPORTS: dict[str, str] = {
     "SandboxError": "pytest_iris.errors",
     "ContainmentError": "pytest_iris.errors",
     "ScenarioError": "pytest_iris.errors",
+    "SharedMemoryPlan": "pytest_iris.memory",
+    "plan_shared_memory": "pytest_iris.memory",
 }
 #: ``format`` and ``parse`` are the design's names; they shadow builtins only
 #: as attributes of this package.
