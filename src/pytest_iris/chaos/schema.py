@@ -1,0 +1,295 @@
+"""The chaos scenario file, as pydantic models.
+
+A scenario is a Chaos Toolkit experiment made for IRIS: the starting state
+of the sandbox host, a steady-state hypothesis checked before the faults and
+after the remediation, the faults injected over (host-clock) time, what the
+remediation must achieve and within what time, and rollbacks that always
+run. Times are seconds of the sandbox host's clock from the scenario start,
+so a run is deterministic and fast whatever the wall clock does.
+:mod:`pytest_iris.chaos.loader` reads the YAML and maps validation errors to
+file lines.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+#: CPF values by section then key, e.g. ``{"config": {"globals": "0,0,512,0,0,0"}}``.
+CpfValues = dict[str, dict[str, str | int]]
+
+_NAME = re.compile(r"^[a-z0-9][a-z0-9_\-]*$")
+KernelKey = Literal[
+    "kernel.shmmax",
+    "kernel.shmall",
+    "kernel.shmmni",
+    "kernel.sem",
+    "kernel.msgmni",
+    "vm.nr_hugepages",
+]
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class HostSpec(_Model):
+    """Starting state of the sandbox host (what ``@pytest.mark.iris_host`` takes)."""
+
+    instance: Literal["running", "down"] = "running"
+    #: client connections to the superserver (1972) and the web server (52773)
+    users: int = Field(default=0, ge=0)
+    web_users: int = Field(default=0, ge=0)
+    total_ram_mb: int | None = Field(default=None, gt=0)
+    kernel: dict[KernelKey, int | str] = Field(default_factory=dict)
+    cpf: CpfValues = Field(default_factory=dict)
+    #: whether ``sudo`` lets the remediation become root
+    sudo: Literal["nopasswd", "password", "denied"] = "nopasswd"
+
+
+class Quiet(_Model):
+    """No message of ``min_severity`` or worse within the last ``within_s`` seconds."""
+
+    min_severity: int = Field(default=2, ge=0, le=3)
+    within_s: float = Field(default=60, gt=0)
+
+
+class SteadyState(_Model):
+    """The hypothesis that must hold before the faults and after the remediation."""
+
+    title: str = "the instance serves its users"
+    instance: Literal["running", "down"] | None = "running"
+    quiet: Quiet | None = None
+    users_can_connect: bool | None = None
+    #: also check the hypothesis after the rollbacks ran
+    after_rollbacks: bool = False
+
+
+class Fault(_Model):
+    """One step injected at ``at`` seconds: exactly one action field is set.
+
+    - ``sequence``: write a named log sequence (``params`` passed to it)
+    - ``lines``: write these raw messages.log lines as they are
+    - ``kernel``: set kernel parameters on the host (a value lowered)
+    - ``cpf``: change CPF values (someone edited the configuration)
+    - ``kill``: kill the instance's daemon with this role (``write_daemon``...)
+    - ``connect`` / ``disconnect``: open or close this many user connections
+    - ``iris``: run the host's ``iris`` command (``start``/``stop``/``restart``)
+    - ``endpoint``: take the transport's endpoint ``down`` or bring it ``up``
+    """
+
+    at: float = Field(default=0, ge=0)
+    note: str = ""
+    sequence: str | None = None
+    params: dict[str, Any] = Field(default_factory=dict)
+    lines: list[str] | None = None
+    kernel: dict[KernelKey, int | str] | None = None
+    cpf: CpfValues | None = None
+    kill: str | None = None
+    connect: int | None = Field(default=None, gt=0)
+    disconnect: int | None = Field(default=None, gt=0)
+    iris: Literal["start", "stop", "restart"] | None = None
+    endpoint: Literal["down", "up"] | None = None
+
+    @model_validator(mode="after")
+    def _one_action(self) -> Fault:
+        chosen = [name for name in ACTIONS if getattr(self, name) is not None]
+        if len(chosen) != 1:
+            raise ValueError(
+                f"a fault needs exactly one of {', '.join(ACTIONS)}; got "
+                f"{', '.join(chosen) if chosen else 'none'}"
+            )
+        if self.params and self.sequence is None:
+            raise ValueError("'params' only goes with 'sequence'")
+        return self
+
+    @property
+    def action(self) -> str:
+        return next(name for name in ACTIONS if getattr(self, name) is not None)
+
+    def describe(self) -> str:
+        """One line for the summary and the report."""
+        action = self.action
+        value = getattr(self, action)
+        if action == "sequence":
+            extra = f" {self.params}" if self.params else ""
+            text = f"sequence {value}{extra}"
+        elif action == "lines":
+            text = f"{len(value)} raw line(s)"
+        elif action in ("kernel", "cpf"):
+            text = f"{action} " + ", ".join(_flatten(value))
+        else:
+            text = f"{action} {value}"
+        return f"{text} ({self.note})" if self.note else text
+
+
+ACTIONS: tuple[str, ...] = (
+    "sequence",
+    "lines",
+    "kernel",
+    "cpf",
+    "kill",
+    "connect",
+    "disconnect",
+    "iris",
+    "endpoint",
+)
+
+
+class Bound(_Model):
+    """A numeric bound; for comma lists (``globals``) the sum of the values is compared."""
+
+    min: float | None = None
+    max: float | None = None
+    equals: str | int | None = None
+
+    @model_validator(mode="after")
+    def _something(self) -> Bound:
+        if self.min is None and self.max is None and self.equals is None:
+            raise ValueError("a bound needs min, max or equals")
+        return self
+
+
+class ToolCall(_Model):
+    """A tool call to look for among those the remediation made (a subset match)."""
+
+    tool: Literal["cpf", "kernel", "restart"]
+    action: str | None = None
+    parameters: dict[str, Any] = Field(default_factory=dict)
+    status: Literal["success", "failure", "partial"] | None = None
+    dry_run: bool | None = None
+
+    def describe(self) -> str:
+        parts = [self.tool + (f".{self.action}" if self.action else "")]
+        parts += [f"{k}={v!r}" for k, v in self.parameters.items()]
+        if self.status:
+            parts.append(f"status={self.status}")
+        return " ".join(parts)
+
+
+class MessageMatch(_Model):
+    """A messages.log entry to look for after the faults."""
+
+    category: str | None = None
+    text_contains: str | None = None
+    text_regex: str | None = None
+    min_severity: int | None = Field(default=None, ge=0, le=3)
+    max_severity: int | None = Field(default=None, ge=0, le=3)
+
+    @field_validator("text_regex")
+    @classmethod
+    def _compiles(cls, value: str | None) -> str | None:
+        if value is not None:
+            try:
+                re.compile(value)
+            except re.error as error:
+                raise ValueError(f"not a regular expression: {error}") from error
+        return value
+
+    def describe(self) -> str:
+        parts = []
+        if self.category:
+            parts.append(f"[{self.category}]")
+        if self.text_contains:
+            parts.append(repr(self.text_contains))
+        if self.text_regex:
+            parts.append(f"/{self.text_regex}/")
+        if self.min_severity is not None:
+            parts.append(f"severity>={self.min_severity}")
+        if self.max_severity is not None:
+            parts.append(f"severity<={self.max_severity}")
+        return " ".join(parts) or "any message"
+
+
+class EndpointExpectation(_Model):
+    """What the endpoint must hold at the end (transport ``http`` only)."""
+
+    received_all: bool = True
+    min_received: int = Field(default=0, ge=0)
+    outbox_empty: bool = True
+
+
+class Expect(_Model):
+    """What the remediation must achieve, within ``within_s`` host seconds of the first fault."""
+
+    within_s: float = Field(default=300, gt=0)
+    tool_calls: list[ToolCall] = Field(default_factory=list)
+    no_tool_calls: list[ToolCall] = Field(default_factory=list)
+    kernel: dict[KernelKey, Bound] = Field(default_factory=dict)
+    cpf: dict[str, dict[str, Bound]] = Field(default_factory=dict)
+    restarted: bool | None = None
+    instance: Literal["running", "down"] | None = None
+    users_connected: int | None = Field(default=None, ge=0)
+    #: shared memory the CPF needs must fit in kernel.shmmax
+    shm_fits: bool | None = None
+    messages_after: list[MessageMatch] = Field(default_factory=list)
+    no_messages_after: list[MessageMatch] = Field(default_factory=list)
+    endpoint: EndpointExpectation | None = None
+
+    @field_validator("kernel", "cpf", mode="before")
+    @classmethod
+    def _bare_values(cls, value: Any) -> Any:
+        """``kernel.shmmax: 123`` is short for ``{equals: 123}``."""
+
+        def wrap(item: Any) -> Any:
+            return {"equals": item} if isinstance(item, str | int) else item
+
+        if isinstance(value, dict):
+            return {
+                k: (
+                    {kk: wrap(vv) for kk, vv in v.items()}
+                    if isinstance(v, dict) and not set(v) & {"min", "max", "equals"}
+                    else wrap(v)
+                )
+                for k, v in value.items()
+            }
+        return value
+
+
+class Scenario(_Model):
+    """One chaos experiment against a sandboxed IRIS host."""
+
+    name: str
+    title: str = ""
+    description: str = ""
+    tags: list[str] = Field(default_factory=list)
+    seed: int = 0
+    host: HostSpec = Field(default_factory=HostSpec)
+    #: how messages reach the remediator: handed over directly, via a messages.log
+    #: file transport, or published over HTTP to the mock endpoint
+    transport: Literal["direct", "file", "http"] = "direct"
+    steady_state: SteadyState = Field(default_factory=SteadyState)
+    faults: list[Fault] = Field(min_length=1)
+    expect: Expect = Field(default_factory=Expect)
+    rollbacks: list[Fault] = Field(default_factory=list)
+
+    @field_validator("name")
+    @classmethod
+    def _name(cls, value: str) -> str:
+        if not _NAME.match(value):
+            raise ValueError("use lower-case letters, digits, '_' and '-' (it names a test item)")
+        return value
+
+    @model_validator(mode="after")
+    def _endpoint_needs_http(self) -> Scenario:
+        uses_endpoint = any(f.endpoint is not None for f in [*self.faults, *self.rollbacks])
+        if (uses_endpoint or self.expect.endpoint) and self.transport != "http":
+            raise ValueError("endpoint faults and expectations need 'transport: http'")
+        return self
+
+
+def _flatten(values: dict[str, Any], prefix: str = "") -> list[str]:
+    out: list[str] = []
+    for key, value in values.items():
+        if isinstance(value, dict):
+            out += _flatten(value, f"{prefix}{key}.")
+        else:
+            out.append(f"{prefix}{key}={value}")
+    return out
+
+
+def flatten(values: dict[str, Any]) -> list[str]:
+    """``{"config": {"globals": "x"}}`` -> ``["config.globals=x"]``."""
+    return _flatten(values)
