@@ -118,7 +118,9 @@ def test_plan_for_the_real_495mb_allocation(procfs: Path) -> None:
     assert [v.key for v in plan.changes] == ["kernel.shmmax"]
     assert plan.commands() == [f"sysctl -w kernel.shmmax={need}"]
     text = plan.render()
-    assert "kernel.shmmax" in text and "33554432" in text and str(need) in text
+    assert "kernel.shmmax" in text
+    assert "33554432" in text
+    assert str(need) in text
 
 
 def test_plan_shmall_in_pages_and_margin_from_settings(tmp_path: Path) -> None:
@@ -162,7 +164,8 @@ def test_dry_run_changes_nothing(procfs: Path, fake_env: dict[str, str]) -> None
     tool = KernelTool(procfs, env=fake_env)
     with trace() as trace_id, capture_events() as events:
         result = tool.apply(tool.plan(495))
-    assert result.status is ToolStatus.SUCCESS and result.dry_run
+    assert result.status is ToolStatus.SUCCESS
+    assert result.dry_run
     assert result.message == "dry run: 1 change planned"
     assert [(c.target, c.before, c.applied) for c in result.changes] == [
         ("kernel.shmmax", 33554432, False)
@@ -229,7 +232,8 @@ def test_other_sysctl_failure_is_a_failure_result(procfs: Path, fake_env: dict[s
     (procfs / "sys/kernel/shmmax").unlink()
     result = tool.apply(plan, dry_run=False)
     assert result.status is ToolStatus.FAILURE
-    assert "sysctl -w kernel.shmmax=" in result.message and "cannot stat" in result.message
+    assert "sysctl -w kernel.shmmax=" in result.message
+    assert "cannot stat" in result.message
 
 
 def test_missing_sysctl_is_a_tool_error(procfs: Path, tmp_path: Path) -> None:
