@@ -1,0 +1,305 @@
+"""A lossless model of an ``iris.cpf`` or CPF merge file.
+
+Real CPF files are INI-like but not INI (facts.md §3.10): values hold ``=``,
+``,``, ``^``, ``$`` and quotes, keys hold spaces and punctuation, merge files
+come with a space after ``=``, trailing spaces, ``#`` comments, CRLF line
+endings and no final newline. Every reader that normalises any of that
+rewrites lines nobody asked to change, so this one keeps each line's exact
+text and line ending and only ever rewrites the lines an edit touches.
+Bytes that are not UTF-8 survive through ``surrogateescape``.
+
+Rules this model follows:
+
+* a line is a section header when, stripped, it starts with ``[`` and ends
+  with ``]``; a comment when it starts with ``#``; otherwise an entry when it
+  holds ``=``, split on the **first** ``=``;
+* a value is what follows ``=`` without the surrounding spaces and tabs;
+  setting a value keeps the spacing around the old one;
+* a section may appear more than once; its entries are read in file order;
+* a key that appears twice is read as its last occurrence (IRIS's handling
+  is not documented); :meth:`CpfFile.set` rewrites every occurrence so no
+  stale value remains;
+* section and key names match exactly, falling back to a case-insensitive
+  match when there is no exact one.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+
+_BOM = "\ufeff"
+
+
+@dataclass
+class Line:
+    """One physical line: its text without the line ending, and the ending itself."""
+
+    text: str
+    eol: str
+
+    @property
+    def stripped(self) -> str:
+        return self.text.strip(" \t")
+
+    @property
+    def kind(self) -> str:
+        """``section``, ``comment``, ``blank``, ``entry`` or ``other``."""
+        stripped = self.stripped
+        if not stripped:
+            return "blank"
+        if stripped.startswith("#"):
+            return "comment"
+        if stripped.startswith("[") and stripped.endswith("]"):
+            return "section"
+        if "=" in self.text:
+            return "entry"
+        return "other"
+
+    @property
+    def section_name(self) -> str:
+        return self.stripped[1:-1]
+
+    @property
+    def key(self) -> str:
+        return self.text.split("=", 1)[0].strip(" \t")
+
+    @property
+    def value(self) -> str:
+        return self.text.split("=", 1)[1].strip(" \t")
+
+    def with_value(self, value: str) -> str:
+        """This entry's text with ``value`` in place of the old one, spacing kept."""
+        key_part, raw = self.text.split("=", 1)
+        core = raw.strip(" \t")
+        lead = raw[: len(raw) - len(raw.lstrip(" \t"))]
+        trail = raw[len(raw.rstrip(" \t")) :] if core else ""
+        return f"{key_part}={lead}{value}{trail}"
+
+
+@dataclass(frozen=True)
+class Entry:
+    """A ``key=value`` line with its place: 1-based line number and section."""
+
+    line: int
+    section: str | None
+    key: str
+    value: str
+
+
+class CpfFile:
+    """An editable CPF or merge file that writes back every untouched byte as it was."""
+
+    def __init__(self, lines: list[Line], *, path: Path | None = None, bom: bool = False) -> None:
+        self.lines = lines
+        self.path = path
+        self.bom = bom
+
+    # --- reading -------------------------------------------------------------
+
+    @classmethod
+    def parse(cls, data: bytes | str, *, path: str | os.PathLike[str] | None = None) -> CpfFile:
+        """Model ``data`` (the whole file); never fails on content."""
+        text = data.decode("utf-8", "surrogateescape") if isinstance(data, bytes) else data
+        bom = text.startswith(_BOM)
+        if bom:
+            text = text[1:]
+        lines: list[Line] = []
+        parts = text.split("\n")
+        for index, part in enumerate(parts):
+            last = index == len(parts) - 1
+            if last and part == "":
+                break
+            if last:
+                lines.append(Line(part, ""))
+            elif part.endswith("\r"):
+                lines.append(Line(part[:-1], "\r\n"))
+            else:
+                lines.append(Line(part, "\n"))
+        return cls(lines, path=Path(path) if path is not None else None, bom=bom)
+
+    @classmethod
+    def read(cls, path: str | os.PathLike[str]) -> CpfFile:
+        """Read a CPF file; a missing or unreadable file raises :class:`ToolError`."""
+        try:
+            data = Path(path).read_bytes()
+        except OSError as error:
+            from pytest_iris.errors import ToolError
+
+            raise ToolError(f"cannot read CPF file {os.fspath(path)}: {error.strerror}") from None
+        return cls.parse(data, path=path)
+
+    def to_bytes(self) -> bytes:
+        """The file as it would be written: unchanged lines byte for byte."""
+        body = "".join(line.text + line.eol for line in self.lines)
+        return ((_BOM if self.bom else "") + body).encode("utf-8", "surrogateescape")
+
+    def write(
+        self,
+        path: str | os.PathLike[str] | None = None,
+        *,
+        backup: bool = False,
+        day: date | None = None,
+    ) -> Path | None:
+        """Write atomically to ``path`` (default: where it was read); returns the backup made.
+
+        With ``backup=True`` the file being replaced is first saved as
+        ``<name>_YYYYMMDD`` (``day``, default today); see :mod:`.storage`.
+        """
+        from pytest_iris.tools.cpf import storage
+
+        target = Path(path) if path is not None else self.path
+        if target is None:
+            from pytest_iris.errors import ToolError
+
+            raise ToolError("CpfFile.write: no path given and the file was not read from one")
+        saved = storage.make_backup(target, day or date.today()) if backup else None
+        storage.write_atomic(target, self.to_bytes())
+        return saved
+
+    def copy(self) -> CpfFile:
+        return CpfFile([Line(x.text, x.eol) for x in self.lines], path=self.path, bom=self.bom)
+
+    @property
+    def eol(self) -> str:
+        """The line ending most lines use (``\\n`` for a file without any)."""
+        crlf = sum(1 for line in self.lines if line.eol == "\r\n")
+        lf = sum(1 for line in self.lines if line.eol == "\n")
+        return "\r\n" if crlf > lf else "\n"
+
+    def entries(self) -> Iterator[Entry]:
+        """Every ``key=value`` line in file order, with its section."""
+        section: str | None = None
+        for number, line in enumerate(self.lines, 1):
+            kind = line.kind
+            if kind == "section":
+                section = line.section_name
+            elif kind == "entry":
+                yield Entry(number, section, line.key, line.value)
+
+    def sections(self) -> list[str]:
+        """Section names in order of first appearance."""
+        seen: dict[str, None] = {}
+        for line in self.lines:
+            if line.kind == "section":
+                seen.setdefault(line.section_name, None)
+        return list(seen)
+
+    def has_section(self, section: str) -> bool:
+        return self._section_name(section) is not None
+
+    def items(self, section: str) -> list[tuple[str, str]]:
+        """``(key, value)`` of a section in file order, duplicates included."""
+        name = self._section_name(section)
+        return [(e.key, e.value) for e in self.entries() if name is not None and e.section == name]
+
+    def find(self, section: str, key: str) -> list[Entry]:
+        """Every occurrence of ``key`` in ``section`` (exact names, else case-insensitive)."""
+        name = self._section_name(section)
+        if name is None:
+            return []
+        candidates = [e for e in self.entries() if e.section == name]
+        exact = [e for e in candidates if e.key == key]
+        if exact:
+            return exact
+        folded = key.casefold()
+        return [e for e in candidates if e.key.casefold() == folded]
+
+    def get(self, section: str, key: str, default: str | None = None) -> str | None:
+        """The value of ``key`` in ``section`` (its last occurrence), or ``default``."""
+        found = self.find(section, key)
+        return found[-1].value if found else default
+
+    def problems(self) -> list[str]:
+        """Lines a CPF should not hold: entries before any section, stray text."""
+        out: list[str] = []
+        section: str | None = None
+        for number, line in enumerate(self.lines, 1):
+            kind = line.kind
+            if kind == "section":
+                section = line.section_name
+            elif kind == "entry" and section is None:
+                out.append(f"line {number}: {line.text!r} is outside any [section]")
+            elif kind == "entry" and not line.key:
+                out.append(f"line {number}: {line.text!r} has no key before '='")
+            elif kind == "other":
+                out.append(f"line {number}: {line.text!r} is not a [section], key=value or comment")
+        return out
+
+    # --- editing -------------------------------------------------------------
+
+    def set(self, section: str, key: str, value: str) -> str | None:
+        """Set ``key`` in ``section`` to ``value``; returns the old value (``None`` if new).
+
+        Existing occurrences are rewritten in place (spacing around the value
+        kept); a new key goes after the last entry of its section, and a new
+        section at the end of the file, in the file's line-ending style. No
+        validation here: :class:`~pytest_iris.tools.cpf.CpfTool` validates.
+        """
+        if "\n" in value or "\r" in value:
+            from pytest_iris.errors import ValidationError
+
+            raise ValidationError(f"[{section}]{key}: a value cannot hold a line break: {value!r}")
+        found = self.find(section, key)
+        if found:
+            for entry in found:
+                line = self.lines[entry.line - 1]
+                line.text = line.with_value(value)
+            return found[-1].value
+        name = self._section_name(section)
+        if name is None:
+            self._append_section(section, f"{key}={value}")
+        else:
+            self._insert_entry(name, f"{key}={value}")
+        return None
+
+    def _section_name(self, section: str) -> str | None:
+        names = self.sections()
+        if section in names:
+            return section
+        folded = section.casefold()
+        return next((n for n in names if n.casefold() == folded), None)
+
+    def _insert_entry(self, section: str, text: str) -> None:
+        current: str | None = None
+        last = -1
+        for index, line in enumerate(self.lines):
+            kind = line.kind
+            if kind == "section":
+                current = line.section_name
+                if current == section:
+                    last = index
+            elif current == section and kind in ("entry", "other", "comment"):
+                last = index
+        self._insert_after(last, text)
+
+    def _append_section(self, section: str, text: str) -> None:
+        eol = self.eol
+        if self.lines and self.lines[-1].eol == "":
+            self.lines[-1].eol = eol
+            final = ""
+        else:
+            final = eol
+        if self.lines and self.lines[-1].kind != "blank" and self._blank_before_sections():
+            self.lines.append(Line("", eol))
+        self.lines.append(Line(f"[{section}]", eol))
+        self.lines.append(Line(text, final))
+
+    def _insert_after(self, index: int, text: str) -> None:
+        previous = self.lines[index]
+        if previous.eol == "":  # the last line of a file without a final newline
+            previous.eol = self.eol
+            self.lines.insert(index + 1, Line(text, ""))
+        else:
+            self.lines.insert(index + 1, Line(text, self.eol))
+
+    def _blank_before_sections(self) -> bool:
+        """Whether this file separates sections with a blank line (most real ones do)."""
+        headers = [i for i, line in enumerate(self.lines) if line.kind == "section" and i > 0]
+        if not headers:
+            return True
+        blank = sum(1 for i in headers if self.lines[i - 1].kind == "blank")
+        return blank * 2 >= len(headers)

@@ -1,0 +1,53 @@
+"""The shared memory a CPF asks for, through :mod:`pytest_iris.memory`.
+
+Six-value ``globals`` and ``routines`` are summed over block sizes (the plan
+counts every MB of globals as 8 KB buffers, the only pool most instances
+use). Missing keys take their documented defaults.
+"""
+
+from __future__ import annotations
+
+import os
+
+from pytest_iris.errors import ValidationError
+from pytest_iris.memory import SharedMemoryPlan, plan_shared_memory
+from pytest_iris.tools.cpf.document import CpfFile
+
+
+def _total(cpf: CpfFile, key: str, default: int) -> int:
+    value = cpf.get("config", key)
+    if value is None or value == "":
+        return default
+    try:
+        return sum(int(part) for part in value.split(","))
+    except ValueError:
+        where = cpf.path or "CPF"
+        raise ValidationError(f"{where}: [config]{key}={value!r} is not integers") from None
+
+
+def shared_memory_plan(
+    cpf: CpfFile | str | os.PathLike[str], total_ram_mb: int
+) -> SharedMemoryPlan:
+    """What IRIS would try to allocate at startup with this CPF on a host with this RAM."""
+    document = cpf if isinstance(cpf, CpfFile) else CpfFile.read(cpf)
+    return plan_shared_memory(
+        globals_mb=max(_total(document, "globals", 0), 0),
+        routines_mb=max(_total(document, "routines", 0), 0),
+        jrnbufs_mb=max(_total(document, "jrnbufs", 64), 0),
+        gmheap_kb=max(_total(document, "gmheap", 0), 0),
+        total_ram_mb=total_ram_mb,
+    )
+
+
+def uses_huge_pages(cpf: CpfFile) -> str:
+    """``required``, ``disabled`` or ``preferred`` from ``memlock`` (facts.md §3.8)."""
+    value = cpf.get("config", "memlock") or "0"
+    try:
+        flags = int(value)
+    except ValueError:
+        return "preferred"
+    if flags & 64:
+        return "required"
+    if flags & 32:
+        return "disabled"
+    return "preferred"

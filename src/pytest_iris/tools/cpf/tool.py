@@ -1,0 +1,281 @@
+"""``CpfTool``: the CPF remediation tool, dry run unless asked to apply.
+
+Every method returns a :class:`~pytest_iris.models.ToolResult`; an invalid
+change raises :class:`~pytest_iris.errors.ValidationError` before anything
+is read from or written to disk beyond the CPF itself. Applying writes a
+dated backup first (``iris.cpf_YYYYMMDD``), then the new file atomically;
+if the file changed on disk since it was read, nothing is written.
+"""
+
+from __future__ import annotations
+
+import difflib
+import os
+from collections.abc import Callable, Iterable, Mapping
+from datetime import date
+from pathlib import Path
+from types import TracebackType
+from typing import Any
+
+from pytest_iris.errors import ToolError, ValidationError
+from pytest_iris.memory import SharedMemoryPlan
+from pytest_iris.models import ToolResult
+from pytest_iris.tools.cpf import storage
+from pytest_iris.tools.cpf.catalog import PARAMETERS, check, consistency_problems, normalize
+from pytest_iris.tools.cpf.document import CpfFile
+from pytest_iris.tools.cpf.merge import merge_messages, plan_merge
+from pytest_iris.tools.cpf.names import resolve
+from pytest_iris.tools.cpf.sizing import shared_memory_plan, uses_huge_pages
+from pytest_iris.tools.results import ResultBuilder
+
+Changes = Mapping[str, object] | Iterable[tuple[str, object]]
+
+
+class CpfTool:
+    """Show, validate, change, merge into and roll back one ``iris.cpf``."""
+
+    name = "cpf"
+
+    def __init__(
+        self,
+        path: str | os.PathLike[str],
+        *,
+        total_ram_mb: int | None = None,
+        allow_unknown: bool = False,
+        today: Callable[[], date] = date.today,
+    ) -> None:
+        self.path = Path(path)
+        self.total_ram_mb = total_ram_mb
+        self.allow_unknown = allow_unknown
+        self._today = today
+
+    def __enter__(self) -> CpfTool:
+        return self
+
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        error: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        return None
+
+    # --- reading ---------------------------------------------------------------
+
+    def read(self) -> CpfFile:
+        return CpfFile.read(self.path)
+
+    def backups(self) -> list[Path]:
+        """Dated backups of the CPF, oldest first."""
+        return storage.backups(self.path)
+
+    def ram_mb(self) -> int:
+        """Physical memory for automatic globals: as configured, else this host's."""
+        if self.total_ram_mb is not None:
+            return self.total_ram_mb
+        import psutil
+
+        return int(psutil.virtual_memory().total // (1024 * 1024))
+
+    def shared_memory_plan(self, cpf: CpfFile | None = None) -> SharedMemoryPlan:
+        return shared_memory_plan(cpf or self.read(), self.ram_mb())
+
+    def show(self) -> ToolResult:
+        """The catalogued parameters with unit, default and restart rule, and the memory plan."""
+        result = ResultBuilder(self.name, "show", dry_run=True)
+        cpf = self.read()
+        rows: dict[str, dict[str, Any]] = {}
+        lines = []
+        for parameter in PARAMETERS:
+            value = cpf.get(parameter.section, parameter.name)
+            rows[parameter.qualified] = {
+                "value": value,
+                "unit": parameter.unit,
+                "default": parameter.default,
+                "restart_required": parameter.restart_required,
+                "source": parameter.source,
+            }
+            shown = value if value is not None else f"(absent, default {parameter.default})"
+            lines.append(f"{parameter.qualified:32} {shown}  [{parameter.unit}]")
+        plan = self.shared_memory_plan(cpf)
+        result.details.update(
+            path=str(self.path),
+            parameters=rows,
+            sections=cpf.sections(),
+            huge_pages=uses_huge_pages(cpf),
+            shared_memory=_plan_details(plan),
+            backups=[str(p) for p in self.backups()],
+        )
+        lines.append(f"shared memory: {plan.total_mb}MB ({plan.breakdown_text()})")
+        return result.success("\n".join(lines))
+
+    def validate(self) -> ToolResult:
+        """Check every catalogued value and the file's form; failure lists each problem."""
+        result = ResultBuilder(self.name, "validate", dry_run=True)
+        cpf = self.read()
+        problems = list(cpf.problems())
+        for entry in cpf.entries():
+            name = f"[{entry.section}]{entry.key}"
+            try:
+                parameter = resolve(name, allow_unknown=True).parameter
+                if parameter is not None:
+                    check(parameter, normalize(parameter, entry.value))
+            except ValidationError as error:
+                problems.append(f"line {entry.line}: {error}")
+        problems += consistency_problems(_config_values(cpf))
+        result.details.update(path=str(self.path), problems=problems)
+        if problems:
+            return result.failure(
+                f"{self.path}: {len(problems)} problem(s)\n" + "\n".join(problems)
+            )
+        return result.success(f"{self.path}: no problems found")
+
+    # --- changing --------------------------------------------------------------
+
+    def set(self, changes: Changes, apply: bool = False) -> ToolResult:
+        """Change parameters (``{"globals": "0,0,512,0,0,0", "[config]jrnbufs": 128}``).
+
+        All values are validated, together, before anything is written; a
+        dry run (the default) reports the changes and the diff only.
+        """
+        result = ResultBuilder(self.name, "set", dry_run=not apply)
+        items = list(changes.items() if isinstance(changes, Mapping) else changes)
+        if not items:
+            raise ValidationError("cpf set: no changes given")
+        original = self.read()
+        updated = original.copy()
+        for raw_name, raw_value in items:
+            name = resolve(raw_name, allow_unknown=self.allow_unknown)
+            value = normalize(name.parameter, raw_value)
+            if name.parameter is not None:
+                check(name.parameter, value)
+            before = updated.get(name.section, name.key)
+            updated.set(name.section, name.key, value)
+            reason = _reason(name.parameter)
+            result.change(name.qualified, before, value, applied=False, reason=reason)
+        problems = consistency_problems(_config_values(updated))
+        if problems:
+            raise ValidationError("; ".join(problems))
+        return self._finish(result, original, updated, apply, "set")
+
+    def merge(self, merge_file: str | os.PathLike[str], apply: bool = False) -> ToolResult:
+        """Apply a merge file's keys (validated first); record its ``[Actions]`` lines."""
+        result = ResultBuilder(self.name, "merge", dry_run=not apply)
+        merge = CpfFile.read(merge_file)
+        original = self.read()
+        updated, settings, actions = plan_merge(original, merge)
+        for setting in settings:
+            parameter = resolve(setting.qualified, allow_unknown=True).parameter
+            result.change(
+                setting.qualified, setting.before, setting.after, applied=False,
+                reason=_reason(parameter),
+            )  # fmt: skip
+        problems = consistency_problems(_config_values(updated))
+        if problems:
+            raise ValidationError(f"{os.fspath(merge_file)}: " + "; ".join(problems))
+        result.details["actions"] = [
+            {"line": a.line, "verb": a.verb, "properties": a.properties, "text": a.text}
+            for a in actions
+        ]
+        result.confirm(
+            *merge_messages(os.fspath(merge_file), str(self.path), actions=bool(actions))
+        )
+        return self._finish(result, original, updated, apply, "merge")
+
+    def rollback(
+        self, apply: bool = False, backup: str | os.PathLike[str] | None = None
+    ) -> ToolResult:
+        """Restore the newest dated backup (or ``backup``); the current file is backed up first.
+
+        So a rollback can itself be rolled back, and nothing on disk is lost.
+        """
+        result = ResultBuilder(self.name, "rollback", dry_run=not apply)
+        available = self.backups()
+        source = Path(backup) if backup is not None else (available[-1] if available else None)
+        if source is None:
+            return result.failure(
+                f"{self.path}: no backup ({self.path.name}_YYYYMMDD) to roll back to"
+            )
+        current = self.read()
+        restored = CpfFile.read(source)
+        for target, before, after in _differences(current, restored):
+            result.change(target, before, after, applied=False, reason=f"from {source.name}")
+        result.details["restored_from"] = str(source)
+        return self._finish(result, current, restored, apply, "rollback")
+
+    # --- writing ---------------------------------------------------------------
+
+    def _finish(
+        self, result: ResultBuilder, original: CpfFile, updated: CpfFile, apply: bool, verb: str
+    ) -> ToolResult:
+        old, new = original.to_bytes(), updated.to_bytes()
+        result.details["path"] = str(self.path)
+        result.details["diff"] = _diff(old, new, str(self.path))
+        result.details["restart_required"] = any(
+            _restart(c.target) for c in result.changes if c.before != c.after
+        )
+        effective = [c for c in result.changes if c.before != c.after]
+        if old == new:
+            return result.success(f"{self.path}: nothing to change")
+        if not apply:
+            return result.success(
+                f"{self.path}: dry run, {len(effective)} change(s) not applied (use apply)"
+            )
+        if self.path.read_bytes() != old:
+            raise ToolError(f"{self.path} changed on disk while the {verb} was prepared; retry")
+        backup = storage.make_backup(self.path, self._today())
+        storage.write_atomic(self.path, new)
+        result.changes[:] = [c.model_copy(update={"applied": True}) for c in result.changes]
+        result.details["backup"] = str(backup) if backup else None
+        return result.success(f"{self.path}: {len(effective)} change(s) applied, backup {backup}")
+
+
+def _reason(parameter: Any) -> str:
+    if parameter is None:
+        return "not catalogued: written unchecked"
+    when = "restart required" if parameter.restart_required else parameter.takes_effect
+    return f"{parameter.unit}; {when}"
+
+
+def _restart(target: str) -> bool:
+    try:
+        parameter = resolve(target, allow_unknown=True).parameter
+    except ValidationError:
+        return False
+    return parameter is not None and parameter.restart_required
+
+
+def _config_values(cpf: CpfFile) -> dict[str, str]:
+    return {key: value for key, value in cpf.items("config")}
+
+
+def _plan_details(plan: SharedMemoryPlan) -> dict[str, Any]:
+    return {
+        "total_mb": plan.total_mb,
+        "breakdown": plan.breakdown_text(),
+        "global_buffers_mb": plan.global_buffers_mb,
+        "routine_buffers_mb": plan.routine_buffers_mb,
+        "journal_buffers_mb": plan.journal_buffers_mb,
+        "buffer_descriptors_mb": plan.buffer_descriptors_mb,
+        "heap_mb": plan.heap_mb,
+        "ecp_mb": plan.ecp_mb,
+        "misc_mb": plan.misc_mb,
+    }
+
+
+def _differences(old: CpfFile, new: CpfFile) -> list[tuple[str, str | None, str | None]]:
+    """Keys whose (last) value differs between two CPFs, in order of appearance."""
+    before = {(e.section, e.key): e.value for e in old.entries()}
+    after = {(e.section, e.key): e.value for e in new.entries()}
+    keys = list(dict.fromkeys([*before, *after]))
+    return [
+        (f"[{section}]{key}", before.get((section, key)), after.get((section, key)))
+        for section, key in keys
+        if before.get((section, key)) != after.get((section, key))
+    ]
+
+
+def _diff(old: bytes, new: bytes, name: str) -> str:
+    a = old.decode("utf-8", "surrogateescape").splitlines(keepends=True)
+    b = new.decode("utf-8", "surrogateescape").splitlines(keepends=True)
+    return "".join(difflib.unified_diff(a, b, f"{name} (current)", f"{name} (new)", n=1))
