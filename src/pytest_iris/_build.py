@@ -9,14 +9,18 @@ builds the frozen model directly. Anything else goes through the validator.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime
-from typing import Final
+from typing import Final, TypeVar
 
 from pytest_iris.models import IRISMessage, Severity
 
 _SEVERITY: Final = {str(int(s)): s for s in Severity}
 _FIELDS: Final = frozenset(IRISMessage.model_fields)
+#: Every parsed message sets every field, and a frozen model never changes
+#: its fields-set, so all parsed messages may share one.
+_SHARED_FIELDS: Final = set(_FIELDS)
+T = TypeVar("T")
 _new = object.__new__
 _set = object.__setattr__
 
@@ -50,6 +54,10 @@ class StampCache:
             self._seen[stamp] = base
         return base.replace(microsecond=int(millis) * 1000)
 
+    def row(self, row: Sequence[str]) -> datetime:
+        """The timestamp of a ``HEADER_LINES`` or ``SUMMARY_LINES`` row."""
+        return self(row[0], row[1])
+
 
 _default_stamps = StampCache()
 
@@ -80,3 +88,45 @@ def build_message(
     _set(message, "__pydantic_extra__", None)
     _set(message, "__pydantic_private__", None)
     return message
+
+
+def build_rows(
+    rows: Sequence[Sequence[str]],
+    stamps: StampCache,
+    first_line: int,
+    entry: Callable[[int, IRISMessage], T],
+) -> list[T]:
+    """``entry(line, message)`` for consecutive one-line entries matched by ``HEADER_LINES``.
+
+    Raises ``ValueError`` if any row names an impossible date; the caller
+    then falls back to line-by-line assembly to report it.
+    """
+    out: list[T] = []
+    append = out.append
+    severity = _SEVERITY
+    seen = stamps._seen
+    fields = _SHARED_FIELDS
+    number = first_line
+    for row in rows:
+        base = seen.get(row[0])
+        if base is None:
+            base = stamps(row[0], "000")
+        message: IRISMessage = _new(IRISMessage)
+        _set(
+            message,
+            "__dict__",
+            {
+                "timestamp": base.replace(microsecond=int(row[1]) * 1000),
+                "pid": int(row[2]),
+                "severity": severity[row[3]],
+                "category": row[4] or None,
+                "text": row[5],
+                "continuation": (),
+            },
+        )
+        _set(message, "__pydantic_fields_set__", fields)
+        _set(message, "__pydantic_extra__", None)
+        _set(message, "__pydantic_private__", None)
+        append(entry(number, message))
+        number += 1
+    return out

@@ -11,7 +11,7 @@ from __future__ import annotations
 from pytest_iris.errors import ParseError
 from pytest_iris.grammar import format_message
 from pytest_iris.models import IRISMessage
-from pytest_iris.reader import LogEntry, parse_text
+from pytest_iris.reader import LogEntry, parse_lines
 
 __all__ = ["format_message", "parse_message"]
 
@@ -23,7 +23,8 @@ def parse_message(text: str) -> IRISMessage:
     exactly one entry, quoting the first offending line.
     """
     entries: list[LogEntry] = []
-    for item in parse_text(text):
+    # Every "\n" separates two lines: a final empty line is a blank continuation.
+    for item in parse_lines(text.split("\n")):
         if isinstance(item, LogEntry):
             entries.append(item)
         else:

@@ -16,12 +16,48 @@ from typing import TYPE_CHECKING, Final
 if TYPE_CHECKING:
     from pytest_iris.models import IRISMessage
 
+#: Lines longer than this are reported as problems instead of parsed.
+MAX_LINE_BYTES: Final = 64 * 1024
+
 #: A whole stamped line (without its line break). Groups: the stamp down to
 #: the second (``MM/DD/YY-HH:MM:SS``), milliseconds, pid, severity,
 #: category (``None`` for Caché lines), text (``None`` when absent).
 HEADER: Final = re.compile(
     r"(\d\d/\d\d/\d\d-\d\d:\d\d:\d\d):(\d\d\d) \((\d+)\) ([0-3])"
     r"(?: \[([^\]\n\r\x00]+)\])?(?: ([^\n\r\x00]*))?\Z"
+)
+
+_TEXT_MAX = MAX_LINE_BYTES - 300
+#: :data:`HEADER` for many lines at once (``findall`` over a block of text,
+#: with ``re.M``), with the same groups; an absent category or text is ``""``.
+#: Lengths are bounded so that no matched line exceeds :data:`MAX_LINE_BYTES`.
+HEADER_LINES: Final = re.compile(
+    r"^(\d\d/\d\d/\d\d-\d\d:\d\d:\d\d):(\d\d\d) \((\d{1,10})\) ([0-3])"
+    r"(?: \[([^\]\n\r\x00]{1,255})\])?(?: ([^\n\r\x00]{0," + str(_TEXT_MAX) + r"}))?$",
+    re.M,
+)
+
+#: :data:`HEADER_LINES` for counting: the pid is not captured and of the text
+#: only its first character (whether it is empty decides what may continue it).
+SUMMARY_LINES: Final = re.compile(
+    r"^(\d\d/\d\d/\d\d-\d\d:\d\d:\d\d):(\d\d\d) \(\d{1,10}\) ([0-3])"
+    r"(?: \[([^\]\n\r\x00]{1,255})\])?(?: (?:([^\n\r\x00])[^\n\r\x00]{0,"
+    + str(_TEXT_MAX - 1)
+    + r"})?)?$",
+    re.M,
+)
+
+#: A line break followed by a line that does not even start like a stamped
+#: line (``finditer``; a literal first character makes the scan fast). Lines
+#: that start like a stamp but fail the full grammar are caught by counting
+#: what ``findall`` matched.
+OTHER_LINES: Final = re.compile(r"\n(?!\d\d/\d\d/\d\d-\d\d:\d\d:\d\d:\d\d\d \(\d+\) [0-3])[^\n]*")
+
+#: A stamped line whose text is empty but which still ends in a separator
+#: space: the one case :func:`format_message` cannot reproduce.
+TRAILING_SEPARATOR: Final = re.compile(
+    r"^\d\d/\d\d/\d\d-\d\d:\d\d:\d\d:\d\d\d \(\d+\) [0-3](?: \[[^\]\n\r\x00]+\])? $",
+    re.M,
 )
 
 #: What every stamped line starts with; a line that starts like this but
@@ -32,9 +68,6 @@ STAMP_START: Final = re.compile(r"\d\d/\d\d/\d\d-")
 _CATEGORY_LOOKALIKE: Final = re.compile(r"\[[^\]\n\r\x00]+\](?: |\Z)")
 
 _FORBIDDEN: Final = ("\n", "\r", "\x00")
-
-#: Lines longer than this are reported as problems instead of parsed.
-MAX_LINE_BYTES: Final = 64 * 1024
 
 
 def continuation_allowed(text: str, line: str) -> bool:
@@ -61,9 +94,7 @@ def timestamp_problem(value: datetime) -> str | None:
     return None
 
 
-def message_problem(
-    category: str | None, text: str, continuation: tuple[str, ...]
-) -> str | None:
+def message_problem(category: str | None, text: str, continuation: tuple[str, ...]) -> str | None:
     """Why these fields would not survive ``parse(format(...))``, if they would not."""
     if category is not None:
         if not category:
@@ -112,5 +143,3 @@ def format_message(message: IRISMessage) -> str:
     if not message.continuation:
         return header
     return "\n".join((header, *message.continuation))
-
-

@@ -55,9 +55,7 @@ class IRISMessage(BaseModel):
 
     @model_validator(mode="after")
     def _round_trips(self) -> IRISMessage:
-        problem = grammar.message_problem(
-            self.category, self.text, self.continuation
-        )
+        problem = grammar.message_problem(self.category, self.text, self.continuation)
         if problem:
             raise ValueError(problem)
         return self

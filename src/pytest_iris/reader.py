@@ -11,21 +11,25 @@ the entry being assembled is held.
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
-from typing import IO, Final
+from typing import IO, ClassVar, Final
 
-from pytest_iris._build import StampCache, build_message
+from pytest_iris._build import StampCache, build_message, build_rows
 from pytest_iris.errors import LogReadError
 from pytest_iris.grammar import (
     HEADER,
+    HEADER_LINES,
     MAX_LINE_BYTES,
+    OTHER_LINES,
     STAMP_START,
+    TRAILING_SEPARATOR,
     continuation_allowed,
 )
 from pytest_iris.models import IRISMessage
 
-_CHUNK: Final = 1 << 20
+_CHUNK: Final = 1 << 18
 _PREVIEW: Final = 200
 
 
@@ -65,23 +69,102 @@ LogItem = LogEntry | LogProblem
 class _Assembler:
     """Turns numbered lines into entries and problems, in file order."""
 
-    __slots__ = ("_cont", "_groups", "_line", "_problems", "_stamps", "_text", "out")
+    __slots__ = (
+        "_cont",
+        "_groups",
+        "_header",
+        "_line",
+        "_problems",
+        "_stamps",
+        "_text",
+        "lines",
+        "out",
+    )
 
     def __init__(self) -> None:
         self.out: list[LogItem] = []
+        self.lines = 0
         self._stamps = StampCache()
         self._groups: tuple[str | None, ...] | None = None
+        self._header = ""
         self._line = 0
         self._text = ""
         self._cont: list[str] = []
         self._problems: list[LogProblem] = []
 
+    #: How runs of stamped lines are matched; the summary counts with a cheaper regex.
+    LINES: ClassVar[re.Pattern[str]] = HEADER_LINES
+
+    def feed_block(self, text: str, number: int) -> int:
+        """Feed clean lines joined by ``\\n`` (no final break); returns the next number.
+
+        Runs of stamped one-line entries (most of any log) are matched in one
+        ``findall``; only the other lines go through :meth:`feed` one by one.
+        """
+        # A trailing separator needs " " before a break; most blocks have none.
+        spaced = " \n" in text or text.endswith(" ")
+        pos = 0
+        if not STAMP_START.match(text):
+            first_end = text.find("\n")
+            first_end = len(text) if first_end < 0 else first_end
+            self.feed(number, text[:first_end])
+            number += 1
+            pos = first_end + 1
+        for match in OTHER_LINES.finditer(text, max(pos - 1, 0)):
+            start = match.start()  # the break before the line
+            if start > pos:
+                number = self._run(text, pos, start, number, spaced)
+            self.feed(number, text[start + 1 : match.end()])
+            number += 1
+            pos = match.end() + 1
+        if pos <= len(text):
+            number = self._run(text, pos, len(text), number, spaced)
+        return number
+
+    def _run(self, text: str, start: int, end: int, number: int, spaced: bool) -> int:
+        """Stamped lines ``text[start:end]``, all matching the header grammar."""
+        rows = self.LINES.findall(text, start, end)
+        if len(rows) == text.count("\n", start, end) + 1 and (
+            not spaced or TRAILING_SEPARATOR.search(text, start, end) is None
+        ):
+            self.flush()
+            try:
+                self.take_rows(rows[:-1], number)
+            except ValueError:
+                pass  # an impossible date: let the line-by-line path report it
+            else:
+                last = rows[-1]
+                self._groups = self.pending(last)
+                self._header = text[text.rfind("\n", start, end) + 1 : end]
+                self._line = number + len(rows) - 1
+                self._text = last[-1]
+                return number + len(rows)
+        for line in text[start:end].split("\n"):
+            self.feed(number, line)
+            number += 1
+        return number
+
+    def pending(self, row: tuple[str, ...]) -> tuple[str | None, ...]:
+        """The :data:`HEADER` groups of the last row of a run (still open)."""
+        return (row[0], row[1], row[2], row[3], row[4] or None, row[5] or None)
+
+    def take_rows(self, rows: list[tuple[str, ...]], number: int) -> None:
+        """Output one-line entries from ``LINES`` rows; ``ValueError`` on a bad date."""
+        self.out.extend(build_rows(rows, self._stamps, number, LogEntry))
+
     def feed(self, number: int, line: str, last_unterminated: bool = False) -> None:
+        if len(line) > MAX_LINE_BYTES:
+            self._problem(_problem(number, f"line longer than {MAX_LINE_BYTES} bytes", line))
+            return
+        if "\r" in line:
+            self._problem(_problem(number, "carriage return inside a line", line))
+            return
         match = HEADER.match(line)
         if match is not None:
             self.flush()
             groups = match.groups()
             self._groups = groups
+            self._header = line
             self._line = number
             self._text = groups[5] or ""
             if groups[5] == "":
@@ -98,7 +181,12 @@ class _Assembler:
             self._problem(_problem(number, reason, line))
             return
         if self._groups is None:
-            self._problem(_problem(number, "unstamped line before the first entry", line))
+            reason = (
+                "unstamped line before the first entry"
+                if self._line == 0
+                else "unstamped line follows a problem line, so it continues no entry"
+            )
+            self._problem(_problem(number, reason, line))
             return
         if continuation_allowed(self._text, line):
             self._cont.append(line)
@@ -117,10 +205,9 @@ class _Assembler:
         self._problem(problem)
 
     def _problem(self, problem: LogProblem) -> None:
-        if self._groups is None:
-            self.out.append(problem)
-        else:
-            self._problems.append(problem)
+        # A problem line ends the entry before it: an entry's lines stay contiguous.
+        self.flush()
+        self.out.append(problem)
 
     def flush(self) -> None:
         groups = self._groups
@@ -130,17 +217,22 @@ class _Assembler:
         cont = tuple(self._cont)
         self._cont.clear()
         try:
-            message = build_message(groups, cont, self._stamps)
+            self.emit(self._line, groups, cont)
         except ValueError as error:
-            raw_lines = [f"{groups[0]}:{groups[1]}", *cont]
-            self.out.append(
-                _problem(self._line, f"invalid timestamp: {error}", "\n".join(raw_lines))
+            # The header matched but names a date that does not exist.
+            self.out.append(_problem(self._line, f"invalid timestamp: {error}", self._header))
+            self._problems.extend(
+                _problem(self._line + offset, "continuation of an entry that was rejected", line)
+                for offset, line in enumerate(cont, 1)
             )
-        else:
-            self.out.append(LogEntry(self._line, message))
         if self._problems:
-            self.out.extend(sorted(self._problems, key=_line_of))
+            ordered: list[LogProblem] = sorted(self._problems, key=_line_of)
+            self.out.extend(ordered)
             self._problems.clear()
+
+    def emit(self, line: int, groups: tuple[str | None, ...], cont: tuple[str, ...]) -> None:
+        """Output one finished entry; raises ``ValueError`` for an impossible date."""
+        self.out.append(LogEntry(line, build_message(groups, cont, self._stamps)))
 
 
 def _line_of(problem: LogProblem) -> int:
@@ -181,7 +273,9 @@ def parse_text(text: str) -> Iterator[LogItem]:
     return parse_lines(lines)
 
 
-def read_log(path: str | os.PathLike[str]) -> Iterator[LogItem]:
+def read_log(
+    path: str | os.PathLike[str], *, assembler: _Assembler | None = None
+) -> Iterator[LogItem]:
     """Entries and problems of a messages.log file, read in constant memory.
 
     Raises :class:`~pytest_iris.errors.LogReadError` naming the path when the
@@ -191,12 +285,12 @@ def read_log(path: str | os.PathLike[str]) -> Iterator[LogItem]:
         handle = open(path, "rb")  # noqa: SIM115 - closed by the generator below
     except OSError as error:
         raise LogReadError(f"cannot read log file {os.fspath(path)!r}: {error.strerror}") from error
-    return _read_handle(handle, os.fspath(path))
+    return _read_handle(handle, os.fspath(path), assembler or _Assembler())
 
 
 def read_stream(handle: IO[bytes], name: str = "<stream>") -> Iterator[LogItem]:
     """Entries and problems from an open binary stream (closed at the end)."""
-    return _read_handle(handle, name)
+    return _read_handle(handle, name, _Assembler())
 
 
 def iter_messages(path: str | os.PathLike[str]) -> Iterator[IRISMessage]:
@@ -206,40 +300,42 @@ def iter_messages(path: str | os.PathLike[str]) -> Iterator[IRISMessage]:
             yield item.message
 
 
-def _read_handle(handle: IO[bytes], name: str) -> Iterator[LogItem]:
+_TEXT: Final = "text"
+_LAST: Final = "last"
+_BAD: Final = "bad"
+_BLOCK: Final = "block"
+
+
+def _read_handle(handle: IO[bytes], name: str, assembler: _Assembler) -> Iterator[LogItem]:
     with handle:
-        assembler = _Assembler()
         out = assembler.out
-        number = 0
+        number = 1
         for kind, payload in _raw_lines(handle, name):
-            number += 1
-            if kind is _TEXT:
+            if kind is _BLOCK:
                 assert isinstance(payload, str)
-                assembler.feed(number, payload)
-            elif kind is _LAST:
-                assert isinstance(payload, str)
-                assembler.feed(number, payload, last_unterminated=True)
+                number = assembler.feed_block(payload, number)
             else:
-                assert isinstance(payload, LogProblem)
-                assembler.bad(
-                    LogProblem(number, payload.reason, payload.raw, payload.size)
-                )
+                if kind is _BAD:
+                    assert isinstance(payload, LogProblem)
+                    assembler.bad(LogProblem(number, payload.reason, payload.raw, payload.size))
+                else:
+                    assert isinstance(payload, str)
+                    assembler.feed(number, payload, last_unterminated=kind is _LAST)
+                number += 1
             if out:
                 yield from out
                 out.clear()
         assembler.flush()
+        assembler.lines = number - 1
         yield from out
 
 
-_TEXT: Final = "text"
-_LAST: Final = "last"
-_BAD: Final = "bad"
-
-
 def _raw_lines(handle: IO[bytes], name: str) -> Iterator[tuple[str, str | LogProblem]]:
-    """Each line as text, or as a problem when it cannot be decoded or is too long.
+    """Blocks of clean lines, or single lines and problems where a block is not clean.
 
-    Problems carry line number 0; the caller numbers them.
+    A ``block`` payload is whole lines joined by ``\\n`` without the final
+    break; every other payload is one line. Problems carry line number 0;
+    the caller numbers them.
     """
     carry = b""
     skipping: LogProblem | None = None
@@ -264,7 +360,7 @@ def _raw_lines(handle: IO[bytes], name: str) -> Iterator[tuple[str, str | LogPro
             carry = data
         else:
             carry = data[cut + 1 :]
-            yield from _complete_lines(data[: cut + 1])
+            yield from _complete_lines(data[:cut])
         if len(carry) > MAX_LINE_BYTES:
             skipping = LogProblem(
                 0,
@@ -285,7 +381,7 @@ def _raw_lines(handle: IO[bytes], name: str) -> Iterator[tuple[str, str | LogPro
 
 
 def _complete_lines(block: bytes) -> Iterator[tuple[str, str | LogProblem]]:
-    """Lines of a block that ends with a line break; fast when all is clean."""
+    """Lines of a block of whole lines (final break removed); one block when clean."""
     if b"\x00" not in block:
         try:
             text = block.decode("utf-8")
@@ -294,17 +390,12 @@ def _complete_lines(block: bytes) -> Iterator[tuple[str, str | LogProblem]]:
         else:
             if "\r" in text:
                 text = text.replace("\r\n", "\n")
-            lines = text.split("\n")
-            lines.pop()
-            for line in lines:
-                if len(line) > MAX_LINE_BYTES:
-                    yield _BAD, _problem(0, f"line longer than {MAX_LINE_BYTES} bytes", line)
-                else:
-                    yield _TEXT, line
+                if text.endswith("\r"):
+                    text = text[:-1]
+            # Over-long lines are not matched as headers; feed() reports them.
+            yield _BLOCK, text
             return
-    raw_lines = block.split(b"\n")
-    raw_lines.pop()
-    for raw in raw_lines:
+    for raw in block.split(b"\n"):
         if raw.endswith(b"\r"):
             raw = raw[:-1]
         decoded = _decode_one(raw)

@@ -60,7 +60,9 @@ class IrisSettings(BaseSettings):
         return tuple(sources)
 
 
-def load_settings(yaml_file: str | os.PathLike[str] | None = None, **overrides: Any) -> IrisSettings:
+def load_settings(
+    yaml_file: str | os.PathLike[str] | None = None, **overrides: Any
+) -> IrisSettings:
     """Load and validate settings; ``yaml_file`` defaults to ``$PYTEST_IRIS_CONFIG``."""
     path = yaml_file if yaml_file is not None else os.environ.get(ENV_FILE_VAR) or None
     if path is not None:
@@ -71,8 +73,10 @@ def load_settings(yaml_file: str | os.PathLike[str] | None = None, **overrides: 
     try:
         return IrisSettings(**overrides)
     except PydanticValidationError as error:
-        where = f"settings file {os.fspath(path)!r} or environment ({ENV_PREFIX}*)" if path else (
-            f"environment ({ENV_PREFIX}*)"
+        where = (
+            f"settings file {os.fspath(path)!r} or environment ({ENV_PREFIX}*)"
+            if path
+            else (f"environment ({ENV_PREFIX}*)")
         )
         details = "; ".join(
             f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']} (got {e.get('input')!r})"

@@ -9,12 +9,12 @@ from __future__ import annotations
 
 import os
 from collections import Counter
-from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
+from operator import itemgetter
 
-from pytest_iris._build import StampCache
-from pytest_iris.reader import LogProblem, _Assembler, _raw_lines
+from pytest_iris.grammar import SUMMARY_LINES
+from pytest_iris.reader import LogProblem, _Assembler, read_log
 
 #: How many problems a summary keeps verbatim; the rest are only counted.
 KEPT_PROBLEMS = 1000
@@ -39,9 +39,11 @@ class LogSummary:
         names = {0: "info", 1: "warning", 2: "severe", 3: "fatal"}
         out = [f"{self.path}: {self.entries} entries in {self.lines} lines"]
         if self.first is not None and self.last is not None:
-            out.append(f"  time span: {self.first.isoformat(timespec='milliseconds')} .. "
-                       f"{self.last.isoformat(timespec='milliseconds')} "
-                       f"({self.last - self.first})")
+            out.append(
+                f"  time span: {self.first.isoformat(timespec='milliseconds')} .. "
+                f"{self.last.isoformat(timespec='milliseconds')} "
+                f"({self.last - self.first})"
+            )
         out.append("  by severity:")
         for level in range(4):
             out.append(f"    {level} {names[level]:<8} {self.by_severity.get(level, 0):>9}")
@@ -61,78 +63,88 @@ class LogSummary:
 class _Counter(_Assembler):
     """An assembler that counts entries instead of building them."""
 
-    __slots__ = ("summary", "_low", "_high")
+    __slots__ = ("_categories", "_high", "_low", "_severities", "entries", "first", "last")
 
-    def __init__(self, summary: LogSummary) -> None:
+    def __init__(self) -> None:
         super().__init__()
-        self.summary = summary
-        self._low: str | None = None
-        self._high: str | None = None
+        self._low: tuple[str, str] | None = None
+        self._high: tuple[str, str] | None = None
+        self._severities: Counter[str] = Counter()
+        self._categories: Counter[str] = Counter()
+        self.entries = 0
+        self.first: datetime | None = None
+        self.last: datetime | None = None
 
-    def flush(self) -> None:
-        groups = self._groups
-        if groups is None:
+    LINES = SUMMARY_LINES
+
+    def pending(self, row: tuple[str, ...]) -> tuple[str | None, ...]:
+        return (row[0], row[1], "0", row[2], row[3] or None, row[4] or None)
+
+    def take_rows(self, rows: list[tuple[str, ...]], number: int) -> None:
+        if not rows:
             return
-        self._groups = None
-        self._cont.clear()
+        stamps = self._stamps
+        seconds = set(map(_STAMP, rows))  # few distinct seconds per run
+        for stamp in seconds:
+            stamps(stamp, "000")  # ValueError for an impossible date
+        earliest = min(seconds, key=_chronological)
+        latest = max(seconds, key=_chronological)
+        self._extremes(
+            (earliest, min(r[1] for r in rows if r[0] == earliest)),
+            (latest, max(r[1] for r in rows if r[0] == latest)),
+        )
+        self.entries += len(rows)
+        self._severities.update(map(_SEVERITY, rows))
+        self._categories.update(map(_CATEGORY, rows))
+
+    def emit(self, line: int, groups: tuple[str | None, ...], cont: tuple[str, ...]) -> None:
         stamp, millis = groups[0], groups[1]
-        assert stamp is not None and millis is not None
-        # YY MM DD HH:MM:SS mmm sorts as time does.
-        key = f"{stamp[6:8]}{stamp[0:2]}{stamp[3:5]}{stamp[8:]}{millis}"
-        try:
-            if self._low is None or key < self._low or self._high is None or key > self._high:
-                when = self._stamps(stamp, millis)
-                if self._low is None or key < self._low:
-                    self._low, self.summary.first = key, when
-                if self._high is None or key > self._high:
-                    self._high, self.summary.last = key, when
-        except ValueError as error:
-            self.out.append(
-                LogProblem(self._line, f"invalid timestamp: {error}", stamp.encode(), len(stamp))
-            )
-        else:
-            self.summary.entries += 1
-            self.summary.by_severity[int(groups[3] or 0)] += 1
-            self.summary.by_category[groups[4]] += 1
-        if self._problems:
-            self.out.extend(sorted(self._problems, key=lambda p: p.line))
-            self._problems.clear()
+        assert stamp is not None
+        assert millis is not None
+        self._stamps(stamp, millis)  # ValueError for an impossible date
+        self._extremes((stamp, millis), (stamp, millis))
+        self.entries += 1
+        self._severities[groups[3] or "0"] += 1
+        self._categories[groups[4] or ""] += 1
+
+    def _extremes(self, low: tuple[str, str], high: tuple[str, str]) -> None:
+        if self._low is None or _order(low) < _order(self._low):
+            self._low = low
+            self.first = self._stamps(*low)
+        if self._high is None or _order(high) > _order(self._high):
+            self._high = high
+            self.last = self._stamps(*high)
+
+    def fill(self, summary: LogSummary) -> None:
+        summary.entries = self.entries
+        summary.first, summary.last = self.first, self.last
+        summary.by_severity = Counter({int(k): v for k, v in self._severities.items()})
+        summary.by_category = Counter({(k or None): v for k, v in self._categories.items()})
+
+
+def _chronological(stamp: str) -> str:
+    """``MM/DD/YY-HH:MM:SS`` rearranged so that it sorts as time does."""
+    return stamp[6:8] + stamp[0:5] + stamp[8:]
+
+
+def _order(stamp_millis: tuple[str, str]) -> str:
+    return _chronological(stamp_millis[0]) + stamp_millis[1]
+
+
+_STAMP = itemgetter(0)
+_SEVERITY = itemgetter(2)
+_CATEGORY = itemgetter(3)
 
 
 def summarize(path: str | os.PathLike[str]) -> LogSummary:
     """Summarise a messages.log file; raises ``LogReadError`` if it cannot be read."""
-    from pytest_iris.reader import read_log  # noqa: F401 - same error contract
-
-    name = os.fspath(path)
-    try:
-        handle = open(name, "rb")  # noqa: SIM115
-    except OSError as error:
-        from pytest_iris.errors import LogReadError
-
-        raise LogReadError(f"cannot read log file {name!r}: {error.strerror}") from error
-    summary = LogSummary(name)
-    counter = _Counter(summary)
-    with handle:
-        number = 0
-        for kind, payload in _raw_lines(handle, name):
-            number += 1
-            if isinstance(payload, str):
-                counter.feed(number, payload, last_unterminated=kind == "last")
-            else:
-                counter.bad(LogProblem(number, payload.reason, payload.raw, payload.size))
-            if counter.out:
-                _take(summary, counter.out)
-        counter.flush()
-        _take(summary, counter.out)
-    summary.lines = number
-    return summary
-
-
-def _take(summary: LogSummary, problems: Iterable[object]) -> None:
-    for problem in problems:
+    summary = LogSummary(os.fspath(path))
+    counter = _Counter()
+    for problem in read_log(path, assembler=counter):
         assert isinstance(problem, LogProblem)
         summary.problem_count += 1
         if len(summary.problems) < KEPT_PROBLEMS:
             summary.problems.append(problem)
-    if isinstance(problems, list):
-        problems.clear()
+    counter.fill(summary)
+    summary.lines = counter.lines
+    return summary

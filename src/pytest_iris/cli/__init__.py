@@ -15,6 +15,7 @@ from collections.abc import Sequence
 #: Subcommand modules, in the order ``--help`` lists them.
 COMMANDS: tuple[str, ...] = (
     "pytest_iris.cli.parse",
+    "pytest_iris.cli.schema",
 )
 
 

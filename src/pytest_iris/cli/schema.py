@@ -1,0 +1,29 @@
+"""``pytest-iris schema``: the JSON schemas of the public models."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from typing import Any
+
+
+def register(subparsers: Any) -> None:
+    parser = subparsers.add_parser(
+        "schema", help="print the JSON schemas of IRISMessage, RemediationCommand, ToolResult"
+    )
+    parser.add_argument("model", nargs="?", help="only this model's schema")
+    parser.set_defaults(handler=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from pytest_iris.models import json_schemas
+
+    schemas = json_schemas()
+    if args.model:
+        if args.model not in schemas:
+            print(f"pytest-iris schema: unknown model {args.model!r}; known: {', '.join(schemas)}")
+            return 2
+        print(json.dumps(schemas[args.model], indent=2))
+    else:
+        print(json.dumps(schemas, indent=2))
+    return 0

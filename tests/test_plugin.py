@@ -1,0 +1,45 @@
+"""The plugin as pytest loads it: entry point, options, and ``-p no:iris``."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from importlib.metadata import entry_points
+
+import pytest
+
+
+def test_registered_as_pytest11_entry_point_named_iris() -> None:
+    (point,) = [ep for ep in entry_points(group="pytest11") if ep.name == "iris"]
+    assert point.value == "pytest_iris.plugin"
+
+
+def test_plugin_loads_and_can_be_disabled(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(
+        """
+        def test_loaded(pytestconfig):
+            assert pytestconfig.pluginmanager.has_plugin("iris")
+            assert pytestconfig.getoption("iris_config") is None
+        """
+    )
+    pytester.runpytest_subprocess().assert_outcomes(passed=1)
+    result = pytester.runpytest_subprocess("-p", "no:iris")
+    result.assert_outcomes(failed=1)
+
+
+def test_help_lists_the_iris_group(pytester: pytest.Pytester) -> None:
+    result = pytester.runpytest_subprocess("--help")
+    result.stdout.fnmatch_lines(["*pytest-iris*", "*--iris-config=PATH*"])
+
+
+def test_importing_the_plugin_loads_no_heavy_dependency() -> None:
+    heavy = ["openai", "vcr", "faker", "structlog", "psutil", "httpx", "pydantic", "yaml"]
+    code = (
+        "import sys, pytest_iris.plugin, pytest_iris.plugins as p, importlib\n"
+        "[importlib.import_module(name) for name in p.PARTS]\n"
+        f"print([m for m in {heavy!r} if m in sys.modules])"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    ).stdout
+    assert out.strip() == "[]"

@@ -1,0 +1,252 @@
+"""The streaming file parser: never raises on content, loses no byte."""
+
+from __future__ import annotations
+
+import os
+import random
+import tracemalloc
+from collections import Counter
+from pathlib import Path
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from pytest_iris import LogEntry, LogProblem, parse_lines, read_log
+from pytest_iris.errors import LogReadError
+from pytest_iris.grammar import MAX_LINE_BYTES
+from pytest_iris.reader import LogItem
+
+GOOD = b"01/15/25-20:21:48:401 (646) 0 [Utility.Event] Merging /home/irisowner/iris-merge.cpf\n"
+
+
+def parse_bytes(tmp_path: Path, data: bytes) -> list[LogItem]:
+    path = tmp_path / "messages.log"
+    path.write_bytes(data)
+    return list(read_log(path))
+
+
+def assert_accounted(data: bytes, items: list[LogItem]) -> None:
+    """Every input line is in exactly one entry or problem, with its bytes."""
+    lines = data.split(b"\n")
+    if lines[-1] == b"":
+        lines.pop()
+    lines = [line[:-1] if line.endswith(b"\r") else line for line in lines]
+    seen: dict[int, bytes] = {}
+    for item in items:
+        if isinstance(item, LogEntry):
+            text = item.message.format().encode()
+            for offset, part in enumerate(text.split(b"\n")):
+                assert item.line + offset not in seen
+                seen[item.line + offset] = part
+        else:
+            assert item.line not in seen or item.reason.startswith("trailing space")
+            if item.line not in seen:
+                seen[item.line] = item.raw if item.size == len(item.raw) else lines[item.line - 1]
+            assert item.size == len(lines[item.line - 1])
+    assert sorted(seen) == list(range(1, len(lines) + 1))
+    for number, raw in seen.items():
+        original = lines[number - 1]
+        assert raw == original or raw + b" " == original, (number, raw, original)
+
+
+def problems(items: list[LogItem]) -> list[LogProblem]:
+    return [item for item in items if isinstance(item, LogProblem)]
+
+
+def test_real_log_has_no_problems(real_log: Path) -> None:
+    items = list(read_log(real_log))
+    assert problems(items) == []
+    assert_accounted(real_log.read_bytes(), items)
+    entries = [item for item in items if isinstance(item, LogEntry)]
+    banner = next(e for e in entries if e.message.text == "")
+    assert (banner.line, banner.end_line) == (9, 18)
+
+
+@pytest.mark.parametrize(
+    ("bad", "reason"),
+    [
+        (b"\x00\x01garbage", "NUL byte at column 1"),
+        (b"caf\xe9 latin-1", "invalid UTF-8 at column 4"),
+        (b"random garbage line", "not a continuation of the entry at line 1"),
+        (b"01/15/25-20:21:48 (646) 0 [X] no millis", "malformed header"),
+        (b"01/15/25-20:21:48:401 (646) 9 [X] severity 9", "malformed header"),
+        (b"02/30/25-20:21:48:401 (646) 0 [X] February 30", "invalid timestamp"),
+    ],
+)
+def test_bad_lines_are_problems_with_line_numbers(tmp_path: Path, bad: bytes, reason: str) -> None:
+    data = GOOD + bad + b"\n" + GOOD
+    items = parse_bytes(tmp_path, data)
+    found = problems(items)
+    assert len(found) == 1
+    assert found[0].line == 2
+    assert reason in found[0].reason
+    assert len([item for item in items if isinstance(item, LogEntry)]) == 2
+    assert_accounted(data, items)
+
+
+def test_truncated_last_line(tmp_path: Path) -> None:
+    data = GOOD + b"01/15/25-20:21"
+    items = parse_bytes(tmp_path, data)
+    assert "truncated last line" in problems(items)[0].reason
+    assert problems(items)[0].line == 2
+
+
+def test_complete_last_line_without_newline_is_an_entry(tmp_path: Path) -> None:
+    items = parse_bytes(tmp_path, GOOD + GOOD.rstrip(b"\n"))
+    assert [type(item) for item in items] == [LogEntry, LogEntry]
+
+
+def test_line_before_first_entry(tmp_path: Path) -> None:
+    items = parse_bytes(tmp_path, b"orphan\n" + GOOD)
+    assert problems(items)[0].reason == "unstamped line before the first entry"
+
+
+def test_one_megabyte_line_is_reported_not_held(tmp_path: Path) -> None:
+    huge = b"x" * (1 << 20)
+    data = GOOD + huge + b"\n" + GOOD
+    items = parse_bytes(tmp_path, data)
+    (problem,) = problems(items)
+    assert problem.line == 2
+    assert problem.size == len(huge)
+    assert len(problem.raw) == MAX_LINE_BYTES
+    assert "longer than" in problem.reason
+    assert [item.line for item in items if isinstance(item, LogEntry)] == [1, 3]
+
+
+def test_unterminated_huge_last_line(tmp_path: Path) -> None:
+    items = parse_bytes(tmp_path, GOOD + b"y" * (3 << 20))
+    (problem,) = problems(items)
+    assert (problem.line, problem.size) == (2, 3 << 20)
+
+
+def test_crlf_lines(tmp_path: Path) -> None:
+    items = parse_bytes(tmp_path, GOOD.replace(b"\n", b"\r\n") * 2)
+    assert problems(items) == []
+    assert len(items) == 2
+
+
+def test_unreadable_file_names_the_path(tmp_path: Path) -> None:
+    missing = tmp_path / "nope.log"
+    with pytest.raises(LogReadError, match=str(missing)):
+        read_log(missing)
+    with pytest.raises(LogReadError, match=r"messages\.log"):
+        read_log(tmp_path.joinpath("messages.log").mkdir() or tmp_path / "messages.log")
+
+
+def test_constant_memory_on_a_large_file(tmp_path: Path) -> None:
+    path = tmp_path / "big.log"
+    with path.open("wb") as handle:
+        for _ in range(20):
+            handle.write(GOOD * 10_000)
+    tracemalloc.start()
+    try:
+        count = sum(1 for _ in read_log(path))
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert count == 200_000
+    assert os.path.getsize(path) > 16 * 1024 * 1024
+    assert peak < 8 * 1024 * 1024  # a few chunks, never the file
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.binary(max_size=2000))
+def test_fuzz_random_bytes(tmp_path_factory: pytest.TempPathFactory, data: bytes) -> None:
+    items = parse_bytes(tmp_path_factory.mktemp("fuzz"), data)
+    assert_accounted(data, items)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.randoms(use_true_random=False), st.integers(min_value=1, max_value=8))
+def test_fuzz_mutated_real_lines(
+    tmp_path_factory: pytest.TempPathFactory, rng: random.Random, rounds: int
+) -> None:
+    source = (Path(__file__).parent / "data" / "messages_real.log").read_bytes()
+    data = bytearray(source[: rng.randrange(200, len(source))])
+    for _ in range(rounds):
+        position = rng.randrange(len(data))
+        choice = rng.randrange(4)
+        if choice == 0:
+            data[position] = rng.randrange(256)
+        elif choice == 1:
+            del data[position : position + rng.randrange(1, 30)]
+        elif choice == 2:
+            data[position:position] = rng.choice([b"\n", b"\x00", b"\xff\xfe", b"] [", b"(12) "])
+        else:
+            data[position:position] = data[rng.randrange(len(data)) :][:40]
+    items = parse_bytes(tmp_path_factory.mktemp("mut"), bytes(data))
+    assert_accounted(bytes(data), items)
+
+
+def oracle(data: bytes) -> list[LogItem]:
+    """The line-by-line path (no block matching) over the same bytes."""
+    lines = data.split(b"\n")
+    if lines[-1] == b"":
+        lines.pop()
+    out: list[str] = []
+    for raw in lines:
+        raw = raw.removesuffix(b"\r")
+        out.append(raw.decode("utf-8", "surrogateescape"))
+    return list(parse_lines(out))
+
+
+def comparable(items: list[LogItem]) -> list[tuple[object, ...]]:
+    return [
+        (item.line, item.message) if isinstance(item, LogEntry) else (item.line,) for item in items
+    ]
+
+
+def test_block_path_agrees_with_line_path_across_chunks(tmp_path: Path, real_log: Path) -> None:
+    rng = random.Random(7)
+    real = real_log.read_bytes().split(b"\n")[:-1]
+    noise = [b"garbage", b"", b"   indented", b"*** star", b"01/02/03-bad", b"\xff\xfe"]
+    lines = [rng.choice(real) if rng.random() < 0.9 else rng.choice(noise) for _ in range(40_000)]
+    data = b"\n".join(lines) + b"\n"
+    assert len(data) > 3 * (1 << 18)  # several read chunks
+    clean = [line for line in lines if b"\xff" not in line]
+    clean_data = b"\n".join(clean) + b"\n"
+    assert comparable(parse_bytes(tmp_path, clean_data)) == comparable(oracle(clean_data))
+    items = parse_bytes(tmp_path, data)
+    assert_accounted(data, items)
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.lists(
+        st.sampled_from(
+            [
+                "01/15/25-20:21:48:401 (646) 0 [Utility.Event] Merging",
+                "01/15/25-20:21:48:402 (646) 2 Caché text",
+                "01/15/25-20:21:48:403 (646) 1 [Generic.Event]",
+                "01/15/25-20:21:48:404 (646) 1 [Generic.Event] ",
+                "02/30/25-20:21:48:404 (646) 1 [Generic.Event] bad date",
+                "   indented",
+                "",
+                "*** Recovery",
+                "garbage",
+                "01/15/25-20:21 torn",
+            ]
+        ),
+        max_size=40,
+    )
+)
+def test_summary_and_reader_agree(
+    tmp_path_factory: pytest.TempPathFactory, lines: list[str]
+) -> None:
+    from pytest_iris import summarize
+
+    data = ("\n".join(lines) + "\n").encode() if lines else b""
+    path = tmp_path_factory.mktemp("agree") / "messages.log"
+    path.write_bytes(data)
+    items = list(read_log(path))
+    assert comparable(items) == comparable(oracle(data))
+    summary = summarize(path)
+    entries = [item.message for item in items if isinstance(item, LogEntry)]
+    assert summary.entries == len(entries)
+    assert [p.line for p in summary.problems] == [p.line for p in problems(items)]
+    assert summary.by_severity == Counter(int(m.severity) for m in entries)
+    assert summary.by_category == Counter(m.category for m in entries)
+    if entries:
+        assert summary.first == min(m.timestamp for m in entries)
+        assert summary.last == max(m.timestamp for m in entries)
