@@ -85,7 +85,7 @@ def instance_processes(
     install_dir: str | None,
     executables: Sequence[str] = IRIS_EXECUTABLES,
 ) -> list[InstanceProcess]:
-    """The processes running an IRIS executable (from ``install_dir/bin`` when given)."""
+    """The instance's processes: run from ``install_dir`` when known, else IRIS executables."""
     found: list[InstanceProcess] = []
     with procfs(procfs_path) as psutil:
         # not process_iter(): it caches Process objects across procfs roots
@@ -95,9 +95,11 @@ def instance_processes(
                 name = proc.name()
                 cmdline = tuple(proc.cmdline())
                 argv0 = cmdline[0] if cmdline else ""
-                if name not in executables and os.path.basename(argv0) not in executables:
-                    continue
-                if install_dir is not None and not _under(argv0, install_dir):
+                if install_dir is not None:
+                    # everything run from the install dir: irisdb, the private httpd, ...
+                    if not _under(argv0, install_dir):
+                        continue
+                elif name not in executables and os.path.basename(argv0) not in executables:
                     continue
                 found.append(InstanceProcess(proc.pid, name, cmdline, _username(proc)))
             except (psutil.NoSuchProcess, psutil.AccessDenied, psutil.ZombieProcess):
