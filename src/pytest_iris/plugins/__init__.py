@@ -11,4 +11,5 @@ from __future__ import annotations
 #: Modules registered by the ``iris`` plugin, in order.
 PARTS: tuple[str, ...] = (
     "pytest_iris.plugins.core",
+    "pytest_iris.plugins.sandbox",
 )

@@ -1,0 +1,80 @@
+"""pytest face of the sandbox: ``iris_sandbox``, ``iris_live_sandbox``, ``@pytest.mark.iris_host``.
+
+``@pytest.mark.iris_host(...)`` sets the starting state of the host either
+fixture builds; its keywords are :class:`pytest_iris.sandbox.SandboxHost`'s
+(``cpf``, ``kernel``, ``total_ram_mb``, ``running``, ``users``, ``web_users``,
+``user``, ``sudo``, ``instance``, ``seed``) plus two shortcuts:
+``hugepages=N`` (``vm.nr_hugepages``) and ``memory_mb=N`` (``total_ram_mb``).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+_HOST_KEYS = frozenset({"cpf", "cpf_text", "kernel", "total_ram_mb", "running", "users", "web_users",
+                        "user", "sudo", "instance", "seed", "start", "hugepages", "memory_mb"})  # fmt: skip
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers",
+        "iris_host(cpf=None, kernel=None, memory_mb=16384, hugepages=0, running=True, users=0, "
+        "web_users=0, user='root', sudo='nopasswd'): starting state of the iris_sandbox / "
+        "iris_live_sandbox host",
+    )
+
+
+def host_kwargs(request: pytest.FixtureRequest) -> dict[str, Any]:
+    """The SandboxHost keywords for this test: marker values and a node-id seed."""
+    kwargs: dict[str, Any] = {}
+    for marker in reversed(list(request.node.iter_markers("iris_host"))):
+        if marker.args:
+            raise pytest.UsageError(
+                f"{request.node.nodeid}: iris_host takes keywords only, got {marker.args!r}"
+            )
+        kwargs.update(marker.kwargs)
+    unknown = set(kwargs) - _HOST_KEYS
+    if unknown:
+        raise pytest.UsageError(
+            f"{request.node.nodeid}: unknown iris_host keyword(s) {sorted(unknown)}; "
+            f"known: {sorted(_HOST_KEYS)}"
+        )
+    kernel = dict(kwargs.pop("kernel", None) or {})
+    if "hugepages" in kwargs:
+        kernel["vm.nr_hugepages"] = kwargs.pop("hugepages")
+    if kernel:
+        kwargs["kernel"] = kernel
+    if "memory_mb" in kwargs:
+        kwargs["total_ram_mb"] = kwargs.pop("memory_mb")
+    if "seed" not in kwargs:
+        digest = hashlib.sha256(request.node.nodeid.encode()).digest()
+        kwargs["seed"] = int.from_bytes(digest[:4], "big")
+    return kwargs
+
+
+@pytest.fixture
+def iris_sandbox(request: pytest.FixtureRequest, tmp_path: Any) -> Iterator[Any]:
+    """A fake IRIS host (function scope): psutil reads its procfs, the guard is on.
+
+    ``host.env`` runs its ``iris``/``sysctl``/``sudo``; see ``SandboxHost``.
+    """
+    from pytest_iris.sandbox.host import SandboxHost
+
+    with SandboxHost(tmp_path / "iris-host", **host_kwargs(request)) as host, host.procfs():
+        yield host
+
+
+@pytest.fixture
+def iris_live_sandbox(request: pytest.FixtureRequest, tmp_path: Any) -> Iterator[Any]:
+    """The host made of real processes and sockets in Linux namespaces (skips where not permitted)."""
+    from pytest_iris.sandbox.live import LiveSandbox, namespaces_available
+
+    reason = namespaces_available()
+    if reason:
+        pytest.skip(f"live sandbox needs Linux namespaces: {reason}")
+    with LiveSandbox(tmp_path / "iris-live", **host_kwargs(request)) as host:
+        yield host

@@ -1,0 +1,44 @@
+"""A coherent sandboxed IRIS host: fake procfs, process tree, commands, guard.
+
+* :class:`SandboxHost` — the fake host (procfs in the real format, an IRIS
+  instance with its process tree and sockets, ``iris``/``sysctl``/``sudo``/
+  ``kill`` executables on its own PATH);
+* :mod:`~pytest_iris.sandbox.guard` — the containment guard (audit hook);
+* :class:`~pytest_iris.sandbox.snapshot.Snapshot` and :func:`diff`;
+* :class:`LiveSandbox` — the same host made of real processes and sockets
+  inside Linux namespaces.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+_NAMES = {
+    "SandboxHost": "pytest_iris.sandbox.host",
+    "Snapshot": "pytest_iris.sandbox.snapshot",
+    "SnapshotDiff": "pytest_iris.sandbox.snapshot",
+    "diff": "pytest_iris.sandbox.snapshot",
+    "LiveSandbox": "pytest_iris.sandbox.live",
+    "namespaces_available": "pytest_iris.sandbox.live",
+}
+
+__all__ = ["LiveSandbox", "SandboxHost", "Snapshot", "SnapshotDiff", "diff", "namespaces_available"]
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _NAMES:
+        raise AttributeError(f"module 'pytest_iris.sandbox' has no attribute {name!r}")
+    import importlib
+
+    value = getattr(importlib.import_module(_NAMES[name]), name)
+    globals()[name] = value
+    return value
+
+
+if TYPE_CHECKING:
+    from pytest_iris.sandbox.host import SandboxHost as SandboxHost
+    from pytest_iris.sandbox.live import LiveSandbox as LiveSandbox
+    from pytest_iris.sandbox.live import namespaces_available as namespaces_available
+    from pytest_iris.sandbox.snapshot import Snapshot as Snapshot
+    from pytest_iris.sandbox.snapshot import SnapshotDiff as SnapshotDiff
+    from pytest_iris.sandbox.snapshot import diff as diff

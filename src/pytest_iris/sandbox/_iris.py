@@ -1,0 +1,345 @@
+"""The IRIS instance on a sandbox host: its process tree, start, stop, force.
+
+Everything here acts on a locked :class:`HostState` and the procfs tunables,
+and returns what the ``iris`` command prints; the caller renders procfs and
+saves the state. What IRIS really does comes from ``shared/iris/facts.md``:
+
+* start (§4.4, §3.8, §5.2): read the CPF, compute the shared memory with
+  :mod:`pytest_iris.memory`, then the documented algorithm — huge pages when
+  the pool is larger than the allocation, else standard pages when
+  ``kernel.shmmax``/``kernel.shmall`` allow it, else cut buffers by 1/8 and
+  begin again; ``memlock`` bit 64 (LargePagesRequired) aborts instead of
+  falling back, bit 32 (LargePagesDisabled) skips huge pages. The console
+  ends an abort with IRIS's real ``An error was detected during InterSystems
+  IRIS startup.`` / ``** Startup aborted **`` and a non-zero status.
+* processes (§4.5): every kernel process is ``irisdb`` (comm and argv[0]);
+  the daemon names WRTDMN/SWRTDMN and the ISC agent on 2188 are real, the
+  argv after ``-s<mgr>`` is our invention (no real ``ps`` listing exists).
+* stop: no real console text of ``iris stop`` is known (§4.4). Our choice:
+  ``quietly`` prints nothing; without it a one-line notice. With users
+  connected IRIS halts their jobs during shutdown, so their processes end and
+  their connections close (the remediation tool is the one that must refuse
+  to stop a busy instance). Stopping a stopped instance fails (status 1).
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from pytest_iris.models import IRISMessage
+from pytest_iris.sandbox import _cpfio, _log
+from pytest_iris.sandbox._procfs import read_key
+from pytest_iris.sandbox._state import HostState, Instance, Proc
+
+#: How many 1/8 reductions IRIS tries before giving up. Not documented: our choice.
+MAX_REDUCTIONS = 8
+STARTUP_ABORTED = "An error was detected during InterSystems IRIS startup.\n** Startup aborted **\n"
+
+
+@dataclass
+class Outcome:
+    """What an ``iris`` subcommand prints and returns."""
+
+    status: int = 0
+    stdout: str = ""
+    stderr: str = ""
+    messages: list[IRISMessage] = field(default_factory=list)
+
+
+def ctime(epoch: float) -> str:
+    """The C ``ctime`` form IRIS prints: ``Tue Jun 27 01:55:25 2023``."""
+    return time.asctime(time.gmtime(epoch))
+
+
+def mgr_dir(inst: Instance) -> Path:
+    return Path(inst.directory) / "mgr"
+
+
+def messages_log(inst: Instance) -> Path:
+    return mgr_dir(inst) / "messages.log"
+
+
+# -- process tree ---------------------------------------------------------
+
+
+def spawn_agent(state: HostState) -> None:
+    """The ISC agent (port 2188) runs as its own service, outside any instance."""
+    if any(p.role == "agent" for p in state.processes.values()):
+        return
+    agent = state.spawn(
+        "ISCAgent",
+        ["/usr/local/etc/irissys/ISCAgent"],
+        ppid=1,
+        uid=0,
+        role="agent",
+        exe="/usr/local/etc/irissys/ISCAgent",
+        threads=3,
+    )
+    port = next((i.agent_port for i in state.instances.values()), 2188)
+    state.listen(agent, port)
+
+
+def spawn_instance(state: HostState, inst: Instance) -> dict[str, int]:
+    """Create the processes and listening sockets of a running instance."""
+    irisdb = f"{inst.directory}/bin/irisdb"
+    mgr = f"-s{inst.directory}/mgr"
+    uid = inst.owner_uid
+    name = inst.name
+
+    def kernel(role: str, *args: str, ppid: int, threads: int = 1, rss: int = 20480) -> int:
+        proc = state.spawn(
+            "irisdb", [irisdb, mgr, *args], ppid=ppid, uid=uid, role=role, instance=name,
+            exe=irisdb, cwd=f"{inst.directory}/mgr", threads=threads, rss_kb=rss,
+        )  # fmt: skip
+        return proc.pid
+
+    roles: dict[str, int] = {}
+    control = kernel("control", "-cc", "-B", f"-C{inst.cpf}*{name}", ppid=1, threads=2)
+    roles["control"] = control
+    roles["write_daemon"] = kernel("write_daemon", "-w", "WRTDMN", ppid=control, rss=65536)
+    for n in range(inst.write_daemon_helpers):
+        roles[f"write_daemon_helper_{n + 1}"] = kernel(
+            "write_daemon_helper", "-w", "SWRTDMN", ppid=control
+        )
+    roles["journal_daemon"] = kernel("journal_daemon", "-j", "JRNDMN", ppid=control)
+    superserver = kernel("superserver", "-cj", "-p18", "SuperServer^%SYS.SERVER", ppid=control)
+    roles["superserver"] = superserver
+    state.listen(state.processes[superserver], inst.superserver_port)
+    httpd_bin = f"{inst.directory}/httpd/bin/httpd"
+    web = state.spawn(
+        "httpd",
+        [httpd_bin, "-f", f"{inst.directory}/httpd/conf/httpd.conf", "-d", f"{inst.directory}/httpd"],
+        ppid=control, uid=uid, role="web_server", instance=name, exe=httpd_bin,
+        cwd=f"{inst.directory}/httpd", threads=3,
+    )  # fmt: skip
+    state.listen(web, inst.web_port, family=6)
+    roles["web_server"] = web.pid
+    return roles
+
+
+def connect_users(state: HostState, inst: Instance, users: int, web_users: int) -> None:
+    """Clients connecting: a superserver job per user, web users through httpd."""
+    superserver = next(
+        p for p in state.processes.values() if p.instance == inst.name and p.role == "superserver"
+    )
+    web = next(
+        p for p in state.processes.values() if p.instance == inst.name and p.role == "web_server"
+    )
+    for n in range(users):
+        job = state.spawn(
+            "irisdb",
+            [f"{inst.directory}/bin/irisdb", f"-s{inst.directory}/mgr", "-cj", f"-p{19 + n}", "%SYS.SERVER"],
+            ppid=superserver.pid, uid=inst.owner_uid, role="user_job", instance=inst.name,
+            exe=f"{inst.directory}/bin/irisdb", cwd=f"{inst.directory}/mgr/user", rss_kb=8192,
+        )  # fmt: skip
+        state.accept(job, inst.superserver_port, f"10.0.1.{20 + (n % 200)}")
+    inst.users += users
+    for n in range(web_users):
+        state.accept(web, inst.web_port, f"::ffff:10.0.2.{20 + (n % 200)}", family=6)
+    inst.web_users += web_users
+
+
+def established(state: HostState, inst: Instance) -> int:
+    """Client connections on the instance's superserver and web ports."""
+    ports = {inst.superserver_port, inst.web_port}
+    return sum(1 for s in state.sockets.values() if s.state == "ESTABLISHED" and s.lport in ports)
+
+
+# -- start ----------------------------------------------------------------
+
+
+@dataclass
+class _Kernel:
+    shmmax: int
+    shmall_pages: int
+    shmmni: int
+    huge_free: int
+    huge_kb: int
+
+
+def _kernel(proc_root: Path, state: HostState, inst: Instance) -> _Kernel:
+    def num(key: str) -> int:
+        try:
+            return int(read_key(proc_root, key).split()[0])
+        except (OSError, ValueError, IndexError):
+            return 0
+
+    used = sum(
+        i.huge_pages for i in state.instances.values() if i.status == "running" and i is not inst
+    )
+    return _Kernel(
+        shmmax=num("kernel.shmmax"),
+        shmall_pages=num("kernel.shmall"),
+        shmmni=num("kernel.shmmni"),
+        huge_free=max(num("vm.nr_hugepages") - used, 0),
+        huge_kb=state.hugepagesize_kb,
+    )
+
+
+def start(state: HostState, proc_root: Path, inst: Instance, *, quietly: bool = False) -> Outcome:
+    """``iris start <instance>``: allocate shared memory as IRIS does, then spawn."""
+    out = Outcome()
+    if inst.status == "running":
+        out.status = 1
+        out.stderr = f"InterSystems IRIS instance {inst.name} is already running.\n"
+        return out
+    cpf = Path(inst.cpf)
+    state.advance(1.0)
+    console = [
+        f"Starting {inst.name}",
+        f"Using '{cpf.name}' configuration file",
+        "Starting Control Process",
+    ]
+    plan = _cpfio.plan_for(cpf, state.total_ram_mb)
+    flags = _cpfio.memlock(cpf)
+    kern = _kernel(proc_root, state, inst)
+    control_pid = state.new_pid()
+    lines = _log.Writer(state, control_pid)
+    if inst.abnormal:
+        lines.add(
+            2,
+            "Utility.Event",
+            "Previous system shutdown was abnormal, system forced down or crashed",
+        )
+    if _cpfio.globals_auto(cpf):
+        from pytest_iris.memory import auto_globals_message
+
+        lines.add(0, "Generic.Event", auto_globals_message())
+        console.append(auto_globals_message())
+    huge_pages = 0
+    allocated = None
+    for attempt in range(MAX_REDUCTIONS + 1):
+        if attempt:
+            plan = plan.reduced()
+        total_mb = plan.total_mb
+        use_huge = kern.huge_free > 0 and not flags & 32
+        if use_huge:
+            need = math.ceil(total_mb * 1024 / kern.huge_kb)
+            if kern.huge_free > need:  # the pool must be *greater than* the allocation
+                huge_pages, allocated = need, plan
+                break
+            from pytest_iris.memory import (
+                failed_huge_pages_message,
+                insufficient_huge_pages_message,
+            )
+
+            if flags & 64:
+                lines.add(2, "Generic.Event", insufficient_huge_pages_message())
+                console.append(insufficient_huge_pages_message())
+                break
+            lines.add(1, "Generic.Event", failed_huge_pages_message(total_mb))
+            console.append(failed_huge_pages_message(total_mb))
+        pages = math.ceil(plan.total_bytes / 4096)
+        if kern.shmmni >= 1 and plan.total_bytes <= kern.shmmax and pages <= kern.shmall_pages:
+            allocated = plan
+            break
+        from pytest_iris.memory import failed_message
+
+        lines.add(2, "Generic.Event", failed_message(plan))
+        console.append(failed_message(plan))
+    if allocated is None:
+        state.advance(0.5)
+        lines.write(messages_log(inst))
+        out.status = 1
+        out.stdout = "\n".join(console) + "\n" + STARTUP_ABORTED
+        out.messages = lines.messages
+        return out
+    from pytest_iris.memory import allocated_messages
+
+    sev = 1 if attempt else 0  # the reduced success is a warning (facts.md §5.2)
+    first, breakdown = allocated_messages(allocated, huge_pages=bool(huge_pages))
+    lines.add(sev, "Generic.Event", first)
+    lines.add(sev, "Generic.Event", breakdown, same_stamp=True)
+    console += [first, breakdown]
+    # the control process takes the PID the allocation lines were logged under
+    state.next_pid = control_pid
+    roles = spawn_instance(state, inst)
+    inst.status, inst.since, inst.abnormal, inst.health = "running", state.clock, False, "ok"
+    inst.huge_pages, inst.shm_mb = huge_pages, allocated.total_mb
+    inst.users = inst.web_users = 0
+    _log.startup_tail(lines, inst, roles)
+    lines.write(messages_log(inst))
+    console.append(f"Starting {inst.name}")
+    out.stdout = "" if quietly else "\n".join(console) + "\n"
+    out.messages = lines.messages
+    return out
+
+
+# -- stop -----------------------------------------------------------------
+
+
+def stop(state: HostState, inst: Instance, *, quietly: bool = False) -> Outcome:
+    """``iris stop <instance> [quietly]``: shutdown lines, then every process ends."""
+    out = Outcome()
+    if inst.status != "running":
+        out.status = 1
+        out.stderr = f"InterSystems IRIS instance {inst.name} is not running.\n"
+        return out
+    state.advance(1.0)
+    pids = state.instance_pids(inst.name)
+    roles = {p.role: p.pid for p in (state.processes[x] for x in pids)}
+    lines = _log.Writer(state, roles.get("control", pids[0] if pids else 0))
+    _log.shutdown(lines, inst, roles, users=established(state, inst))
+    for pid in sorted(pids, key=lambda p: state.processes[p].ppid == 1):
+        state.exit(pid)
+    inst.status, inst.since = "down", state.clock
+    inst.huge_pages = inst.shm_mb = inst.users = inst.web_users = 0
+    lines.write(messages_log(inst))
+    out.stdout = "" if quietly else f"Stopping InterSystems IRIS instance {inst.name}...\n"
+    out.messages = lines.messages
+    return out
+
+
+def force(state: HostState, inst: Instance) -> Outcome:
+    """``iris force``: processes end at once, nothing is logged, next start notes it."""
+    for pid in state.instance_pids(inst.name):
+        state.exit(pid)
+    inst.status, inst.since, inst.abnormal = "down", state.clock, True
+    inst.huge_pages = inst.shm_mb = inst.users = inst.web_users = 0
+    return Outcome()
+
+
+# -- a process killed by a signal -----------------------------------------
+
+#: daemon role -> the name IRIS logs for it (facts.md §6.5, Caché 2017 lines)
+_DAEMON_NAMES = {"write_daemon": "WRTDMN", "write_daemon_helper": "SLAVWD"}
+
+
+def process_killed(state: HostState, proc: Proc) -> None:
+    """A fake process ends by a signal; the instance reacts as far as is known.
+
+    * control process: the instance is down, abnormally (the next start logs
+      ``Previous system shutdown was abnormal ...``);
+    * write daemon or helper: the control process logs ``Daemon WRTDMN (pid N)
+      died. Freezing system`` (severity 3) and ``iris list`` shows ``state: alert``;
+    * user job: its client connection closes;
+    * anything else simply ends.
+    """
+    inst = state.instances.get(proc.instance) if proc.instance else None
+    if inst is None or inst.status != "running":
+        state.exit(proc.pid)
+        return
+    if proc.role == "control":
+        force(state, inst)
+        return
+    state.exit(proc.pid)
+    if proc.role == "user_job":
+        inst.users = max(inst.users - 1, 0)
+    elif proc.role in _DAEMON_NAMES:
+        control = next(
+            (
+                p.pid
+                for p in state.processes.values()
+                if p.instance == inst.name and p.role == "control"
+            ),
+            0,
+        )
+        writer = _log.Writer(state, control)
+        writer.add(
+            3, None, f"Daemon {_DAEMON_NAMES[proc.role]} (pid {proc.pid}) died. Freezing system"
+        )
+        writer.write(messages_log(inst))
+        inst.health = "alert"

@@ -1,0 +1,286 @@
+"""Render a :class:`HostState` as a procfs tree in the real Linux format.
+
+The layout and field order follow what the kernel writes and what psutil's
+``_pslinux`` reads: ``<pid>/stat`` (52 fields, comm in parentheses),
+``<pid>/status`` (``Tgid``, ``PPid``, ``Uid``, ``Threads`` ...),
+``<pid>/cmdline`` (NUL-separated), ``<pid>/fd/N -> socket:[inode]``,
+``net/tcp`` and ``net/tcp6`` (little-endian hex addresses), ``stat`` with
+``btime``, ``meminfo`` with the ``HugePages_*`` lines, ``sys/kernel/*`` and
+``sys/vm/nr_hugepages``.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import struct
+from pathlib import Path
+
+from pytest_iris.errors import SandboxError
+from pytest_iris.sandbox._state import HostState, Proc, Sock
+
+#: sysctl key -> path under proc/sys, with the default a modern kernel boots with.
+KERNEL_DEFAULTS: dict[str, str] = {
+    "kernel.shmmax": "18446744073692774399",
+    "kernel.shmall": "18446744073692774399",
+    "kernel.shmmni": "4096",
+    "kernel.sem": "32000\t1024000000\t500\t32000",
+    "kernel.msgmni": "32000",
+    "kernel.msgmax": "8192",
+    "kernel.msgmnb": "16384",
+    "kernel.pid_max": "4194304",
+    "kernel.ostype": "Linux",
+    "kernel.osrelease": "4.18.0-425.3.1.el8.x86_64",
+    "kernel.hostname": "iris-host",
+    "vm.nr_hugepages": "0",
+    "vm.swappiness": "30",
+    "vm.overcommit_memory": "0",
+}
+
+_TCP_STATE = {
+    "ESTABLISHED": "01",
+    "SYN_SENT": "02",
+    "TIME_WAIT": "06",
+    "CLOSE": "07",
+    "LISTEN": "0A",
+}
+_TCP_HEADER = (
+    "  sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt"
+    "   uid  timeout inode\n"
+)
+_TCP6_HEADER = (
+    "  sl  local_address                         remote_address                        st"
+    " tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode\n"
+)
+_UDP_HEADER = (
+    "   sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt"
+    "   uid  timeout inode ref pointer drops\n"
+)
+_UNIX_HEADER = "Num       RefCount Protocol Flags    Type St Inode Path\n"
+
+
+def key_path(proc_root: Path, key: str) -> Path:
+    """``kernel.shmmax`` -> ``<proc_root>/sys/kernel/shmmax`` (as sysctl does)."""
+    if not key or key.startswith(".") or key.endswith(".") or ".." in key or "/" in key:
+        raise SandboxError(f"invalid sysctl key {key!r}")
+    return proc_root / "sys" / key.replace(".", "/")
+
+
+def read_key(proc_root: Path, key: str) -> str:
+    return key_path(proc_root, key).read_text(encoding="ascii").rstrip("\n")
+
+
+def write_file(path: Path, text: str) -> None:
+    """Replace a file atomically so a concurrent reader never sees half of it."""
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    with open(tmp, "w", encoding="ascii") as fh:
+        fh.write(text)
+    os.replace(tmp, path)
+
+
+def init_tree(proc_root: Path, kernel: dict[str, str]) -> None:
+    """Create the static part: the ``sys`` tunables and the ``net`` directory."""
+    for key, value in {**KERNEL_DEFAULTS, **kernel}.items():
+        path = proc_root / "sys" / key.replace(".", "/")
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(value + "\n", encoding="ascii")
+    (proc_root / "net").mkdir(exist_ok=True)
+
+
+def hugepages_in_use(state: HostState) -> int:
+    return sum(i.huge_pages for i in state.instances.values() if i.status == "running")
+
+
+def render(proc_root: Path, state: HostState) -> None:
+    """Bring the tree in line with ``state`` (pids added/removed, net, meminfo, stat)."""
+    wanted = {str(pid) for pid in state.processes}
+    present = {name for name in os.listdir(proc_root) if name.isdigit()}
+    for name in present - wanted:
+        shutil.rmtree(proc_root / name, ignore_errors=True)
+    for pid, proc in state.processes.items():
+        if str(pid) in present:
+            _sync_process(proc_root / str(pid), proc, state)
+        else:
+            _write_process(proc_root / str(pid), proc, state)
+    _write_net(proc_root, state)
+    write_file(proc_root / "meminfo", _meminfo(proc_root, state))
+    write_file(proc_root / "stat", _stat(state))
+    uptime = max(state.clock - state.boot_time, 0.0)
+    write_file(proc_root / "uptime", f"{uptime:.2f} {uptime * 1.9:.2f}\n")
+    write_file(
+        proc_root / "loadavg", f"0.08 0.03 0.01 1/{len(state.processes)} {state.next_pid - 1}\n"
+    )
+
+
+# -- processes ------------------------------------------------------------
+
+
+def _stat_line(proc: Proc, state: HostState) -> str:
+    pagesize_kb = 4
+    fields = [
+        proc.state, proc.ppid, proc.pid, proc.pid, 0, -1, 4194560,
+        120, 0, 0, 0,  # minflt cminflt majflt cmajflt
+        proc.pid % 97, proc.pid % 41, 0, 0,  # utime stime cutime cstime
+        20, 0, proc.threads, 0, proc.start_ticks,
+        proc.vsize_kb * 1024, proc.rss_kb // pagesize_kb, "18446744073709551615",
+        4194304, 4210000, 140720000000000, 0, 0, 0, 0, 0, 0, 0, 0, 0, 17,
+        proc.pid % 2, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    ]  # fmt: skip
+    return f"{proc.pid} ({proc.comm}) " + " ".join(str(f) for f in fields) + "\n"
+
+
+_STATE_NAMES = {"R": "R (running)", "S": "S (sleeping)", "T": "T (stopped)", "Z": "Z (zombie)"}
+
+
+def _status(proc: Proc) -> str:
+    uid = proc.uid
+    return (
+        f"Name:\t{proc.comm}\nUmask:\t0022\nState:\t{_STATE_NAMES.get(proc.state, proc.state)}\n"
+        f"Tgid:\t{proc.pid}\nNgid:\t0\nPid:\t{proc.pid}\nPPid:\t{proc.ppid}\nTracerPid:\t0\n"
+        f"Uid:\t{uid}\t{uid}\t{uid}\t{uid}\nGid:\t{uid}\t{uid}\t{uid}\t{uid}\n"
+        f"FDSize:\t64\nGroups:\t{uid} \nNStgid:\t{proc.pid}\nNSpid:\t{proc.pid}\n"
+        f"NSpgid:\t{proc.pid}\nNSsid:\t{proc.pid}\n"
+        f"VmPeak:\t{proc.vsize_kb:8d} kB\nVmSize:\t{proc.vsize_kb:8d} kB\nVmLck:\t       0 kB\n"
+        f"VmPin:\t       0 kB\nVmHWM:\t{proc.rss_kb:8d} kB\nVmRSS:\t{proc.rss_kb:8d} kB\n"
+        f"RssAnon:\t{proc.rss_kb // 2:8d} kB\nRssFile:\t{proc.rss_kb - proc.rss_kb // 2:8d} kB\n"
+        f"RssShmem:\t       0 kB\nVmData:\t    2048 kB\nVmStk:\t     132 kB\nVmExe:\t    8192 kB\n"
+        f"VmLib:\t    4096 kB\nVmPTE:\t      96 kB\nVmSwap:\t       0 kB\n"
+        f"Threads:\t{proc.threads}\nSigQ:\t0/63405\nCpus_allowed:\t3\nCpus_allowed_list:\t0-1\n"
+        f"voluntary_ctxt_switches:\t{proc.pid % 503}\nnonvoluntary_ctxt_switches:\t{proc.pid % 17}\n"
+    )
+
+
+def _write_process(pdir: Path, proc: Proc, state: HostState) -> None:
+    (pdir / "fd").mkdir(parents=True)
+    (pdir / "stat").write_text(_stat_line(proc, state), encoding="utf-8")
+    (pdir / "status").write_text(_status(proc), encoding="utf-8")
+    (pdir / "comm").write_text(proc.comm + "\n", encoding="utf-8")
+    cmd = "".join(arg + "\0" for arg in proc.cmdline)
+    (pdir / "cmdline").write_text(cmd, encoding="utf-8")
+    pages = proc.rss_kb // 4
+    (pdir / "statm").write_text(
+        f"{proc.vsize_kb // 4} {pages} {pages // 2} 2048 0 512 0\n", encoding="ascii"
+    )
+    os.symlink(proc.exe or "/usr/bin/true", pdir / "exe")
+    os.symlink(proc.cwd, pdir / "cwd")
+    _write_fds(pdir / "fd", proc)
+
+
+def _write_fds(fd_dir: Path, proc: Proc) -> None:
+    for fd in (0, 1, 2):
+        os.symlink("/dev/null", fd_dir / str(fd))
+    for fd, inode in proc.fds.items():
+        os.symlink(f"socket:[{inode}]", fd_dir / str(fd))
+
+
+def _sync_process(pdir: Path, proc: Proc, state: HostState) -> None:
+    """Rewrite what can change for a living process: stat/status and its fds."""
+    write_file(pdir / "stat", _stat_line(proc, state))
+    write_file(pdir / "status", _status(proc))
+    fd_dir = pdir / "fd"
+    wanted = {str(fd): f"socket:[{inode}]" for fd, inode in proc.fds.items()}
+    for name in os.listdir(fd_dir):
+        if name in ("0", "1", "2"):
+            continue
+        target = wanted.pop(name, None)
+        if target is None or os.readlink(fd_dir / name) != target:
+            os.unlink(fd_dir / name)
+            if target is not None:
+                os.symlink(target, fd_dir / name)
+    for name, target in wanted.items():
+        os.symlink(target, fd_dir / name)
+
+
+# -- network --------------------------------------------------------------
+
+
+def _hex4(addr: str, port: int) -> str:
+    packed = socket.inet_pton(socket.AF_INET, addr)
+    return f"{struct.unpack('<I', packed)[0]:08X}:{port:04X}"
+
+
+def _hex6(addr: str, port: int) -> str:
+    packed = socket.inet_pton(socket.AF_INET6, addr)
+    # The kernel prints each 32-bit word in host (little-endian) order.
+    words = struct.unpack("<4I", packed)
+    return "".join(f"{w:08X}" for w in words) + f":{port:04X}"
+
+
+def _tcp_line(n: int, sock: Sock) -> str:
+    enc = _hex4 if sock.family == 4 else _hex6
+    local, remote = enc(sock.laddr, sock.lport), enc(sock.raddr, sock.rport)
+    return (
+        f"{n:4d}: {local} {remote} {_TCP_STATE[sock.state]} 00000000:00000000 00:00000000 "
+        f"00000000 {sock.uid:5d}        0 {sock.inode} 1 0000000000000000 100 0 0 10 0\n"
+    )
+
+
+def _write_net(proc_root: Path, state: HostState) -> None:
+    v4 = [s for s in state.sockets.values() if s.family == 4]
+    v6 = [s for s in state.sockets.values() if s.family == 6]
+    net = proc_root / "net"
+    write_file(net / "tcp", _TCP_HEADER + "".join(_tcp_line(n, s) for n, s in enumerate(v4)))
+    write_file(net / "tcp6", _TCP6_HEADER + "".join(_tcp_line(n, s) for n, s in enumerate(v6)))
+    if not (net / "udp").exists():
+        for name in ("udp", "udp6"):
+            (net / name).write_text(_UDP_HEADER, encoding="ascii")
+        (net / "unix").write_text(_UNIX_HEADER, encoding="ascii")
+
+
+# -- memory and cpu -------------------------------------------------------
+
+
+def _meminfo(proc_root: Path, state: HostState) -> str:
+    total_kb = state.total_ram_mb * 1024
+    try:
+        nr_huge = int(read_key(proc_root, "vm.nr_hugepages"))
+    except (OSError, ValueError):
+        nr_huge = 0
+    used_huge = min(hugepages_in_use(state), nr_huge)
+    huge_kb = nr_huge * state.hugepagesize_kb
+    shm_kb = sum(
+        i.shm_mb * 1024
+        for i in state.instances.values()
+        if i.status == "running" and not i.huge_pages
+    )
+    procs_kb = sum(p.rss_kb for p in state.processes.values())
+    free_kb = max(total_kb - huge_kb - shm_kb - procs_kb - 180_000, 0)
+    cached = 64752 + shm_kb
+    rows = [
+        ("MemTotal", total_kb), ("MemFree", free_kb), ("MemAvailable", free_kb + 60000),
+        ("Buffers", 2132), ("Cached", cached), ("SwapCached", 0), ("Active", 37104 + shm_kb),
+        ("Inactive", 31436), ("Active(anon)", 1560 + shm_kb), ("Inactive(anon)", 8968),
+        ("Active(file)", 35544), ("Inactive(file)", 22468), ("Unevictable", 0), ("Mlocked", 0),
+        ("SwapTotal", 0), ("SwapFree", 0), ("Dirty", 120), ("Writeback", 0),
+        ("AnonPages", procs_kb), ("Mapped", 10652), ("Shmem", 8872 + shm_kb),
+        ("KReclaimable", 41716), ("Slab", 63684), ("SReclaimable", 41716), ("SUnreclaim", 21968),
+        ("KernelStack", 1492), ("PageTables", 1640), ("NFS_Unstable", 0), ("Bounce", 0),
+        ("WritebackTmp", 0), ("CommitLimit", total_kb // 2), ("Committed_AS", 67448 + procs_kb),
+        ("VmallocTotal", 34359738367), ("VmallocUsed", 14252), ("VmallocChunk", 0),
+        ("Percpu", 688), ("AnonHugePages", 0), ("ShmemHugePages", 0), ("ShmemPmdMapped", 0),
+        ("FileHugePages", 0), ("FilePmdMapped", 0),
+    ]  # fmt: skip
+    text = "".join(f"{k + ':':<16}{v:>8} kB\n" for k, v in rows)
+    text += (
+        f"HugePages_Total:   {nr_huge:>5}\nHugePages_Free:    {nr_huge - used_huge:>5}\n"
+        f"HugePages_Rsvd:    {0:>5}\nHugePages_Surp:    {0:>5}\n"
+        f"Hugepagesize:   {state.hugepagesize_kb:>8} kB\nHugetlb:        {huge_kb:>8} kB\n"
+        f"DirectMap4k:       28672 kB\nDirectMap2M:     2068480 kB\n"
+    )
+    return text
+
+
+def _stat(state: HostState) -> str:
+    up = max(int((state.clock - state.boot_time) * 100), 0)
+    idle = up * 95 // 100
+    user = up * 3 // 100
+    sys_ = up - idle - user
+    cpus = [f"cpu  {user} 0 {sys_} {idle} 164 0 32 20 0 0\n"]
+    for n in range(2):
+        cpus.append(f"cpu{n} {user // 2} 0 {sys_ // 2} {idle // 2} 82 0 16 10 0 0\n")
+    return "".join(cpus) + (
+        f"intr 282319 0\nctxt 457629\nbtime {int(state.boot_time)}\n"
+        f"processes {state.next_pid}\nprocs_running 1\nprocs_blocked 0\n"
+        "softirq 323952 0 103890 3 2611 16128 0 2 140071 0 61247\n"
+    )

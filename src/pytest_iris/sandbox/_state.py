@@ -1,0 +1,279 @@
+"""The persisted state of a sandbox host: processes, sockets, instances, clock.
+
+The commands in the sandbox's ``bin/`` run as separate processes, so the
+host lives in files: this JSON state (the kernel's process and socket
+tables, the instance registry) plus the procfs tree rendered from it. The
+kernel tunables are *not* kept here: like on a real host, the files under
+``proc/sys`` are their only home, so a tool that writes them directly is
+seen by everyone.
+
+Every change goes through :func:`locked_state`, which holds an ``fcntl``
+lock, loads, yields the state for mutation, then writes it atomically.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import json
+import os
+from collections.abc import Iterator
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from pytest_iris.errors import SandboxError
+
+STATE_DIR = ".sandbox"
+STATE_FILE = "state.json"
+LOCK_FILE = "lock"
+#: Linux USER_HZ: /proc/<pid>/stat start times are in these ticks.
+CLOCK_TICKS = 100
+
+
+@dataclass
+class Proc:
+    """One process of the fake kernel's process table."""
+
+    pid: int
+    ppid: int
+    comm: str
+    cmdline: list[str]
+    uid: int
+    start_ticks: int
+    role: str = ""
+    instance: str = ""
+    threads: int = 1
+    rss_kb: int = 4096
+    vsize_kb: int = 65536
+    state: str = "S"
+    #: fd number -> socket inode
+    fds: dict[int, int] = field(default_factory=dict)
+    exe: str = ""
+    cwd: str = "/"
+
+
+@dataclass
+class Sock:
+    """One TCP socket as /proc/net/tcp{,6} shows it."""
+
+    inode: int
+    family: int  # 4 or 6
+    laddr: str
+    lport: int
+    raddr: str
+    rport: int
+    state: str  # "LISTEN" | "ESTABLISHED" | ...
+    uid: int = 0
+
+
+@dataclass
+class Instance:
+    """One IRIS instance registered on the host (what ``iris list`` shows)."""
+
+    name: str
+    directory: str
+    cpf: str
+    version: str = "2023.1.0.235.1com"
+    product: str = "InterSystems IRIS"
+    status: str = "down"  # "running" | "down"
+    since: float = 0.0  # running since / last used (host clock)
+    superserver_port: int = 1972
+    web_port: int = 52773
+    agent_port: int = 2188
+    #: clients connected to the superserver / web server while running
+    users: int = 0
+    web_users: int = 0
+    write_daemon_helpers: int = 2
+    #: huge pages (2 MB) and MB of shared memory held while running
+    huge_pages: int = 0
+    shm_mb: int = 0
+    owner_uid: int = 51773
+    abnormal: bool = False
+    default: bool = False
+    #: the ``state:`` line of ``iris list``: ok, or alert after a daemon died
+    health: str = "ok"
+
+
+@dataclass
+class HostState:
+    """Everything about the host that is not a procfs tunable."""
+
+    clock: float
+    boot_time: float
+    total_ram_mb: int = 16384
+    hugepagesize_kb: int = 2048
+    nodename: str = "iris-host"
+    address: str = "10.0.0.5"
+    #: the user code runs as inside the sandbox, and whether sudo lets it become root
+    user: str = "root"
+    uid: int = 0
+    sudo: str = "nopasswd"  # "nopasswd" | "password" | "denied"
+    next_pid: int = 1000
+    next_inode: int = 40000
+    next_client_port: int = 50000
+    seed: int = 0
+    processes: dict[int, Proc] = field(default_factory=dict)
+    sockets: dict[int, Sock] = field(default_factory=dict)
+    instances: dict[str, Instance] = field(default_factory=dict)
+
+    # -- allocation -------------------------------------------------------
+
+    def new_pid(self) -> int:
+        """Hand out the next PID, skipping any still in use (like the kernel)."""
+        pid = self.next_pid
+        while pid in self.processes:
+            pid += 1
+        self.next_pid = pid + 1 + (pid * 7 + self.seed) % 5
+        return pid
+
+    def new_inode(self) -> int:
+        inode = self.next_inode
+        self.next_inode += 1 + (inode + self.seed) % 3
+        return inode
+
+    def ticks_now(self) -> int:
+        return round((self.clock - self.boot_time) * CLOCK_TICKS)
+
+    def advance(self, seconds: float) -> float:
+        """Move the host clock forward; returns the new time."""
+        self.clock = round(self.clock + seconds, 3)
+        return self.clock
+
+    # -- process table ----------------------------------------------------
+
+    def spawn(
+        self,
+        comm: str,
+        cmdline: list[str],
+        *,
+        ppid: int,
+        uid: int,
+        role: str = "",
+        instance: str = "",
+        exe: str = "",
+        cwd: str = "/",
+        threads: int = 1,
+        rss_kb: int = 4096,
+        pid: int | None = None,
+    ) -> Proc:
+        proc = Proc(
+            pid=self.new_pid() if pid is None else pid,
+            ppid=ppid,
+            comm=comm[:15],
+            cmdline=cmdline,
+            uid=uid,
+            start_ticks=self.ticks_now(),
+            role=role,
+            instance=instance,
+            exe=exe,
+            cwd=cwd,
+            threads=threads,
+            rss_kb=rss_kb,
+        )
+        self.processes[proc.pid] = proc
+        return proc
+
+    def listen(self, proc: Proc, port: int, *, family: int = 4) -> Sock:
+        any_addr = "0.0.0.0" if family == 4 else "::"
+        return self._attach(
+            proc, Sock(self.new_inode(), family, any_addr, port, any_addr, 0, "LISTEN", proc.uid)
+        )
+
+    def accept(self, proc: Proc, port: int, client: str, *, family: int = 4) -> Sock:
+        """An established server-side socket: ``client`` connected to ``port``."""
+        cport = self.next_client_port
+        self.next_client_port = 50000 + (cport - 50000 + 7) % 10000
+        local = self.address if family == 4 else f"::ffff:{self.address}"
+        sock = Sock(self.new_inode(), family, local, port, client, cport, "ESTABLISHED", proc.uid)
+        return self._attach(proc, sock)
+
+    def _attach(self, proc: Proc, sock: Sock) -> Sock:
+        self.sockets[sock.inode] = sock
+        fd = 3
+        while fd in proc.fds:
+            fd += 1
+        proc.fds[fd] = sock.inode
+        return sock
+
+    def exit(self, pid: int) -> Proc | None:
+        """End a process: its sockets close, its children go to init (pid 1)."""
+        proc = self.processes.pop(pid, None)
+        if proc is None:
+            return None
+        for inode in proc.fds.values():
+            still_open = any(inode in p.fds.values() for p in self.processes.values())
+            if not still_open:
+                self.sockets.pop(inode, None)
+        for child in self.processes.values():
+            if child.ppid == pid:
+                child.ppid = 1
+        return proc
+
+    def instance_pids(self, name: str) -> list[int]:
+        return sorted(p.pid for p in self.processes.values() if p.instance == name)
+
+    # -- persistence ------------------------------------------------------
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> HostState:
+        data = dict(data)
+        procs = {
+            int(k): Proc(**{**v, "fds": {int(f): i for f, i in v["fds"].items()}})
+            for k, v in data.pop("processes").items()
+        }
+        socks = {int(k): Sock(**v) for k, v in data.pop("sockets").items()}
+        insts = {k: Instance(**v) for k, v in data.pop("instances").items()}
+        return cls(**data, processes=procs, sockets=socks, instances=insts)
+
+
+def state_path(root: Path) -> Path:
+    return root / STATE_DIR / STATE_FILE
+
+
+def load_state(root: Path) -> HostState:
+    path = state_path(root)
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise SandboxError(f"{root} is not a sandbox host: {path} is missing") from None
+    except ValueError as exc:
+        raise SandboxError(f"sandbox state {path} is corrupt: {exc}") from None
+    return HostState.from_json(data)
+
+
+def save_state(root: Path, state: HostState) -> None:
+    """Write the state atomically (temp file + fsync + rename)."""
+    path = state_path(root)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    data = json.dumps(state.to_json(), separators=(",", ":"), sort_keys=True)
+    with open(tmp, "w", encoding="utf-8") as fh:
+        fh.write(data)
+        fh.flush()
+        os.fsync(fh.fileno())
+    os.replace(tmp, path)
+
+
+@contextlib.contextmanager
+def host_lock(root: Path) -> Iterator[None]:
+    """Serialize changes between Python and the sandbox commands."""
+    lock_path = root / STATE_DIR / LOCK_FILE
+    fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        fcntl.flock(fd, fcntl.LOCK_UN)
+        os.close(fd)
+
+
+@contextlib.contextmanager
+def locked_state(root: Path) -> Iterator[HostState]:
+    """Load, mutate and save the state under the host lock."""
+    with host_lock(root):
+        state = load_state(root)
+        yield state
+        save_state(root, state)

@@ -1,0 +1,360 @@
+"""``SandboxHost``: a whole fake Linux host running IRIS, in one directory.
+
+Layout under ``root``::
+
+    proc/                 procfs in the real format (psutil.PROCFS_PATH target)
+      sys/kernel/shmmax   ... the tunables sysctl reads and writes
+      meminfo stat net/tcp net/tcp6 <pid>/{stat,status,cmdline,fd/...}
+    usr/irissys/          the instance's install dir: iris.cpf, mgr/messages.log
+    bin/                  iris, sysctl, sudo, kill (executables; ``host.env`` PATH)
+    .sandbox/state.json   process table, sockets, instance registry, clock
+
+Python and the ``bin/`` commands (separate processes) share the host through
+these files, so ``subprocess.run(["iris", "stop", "IRIS", "quietly"],
+env=host.env)`` and ``host.iris("stop", "IRIS", "quietly")`` do the same.
+
+Typical use::
+
+    with SandboxHost(tmp_path / "host", cpf={"config": {"globals": "0,0,600,0,0,0"}},
+                     kernel={"kernel.shmmax": 1 << 30}, users=2) as host:
+        with host.procfs():            # psutil now reads host.proc
+            psutil.pids()
+        host.run(["iris", "list"])     # the sandbox's iris on its own PATH
+
+Entering the host (``with``) builds it if needed and turns on the
+containment guard (see :mod:`pytest_iris.sandbox.guard`).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import subprocess
+from collections.abc import Iterator, Mapping, Sequence
+from datetime import UTC, datetime
+from functools import cache
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from pytest_iris.errors import SandboxError
+from pytest_iris.sandbox import _commands, _iris, _procfs, _scripts
+from pytest_iris.sandbox._state import (
+    STATE_DIR,
+    HostState,
+    Instance,
+    load_state,
+    locked_state,
+    save_state,
+)
+
+#: Host clock at build time unless given: fixed, so every run is identical.
+DEFAULT_START = datetime(2026, 11, 26, 9, 0, 0, tzinfo=UTC)
+DEFAULT_INSTALL = "usr/irissys"
+#: where the shipped CPF (IRIS 2023.1, RHEL 8) keeps its databases
+_CPF_ORIGINAL_DIR = "/intersystems/"
+
+
+@cache
+def shipped_cpf() -> str:
+    """The real ``iris.cpf`` shipped as package data (IRIS 2023.1 on RHEL 8)."""
+    return resources.files("pytest_iris.sandbox").joinpath("data/iris.cpf").read_text("utf-8")
+
+
+CpfValues = Mapping[str, Mapping[str, object]]
+
+
+class SandboxHost:
+    """A fake host with one IRIS instance, built under ``root``.
+
+    Parameters (all optional) set the starting state:
+
+    * ``instance``: instance name (``IRIS``); ``running``: up or down.
+    * ``cpf``: ``{"config": {"globals": "0,0,600,0,0,0", ...}, "Startup": {...}}``
+      written into the shipped real CPF; ``cpf_text``: a whole CPF instead.
+    * ``kernel``: sysctl values, ``{"kernel.shmmax": 33554432, "vm.nr_hugepages": 400}``.
+    * ``total_ram_mb``: physical memory (meminfo ``MemTotal``; auto globals = 25%).
+    * ``users`` / ``web_users``: established client connections on the
+      superserver / web port while running.
+    * ``user``: ``"root"`` or a login such as ``"irisowner"``; ``sudo``:
+      ``"nopasswd"`` (sudo works), ``"password"`` (needs a password, so fails
+      non-interactively) or ``"denied"`` (not in sudoers).
+    * ``seed``: varies PIDs and inodes; ``start``: the host clock.
+    """
+
+    def __init__(
+        self,
+        root: str | os.PathLike[str],
+        *,
+        instance: str = "IRIS",
+        running: bool = True,
+        cpf: CpfValues | None = None,
+        cpf_text: str | None = None,
+        kernel: Mapping[str, object] | None = None,
+        total_ram_mb: int = 16384,
+        users: int = 0,
+        web_users: int = 0,
+        user: str = "root",
+        sudo: str = "nopasswd",
+        seed: int = 0,
+        start: datetime = DEFAULT_START,
+    ) -> None:
+        self.root = Path(root).absolute()
+        self.instance_name = instance
+        self._config: dict[str, Any] = {
+            "running": running, "cpf": cpf or {}, "cpf_text": cpf_text,
+            "kernel": {k: str(v) for k, v in (kernel or {}).items()},
+            "total_ram_mb": total_ram_mb, "users": users, "web_users": web_users,
+            "user": user, "sudo": sudo, "seed": seed, "start": start,
+        }  # fmt: skip
+        if sudo not in ("nopasswd", "password", "denied"):
+            raise SandboxError(f"sudo must be 'nopasswd', 'password' or 'denied', not {sudo!r}")
+        self._exit_stack: contextlib.ExitStack | None = None
+
+    # -- paths ------------------------------------------------------------
+
+    @property
+    def proc(self) -> Path:
+        """The procfs root (what ``psutil.PROCFS_PATH`` points at in :meth:`procfs`)."""
+        return self.root / "proc"
+
+    @property
+    def install_dir(self) -> Path:
+        return self.root / DEFAULT_INSTALL
+
+    @property
+    def cpf_path(self) -> Path:
+        return self.install_dir / "iris.cpf"
+
+    @property
+    def messages_log(self) -> Path:
+        return self.install_dir / "mgr" / "messages.log"
+
+    @property
+    def bin_dir(self) -> Path:
+        return self.root / "bin"
+
+    @property
+    def env(self) -> dict[str, str]:
+        """Environment for subprocesses: the sandbox's ``bin/`` first on PATH."""
+        return _scripts.environment(self.root)
+
+    @property
+    def built(self) -> bool:
+        return (self.root / STATE_DIR / "state.json").exists()
+
+    # -- building ---------------------------------------------------------
+
+    def build(self) -> SandboxHost:
+        """Create the host's files (idempotent: an existing host is reopened)."""
+        if self.built:
+            return self
+        cfg = self._config
+        start: datetime = cfg["start"]
+        now = start.timestamp()
+        (self.root / STATE_DIR).mkdir(parents=True, exist_ok=True)
+        self.proc.mkdir(exist_ok=True)
+        kernel = {"kernel.hostname": "iris-host", **cfg["kernel"]}
+        _procfs.init_tree(self.proc, kernel)
+        self._write_cpf()
+        (self.install_dir / "mgr").mkdir(parents=True, exist_ok=True)
+        (self.install_dir / "bin").mkdir(exist_ok=True)
+        self.messages_log.touch()
+        _scripts.install(self.root)
+        state = HostState(
+            clock=now - 2 * 3600,
+            boot_time=now - 3 * 86400,
+            total_ram_mb=cfg["total_ram_mb"],
+            user=cfg["user"],
+            uid=0 if cfg["user"] == "root" else 51773,
+            sudo=cfg["sudo"],
+            seed=cfg["seed"],
+            next_pid=700 + cfg["seed"] % 200,
+        )
+        init = state.spawn("systemd", ["/usr/lib/systemd/systemd", "--switched-root", "--system"],
+                           ppid=0, uid=0, pid=1, exe="/usr/lib/systemd/systemd")  # fmt: skip
+        init.start_ticks = 0
+        state.spawn("sshd", ["/usr/sbin/sshd", "-D"], ppid=1, uid=0, exe="/usr/sbin/sshd")
+        ss, web = _commands.cpf_ports(self.cpf_path)
+        inst = Instance(
+            name=self.instance_name,
+            directory=str(self.install_dir),
+            cpf=str(self.cpf_path),
+            superserver_port=ss,
+            web_port=web,
+            default=True,
+            since=state.clock,
+        )
+        state.instances[inst.name] = inst
+        _iris.spawn_agent(state)
+        if cfg["running"]:
+            outcome = _iris.start(state, self.proc, inst, quietly=True)
+            if outcome.status:
+                raise SandboxError(
+                    f"starting state is inconsistent: the instance is to be running but its "
+                    f"startup fails with this CPF and kernel:\n{outcome.stdout}"
+                )
+            state.clock = max(state.clock, now)
+            _iris.connect_users(state, inst, cfg["users"], cfg["web_users"])
+        else:
+            state.clock = now
+        save_state(self.root, state)
+        _procfs.render(self.proc, state)
+        return self
+
+    def _write_cpf(self) -> None:
+        text = self._config["cpf_text"]
+        if text is None:
+            text = shipped_cpf().replace(_CPF_ORIGINAL_DIR, str(self.install_dir) + "/")
+        self.install_dir.mkdir(parents=True, exist_ok=True)
+        self.cpf_path.write_text(text, encoding="utf-8")
+        values = self._config["cpf"]
+        if values:
+            from pytest_iris.sandbox import _cpfio
+
+            _cpfio.cpf_set(
+                self.cpf_path,
+                {
+                    (sec, key): str(val)
+                    for sec, items in values.items()
+                    for key, val in items.items()
+                },
+            )
+
+    # -- context management ----------------------------------------------
+
+    def __enter__(self) -> SandboxHost:
+        self.build()
+        stack = contextlib.ExitStack()
+        stack.enter_context(self.guard())
+        self._exit_stack = stack
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self._exit_stack is not None:
+            self._exit_stack.close()
+            self._exit_stack = None
+
+    def guard(self) -> contextlib.AbstractContextManager[object]:
+        """Fail with ContainmentError when code reaches the real host (see ``guard``)."""
+        from pytest_iris.sandbox import guard
+
+        return guard.contained(self)
+
+    def procfs(self) -> contextlib.AbstractContextManager[None]:
+        """Point the real psutil at this host's procfs (and route its signals here)."""
+        from pytest_iris.sandbox import _psutil
+
+        return _psutil.pointed_at(self)
+
+    # -- acting on the host ----------------------------------------------
+
+    def state(self) -> HostState:
+        """A fresh copy of the host's state (read-only use)."""
+        return load_state(self.root)
+
+    @contextlib.contextmanager
+    def _mutate(self) -> Iterator[HostState]:
+        with locked_state(self.root) as state:
+            yield state
+            _procfs.render(self.proc, state)
+
+    def run(self, argv: Sequence[str], **kwargs: Any) -> subprocess.CompletedProcess[str]:
+        """Run a command with :attr:`env` in :attr:`root` (text, output captured unless given)."""
+        kwargs.setdefault("capture_output", True)
+        kwargs.setdefault("text", True)
+        kwargs.setdefault("timeout", 60)
+        kwargs.setdefault("cwd", self.root)
+        return subprocess.run(list(argv), env=self.env, check=False, **kwargs)
+
+    def iris(self, *args: str) -> _iris.Outcome:
+        """The ``iris`` command run in-process (same code as ``bin/iris``)."""
+        return _commands.iris_command(self.root, list(args))
+
+    def sysctl(self, *args: str, root: bool = True) -> _iris.Outcome:
+        """The ``sysctl`` command in-process; ``root=False`` runs it as the sandbox user."""
+        return _commands.sysctl_command(self.root, list(args), as_root=root)
+
+    def read_sysctl(self, key: str) -> str:
+        return _procfs.read_key(self.proc, key)
+
+    def set_sysctl(self, key: str, value: object) -> None:
+        """Set a tunable directly, as the test's own setup (no privilege check)."""
+        _commands.write_sysctl(self.root, key, str(value))
+
+    def connect(self, users: int = 1, web_users: int = 0) -> None:
+        """Clients connect to the running instance."""
+        with self._mutate() as state:
+            inst = self._instance(state)
+            if inst.status != "running":
+                raise SandboxError(f"instance {inst.name} is down: clients cannot connect")
+            _iris.connect_users(state, inst, users, web_users)
+
+    def disconnect(self, users: int | None = None) -> int:
+        """Superserver clients log off (all when ``users`` is None); returns how many."""
+        with self._mutate() as state:
+            inst = self._instance(state)
+            jobs = [
+                p.pid
+                for p in state.processes.values()
+                if p.instance == inst.name and p.role == "user_job"
+            ]
+            gone = jobs if users is None else jobs[:users]
+            for pid in gone:
+                state.exit(pid)
+            inst.users -= len(gone)
+            return len(gone)
+
+    def signal(self, pid: int, sig: int) -> None:
+        """Deliver a signal to a fake process (what ``kill`` and psutil do here)."""
+        _commands.deliver_signal(self.root, pid, sig)
+
+    def advance(self, seconds: float) -> None:
+        with self._mutate() as state:
+            state.advance(seconds)
+
+    def _instance(self, state: HostState, name: str | None = None) -> Instance:
+        name = name or self.instance_name
+        try:
+            return state.instances[name]
+        except KeyError:
+            raise SandboxError(f"no IRIS instance {name!r} on this host") from None
+
+    # -- looking at the host ----------------------------------------------
+
+    def status(self, name: str | None = None) -> str:
+        """``"running"`` or ``"down"``."""
+        return self._instance(self.state(), name).status
+
+    def pids(self, name: str | None = None) -> dict[str, list[int]]:
+        """The instance's PIDs by role (``control``, ``write_daemon``, ``user_job`` ...)."""
+        state = self.state()
+        inst = self._instance(state, name)
+        roles: dict[str, list[int]] = {}
+        for proc in sorted(state.processes.values(), key=lambda p: p.pid):
+            if proc.instance == inst.name:
+                roles.setdefault(proc.role, []).append(proc.pid)
+        return roles
+
+    def connections(self, name: str | None = None) -> int:
+        """Established client connections to the instance's superserver and web ports."""
+        state = self.state()
+        return _iris.established(state, self._instance(state, name))
+
+    def messages(self) -> list[Any]:
+        """The instance's messages.log parsed (``LogEntry`` / ``LogProblem`` items)."""
+        from pytest_iris.reader import read_log
+
+        return list(read_log(self.messages_log))
+
+    def log_text(self) -> str:
+        return self.messages_log.read_text(encoding="utf-8")
+
+    def snapshot(self) -> Any:
+        """Everything observable about the host now, for :func:`diff` assertions."""
+        from pytest_iris.sandbox.snapshot import take
+
+        return take(self)
+
+    def __repr__(self) -> str:
+        return f"SandboxHost({str(self.root)!r}, instance={self.instance_name!r})"
