@@ -10,7 +10,7 @@ builds the frozen model directly. Anything else goes through the validator.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Final, TypeVar
 
 from pytest_iris.models import IRISMessage, Severity
@@ -52,7 +52,7 @@ class StampCache:
                 int(stamp[15:17]),
             )
             self._seen[stamp] = base
-        return base.replace(microsecond=int(millis) * 1000)
+        return base + _MILLIS[millis]
 
     def row(self, row: Sequence[str]) -> datetime:
         """The timestamp of a ``HEADER_LINES`` or ``SUMMARY_LINES`` row."""
@@ -60,6 +60,8 @@ class StampCache:
 
 
 _default_stamps = StampCache()
+#: "000".."999" -> timedelta; adding one is ten times cheaper than ``replace``.
+_MILLIS: Final = {f"{n:03d}": timedelta(milliseconds=n) for n in range(1000)}
 
 
 def build_message(
@@ -106,6 +108,7 @@ def build_rows(
     severity = _SEVERITY
     seen = stamps._seen
     fields = _SHARED_FIELDS
+    millis = _MILLIS
     number = first_line
     for row in rows:
         base = seen.get(row[0])
@@ -116,7 +119,7 @@ def build_rows(
             message,
             "__dict__",
             {
-                "timestamp": base.replace(microsecond=int(row[1]) * 1000),
+                "timestamp": base + millis[row[1]],
                 "pid": int(row[2]),
                 "severity": severity[row[3]],
                 "category": row[4] or None,
