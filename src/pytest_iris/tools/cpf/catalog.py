@@ -115,7 +115,9 @@ _PASSWORD_HASH = re.compile(r"^[0-9A-Fa-f]+,[0-9A-Za-z]+(,\d+,SHA512)?$")
 
 
 def _password_hash(value: str) -> str | None:
-    return None if _PASSWORD_HASH.match(value) else "not <hash>,<salt>[,<iterations>,SHA512]"
+    if value == "" or _PASSWORD_HASH.match(value):
+        return None
+    return "not <hash>,<salt>[,<iterations>,SHA512]"
 
 
 _SOURCE = "shared/iris/facts.md"
@@ -262,7 +264,8 @@ PARAMETERS: tuple[Parameter, ...] = (
         "PasswordHash",
         "text",
         "",
-        "<hash>,<salt>[,<iterations>,SHA512] (hex hash, alphanumeric salt)",
+        "<hash>,<salt>[,<iterations>,SHA512] (hex hash, alphanumeric salt), or empty as in "
+        "a running instance's iris.cpf",
         True,
         _RESTART,
         f"{_SOURCE} §3.10 (merge files)",

@@ -178,7 +178,9 @@ class CpfTool:
             for a in actions
         ]
         result.confirm(
-            *merge_messages(os.fspath(merge_file), str(self.path), actions=bool(actions))
+            *merge_messages(
+                os.path.abspath(merge_file), os.path.abspath(self.path), actions=bool(actions)
+            )
         )
         return self._finish(result, original, updated, apply, "merge")
 
