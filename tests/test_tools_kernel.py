@@ -17,46 +17,7 @@ from pytest_iris.models import ToolStatus
 from pytest_iris.testing import capture_events
 from pytest_iris.tools.kernel import MIB, KernelTool
 from pytest_iris.tracing import trace
-
-MEMINFO = """MemTotal:       16303420 kB
-MemFree:         9130932 kB
-HugePages_Total:       0
-HugePages_Free:        0
-HugePages_Rsvd:        0
-HugePages_Surp:        0
-Hugepagesize:       2048 kB
-"""
-
-# A stand-in for procps sysctl: `sysctl -w key=value` writes the file under
-# $FAKE_PROCFS/sys and prints what procps prints; FAKE_DENY makes the kernel
-# refuse keys matching it, with procps's message.
-FAKE_SYSCTL = """#!/bin/sh
-[ "$1" = "-w" ] || { echo "usage: sysctl -w key=value" >&2; exit 2; }
-key=${2%%=*}; value=${2#*=}
-case "$key" in $FAKE_DENY) echo "sysctl: permission denied on key \\"$key\\"" >&2; exit 1;; esac
-file="$FAKE_PROCFS/sys/$(echo "$key" | tr . /)"
-[ -f "$file" ] || { echo "sysctl: cannot stat $file: No such file or directory" >&2; exit 255; }
-printf '%s\\n' "$value" > "$file"
-echo "$key = $value"
-"""
-
-
-def make_procfs(root: Path, **values: str) -> Path:
-    """A minimal procfs: the five tunables and meminfo (values override defaults)."""
-    defaults = {
-        "kernel.shmmax": "33554432",
-        "kernel.shmall": "2097152",
-        "kernel.sem": "32000\t1024000000\t500\t32000",
-        "kernel.msgmni": "32000",
-        "vm.nr_hugepages": "0",
-    }
-    defaults.update(values)
-    for key, value in defaults.items():
-        path = root / "sys" / Path(*key.split("."))
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(value + "\n")
-    (root / "meminfo").write_text(MEMINFO)
-    return root
+from tools_support import install, make_procfs
 
 
 @pytest.fixture
@@ -66,11 +27,7 @@ def procfs(tmp_path: Path) -> Path:
 
 @pytest.fixture
 def fake_env(tmp_path: Path, procfs: Path) -> dict[str, str]:
-    bin_dir = tmp_path / "bin"
-    bin_dir.mkdir()
-    script = bin_dir / "sysctl"
-    script.write_text(FAKE_SYSCTL)
-    script.chmod(script.stat().st_mode | stat.S_IXUSR)
+    bin_dir = install(tmp_path / "bin", "sysctl")
     return {"PATH": f"{bin_dir}:/usr/bin:/bin", "FAKE_PROCFS": str(procfs), "FAKE_DENY": "none"}
 
 

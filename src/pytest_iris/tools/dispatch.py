@@ -1,0 +1,345 @@
+"""The dispatcher: a :class:`~pytest_iris.models.RemediationCommand` in, a ToolResult out.
+
+It validates the command (tool, action, parameter names and types, and
+every path, which must stay inside the host's root), runs the tool under a
+time budget (``asyncio.wait_for``, 60 s by default) and always answers with
+a ``ToolResult``: a command it does not understand, a refused privilege or a
+blown budget is a failure result, never an exception. The command's trace
+id (or the current one, or a new one) is set for the whole call, so every
+event the tools log and the result carry it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from pytest_iris.errors import CommandPrivilegeError, InstanceError, ValidationError
+from pytest_iris.logging import get_logger
+from pytest_iris.models import RemediationCommand, ToolResult
+from pytest_iris.tools.results import failure_result
+from pytest_iris.tools.settings import ToolSettings
+from pytest_iris.tracing import current_trace_id, new_trace_id, trace
+
+_log = get_logger("pytest_iris.tools.dispatch")
+
+#: parameter name -> accepted types, per (tool, action)
+_Schema = Mapping[str, tuple[type, ...]]
+_MEMORY: _Schema = {
+    "shared_memory_mb": (int,),
+    "cpf": (str,),
+    "huge_pages": (bool,),
+    "instances": (int,),
+    "margin_mb": (int,),
+}
+SCHEMAS: dict[tuple[str, str], _Schema] = {
+    ("kernel", "plan"): _MEMORY,
+    ("kernel", "apply"): {**_MEMORY, "persist": (str, bool)},
+    ("restart", "restart"): {"force": (bool,), "instance": (str,)},
+    ("restart", "stop"): {"force": (bool,), "instance": (str,)},
+    ("restart", "start"): {"instance": (str,)},
+    ("cpf", "show"): {"path": (str,)},
+    ("cpf", "validate"): {"path": (str,)},
+    ("cpf", "set"): {"path": (str,), "changes": (dict,)},
+    ("cpf", "merge"): {"path": (str,), "merge_file": (str,)},
+    ("cpf", "rollback"): {"path": (str,), "backup": (str,)},
+}
+#: parameters that name files: confined to the host root
+PATH_PARAMETERS = frozenset({"cpf", "persist", "path", "merge_file", "backup"})
+
+
+@dataclass(frozen=True)
+class HostPaths:
+    """Where a host keeps what the tools act on, all under one root."""
+
+    root: Path
+    procfs: Path
+    cpf: Path
+    env: dict[str, str] | None = None
+
+
+class Dispatcher:
+    """Routes remediation commands to the CPF, kernel and restart tools of one host."""
+
+    def __init__(
+        self,
+        root: str | os.PathLike[str] = "/",
+        *,
+        env: Mapping[str, str] | None = None,
+        settings: ToolSettings | None = None,
+        procfs_root: str | os.PathLike[str] | None = None,
+        cpf_path: str | os.PathLike[str] | None = None,
+        sysctl: str = "sysctl",
+        iris_cmd: str = "iris",
+        total_ram_mb: int | None = None,
+    ) -> None:
+        base = Path(os.path.realpath(root))
+        self.settings = settings or ToolSettings()
+        self.host = HostPaths(
+            root=base,
+            procfs=Path(procfs_root) if procfs_root is not None else base / "proc",
+            cpf=Path(cpf_path) if cpf_path is not None else base / "usr/irissys/iris.cpf",
+            env=dict(env) if env is not None else None,
+        )
+        self.sysctl = sysctl
+        self.iris_cmd = iris_cmd
+        self.total_ram_mb = total_ram_mb
+
+    @classmethod
+    def for_sandbox(cls, host: Any, **kwargs: Any) -> Dispatcher:
+        """A dispatcher acting on a :class:`pytest_iris.sandbox.SandboxHost`."""
+        return cls(host.root, env=host.env, procfs_root=host.proc, cpf_path=host.cpf_path, **kwargs)
+
+    # -- validation --------------------------------------------------------
+
+    def confine(self, value: str, *, parameter: str) -> Path:
+        """``value`` as a path inside the host root (absolute paths are taken from the root).
+
+        Symlinks are followed before the check, so a link pointing out of the
+        root is refused like ``..`` is.
+        """
+        if not value or "\x00" in value:
+            raise ValidationError(f"parameter {parameter!r}: {value!r} is not a path")
+        inside = Path(value)
+        if inside.is_absolute():
+            inside = inside.relative_to(inside.anchor)
+        candidate = Path(os.path.realpath(self.host.root / inside))
+        if not candidate.is_relative_to(self.host.root):
+            raise ValidationError(
+                f"parameter {parameter!r}: path {value!r} leaves the host root {self.host.root}"
+            )
+        return candidate
+
+    def validate(self, command: RemediationCommand) -> dict[str, Any]:
+        """The command's parameters, checked and with paths confined; else ValidationError."""
+        schema = SCHEMAS.get((command.tool, command.action))
+        if schema is None:
+            known = sorted(action for tool, action in SCHEMAS if tool == command.tool)
+            raise ValidationError(
+                f"tool {command.tool!r} has no action {command.action!r} "
+                f"(known: {', '.join(known)})"
+            )
+        params: dict[str, Any] = {}
+        for name, value in command.parameters.items():
+            types = schema.get(name)
+            if types is None:
+                raise ValidationError(
+                    f"{command.tool} {command.action}: unknown parameter {name!r} "
+                    f"(accepted: {', '.join(sorted(schema)) or 'none'})"
+                )
+            if not isinstance(value, types) or (isinstance(value, bool) and bool not in types):
+                wanted = " or ".join(t.__name__ for t in types)
+                raise ValidationError(
+                    f"{command.tool} {command.action}: parameter {name!r} must be {wanted}, "
+                    f"got {value!r}"
+                )
+            if name in PATH_PARAMETERS and isinstance(value, str):
+                value = self.confine(value, parameter=name)
+            params[name] = value
+        return params
+
+    # -- dispatching -------------------------------------------------------
+
+    async def dispatch(
+        self, command: RemediationCommand | Mapping[str, Any], *, budget_s: float | None = None
+    ) -> ToolResult:
+        """Validate and run ``command`` under the time budget; always returns a ToolResult."""
+        budget = self.settings.budget_s if budget_s is None else budget_s
+        parsed, problem = _parse(command)
+        trace_id = (parsed.trace_id if parsed else None) or current_trace_id() or new_trace_id()
+        if trace_id == "0" * 32:  # W3C: the all-zero id is invalid
+            parsed, problem, trace_id = (
+                None,
+                "trace_id: all zeros is not a valid trace id",
+                new_trace_id(),
+            )
+        with trace(trace_id):
+            if parsed is None:
+                tool, action = _names(command)
+                _log.warning("dispatch.rejected", tool=tool, action=action, reason=problem)
+                return failure_result(
+                    tool, action, f"invalid command: {problem}", details={"reason": problem}
+                )
+            _log.info(
+                "dispatch.received",
+                command_id=parsed.id,
+                tool=parsed.tool,
+                action=parsed.action,
+                dry_run=parsed.dry_run,
+            )
+            started = time.monotonic()
+            try:
+                params = self.validate(parsed)
+            except ValidationError as error:
+                _log.warning("dispatch.rejected", command_id=parsed.id, reason=str(error))
+                return self._tag(
+                    failure_result(
+                        parsed.tool, parsed.action, f"invalid command: {error}",
+                        error=error, dry_run=parsed.dry_run, details={"reason": str(error)},
+                    ),
+                    parsed,
+                )  # fmt: skip
+            call = self._route(parsed, params, budget)
+            try:
+                result = await asyncio.wait_for(asyncio.to_thread(call), timeout=budget)
+            except TimeoutError:
+                result = failure_result(
+                    parsed.tool,
+                    parsed.action,
+                    f"{parsed.tool} {parsed.action} exceeded its time budget of {budget}s",
+                    dry_run=parsed.dry_run,
+                    duration_s=round(time.monotonic() - started, 6),
+                    details={"error": "TimeoutError", "budget_s": budget},
+                )
+            except CommandPrivilegeError as error:
+                result = self._privilege_result(parsed, error, started)
+            except (InstanceError, OSError) as error:
+                result = failure_result(
+                    parsed.tool, parsed.action, str(error), error=error,
+                    dry_run=parsed.dry_run, duration_s=round(time.monotonic() - started, 6),
+                )  # fmt: skip
+            result = self._tag(result, parsed)
+            _log.info(
+                "dispatch.done",
+                command_id=parsed.id,
+                status=result.status.value,
+                duration_s=result.duration_s,
+            )
+            return result
+
+    def dispatch_sync(
+        self, command: RemediationCommand | Mapping[str, Any], *, budget_s: float | None = None
+    ) -> ToolResult:
+        """:meth:`dispatch` for code without an event loop."""
+        return asyncio.run(self.dispatch(command, budget_s=budget_s))
+
+    def _privilege_result(
+        self, command: RemediationCommand, error: CommandPrivilegeError, started: float
+    ) -> ToolResult:
+        details = {"error": type(error).__name__, "commands": list(error.commands)}
+        if isinstance(error.result, ToolResult):
+            merged = {**error.result.details, **details}
+            return error.result.model_copy(update={"message": str(error), "details": merged})
+        return failure_result(
+            command.tool, command.action, str(error), dry_run=command.dry_run,
+            duration_s=round(time.monotonic() - started, 6), details=details,
+        )  # fmt: skip
+
+    def _tag(self, result: ToolResult, command: RemediationCommand) -> ToolResult:
+        details = {**result.details, "command_id": command.id}
+        return result.model_copy(update={"details": details})
+
+    def _route(
+        self, command: RemediationCommand, params: dict[str, Any], budget: float
+    ) -> Callable[[], ToolResult]:
+        # each tool's own timeouts stay inside the budget, so its thread ends soon after
+        settings = self.settings.model_copy(
+            update={
+                "dry_run": command.dry_run,
+                "sysctl_timeout_s": min(self.settings.sysctl_timeout_s, budget),
+                "stop_timeout_s": min(self.settings.stop_timeout_s, budget),
+                "start_timeout_s": min(self.settings.start_timeout_s, budget),
+            }
+        )
+        if command.tool == "kernel":
+            return lambda: self._kernel(command, params, settings)
+        if command.tool == "restart":
+            return lambda: self._restart(command, params, settings)
+        return lambda: self._cpf(command, params)
+
+    def _kernel(
+        self, command: RemediationCommand, params: dict[str, Any], settings: ToolSettings
+    ) -> ToolResult:
+        from pytest_iris.tools.kernel import KernelTool
+
+        tool = KernelTool(self.host.procfs, self.sysctl, self.host.env, settings=settings)
+        state = tool.read()
+        huge = params.get("huge_pages")
+        if "shared_memory_mb" in params:
+            total: Any = params["shared_memory_mb"]
+        else:
+            from pytest_iris.tools.cpf import CpfFile, shared_memory_plan, uses_huge_pages
+
+            cpf = CpfFile.read(params.get("cpf", self.host.cpf))
+            total = shared_memory_plan(cpf, self.total_ram_mb or state.total_ram_mb)
+            if huge is None:
+                huge = uses_huge_pages(cpf) == "required"
+        plan = tool.plan(
+            total,
+            huge_pages=bool(huge),
+            instances=params.get("instances", 1),
+            margin_mb=params.get("margin_mb"),
+            state=state,
+        )
+        persist = params.get("persist")
+        if persist is True:
+            persist = self.confine(settings.sysctl_d_file, parameter="persist")
+        elif persist is False:
+            persist = None
+        dry = command.dry_run or command.action == "plan"
+        result = tool.apply(plan, dry_run=dry, persist=persist)
+        return result.model_copy(update={"action": command.action})
+
+    def _restart(
+        self, command: RemediationCommand, params: dict[str, Any], settings: ToolSettings
+    ) -> ToolResult:
+        from pytest_iris.tools.restart import RestartTool
+
+        tool = RestartTool(
+            params.get("instance"),
+            self.iris_cmd,
+            procfs_path=self.host.procfs,
+            host_root=self.host.root,
+            env=self.host.env,
+            settings=settings,
+        )
+        force = bool(params.get("force", False))
+        if command.action == "start":
+            return tool.start(dry_run=command.dry_run)
+        if command.action == "stop":
+            return tool.stop(force=force, dry_run=command.dry_run)
+        return tool.restart(force=force, dry_run=command.dry_run)
+
+    def _cpf(self, command: RemediationCommand, params: dict[str, Any]) -> ToolResult:
+        from pytest_iris.tools.cpf import CpfTool
+
+        tool = CpfTool(params.get("path", self.host.cpf), total_ram_mb=self.total_ram_mb)
+        apply = not command.dry_run
+        if command.action == "show":
+            return tool.show()
+        if command.action == "validate":
+            return tool.validate()
+        if command.action == "set":
+            return tool.set(params.get("changes", {}), apply=apply)
+        if command.action == "merge":
+            if "merge_file" not in params:
+                raise ValidationError("cpf merge: parameter 'merge_file' is required")
+            return tool.merge(params["merge_file"], apply=apply)
+        return tool.rollback(apply=apply, backup=params.get("backup"))
+
+
+def _parse(
+    command: RemediationCommand | Mapping[str, Any],
+) -> tuple[RemediationCommand | None, str]:
+    if isinstance(command, RemediationCommand):
+        return command, ""
+    from pydantic import ValidationError as PydanticError
+
+    try:
+        return RemediationCommand.model_validate(command), ""
+    except PydanticError as error:
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in e['loc']) or 'command'}: {e['msg']}" for e in error.errors()
+        )
+        return None, problems
+
+
+def _names(command: Mapping[str, Any] | Any) -> tuple[str, str]:
+    if isinstance(command, Mapping):
+        return str(command.get("tool", "?")), str(command.get("action", "?"))
+    return "?", "?"

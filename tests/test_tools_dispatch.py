@@ -1,0 +1,230 @@
+"""The dispatcher: validation, routing, path confinement, time budget, trace ids."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+from tools_support import install, make_procfs
+
+from pytest_iris.errors import ValidationError
+from pytest_iris.models import IRISMessage, RemediationCommand, Severity, ToolStatus
+from pytest_iris.testing import capture_events
+from pytest_iris.tools.dispatch import Dispatcher
+from pytest_iris.tools.kernel import MIB
+from pytest_iris.tools.settings import ToolSettings
+from pytest_iris.tracing import current_trace_id, trace
+
+CPF = "[Startup]\r\nSystemMode=\r\n\r\n[config]\r\nglobals=0,0,600,0,0,0\r\ngmheap=0\r\njrnbufs=64\r\nroutines=0"
+
+
+@pytest.fixture
+def host(tmp_path: Path) -> Path:
+    """A host root: procfs, an iris.cpf in the default install dir, a stand-in sysctl."""
+    root = tmp_path / "host"
+    make_procfs(root / "proc")
+    cpf = root / "usr/irissys/iris.cpf"
+    cpf.parent.mkdir(parents=True)
+    cpf.write_bytes(CPF.encode())
+    install(root / "bin", "sysctl")
+    return root
+
+
+def dispatcher(host: Path, **kwargs: Any) -> Dispatcher:
+    env = {"PATH": f"{host / 'bin'}:/usr/bin:/bin", "FAKE_PROCFS": str(host / "proc")}
+    env["FAKE_DENY"] = kwargs.pop("deny", "none")
+    return Dispatcher(host, env=env, total_ram_mb=16384, **kwargs)
+
+
+def command(tool: str, action: str, **parameters: Any) -> RemediationCommand:
+    dry_run = parameters.pop("dry_run", True)
+    return RemediationCommand(tool=tool, action=action, parameters=parameters, dry_run=dry_run)  # type: ignore[arg-type]
+
+
+# -- validation: failures, never exceptions ---------------------------------------
+
+
+def test_unknown_action_is_a_validation_failure(host: Path) -> None:
+    result = dispatcher(host).dispatch_sync(command("kernel", "reboot"))
+    assert result.status is ToolStatus.FAILURE
+    assert (
+        result.message
+        == "invalid command: tool 'kernel' has no action 'reboot' (known: apply, plan)"
+    )
+    assert result.details["error"] == "ValidationError"
+
+
+def test_unknown_tool_is_a_validation_failure(host: Path) -> None:
+    result = dispatcher(host).dispatch_sync({"tool": "firewall", "action": "open"})
+    assert result.status is ToolStatus.FAILURE
+    assert result.tool == "firewall"
+    assert result.message.startswith("invalid command: tool: Input should be 'cpf', 'kernel' or")
+
+
+def test_unknown_or_mistyped_parameter_is_named(host: Path) -> None:
+    d = dispatcher(host)
+    result = d.dispatch_sync(command("restart", "restart", forcefully=True))
+    assert "unknown parameter 'forcefully' (accepted: force, instance)" in result.message
+    result = d.dispatch_sync(command("kernel", "plan", shared_memory_mb="lots"))
+    assert "parameter 'shared_memory_mb' must be int, got 'lots'" in result.message
+    result = d.dispatch_sync(command("kernel", "plan", shared_memory_mb=True))
+    assert "must be int, got True" in result.message
+
+
+@pytest.mark.parametrize(
+    "path", ["../outside.cpf", "/usr/../../outside.cpf", "usr/irissys/../../../x", "\x00"]
+)
+def test_paths_cannot_leave_the_host_root(host: Path, path: str) -> None:
+    result = dispatcher(host).dispatch_sync(command("cpf", "show", path=path))
+    assert result.status is ToolStatus.FAILURE
+    assert "parameter 'path'" in result.message
+    assert not (host.parent / "outside.cpf").exists()
+
+
+def test_a_symlink_out_of_the_root_is_refused(host: Path, tmp_path: Path) -> None:
+    secret = tmp_path / "secret.cpf"
+    secret.write_text("[config]\nglobals=0,0,1,0,0,0")
+    (host / "link.cpf").symlink_to(secret)
+    result = dispatcher(host).dispatch_sync(command("cpf", "show", path="/link.cpf"))
+    assert result.status is ToolStatus.FAILURE
+    assert "leaves the host root" in result.message
+
+
+def test_absolute_paths_are_taken_from_the_root(host: Path) -> None:
+    d = dispatcher(host)
+    assert d.confine("/usr/irissys/iris.cpf", parameter="path") == host / "usr/irissys/iris.cpf"
+    assert d.confine("etc/sysctl.d/x.conf", parameter="persist") == host / "etc/sysctl.d/x.conf"
+    with pytest.raises(ValidationError, match="leaves the host root"):
+        d.confine("../x", parameter="path")
+
+
+# -- routing ---------------------------------------------------------------------
+
+
+def test_kernel_plan_from_the_hosts_cpf(host: Path) -> None:
+    from pytest_iris.tools.cpf import CpfTool
+
+    total = CpfTool(host / "usr/irissys/iris.cpf", total_ram_mb=16384).shared_memory_plan().total_mb
+    result = dispatcher(host).dispatch_sync(command("kernel", "plan"))
+    assert result.status is ToolStatus.SUCCESS, result.message
+    assert result.action == "plan"
+    assert result.dry_run
+    assert [(c.target, c.after) for c in result.changes] == [("kernel.shmmax", (total + 16) * MIB)]
+    assert (host / "proc/sys/kernel/shmmax").read_text() == "33554432\n"
+
+
+def test_kernel_apply_with_persist_inside_the_root(host: Path) -> None:
+    result = dispatcher(host).dispatch_sync(
+        command("kernel", "apply", shared_memory_mb=495, persist=True, dry_run=False)
+    )
+    assert result.status is ToolStatus.SUCCESS, result.message
+    assert (host / "proc/sys/kernel/shmmax").read_text() == f"{511 * MIB}\n"
+    conf = host / "etc/sysctl.d/99-intersystems-iris.conf"
+    assert conf.read_text().endswith(f"kernel.shmmax = {511 * MIB}\n")
+
+
+def test_privilege_refusal_is_a_failure_result_with_the_commands(host: Path) -> None:
+    result = dispatcher(host, deny="*").dispatch_sync(
+        command("kernel", "apply", shared_memory_mb=495, dry_run=False)
+    )
+    assert result.status is ToolStatus.FAILURE
+    assert result.details["error"] == "CommandPrivilegeError"
+    assert result.details["commands"] == [f"sudo sysctl -w kernel.shmmax={511 * MIB}"]
+    assert "run as root" in result.message
+
+
+def test_cpf_set_routes_to_the_cpf_tool_as_a_dry_run(host: Path) -> None:
+    cpf = host / "usr/irissys/iris.cpf"
+    result = dispatcher(host).dispatch_sync(
+        command("cpf", "set", path="/usr/irissys/iris.cpf", changes={"globals": "0,0,256,0,0,0"})
+    )
+    assert result.status is ToolStatus.SUCCESS, result.message
+    assert result.tool == "cpf"
+    assert result.dry_run
+    assert cpf.read_bytes() == CPF.encode()
+
+
+def test_tool_errors_become_failure_results(host: Path) -> None:
+    (host / "proc/sys/kernel/shmmax").unlink()
+    result = dispatcher(host).dispatch_sync(command("kernel", "plan", shared_memory_mb=100))
+    assert result.status is ToolStatus.FAILURE
+    assert "sys/kernel/shmmax does not exist" in result.message
+    assert result.details["error"] == "ToolError"
+
+
+# -- time budget -------------------------------------------------------------------
+
+HANGING_IRIS = "#!/bin/sh\nexec sleep 30\n"
+
+
+def test_budget_exceeded_is_a_failure_result(host: Path) -> None:
+    install(host / "bin", "iris", HANGING_IRIS)
+    d = dispatcher(host, settings=ToolSettings(budget_s=0.4))
+    started = time.monotonic()
+    result = d.dispatch_sync(command("restart", "restart", dry_run=False))
+    assert time.monotonic() - started < 10  # the tool's own timeouts are capped to the budget
+    assert result.status is ToolStatus.FAILURE
+    assert result.message == "restart restart exceeded its time budget of 0.4s"
+    assert result.details["budget_s"] == 0.4
+
+
+def test_budget_per_call_and_inside_a_running_loop(host: Path) -> None:
+    install(host / "bin", "iris", HANGING_IRIS)
+
+    async def main() -> Any:
+        return await dispatcher(host).dispatch(
+            command("restart", "start", dry_run=False), budget_s=0.3
+        )
+
+    result = asyncio.run(main())
+    assert "exceeded its time budget of 0.3s" in result.message
+
+
+# -- trace ids ---------------------------------------------------------------------
+
+
+def test_trace_id_flows_from_message_to_command_to_tool_events(host: Path) -> None:
+    d = dispatcher(host)
+    with capture_events() as events:
+        with trace() as trace_id:
+            # what a remediator does: it sees a message and asks for a fix, in the same trace
+            message = IRISMessage(
+                timestamp=datetime(2026, 11, 26, 9, 0, 0),
+                pid=704,
+                severity=Severity.SEVERE,
+                category="Generic.Event",
+                text="Failed to allocate 1099MB shared memory using Huge Pages.",
+            )
+            fix = RemediationCommand(
+                tool="kernel",
+                action="plan",
+                parameters={"shared_memory_mb": 1099},
+                trace_id=current_trace_id(),
+            )
+        assert message.text and fix.trace_id == trace_id
+        # dispatched later, outside that context: the command carries the id
+        assert current_trace_id() != trace_id
+        result = d.dispatch_sync(fix)
+    assert result.trace_id == trace_id
+    for name in ("dispatch.received", "kernel.plan", "kernel.dry_run", "dispatch.done"):
+        events.assert_event(name, trace_id=trace_id)
+    assert events.assert_one_trace() == trace_id
+
+
+def test_a_command_without_trace_gets_one_for_the_whole_call(host: Path) -> None:
+    with capture_events() as events:
+        result = dispatcher(host).dispatch_sync(command("kernel", "plan", shared_memory_mb=100))
+    assert result.trace_id is not None
+    assert len(result.trace_id) == 32
+    assert events.assert_one_trace() == result.trace_id
+
+
+def test_rejected_commands_are_traced_too(host: Path) -> None:
+    with capture_events() as events, trace() as trace_id:
+        result = dispatcher(host).dispatch_sync(command("kernel", "reboot"))
+    assert result.trace_id == trace_id
+    events.assert_event("dispatch.rejected", trace_id=trace_id)
