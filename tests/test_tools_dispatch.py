@@ -9,7 +9,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from tools_support import install, make_procfs
 
 from pytest_iris.errors import ValidationError
 from pytest_iris.models import IRISMessage, RemediationCommand, Severity, ToolStatus
@@ -18,6 +17,7 @@ from pytest_iris.tools.dispatch import Dispatcher
 from pytest_iris.tools.kernel import MIB
 from pytest_iris.tools.settings import ToolSettings
 from pytest_iris.tracing import current_trace_id, trace
+from tools_support import install, make_procfs
 
 CPF = "[Startup]\r\nSystemMode=\r\n\r\n[config]\r\nglobals=0,0,600,0,0,0\r\ngmheap=0\r\njrnbufs=64\r\nroutines=0"
 
