@@ -47,6 +47,15 @@ _EXPORTS: dict[str, str] = {
     "ScenarioError": "pytest_iris.errors",
     "SharedMemoryPlan": "pytest_iris.memory",
     "plan_shared_memory": "pytest_iris.memory",
+    "MessageTransport": "pytest_iris.transport",
+    "MessageEnvelope": "pytest_iris.transport",
+    "FileTransport": "pytest_iris.transport",
+    "HttpTransport": "pytest_iris.transport",
+    "Outbox": "pytest_iris.transport",
+    "MockEndpoint": "pytest_iris.transport",
+    "TransportSettings": "pytest_iris.transport",
+    "RetryPolicy": "pytest_iris.transport",
+    "build_transport": "pytest_iris.transport",
 }
 #: ``format`` and ``parse`` are the design's names; they shadow builtins only
 #: as attributes of this package.

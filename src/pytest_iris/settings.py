@@ -25,6 +25,7 @@ from pydantic_settings import (
 
 from pytest_iris.errors import ConfigError
 from pytest_iris.tools.settings import ToolSettings
+from pytest_iris.transport.settings import TransportSettings
 
 ENV_PREFIX = "PYTEST_IRIS_"
 #: Environment variable naming the YAML file when none is passed.
@@ -43,6 +44,7 @@ class IrisSettings(BaseSettings):
     )
 
     tools: ToolSettings = ToolSettings()
+    transport: TransportSettings = TransportSettings()
 
     @classmethod
     def settings_customise_sources(

@@ -12,4 +12,5 @@ from __future__ import annotations
 PARTS: tuple[str, ...] = (
     "pytest_iris.plugins.core",
     "pytest_iris.plugins.sandbox",
+    "pytest_iris.plugins.transport",
 )
