@@ -50,12 +50,6 @@ def _proc_root(root: Path) -> Path:
     return root / "proc"
 
 
-def cpf_ports(cpf: Path) -> tuple[int, int]:
-    from pytest_iris.sandbox import _cpfio
-
-    return _cpfio.ports(cpf)
-
-
 # -- sysctl ---------------------------------------------------------------
 
 

@@ -193,8 +193,9 @@ def start(state: HostState, proc_root: Path, inst: Instance, *, quietly: bool = 
         f"Using '{cpf.name}' configuration file",
         "Starting Control Process",
     ]
-    plan = _cpfio.plan_for(cpf, state.total_ram_mb)
-    flags = _cpfio.memlock(cpf)
+    config = _cpfio.startup_config(cpf, state.total_ram_mb)
+    plan, flags = config.plan, config.memlock
+    inst.superserver_port, inst.web_port = config.superserver_port, config.web_port
     kern = _kernel(proc_root, state, inst)
     control_pid = state.new_pid()
     lines = _log.Writer(state, control_pid)
@@ -204,7 +205,7 @@ def start(state: HostState, proc_root: Path, inst: Instance, *, quietly: bool = 
             "Utility.Event",
             "Previous system shutdown was abnormal, system forced down or crashed",
         )
-    if _cpfio.globals_auto(cpf):
+    if config.globals_auto:
         from pytest_iris.memory import auto_globals_message
 
         lines.add(0, "Generic.Event", auto_globals_message())
@@ -241,7 +242,7 @@ def start(state: HostState, proc_root: Path, inst: Instance, *, quietly: bool = 
         lines.add(2, "Generic.Event", failed_message(plan))
         console.append(failed_message(plan))
     if allocated is None:
-        state.advance(0.5)
+        _log.catalog_line(lines, inst, {"control": control_pid}, "startup.error_detected")
         lines.write(messages_log(inst))
         out.status = 1
         out.stdout = "\n".join(console) + "\n" + STARTUP_ABORTED
@@ -304,8 +305,11 @@ def force(state: HostState, inst: Instance) -> Outcome:
 
 # -- a process killed by a signal -----------------------------------------
 
-#: daemon role -> the name IRIS logs for it (facts.md §6.5, Caché 2017 lines)
-_DAEMON_NAMES = {"write_daemon": "WRTDMN", "write_daemon_helper": "SLAVWD"}
+
+def _daemon_name(role: str) -> str | None:
+    if role == "write_daemon":
+        return "WRTDMN"
+    return "SLAVWD" if role.startswith("write_daemon_helper") else None
 
 
 def process_killed(state: HostState, proc: Proc) -> None:
@@ -328,18 +332,10 @@ def process_killed(state: HostState, proc: Proc) -> None:
     state.exit(proc.pid)
     if proc.role == "user_job":
         inst.users = max(inst.users - 1, 0)
-    elif proc.role in _DAEMON_NAMES:
-        control = next(
-            (
-                p.pid
-                for p in state.processes.values()
-                if p.instance == inst.name and p.role == "control"
-            ),
-            0,
-        )
-        writer = _log.Writer(state, control)
-        writer.add(
-            3, None, f"Daemon {_DAEMON_NAMES[proc.role]} (pid {proc.pid}) died. Freezing system"
-        )
+    elif (daemon := _daemon_name(proc.role)) is not None:
+        roles = {p.role: p.pid for p in state.processes.values() if p.instance == inst.name}
+        roles[proc.role] = proc.pid
+        writer = _log.Writer(state, roles.get("control", 0))
+        _log.catalog_line(writer, inst, roles, "wd.died", daemon=daemon, dead=proc.pid)
         writer.write(messages_log(inst))
         inst.health = "alert"

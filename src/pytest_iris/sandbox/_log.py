@@ -1,9 +1,11 @@
 """messages.log lines the sandbox's instance writes, stamped by the host clock.
 
-The texts of whole sequences (startup, shutdown) belong to the log
-generator (:mod:`pytest_iris.generation`, ``render_sequence``); this module
-asks it for them when it is installed and only stamps, orders and appends.
-The shared-memory lines come from :mod:`pytest_iris.memory`.
+The texts of whole sequences (startup, shutdown) and single catalog lines
+belong to the log generator (:mod:`pytest_iris.generation`); this module
+hands it the host's PIDs, clock and ports, appends what it renders and moves
+the host clock past it. The shared-memory lines, whose outcome the sandbox
+decides step by step, come from :mod:`pytest_iris.memory`'s texts with the
+catalog's severities.
 """
 
 from __future__ import annotations
@@ -67,76 +69,71 @@ class Writer:
             os.fsync(fh.fileno())
 
 
-def _sequence(
-    name: str, writer: Writer, inst: Instance, roles: dict[str, int], **extra: Any
-) -> bool:
-    """Append the generator's ``name`` sequence when the generator offers it."""
-    try:
-        from pytest_iris import generation
-    except ImportError:
-        return False
-    render = getattr(generation, "render_sequence", None)
-    context_cls = getattr(generation, "SequenceContext", None)
-    if render is None or context_cls is None:
-        return False
-    context = context_cls(
+def _context(writer: Writer, inst: Instance, roles: dict[str, int], **extra: Any) -> Any:
+    from pytest_iris.generation.context import SequenceContext
+
+    pids = {role: pid for role, pid in roles.items() if pid > 0}
+    state = writer.state
+    for transient in ("startup", "cleanup", "monitor"):
+        pids.setdefault(transient, state.new_pid())  # short-lived jobs: logged, then gone
+    return SequenceContext(
         install_dir=inst.directory,
         instance=inst.name,
-        pids=dict(roles),
+        pids=pids,
         start=writer.now(),
+        seed=(state.seed * 1_000_003 + int(state.clock)) % 2**32,
+        total_ram_mb=state.total_ram_mb,
+        superserver_port=inst.superserver_port,
+        web_port=inst.web_port,
+        nodename=state.nodename,
         **extra,
     )
-    writer.extend(list(render(name, context)))
-    return True
+
+
+def _render(
+    name: str, writer: Writer, inst: Instance, roles: dict[str, int], **params: Any
+) -> None:
+    """Append the generator's ``name`` sequence and move the host clock past it."""
+    from pytest_iris.generation.sequences import render_sequence
+
+    users = params.pop("users", 0)
+    messages = render_sequence(name, _context(writer, inst, roles, users=users), **params)
+    writer.extend(messages)
+    if messages:
+        last = messages[-1].timestamp - datetime(1970, 1, 1)
+        writer.state.clock = max(writer.state.clock, round(last.total_seconds(), 3))
+
+
+def catalog_line(
+    writer: Writer,
+    inst: Instance,
+    roles: dict[str, int],
+    template: str,
+    *,
+    role: str | None = None,
+    **fields: Any,
+) -> None:
+    """One line from the generator's template catalog (e.g. ``wd.died``)."""
+    from pytest_iris.generation.builder import Builder
+    from pytest_iris.generation.catalog import load_catalog
+    from pytest_iris.generation.entries import to_message
+    from pytest_iris.generation.seeds import derive_rng
+
+    writer.state.advance(0.003)
+    context = _context(writer, inst, roles)
+    builder = Builder(context, derive_rng(context.seed, "sandbox", template), load_catalog())
+    kwargs: dict[str, Any] = {"after": 0, **fields}
+    if role is not None:
+        kwargs["role"] = role
+    builder.emit(template, **kwargs)
+    writer.extend([to_message(e) for e in builder.entries])
 
 
 def startup_tail(writer: Writer, inst: Instance, roles: dict[str, int]) -> None:
-    """What follows the allocation lines of a successful start."""
-    if _sequence("startup", writer, inst, roles):
-        return
-    # Temporary bridge until the generator's "startup" sequence lands: real lines
-    # from shared/iris/messages_real.log (IRIS 2023.1 on RHEL 8), in their order.
-    mgr = f"{inst.directory}/mgr"
-    writer.add(
-        0, "Crypto.IntelSandyBridgeAESNI", "Intel Sandy Bridge AES-NI instructions detected."
-    )
-    writer.add(0, "WriteDaemon.UsingWIJFile", f"Using WIJ file: {mgr}/IRIS.WIJ", step=0.07)
-    banner = (
-        "Startup of InterSystems IRIS [IRIS for UNIX (Red Hat Enterprise Linux 8 for x86-64) "
-        "2023.1 (Build 235.1) Fri Jun 2 2023 13:26:47 EDT]",
-        "        in ../bin/",
-        f"        with mgr: {mgr}",
-        f"        with wij: {mgr}/IRIS.WIJ",
-        f"        from: {mgr}/",
-        "  System Initialized.",
-    )
-    writer.add(0, "Generic.Event", "", continuation=banner, step=0.2)
-    writer.add(
-        0, "WriteDaemon.Started", "Write daemon started.", pid=roles["write_daemon"], step=0.03
-    )
-    writer.add(
-        0,
-        "Database.MountedRW",
-        f"Mounted database {mgr}/ (SFN 0) read-write.",
-        pid=roles["journal_daemon"],
-        step=0.15,
-    )
-    writer.add(
-        0,
-        "Utility.Event",
-        f"Private webserver started on {inst.web_port}",
-        pid=roles["web_server"],
-        step=0.8,
-    )
-    writer.add(0, "Utility.Event", "Enabling logons", step=0.8)
+    """What follows the allocation lines of a successful start (generator's ``startup``)."""
+    _render("startup", writer, inst, roles)
 
 
 def shutdown(writer: Writer, inst: Instance, roles: dict[str, int], *, users: int) -> None:
     """Lines of a clean shutdown (``users`` = connections IRIS had to close)."""
-    if _sequence("shutdown", writer, inst, roles, users=users):
-        return
-    # Temporary bridge: no real shutdown line is known (facts.md §4.4); until the
-    # generator's "shutdown" sequence lands, one line marks where it happens.
-    writer.add(
-        0, "Utility.Event", f"Shutting down InterSystems IRIS instance {inst.name}", step=0.5
-    )
+    _render("shutdown", writer, inst, roles, users=users)

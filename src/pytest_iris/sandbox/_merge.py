@@ -1,44 +1,33 @@
 """``iris merge <instance> <file>`` (and ``ISC_CPF_MERGE_FILE`` at start).
 
-Applies the merge file's sections and keys to the instance's CPF through
-the CPF tool and logs the real merge lines (facts.md §3.10):
-``Merging <file> into <cpf>``, ``Validating CPF file <cpf>_Merge``,
-``No errors found in CPF file <cpf>_Merge``, and for an ``[Actions]``
-section ``Reading [Actions] section`` / ``Validating [Actions] section``
-(actions themselves are not carried out in the sandbox).
+The CPF tool validates and applies the merge (``plan_merge``) and supplies
+the real messages.log texts (facts.md §3.10: ``Merging <file> into <cpf>``,
+``Validating CPF file <cpf>_Merge``, ``No errors found ...``, and for an
+``[Actions]`` section ``Reading``/``Validating [Actions] section``). The
+sandbox writes the merged CPF and logs the lines; ``[Actions]`` are
+validated but not carried out (no databases exist on the fake host). An
+invalid merge file changes nothing and exits 1 with the validation error.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from pytest_iris.sandbox import _cpfio, _log
+from pytest_iris.errors import InstanceError
+from pytest_iris.sandbox import _log
 from pytest_iris.sandbox._iris import Outcome, messages_log
 from pytest_iris.sandbox._state import HostState, Instance
 
 
-def read_merge_file(path: Path) -> tuple[dict[tuple[str, str], str], bool]:
-    """``(section, key) -> value`` of a merge file, and whether it has ``[Actions]``."""
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise FileNotFoundError(f"merge file {path}: {exc.strerror}") from None
-    values: dict[tuple[str, str], str] = {}
-    section, actions = "", False
-    for line in text.splitlines():
-        stripped = line.strip()
-        if not stripped or stripped.startswith("#"):
-            continue
-        if stripped.startswith("[") and stripped.endswith("]"):
-            section = stripped[1:-1]
-            actions = actions or section == "Actions"
-        elif "=" in line and section and section != "Actions":
-            key, value = line.split("=", 1)
-            values[(section, key.strip())] = value.strip()
-    return values, actions
-
-
 def merge(state: HostState, inst: Instance, path: Path) -> Outcome:
+    from pytest_iris.tools.cpf import CpfFile, plan_merge
+    from pytest_iris.tools.cpf.merge import merge_messages
+
+    try:
+        target = CpfFile.read(inst.cpf)
+        merged, _settings, actions = plan_merge(target, CpfFile.read(path))
+    except InstanceError as exc:
+        return Outcome(status=1, stderr=f"{exc}\n")
     pid = next(
         (
             p.pid
@@ -48,18 +37,15 @@ def merge(state: HostState, inst: Instance, path: Path) -> Outcome:
         0,
     )
     writer = _log.Writer(state, pid or state.next_pid)
-    try:
-        values, actions = read_merge_file(path)
-    except FileNotFoundError as exc:
-        return Outcome(status=1, stderr=f"{exc}\n")
-    cpf = inst.cpf
-    writer.add(0, "Utility.Event", f"Merging {path} into {cpf}")
-    writer.add(0, "Utility.Event", f"Validating CPF file {cpf}_Merge", step=0.005)
-    if values:
-        _cpfio.cpf_set(Path(cpf), values)
-    writer.add(0, "Utility.Event", f"No errors found in CPF file {cpf}_Merge", step=0.18)
-    if actions:
-        writer.add(0, "Utility.Event", "Reading [Actions] section", same_stamp=True)
-        writer.add(0, "Utility.Event", "Validating [Actions] section", same_stamp=True)
+    texts = merge_messages(str(path), inst.cpf, actions=bool(actions))
+    merged.write(inst.cpf)
+    for n, text in enumerate(texts):
+        writer.add(
+            0,
+            "Utility.Event",
+            text,
+            step=(0.005, 0.005, 0.18)[n] if n < 3 else 0.0,
+            same_stamp=n >= 3,
+        )
     writer.write(messages_log(inst))
     return Outcome(messages=writer.messages)

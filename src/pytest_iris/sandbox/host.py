@@ -175,13 +175,10 @@ class SandboxHost:
                            ppid=0, uid=0, pid=1, exe="/usr/lib/systemd/systemd")  # fmt: skip
         init.start_ticks = 0
         state.spawn("sshd", ["/usr/sbin/sshd", "-D"], ppid=1, uid=0, exe="/usr/sbin/sshd")
-        ss, web = _commands.cpf_ports(self.cpf_path)
         inst = Instance(
             name=self.instance_name,
             directory=str(self.install_dir),
             cpf=str(self.cpf_path),
-            superserver_port=ss,
-            web_port=web,
             default=True,
             since=state.clock,
         )
@@ -197,6 +194,9 @@ class SandboxHost:
             state.clock = max(state.clock, now)
             _iris.connect_users(state, inst, cfg["users"], cfg["web_users"])
         else:
+            from pytest_iris.sandbox._cpfio import ports
+
+            inst.superserver_port, inst.web_port = ports(self.cpf_path)
             state.clock = now
         save_state(self.root, state)
         _procfs.render(self.proc, state)
