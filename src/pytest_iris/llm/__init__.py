@@ -1,0 +1,34 @@
+"""LLM-written IRIS log streams, recorded and replayed with vcrpy cassettes.
+
+Import the pieces from their modules (``pytest_iris.llm.generator`` ...) or
+through :mod:`pytest_iris`; importing this package loads neither openai nor
+vcrpy.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+_EXPORTS: dict[str, str] = {
+    "LLMGenerator": "pytest_iris.llm.generator",
+    "Generation": "pytest_iris.llm.generator",
+    "Classification": "pytest_iris.llm.generator",
+    "Provider": "pytest_iris.llm.providers",
+    "LLMSettings": "pytest_iris.llm.settings",
+    "CassetteSession": "pytest_iris.llm.cassette",
+    "ReplayTransport": "pytest_iris.llm.cassette",
+    "cassette_path": "pytest_iris.llm.cassette",
+    "IrisOpenAIServer": "pytest_iris.llm.server",
+    "scan_paths": "pytest_iris.llm.scan",
+    "INCIDENTS": "pytest_iris.llm.prompts",
+}
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _EXPORTS:
+        raise AttributeError(f"module 'pytest_iris.llm' has no attribute {name!r}")
+    value = getattr(importlib.import_module(_EXPORTS[name]), name)
+    globals()[name] = value
+    return value

@@ -1,0 +1,28 @@
+"""The HTTP client package the installed openai SDK is built on.
+
+openai 1.x uses ``httpx``; later releases ship on the ``httpx2`` fork. The
+replay transport and vcrpy's patch must target the one the SDK really uses.
+"""
+
+from __future__ import annotations
+
+from functools import cache
+from types import ModuleType
+
+
+@cache
+def http_module() -> ModuleType:
+    """``httpx2`` or ``httpx``, whichever ``openai`` imports."""
+    from openai import _base_client
+
+    module = getattr(_base_client, "httpx2", None) or getattr(_base_client, "httpx", None)
+    if not isinstance(module, ModuleType):  # pragma: no cover - a future SDK layout
+        import httpx
+
+        return httpx
+    return module
+
+
+def patcher_name() -> str:
+    """vcrpy's patcher group for that package (``"httpx2"`` or ``"httpx"``)."""
+    return http_module().__name__

@@ -1,0 +1,176 @@
+"""Few-shot prompts for generating and classifying IRIS messages.
+
+Prompts are built only from deterministic inputs (real sample entries shipped
+as package data, the template catalog, the request's own arguments), so the
+same request always produces the same JSON body: that is what makes a
+recorded cassette replay.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from functools import cache
+from importlib import resources
+from typing import Final, Literal
+
+Label = Literal["config", "os", "restart", "none"]
+LABELS: Final[tuple[Label, ...]] = ("config", "os", "restart", "none")
+#: Default first timestamp of a generated incident (in the log's own format).
+DEFAULT_START: Final = "11/26/26-10:00:00:000"
+_FEW_SHOT_MAX: Final = 10
+
+
+@dataclass(frozen=True, slots=True)
+class Incident:
+    """A kind of event the generator can be asked for, and how to find examples of it."""
+
+    name: str
+    description: str
+    keywords: tuple[str, ...]
+
+
+INCIDENTS: Final[dict[str, Incident]] = {
+    i.name: i
+    for i in (
+        Incident(
+            "startup",
+            "a normal instance startup: shared memory allocated, WIJ file, write daemon "
+            "started, databases mounted, logons enabled",
+            ("Allocated", "WIJ", "Write daemon", "Mounted database", "Enabling logons"),
+        ),
+        Incident(
+            "shutdown",
+            "an orderly shutdown of the instance: users logged off, daemons stopped, "
+            "databases dismounted, shutdown complete",
+            ("Enabling logons", "Write daemon", "Mounted database"),
+        ),
+        Incident(
+            "shm_failure",
+            "shared memory cannot be allocated at startup because kernel.shmmax or the huge "
+            "page pool is too small; IRIS retries with standard pages and then reduces the "
+            "request by one eighth",
+            ("shared memory", "Huge Pages", "global buffers"),
+        ),
+        Incident(
+            "write_daemon",
+            "the write daemon dies or stops showing activity, daemons are reported dead and "
+            "the system freezes",
+            ("Daemon", "Write Daemon", "terminated abnormally", "cleandeadjob"),
+        ),
+        Incident(
+            "lock_table_full",
+            "the lock table fills up (System Monitor warns above 85% and alerts above 95%)",
+            ("lock", "Monitor"),
+        ),
+        Incident(
+            "journal_space",
+            "the journal directory is running out of space (warning below 250 MB, alert "
+            "below 50 MB)",
+            ("journal", "Journal"),
+        ),
+        Incident(
+            "license_limit",
+            "the license limit is exceeded and new logins are refused",
+            ("License", "logons"),
+        ),
+    )
+}
+
+GENERATE_SYSTEM: Final = (
+    "You write InterSystems IRIS messages.log entries. Every entry starts with one line\n"
+    "MM/DD/YY-HH:MM:SS:mmm (PID) SEVERITY [Category] Message\n"
+    "where SEVERITY is 0 (information), 1 (warning), 2 (severe) or 3 (fatal) and the "
+    "category is IRIS's own (Generic.Event, Utility.Event, WriteDaemon.Started, ...). "
+    "Continuation lines of a multi-line entry are indented. Timestamps only move forward; "
+    "a daemon keeps its PID. Reply with the log lines only: no commentary, no numbering, "
+    "no code fences.\nReal entries:\n"
+)
+CLASSIFY_SYSTEM: Final = (
+    "You decide which remediation an InterSystems IRIS messages.log entry calls for. "
+    "Answer with exactly one word: config (change the CPF: globals, routines, gmheap, "
+    "locksiz, jrnbufs, memlock), os (change the operating system: kernel.shmmax, "
+    "kernel.shmall, huge pages, disk space), restart (restart the instance or a dead "
+    "daemon), none (no action needed)."
+)
+
+ChatMessage = dict[str, str]
+
+
+@cache
+def sample_entries() -> tuple[str, ...]:
+    """Real messages.log entries shipped with the package (see ``data/samples.json``)."""
+    data = resources.files("pytest_iris.llm").joinpath("data/samples.json").read_text("utf-8")
+    entries: list[str] = json.loads(data)["entries"]
+    return tuple(entries)
+
+
+def few_shot(incident: Incident) -> tuple[str, ...]:
+    """Real entries relevant to ``incident`` (file order), topped up with catalog texts."""
+    entries = sample_entries()
+    picked = [e for e in entries if any(k in e for k in incident.keywords)][:_FEW_SHOT_MAX]
+    for extra in entries:  # always show the format with at least a few lines
+        if len(picked) >= 4:
+            break
+        if extra not in picked:
+            picked.append(extra)
+    return tuple(picked) + catalog_examples(incident)
+
+
+def catalog_examples(incident: Incident) -> tuple[str, ...]:
+    """Lines rendered by the template engine for the incident, when the engine has it."""
+    try:
+        from pytest_iris.llm._catalog import incident_lines
+    except ImportError:  # pragma: no cover - the engine is optional at import time
+        return ()
+    return tuple(incident_lines(incident.name, limit=4))
+
+
+def incident(name: str) -> Incident:
+    """The incident called ``name``; a ``ValueError`` listing the known ones otherwise."""
+    try:
+        return INCIDENTS[name]
+    except KeyError:
+        known = ", ".join(sorted(INCIDENTS))
+        raise ValueError(f"unknown incident {name!r}; known incidents: {known}") from None
+
+
+def generate_messages(item: Incident, count: int, start: str = DEFAULT_START) -> list[ChatMessage]:
+    """The chat for a first generation attempt."""
+    examples = "\n".join(few_shot(item))
+    return [
+        {"role": "system", "content": GENERATE_SYSTEM + examples},
+        {
+            "role": "user",
+            "content": (
+                f"Incident: {item.name}\nDescription: {item.description}\n"
+                f"Write {count} entries for this incident, in time order, starting at {start}."
+            ),
+        },
+    ]
+
+
+def retry_messages(
+    previous: list[ChatMessage], answer: str, problems: list[str], count: int
+) -> list[ChatMessage]:
+    """The chat for the next attempt: the bad answer and what was wrong with it."""
+    listed = "\n".join(f"- {p}" for p in problems[:10])
+    return [
+        *previous,
+        {"role": "assistant", "content": answer},
+        {
+            "role": "user",
+            "content": (
+                "These lines are not valid messages.log entries:\n"
+                f"{listed}\nReply again with all {count} entries, every one valid."
+            ),
+        },
+    ]
+
+
+def classify_messages(entry: str) -> list[ChatMessage]:
+    """The chat for the classify call: no examples, so it stays short and cheap."""
+    return [
+        {"role": "system", "content": CLASSIFY_SYSTEM},
+        {"role": "user", "content": f"Entry:\n{entry}"},
+    ]
