@@ -87,6 +87,9 @@ def instance_processes(
 ) -> list[InstanceProcess]:
     """The instance's processes: run from ``install_dir`` when known, else IRIS executables."""
     found: list[InstanceProcess] = []
+    _check_procfs(procfs_path)
+    if not any(name.isdigit() for name in os.listdir(procfs_path)):
+        return found  # no process at all (psutil.pids() fails on an empty tree)
     with procfs(procfs_path) as psutil:
         # not process_iter(): it caches Process objects across procfs roots
         for pid in psutil.pids():
@@ -107,6 +110,13 @@ def instance_processes(
     return sorted(found, key=lambda p: p.pid)
 
 
+def _check_procfs(path: str | os.PathLike[str]) -> None:
+    if not os.path.isdir(path):
+        from pytest_iris.errors import ToolError
+
+        raise ToolError(f"procfs root {os.fspath(path)} does not exist or is not a directory")
+
+
 def _under(path: str, directory: str) -> bool:
     directory = directory.rstrip("/")
     return path.startswith(directory + "/")
@@ -124,6 +134,7 @@ def client_connections(
 ) -> list[ClientConnection]:
     """ESTABLISHED TCP connections whose local port is one of ``ports`` (service -> port)."""
     by_port = {port: service for service, port in ports.items()}
+    _check_procfs(procfs_path)
     with procfs(procfs_path) as psutil:
         conns = psutil.net_connections(kind="tcp")
         established = [c for c in conns if c.status == psutil.CONN_ESTABLISHED and c.raddr]

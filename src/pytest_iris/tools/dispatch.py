@@ -95,6 +95,27 @@ class Dispatcher:
         """A dispatcher acting on a :class:`pytest_iris.sandbox.SandboxHost`."""
         return cls(host.root, env=host.env, procfs_root=host.proc, cpf_path=host.cpf_path, **kwargs)
 
+    @classmethod
+    def for_root(cls, root: str | os.PathLike[str] = "/", **kwargs: Any) -> Dispatcher:
+        """A dispatcher for a host root given on the command line.
+
+        ``/`` is the real host (real ``sysctl`` and ``iris`` on PATH). Any other
+        root must bring its own commands in ``ROOT/bin`` (a sandbox does): the
+        real host's commands would act on the real kernel and instances, not on
+        ``ROOT``, so without ``ROOT/bin`` the PATH holds nothing else and the
+        tools fail with "command not found" instead.
+        """
+        base = Path(os.path.realpath(root))
+        if base == Path("/"):
+            return cls(base, **kwargs)
+        env = dict(os.environ)
+        env["PATH"] = str(base / "bin")
+        if (base / ".sandbox").is_dir():
+            from pytest_iris.sandbox.host import SandboxHost
+
+            env = SandboxHost(base).env
+        return cls(base, env=env, **kwargs)
+
     # -- validation --------------------------------------------------------
 
     def confine(self, value: str, *, parameter: str) -> Path:

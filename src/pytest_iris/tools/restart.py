@@ -171,7 +171,7 @@ class RestartTool:
         result.details["commands"] = commands
         state = "running" if running else "down"
         if dry:
-            target = "down" if not start else "running"
+            target = "down" if not start else ("restarted" if running and stop else "running")
             result.change(f"instance {self.instance}", state, target, applied=False)
             _log.info("restart.dry_run", commands=commands)
             return result.success("dry run: would run " + "; then ".join(commands))

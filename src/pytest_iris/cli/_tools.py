@@ -1,0 +1,54 @@
+"""What the ``kernel`` and ``restart`` commands share: dispatch, print, exit status."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from typing import Any
+
+
+def dispatch(
+    args: argparse.Namespace, tool: str, action: str, params: dict[str, Any], *, apply: bool
+) -> int:
+    """Run one remediation command through the Dispatcher and print its result."""
+    from pytest_iris import logging as iris_logging
+    from pytest_iris.errors import ConfigError
+    from pytest_iris.models import RemediationCommand
+    from pytest_iris.settings import load_settings
+    from pytest_iris.tools.dispatch import Dispatcher
+
+    name = f"pytest-iris {tool}" + (f" {action}" if tool != "restart" else "")
+    try:
+        settings = load_settings().tools
+    except ConfigError as error:
+        print(f"{name}: {error}", file=sys.stderr)
+        return 2
+    # events go to stderr; a person at a shell sees warnings unless a level was configured
+    chosen = "log_level" in settings.model_fields_set
+    iris_logging.configure(level=settings.log_level if chosen else "warning")
+    command = RemediationCommand(
+        tool=tool,
+        action=action,
+        parameters=params,
+        dry_run=not apply,
+    )
+    result = Dispatcher.for_root(args.root, settings=settings).dispatch_sync(command)
+    if args.json:
+        print(result.model_dump_json(indent=2))
+    else:
+        plan = result.details.get("plan")
+        if plan:
+            print(plan)
+        for change in result.changes:
+            state = "applied" if change.applied else "planned"
+            after = change.after
+            if isinstance(after, str) and "\n" in after.strip():
+                after = f"<{len(after.splitlines())} lines>"
+            print(f"{state}: {change.target}: {change.before} -> {after}")
+        for line in result.confirmations:
+            print(f"log: {line}")
+        stream = sys.stdout if result.ok else sys.stderr
+        print(f"{name}: {result.status.value}: {result.message}", file=stream)
+    if result.ok:
+        return 0
+    return 2 if result.details.get("error") == "ValidationError" else 1
