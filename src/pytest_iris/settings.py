@@ -24,6 +24,7 @@ from pydantic_settings import (
 )
 
 from pytest_iris.errors import ConfigError
+from pytest_iris.llm.settings import LLMSettings
 from pytest_iris.tools.settings import ToolSettings
 from pytest_iris.transport.settings import TransportSettings
 
@@ -45,6 +46,7 @@ class IrisSettings(BaseSettings):
 
     tools: ToolSettings = ToolSettings()
     transport: TransportSettings = TransportSettings()
+    llm: LLMSettings = LLMSettings()
 
     @classmethod
     def settings_customise_sources(
