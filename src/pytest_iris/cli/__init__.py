@@ -14,6 +14,7 @@ from collections.abc import Sequence
 
 #: Subcommand modules, in the order ``--help`` lists them.
 COMMANDS: tuple[str, ...] = (
+    "pytest_iris.cli.chaos",
     "pytest_iris.cli.parse",
     "pytest_iris.cli.schema",
     "pytest_iris.cli.cpf",

@@ -11,6 +11,7 @@ from __future__ import annotations
 #: Modules registered by the ``iris`` plugin, in order.
 PARTS: tuple[str, ...] = (
     "pytest_iris.plugins.core",
+    "pytest_iris.plugins.chaos",
     "pytest_iris.plugins.sandbox",
     "pytest_iris.plugins.transport",
 )

@@ -1,0 +1,121 @@
+"""``ChaosHarness``: a scenario's host, faults and tools, driven step by step from a test.
+
+What ``@pytest.mark.iris_scenario("name")`` and the ``iris_chaos`` fixture
+give a test: the sandbox host in the scenario's starting state, the faults
+to inject when the test says so, the tools' dispatcher, and the same checks
+the scenario runner makes. Synchronous on purpose (an event loop of its own
+runs the async parts), so it fits ordinary test functions.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+from pathlib import Path
+from types import TracebackType
+from typing import Any
+
+from pytest_iris.chaos.journal import Journal
+from pytest_iris.chaos.registry import Registry
+from pytest_iris.chaos.remediator import Remediator, resolve_remediator
+from pytest_iris.chaos.runner import ScenarioRunner
+from pytest_iris.chaos.schema import Scenario
+from pytest_iris.errors import ScenarioError
+from pytest_iris.models import IRISMessage, RemediationCommand, ToolResult
+
+
+class ChaosHarness:
+    """One scenario opened on a sandbox host under ``root``; use as a context manager."""
+
+    def __init__(
+        self,
+        scenario: str | Scenario,
+        *,
+        root: str | os.PathLike[str],
+        registry: Registry | None = None,
+        remediator: str | None = None,
+    ) -> None:
+        self.registry = registry or Registry.standalone()
+        source = ""
+        if isinstance(scenario, str):
+            from pytest_iris.chaos.loader import load_scenario
+
+            paths = self.registry.scenario_paths
+            if scenario not in paths:
+                raise ScenarioError(
+                    f"no chaos scenario named {scenario!r} (known: {', '.join(sorted(paths))})"
+                )
+            source = str(paths[scenario])
+            scenario = load_scenario(paths[scenario])
+        self.scenario = scenario
+        self.root = Path(root)
+        self.runner = ScenarioRunner(
+            scenario, remediator=remediator, registry=self.registry, root=self.root, source=source
+        )
+        self._loop = asyncio.new_event_loop()
+        self._played = False
+
+    def __enter__(self) -> ChaosHarness:
+        self._loop.run_until_complete(self.runner.open(self.root / "host"))
+        return self
+
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        error: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        try:
+            self._loop.run_until_complete(self.runner.close())
+        finally:
+            self._loop.close()
+
+    @property
+    def host(self) -> Any:
+        """The :class:`~pytest_iris.sandbox.SandboxHost` of this scenario."""
+        return self.runner.host
+
+    @property
+    def journal(self) -> Journal:
+        return self.runner.journal
+
+    @property
+    def calls(self) -> list[tuple[float, RemediationCommand, ToolResult | None]]:
+        return self.runner.calls
+
+    @property
+    def messages(self) -> list[IRISMessage]:
+        return self.runner.messages
+
+    @property
+    def before(self) -> dict[str, Any]:
+        """What the host looked like before the faults (control PID, connections)."""
+        return self.runner.before
+
+    def inject(self, remediator: Remediator | str | None = None) -> list[IRISMessage]:
+        """Inject every fault; returns the messages written. A remediator reacts if given."""
+        if isinstance(remediator, str):
+            remediator = resolve_remediator(remediator, self.registry)()
+        return self._loop.run_until_complete(self.runner.inject(remediator))
+
+    def dispatch(self, command: RemediationCommand | dict[str, Any]) -> ToolResult:
+        """Run one command through the tools on this host (recorded like a remediator's)."""
+        if isinstance(command, dict):
+            command = RemediationCommand.model_validate(command)
+        return self._loop.run_until_complete(self.runner._dispatch(command))
+
+    def run(self, remediator: Remediator | str | None = None) -> Journal:
+        """Play the whole scenario (steady state, faults, remediation, checks)."""
+        if self._played:
+            raise ScenarioError(f"scenario {self.scenario.name!r} was already played")
+        self._played = True
+        if isinstance(remediator, str):
+            remediator = resolve_remediator(remediator, self.registry)()
+        self._loop.run_until_complete(self.runner.play(remediator))
+        return self.journal
+
+    def verify(self) -> list[str]:
+        """Check the scenario's expectations now; returns the failures (also journaled)."""
+        start = len(self.journal.failures)
+        self.runner.verify()
+        return self.journal.failures[start:]

@@ -1,0 +1,131 @@
+"""The remediator under test: how it is named, what it receives, what it may answer.
+
+A remediator is any callable ``remediator(message, context)`` where
+``message`` is an :class:`~pytest_iris.models.IRISMessage` and ``context`` a
+:class:`RemediationContext`. It answers with nothing, one
+:class:`~pytest_iris.models.RemediationCommand` (or a dict of its fields),
+an iterable of them, or an awaitable / async iterator of the same: sync and
+async code are both welcome. It may also call the tools itself through
+``context.dispatch(command)``. A class is instantiated once per scenario run,
+so it may keep state. It is named ``module:callable`` or by a short name
+registered through the ``pytest_iris_add_remediators`` hook (``rules``, the
+default, is the built-in reference).
+"""
+
+from __future__ import annotations
+
+import importlib
+import inspect
+from collections.abc import AsyncIterable, Awaitable, Callable, Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, cast
+
+from pytest_iris.errors import ConfigError, ValidationError
+from pytest_iris.models import IRISMessage, RemediationCommand, ToolResult
+
+if TYPE_CHECKING:
+    from pytest_iris.chaos.registry import Registry
+
+Remediator = Callable[[IRISMessage, "RemediationContext"], Any]
+DEFAULT_REMEDIATOR = "rules"
+
+
+@dataclass
+class RemediationContext:
+    """What a remediator may look at: the host it remediates and what happened so far.
+
+    ``host`` is the sandbox host (its ``cpf_path``, ``procfs_root``...),
+    ``history`` every message delivered so far, ``results`` every tool result
+    so far, ``memory`` a dict the remediator may keep state in.
+    """
+
+    host: Any
+    instance: str
+    dispatch: Callable[[RemediationCommand], Awaitable[ToolResult]]
+    history: list[IRISMessage] = field(default_factory=list)
+    results: list[ToolResult] = field(default_factory=list)
+    memory: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def cpf_path(self) -> Path:
+        return Path(self.host.cpf_path)
+
+    @property
+    def procfs_root(self) -> Path:
+        return Path(self.host.procfs_root)
+
+
+def resolve_remediator(
+    spec: str | None, registry: Registry | None = None
+) -> Callable[[], Remediator]:
+    """A factory for the remediator named ``spec`` (``module:callable`` or a registered name).
+
+    Errors name the spec and what is wrong with it.
+    """
+    spec = (spec or DEFAULT_REMEDIATOR).strip()
+    if ":" in spec:
+        module_name, _, attribute = spec.partition(":")
+        try:
+            module = importlib.import_module(module_name)
+        except ImportError as error:
+            raise ConfigError(
+                f"remediator {spec!r}: cannot import {module_name!r}: {error}"
+            ) from error
+        target: Any = module
+        for part in attribute.split("."):
+            if not part or not hasattr(target, part):
+                raise ConfigError(f"remediator {spec!r}: {module_name!r} has no {attribute!r}")
+            target = getattr(target, part)
+    else:
+        if registry is None:
+            from pytest_iris.chaos.registry import Registry
+
+            registry = Registry.standalone()
+        known = registry.remediators
+        if spec not in known:
+            raise ConfigError(
+                f"remediator {spec!r} is neither 'module:callable' nor a registered name "
+                f"(registered: {', '.join(sorted(known)) or 'none'})"
+            )
+        target = known[spec]
+    if not callable(target):
+        raise ConfigError(f"remediator {spec!r} is not callable")
+    if inspect.isclass(target):
+        return cast("Callable[[], Remediator]", target)
+    remediator: Remediator = target
+    return lambda: remediator
+
+
+async def ask(
+    remediator: Remediator, message: IRISMessage, context: RemediationContext
+) -> list[RemediationCommand]:
+    """Call the remediator on one message and normalise its answer to commands."""
+    answer = remediator(message, context)
+    if inspect.isawaitable(answer):
+        answer = await answer
+    commands: list[RemediationCommand] = []
+    if answer is None:
+        return commands
+    if isinstance(answer, AsyncIterable):
+        items: list[Any] = [item async for item in answer]
+    elif isinstance(answer, RemediationCommand | dict):
+        items = [answer]
+    elif isinstance(answer, Iterable) and not isinstance(answer, str | bytes):
+        items = list(answer)
+    else:
+        raise ValidationError(
+            f"remediator answered {type(answer).__name__}; expected None, a RemediationCommand, "
+            "a dict of its fields, or an iterable of them"
+        )
+    for item in items:
+        if isinstance(item, RemediationCommand):
+            commands.append(item)
+        elif isinstance(item, dict):
+            commands.append(RemediationCommand.model_validate(item))
+        else:
+            raise ValidationError(
+                f"remediator answered an item of type {type(item).__name__}; "
+                "expected a RemediationCommand or a dict"
+            )
+    return commands

@@ -1,0 +1,588 @@
+"""Play one scenario against a remediator on a sandbox host and keep the journal.
+
+The run, like a Chaos Toolkit experiment: build the sandbox host in its
+starting state, check the steady state, inject the faults in host-clock
+order, hand every new messages.log entry to the remediator (directly or
+through the HTTP transport and the mock endpoint), execute the commands it
+answers with through the tools' dispatcher, check what the remediation
+achieved and the steady state again, and always run the rollbacks. Time is
+the sandbox host's clock, so a run takes milliseconds and is the same on
+every machine and xdist worker.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import heapq
+import os
+import shutil
+import signal
+import tempfile
+import time
+from collections.abc import AsyncIterator
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from pytest_iris.chaos import checks
+from pytest_iris.chaos.journal import Event, Journal
+from pytest_iris.chaos.registry import Registry
+from pytest_iris.chaos.remediator import RemediationContext, Remediator, ask, resolve_remediator
+from pytest_iris.chaos.schema import Fault, Scenario, flatten
+from pytest_iris.errors import InstanceError, ScenarioError
+from pytest_iris.grammar import format_message
+from pytest_iris.models import IRISMessage, RemediationCommand, ToolResult, ToolStatus
+from pytest_iris.reader import LogEntry, parse_text
+from pytest_iris.tracing import trace
+
+#: Rounds of messages -> commands -> new messages after one fault before giving up.
+MAX_ROUNDS = 12
+#: Host seconds a remediator takes to react to a message (keeps the timeline readable).
+REACTION_S = 0.5
+#: Physical memory of a scenario host unless the scenario says (the sandbox's default).
+DEFAULT_RAM_MB = 16384
+_EPOCH = datetime(1970, 1, 1)
+
+
+def host_time(clock: float) -> datetime:
+    """The sandbox host's clock (epoch seconds, UTC) as messages.log stamps it."""
+    return _EPOCH + timedelta(milliseconds=round(clock * 1000))
+
+
+class ScenarioRunner:
+    """Runs one :class:`Scenario`; ``run()`` returns the :class:`Journal`.
+
+    ``root`` is where the sandbox host is built (a temporary directory,
+    removed afterwards, when omitted). ``remediator`` is ``module:callable``
+    or a registered name; ``registry`` resolves names, sequences and tools.
+    """
+
+    def __init__(
+        self,
+        scenario: Scenario,
+        *,
+        remediator: str | None = None,
+        root: str | os.PathLike[str] | None = None,
+        registry: Registry | None = None,
+        source: str = "",
+        seed: int | None = None,
+    ) -> None:
+        self.scenario = scenario
+        self.registry = registry or Registry.standalone()
+        self.remediator_spec = remediator or "rules"
+        self.root = Path(root) if root is not None else None
+        self.seed = scenario.seed if seed is None else seed
+        self.journal = Journal(
+            scenario=scenario.name,
+            title=scenario.title,
+            remediator=self.remediator_spec,
+            seed=self.seed,
+            source=source,
+        )
+        self.host: Any = None
+        self._offset = 0
+        self._t0 = 0.0
+        self._first_fault: float | None = None
+        self._last_fix: float | None = None
+        self._calls: list[tuple[float, RemediationCommand, ToolResult | None]] = []
+        self._messages: list[IRISMessage] = []
+        self._endpoint: Any = None
+        self._transport: Any = None
+        self._dispatcher: Any = None
+        self._stack = contextlib.AsyncExitStack()
+        self.context: RemediationContext | None = None
+        self.before: dict[str, Any] = {}
+        self.kernel_at_start: dict[str, str] = {}
+        self.cpf_at_start: dict[tuple[str, str], str] = {}
+
+    # -- entry points ------------------------------------------------------------
+
+    def run(self) -> Journal:
+        return asyncio.run(self.run_async())
+
+    async def run_async(self, remediator: Remediator | None = None) -> Journal:
+        """The whole experiment: open, play, close; errors of the harness end in the journal."""
+        started = time.perf_counter()
+        with contextlib.ExitStack() as stack:
+            root = self.root
+            if root is None:
+                tmp = tempfile.mkdtemp(prefix=f"iris-chaos-{self.scenario.name}-")
+                stack.callback(shutil.rmtree, tmp, ignore_errors=True)
+                root = Path(tmp)
+            try:
+                await self.open(root / "host")
+                try:
+                    await self.play(remediator)
+                finally:
+                    await self.close()
+            except InstanceError as error:
+                self.journal.status = "error"
+                self.journal.failures.append(f"{type(error).__name__}: {error}")
+        self.journal.wall_s = time.perf_counter() - started
+        return self.journal
+
+    # -- the experiment, step by step ------------------------------------------------
+
+    async def open(self, root: Path) -> None:
+        """Build the sandbox host in the scenario's starting state; start the transport."""
+        from pytest_iris.sandbox import SandboxHost
+
+        spec = self.scenario.host
+        self.host = SandboxHost(
+            root,
+            running=spec.instance == "running",
+            cpf={s: dict(v) for s, v in spec.cpf.items()},
+            kernel={str(k): v for k, v in spec.kernel.items()},
+            users=spec.users,
+            web_users=spec.web_users,
+            sudo=spec.sudo,
+            seed=self.seed,
+            total_ram_mb=spec.total_ram_mb or DEFAULT_RAM_MB,
+        )
+        self._stack = contextlib.AsyncExitStack()
+        self._stack.enter_context(self.host)
+        self._t0 = self._clock()
+        self._offset = self.host.messages_log.stat().st_size
+        self._messages = [e.message for e in self.host.messages() if isinstance(e, LogEntry)]
+        self._dispatcher = self._make_dispatcher()
+        self.context = RemediationContext(
+            host=self.host, instance=self.host.instance_name, dispatch=self._dispatch
+        )
+        await self._stack.enter_async_context(self._transport_session())
+        self.before = {
+            "control": (self.host.pids().get("control") or [None])[0],
+            "users": self.host.connections(),
+        }
+        self.kernel_at_start = {key: self.host.read_sysctl(key).strip() for key in _KERNEL_KEYS}
+        from pytest_iris.tools.cpf import CpfFile
+
+        self.cpf_at_start = {
+            (e.section or "", e.key): e.value for e in CpfFile.read(self.host.cpf_path).entries()
+        }
+
+    async def play(self, remediator: Remediator | None = None) -> None:
+        """Steady state, faults with the remediator reacting, expectations, steady state."""
+        if remediator is None:
+            remediator = resolve_remediator(self.remediator_spec, self.registry)()
+        self.journal.steady_before = self._probe()
+        broken = [p for p in self.journal.steady_before if not p.ok]
+        if broken:
+            self.journal.failures.append(
+                "steady state did not hold before the faults: "
+                + "; ".join(p.detail for p in broken)
+            )
+            return
+        await self.inject(remediator)
+        self.verify()
+
+    async def inject(self, remediator: Remediator | None) -> list[IRISMessage]:
+        """Inject every fault in time order; the remediator (if any) reacts after each."""
+        start = len(self._messages)
+        # a discrete-event loop on the host clock: faults, and the lines of the
+        # sequences they start, each written at its time, the remediator
+        # reacting after each one
+        agenda: list[tuple[float, int, Fault | list[IRISMessage]]] = [
+            (self._t0 + f.at, n, f) for n, f in enumerate(self.scenario.faults)
+        ]
+        counter = len(agenda)
+        heapq.heapify(agenda)
+        while agenda:
+            when, _, item = heapq.heappop(agenda)
+            self._advance_to(when)
+            if isinstance(item, Fault):
+                if self._first_fault is None:
+                    self._first_fault = self._clock()
+                for batch in await self._inject(item, "fault"):
+                    counter += 1
+                    heapq.heappush(agenda, (_clock_of(batch[0].timestamp), counter, batch))
+            else:
+                self._write(item)
+            if remediator is not None:
+                await self._react(remediator, self._context())
+            else:
+                self._read_new()
+        if remediator is not None:
+            await self._settle(remediator, self._context())
+        return self._messages[start:]
+
+    def verify(self) -> None:
+        """Check the expectations and the steady state after the remediation."""
+        self._check(self.before)
+        self.journal.steady_after = self._probe()
+        broken = [p for p in self.journal.steady_after if not p.ok]
+        if broken:
+            self.journal.failures.append(
+                "steady state did not hold after the remediation: "
+                + "; ".join(p.detail for p in broken)
+            )
+
+    async def close(self) -> None:
+        """Run the rollbacks (always), stop the transport, leave the host; set the verdict."""
+        try:
+            await self._rollbacks()
+        finally:
+            self.journal.duration_s = round(self._clock() - self._t0, 3)
+            await self._stack.aclose()
+        if self.journal.status == "running":
+            self.journal.status = "failed" if self.journal.failures else "passed"
+
+    def _context(self) -> RemediationContext:
+        if self.context is None:
+            raise ScenarioError("the scenario host is not open")
+        return self.context
+
+    @property
+    def calls(self) -> list[tuple[float, RemediationCommand, ToolResult | None]]:
+        """Every command dispatched so far: (host time, command, result)."""
+        return list(self._calls)
+
+    @property
+    def messages(self) -> list[IRISMessage]:
+        return list(self._messages)
+
+    async def _rollbacks(self) -> None:
+        for fault in self.scenario.rollbacks:
+            try:
+                for batch in await self._inject(fault, "rollback"):
+                    self._write(batch)
+            except InstanceError as error:
+                self._event("error", f"rollback {fault.describe()} failed: {error}", ok=False)
+        if self.scenario.steady_state.after_rollbacks:
+            self.journal.steady_after_rollbacks = self._probe()
+            broken = [p for p in self.journal.steady_after_rollbacks if not p.ok]
+            if broken:
+                self.journal.failures.append(
+                    "steady state did not hold after the rollbacks: "
+                    + "; ".join(p.detail for p in broken)
+                )
+
+    def _probe(self) -> list[Any]:
+        self._read_new()
+        return checks.probe_steady_state(
+            self.scenario.steady_state, self.host, self._messages, host_time(self._clock())
+        )
+
+    # -- the clock ---------------------------------------------------------------
+
+    def _clock(self) -> float:
+        return float(self.host.state().clock)
+
+    def _now(self) -> float:
+        return round(self._clock() - self._t0, 3)
+
+    def _advance_to(self, clock: float) -> None:
+        gap = clock - self._clock()
+        if gap > 0:
+            self.host.advance(round(gap, 3))
+
+    def _event(self, kind: Any, summary: str, **fields: Any) -> Event:
+        return self.journal.add(Event(t=self._now(), kind=kind, summary=summary, **fields))
+
+    # -- faults --------------------------------------------------------------------
+
+    async def _inject(self, fault: Fault, kind: str) -> list[list[IRISMessage]]:
+        """Apply one fault; a sequence is returned as batches of lines to write at their times."""
+        self._event(kind, fault.describe(), data={"action": fault.action, "at": fault.at})
+        action = fault.action
+        host = self.host
+        if action == "sequence":
+            assert fault.sequence is not None
+            return _by_stamp(self._render(fault.sequence, fault.params))
+        if action == "lines":
+            self._append_text("".join(line.rstrip("\n") + "\n" for line in fault.lines or ()))
+        elif action == "kernel":
+            for key, value in (fault.kernel or {}).items():
+                host.set_sysctl(key, value)
+        elif action == "cpf":
+            self._set_cpf(fault.cpf or {})
+        elif action == "kill":
+            assert fault.kill is not None
+            pids = host.pids().get(fault.kill)
+            if not pids:
+                raise ScenarioError(
+                    f"scenario {self.scenario.name}: no process with role {fault.kill!r} to kill "
+                    f"(roles: {', '.join(sorted(host.pids()))})"
+                )
+            for pid in pids:
+                host.signal(pid, signal.SIGKILL)
+        elif action == "connect":
+            host.connect(fault.connect or 0)
+        elif action == "disconnect":
+            host.disconnect(fault.disconnect)
+        elif action == "iris":
+            name = host.instance_name
+            if fault.iris in ("stop", "restart") and host.status() == "running":
+                host.iris("stop", name, "quietly")
+            if fault.iris in ("start", "restart"):
+                host.iris("start", name, "quietly")
+        elif action == "endpoint":
+            await self._endpoint_fault(fault.endpoint == "down")
+        return []
+
+    def _render(self, name: str, params: dict[str, Any]) -> list[IRISMessage]:
+        sequences = self.registry.sequences
+        if name not in sequences:
+            raise ScenarioError(
+                f"scenario {self.scenario.name}: unknown log sequence {name!r} "
+                f"(registered: {', '.join(sorted(sequences)) or 'none'})"
+            )
+        context = self._sequence_context()
+        return list(sequences[name](context, **params))
+
+    def _sequence_context(self) -> Any:
+        from pytest_iris import generation
+
+        roles = {role: pids[0] for role, pids in self.host.pids().items() if pids}
+        plan = _shm_plan(self.host)
+        return generation.SequenceContext(
+            install_dir=str(self.host.install_dir),
+            instance=self.host.instance_name,
+            pids=roles,
+            start=host_time(self._clock() + 0.001),
+            plan=plan,
+            seed=self.seed,
+            users=self.host.connections(),
+            total_ram_mb=self.host.state().total_ram_mb,
+        )
+
+    def _write(self, messages: list[IRISMessage]) -> None:
+        """Append lines stamped at one instant; late ones (the clock moved on) are restamped."""
+        if not messages:
+            return
+        now = host_time(self._clock())
+        if messages[0].timestamp < now:
+            messages = [m.model_copy(update={"timestamp": now}) for m in messages]
+        self._append_text("".join(format_message(m) + "\n" for m in messages))
+        self._advance_to(_clock_of(messages[-1].timestamp) + 0.001)
+
+    def _append_text(self, text: str) -> None:
+        with open(self.host.messages_log, "a", encoding="utf-8") as fh:
+            fh.write(text)
+            fh.flush()
+            os.fsync(fh.fileno())
+
+    def _set_cpf(self, values: dict[str, dict[str, Any]]) -> None:
+        from pytest_iris.tools.cpf import CpfFile
+
+        cpf = CpfFile.read(self.host.cpf_path)
+        for section, items in values.items():
+            for key, value in items.items():
+                cpf.set(section, key, str(value))
+        cpf.write()
+
+    # -- reacting -----------------------------------------------------------------
+
+    def _read_new(self) -> list[IRISMessage]:
+        """Entries appended to messages.log since the last read (whole lines only)."""
+        with open(self.host.messages_log, "rb") as fh:
+            fh.seek(self._offset)
+            data = fh.read()
+        end = data.rfind(b"\n") + 1
+        if end == 0:
+            return []
+        self._offset += end
+        new = [
+            item.message
+            for item in parse_text(data[:end].decode("utf-8", errors="replace"))
+            if isinstance(item, LogEntry)
+        ]
+        for message in new:
+            self._messages.append(message)
+            self.journal.add(
+                Event(
+                    t=round((message.timestamp - host_time(self._t0)).total_seconds(), 3),
+                    kind="message",
+                    summary=(f"[{message.category}] " if message.category else "") + message.text,
+                    severity=int(message.severity),
+                    data={"pid": message.pid},
+                )
+            )
+        return new
+
+    async def _react(self, remediator: Remediator, context: RemediationContext) -> None:
+        for _ in range(MAX_ROUNDS):
+            new = self._read_new()
+            delivered = await self._deliver(new)
+            if not new and not delivered:
+                return
+            for message in delivered:
+                context.history.append(message)
+                with trace():
+                    try:
+                        commands = await ask(remediator, message, context)
+                    except Exception as error:  # the code under test may raise anything
+                        self._event(
+                            "error", f"remediator raised {type(error).__name__}: {error}", ok=False
+                        )
+                        self.journal.failures.append(
+                            f"remediator raised {type(error).__name__} on message "
+                            f"{message.text!r}: {error}"
+                        )
+                        continue
+                    for command in commands:
+                        await self._command(command, context)
+        self._event("note", f"still reacting after {MAX_ROUNDS} rounds; stopped")
+
+    async def _settle(self, remediator: Remediator, context: RemediationContext) -> None:
+        """After the last fault: deliver what is still queued (an outbox after an outage)."""
+        await self._react(remediator, context)
+
+    async def _command(self, command: RemediationCommand, context: RemediationContext) -> None:
+        self.host.advance(REACTION_S)
+        if self._transport is not None and self._endpoint is not None:
+            command = await self._through_endpoint(command)
+        result = await self._dispatch(command)
+        context.results.append(result)
+
+    async def _dispatch(self, command: RemediationCommand) -> ToolResult:
+        """Run one command through the tools' dispatcher and journal both ends."""
+        when = self._now()
+        self._event("command", checks.describe_command(command), data=command.model_dump())
+        result: ToolResult = await self._dispatcher.dispatch(command)
+        self._calls.append((when, command, result))
+        changed = any(c.applied for c in result.changes)
+        if result.status is ToolStatus.SUCCESS and (changed or command.tool == "restart"):
+            self._last_fix = self._clock()
+        self._event(
+            "result",
+            f"{result.tool}.{result.action}: {result.status.value}: {result.message}",
+            ok=result.ok,
+            data={
+                "changes": [c.model_dump() for c in result.changes],
+                "confirmations": list(result.confirmations),
+            },
+        )
+        return result
+
+    def _make_dispatcher(self) -> Any:
+        from pytest_iris.tools.dispatch import Dispatcher
+
+        return Dispatcher.for_sandbox(self.host, total_ram_mb=self.host.state().total_ram_mb)
+
+    # -- transport -------------------------------------------------------------------
+
+    @contextlib.asynccontextmanager
+    async def _transport_session(self) -> AsyncIterator[None]:
+        if self.scenario.transport != "http":
+            yield
+            return
+        from pytest_iris.chaos import _http
+
+        async with _http.session(self) as (endpoint, transport):
+            self._endpoint, self._transport = endpoint, transport
+            try:
+                yield
+            finally:
+                self._endpoint = self._transport = None
+
+    async def _deliver(self, new: list[IRISMessage]) -> list[IRISMessage]:
+        """Messages that reach the remediator now (all of them, unless over HTTP)."""
+        if self._transport is None:
+            return new
+        from pytest_iris.chaos import _http
+
+        return await _http.deliver(self, new)
+
+    async def _through_endpoint(self, command: RemediationCommand) -> RemediationCommand:
+        from pytest_iris.chaos import _http
+
+        return await _http.command_roundtrip(self, command)
+
+    async def _endpoint_fault(self, down: bool) -> None:
+        if self._endpoint is None:
+            raise ScenarioError("endpoint faults need 'transport: http'")
+        from pytest_iris.chaos import _http
+
+        await _http.set_down(self, down)
+
+    # -- the verdict -------------------------------------------------------------------
+
+    def _check(self, before: dict[str, Any]) -> None:
+        expect = self.scenario.expect
+        after_first = [
+            m
+            for m in self._messages
+            if self._first_fault is None or m.timestamp >= host_time(self._first_fault)
+        ]
+        kernel_now = {key: self.host.read_sysctl(key) for key in _KERNEL_KEYS}
+        shm = None
+        if expect.shm_fits is not None:
+            plan = _shm_plan(self.host)
+            shm = (plan.total_bytes, int(kernel_now["kernel.shmmax"].split()[0]))
+        problems = checks.check_expectations(
+            expect,
+            host=self.host,
+            journal=self.journal,
+            calls=self._calls,
+            messages_after=after_first,
+            before=before,
+            kernel_now=kernel_now,
+            cpf_value=lambda s, k: _cpf_get(self.host, s, k),
+            shm=shm,
+        )
+        if self._last_fix is not None and self._first_fault is not None:
+            ttr = round(self._last_fix - self._first_fault, 3)
+            self.journal.time_to_remediate_s = ttr
+            if ttr > expect.within_s:
+                problems.append(
+                    f"remediation took {ttr:.1f}s of host time, over the {expect.within_s:g}s deadline"
+                )
+        self.journal.failures.extend(problems)
+        for problem in problems:
+            self._event("error", problem, ok=False)
+
+
+_KERNEL_KEYS = ("kernel.shmmax", "kernel.shmall", "vm.nr_hugepages", "kernel.msgmni")
+
+
+def _clock_of(stamp: datetime) -> float:
+    return (stamp - _EPOCH).total_seconds()
+
+
+def _by_stamp(messages: list[IRISMessage]) -> list[list[IRISMessage]]:
+    """Group consecutive lines that share a timestamp (written together, as IRIS does)."""
+    batches: list[list[IRISMessage]] = []
+    for message in messages:
+        if batches and batches[-1][-1].timestamp == message.timestamp:
+            batches[-1].append(message)
+        else:
+            batches.append([message])
+    return batches
+
+
+def _cpf_get(host: Any, section: str, key: str) -> str:
+    from pytest_iris.tools.cpf import CpfFile
+
+    value = CpfFile.read(host.cpf_path).get(section, key)
+    return "" if value is None else str(value)
+
+
+def _shm_plan(host: Any) -> Any:
+    from pytest_iris.tools.cpf import CpfFile, shared_memory_plan
+
+    return shared_memory_plan(CpfFile.read(host.cpf_path), host.state().total_ram_mb)
+
+
+def run_scenario(
+    scenario: Scenario | str | os.PathLike[str],
+    *,
+    remediator: str | None = None,
+    registry: Registry | None = None,
+    root: str | os.PathLike[str] | None = None,
+) -> Journal:
+    """Run a scenario (a model, a file, or a registered name) and return its journal."""
+    registry = registry or Registry.standalone()
+    source = ""
+    if not isinstance(scenario, Scenario):
+        from pytest_iris.chaos.loader import load_scenario
+
+        path = registry.scenario_paths.get(str(scenario)) or Path(scenario)
+        source = str(path)
+        scenario = load_scenario(path)
+    return ScenarioRunner(
+        scenario, remediator=remediator, registry=registry, root=root, source=source
+    ).run()
+
+
+__all__ = ["ScenarioRunner", "flatten", "host_time", "run_scenario"]

@@ -1,0 +1,270 @@
+"""pytest face of the chaos part: scenario files as tests, markers, reports, hooks.
+
+* ``iris_chaos_*.yaml`` files are collected as test items named by their
+  scenario's name (``-k``, ``-n`` and JUnit work as for any test); the ini
+  key ``iris_scenarios`` adds more files or directories (``builtin`` = the
+  built-in library) when pytest runs without explicit paths.
+* ``--iris-remediator module:callable`` (ini ``iris_remediator``) names the
+  remediator under test; the built-in rule-based one is the default.
+* ``@pytest.mark.iris_scenario("name")`` + the ``iris_chaos`` fixture set up
+  a test's sandbox from a scenario; ``@pytest.mark.iris_expect_remediation(...)``
+  checks at the end of the test what the tools did.
+* A terminal summary per scenario, JUnit properties, and ``--iris-report
+  PATH`` (a self-contained HTML timeline).
+
+Only pytest and the standard library are imported here; the chaos package
+loads when a scenario runs.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Generator, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+
+def pytest_addhooks(pluginmanager: pytest.PytestPluginManager) -> None:
+    from pytest_iris import hookspecs
+    from pytest_iris.chaos import builtins
+
+    pluginmanager.add_hookspecs(hookspecs)
+    if pluginmanager.get_plugin("pytest_iris.builtins") is None:
+        pluginmanager.register(builtins, "pytest_iris.builtins")
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("iris")
+    group.addoption(
+        "--iris-remediator",
+        dest="iris_remediator",
+        default=None,
+        metavar="MODULE:CALLABLE",
+        help="remediator under test for chaos scenarios (default: ini iris_remediator, "
+        "else the built-in rule-based 'rules').",
+    )
+    group.addoption(
+        "--iris-report",
+        dest="iris_report",
+        default=None,
+        metavar="PATH",
+        help="write a self-contained HTML report of the chaos scenarios to PATH.",
+    )
+    parser.addini(
+        "iris_remediator", "remediator under test (module:callable or a registered name)."
+    )
+    parser.addini(
+        "iris_scenarios",
+        "extra chaos scenario files or directories to collect ('builtin' = the built-in library).",
+        type="linelist",
+        default=[],
+    )
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers",
+        "iris_scenario(name): set up the test's sandbox host, faults and endpoint from the named "
+        "chaos scenario (use the iris_chaos fixture).",
+    )
+    config.addinivalue_line(
+        "markers",
+        "iris_expect_remediation(tool, parameter=None, value=None, min=None, max=None, "
+        "action=None, restarted=None, **parameters): at the end of the test, check what the "
+        "remediation tools did on the iris_chaos host.",
+    )
+    if not hasattr(config, "workerinput"):
+        config.pluginmanager.register(ChaosReporter(config), "iris-chaos-reporter")
+    extra = config.getini("iris_scenarios")
+    if extra and config.args_source != pytest.Config.ArgsSource.ARGS:
+        for entry in extra:
+            config.args.append(str(_scenario_path(config, entry)))
+
+
+def _scenario_path(config: pytest.Config, entry: str) -> Path:
+    if entry == "builtin":
+        from pytest_iris.chaos.builtins import SCENARIO_DIR
+
+        return SCENARIO_DIR
+    path = Path(entry)
+    return path if path.is_absolute() else config.rootpath / path
+
+
+def remediator_spec(config: pytest.Config) -> str | None:
+    value = config.getoption("iris_remediator", None) or config.getini("iris_remediator")
+    return str(value) if value else None
+
+
+# -- collection -----------------------------------------------------------------
+
+
+def pytest_collect_file(file_path: Path, parent: pytest.Collector) -> pytest.Collector | None:
+    if file_path.name.startswith("iris_chaos_") and file_path.suffix in (".yaml", ".yml"):
+        return ScenarioFile.from_parent(parent, path=file_path)
+    return None
+
+
+class ScenarioFile(pytest.File):
+    """One ``iris_chaos_*.yaml``: a single item named by the scenario."""
+
+    def collect(self) -> Iterator[pytest.Item]:
+        from pytest_iris.chaos.loader import load_scenario
+
+        scenario = load_scenario(self.path)
+        yield ScenarioItem.from_parent(self, name=scenario.name, scenario=scenario)
+
+
+class ScenarioFailed(Exception):
+    """The remediation did not achieve what the scenario expects."""
+
+
+class ScenarioItem(pytest.Item):
+    def __init__(self, *, scenario: Any, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.scenario = scenario
+        self.journal: Any = None
+        # tags select with -k like the name does, without being markers
+        self.extra_keyword_matches.update(scenario.tags)
+
+    def runtest(self) -> None:
+        from pytest_iris.chaos.journal import junit_properties
+        from pytest_iris.chaos.registry import Registry
+        from pytest_iris.chaos.runner import ScenarioRunner
+
+        factory: pytest.TempPathFactory = self.config._tmp_path_factory  # type: ignore[attr-defined]
+        root = factory.mktemp(f"chaos-{self.scenario.name}", numbered=True)
+        runner = ScenarioRunner(
+            self.scenario,
+            remediator=remediator_spec(self.config),
+            registry=Registry.from_pytest(self.config),
+            root=root,
+            source=str(self.path),
+        )
+        self.journal = runner.run()
+        self.user_properties.extend(junit_properties(self.journal))
+        if not self.journal.passed:
+            raise ScenarioFailed("\n".join(self.journal.failures))
+
+    def repr_failure(self, excinfo: pytest.ExceptionInfo[BaseException], style: Any = None) -> Any:
+        if isinstance(excinfo.value, ScenarioFailed) and self.journal is not None:
+            from pytest_iris.chaos.journal import summary_lines
+
+            head = f"scenario {self.scenario.name!r} ({self.path.name}) failed with remediator "
+            return "\n".join(
+                [head + repr(self.journal.remediator) + ":"]
+                + [f"  - {f}" for f in self.journal.failures]
+                + ["", *summary_lines(self.journal)]
+            )
+        return super().repr_failure(excinfo)
+
+    def reportinfo(self) -> tuple[Path, int, str]:
+        return self.path, 0, f"iris chaos scenario: {self.scenario.name}"
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(
+    item: pytest.Item, call: pytest.CallInfo[None]
+) -> Generator[None, Any, Any]:
+    report = yield
+    if call.when == "call":
+        journal = getattr(item, "journal", None)
+        if journal is None:
+            harness = getattr(item, "funcargs", {}).get("iris_chaos")
+            runner = getattr(harness, "runner", None)
+            journal = getattr(runner, "journal", None) if runner is not None else None
+            if journal is not None and not journal.events:
+                journal = None
+        if journal is not None:
+            report.iris_journal = journal.to_dict()
+    return report
+
+
+# -- the marker fixture ------------------------------------------------------------
+
+
+@pytest.fixture
+def iris_chaos(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Any]:
+    """A chaos harness for the scenario named by ``@pytest.mark.iris_scenario("name")``.
+
+    ``iris_chaos.host`` is the sandbox host in the scenario's starting state;
+    ``iris_chaos.inject()`` injects the faults and returns the new messages;
+    ``iris_chaos.dispatch(command)`` runs a command through the tools;
+    ``iris_chaos.run(remediator)`` plays the whole scenario and returns the journal.
+    """
+    from pytest_iris.chaos.harness import ChaosHarness
+    from pytest_iris.chaos.registry import Registry
+
+    marker = request.node.get_closest_marker("iris_scenario")
+    if marker is None or not marker.args:
+        raise pytest.UsageError(
+            f'{request.node.nodeid}: the iris_chaos fixture needs @pytest.mark.iris_scenario("name")'
+        )
+    registry = Registry.from_pytest(request.config)
+    with ChaosHarness(
+        str(marker.args[0]),
+        root=tmp_path / "chaos",
+        registry=registry,
+        remediator=remediator_spec(request.config),
+    ) as harness:
+        yield harness
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_call(item: pytest.Item) -> Generator[None, None, None]:
+    result = yield
+    markers = list(item.iter_markers("iris_expect_remediation"))
+    if markers:
+        harness = getattr(item, "funcargs", {}).get("iris_chaos")
+        if harness is None:
+            raise pytest.UsageError(
+                f"{item.nodeid}: @pytest.mark.iris_expect_remediation needs the iris_chaos fixture"
+            )
+        from pytest_iris.testing import assert_remediation
+
+        for marker in reversed(markers):
+            assert_remediation(harness, *marker.args, **marker.kwargs)
+    return result
+
+
+# -- reports -----------------------------------------------------------------------
+
+
+class ChaosReporter:
+    """Collects the journals (from xdist workers too) for the summary and the HTML report."""
+
+    def __init__(self, config: pytest.Config) -> None:
+        self.config = config
+        self.journals: list[dict[str, Any]] = []
+
+    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        journal = getattr(report, "iris_journal", None)
+        if journal is not None and report.when == "call":
+            self.journals.append(journal)
+
+    def _sorted(self) -> list[Any]:
+        from pytest_iris.chaos.journal import Journal
+
+        return [
+            Journal.from_dict(d) for d in sorted(self.journals, key=lambda d: str(d["scenario"]))
+        ]
+
+    def pytest_terminal_summary(self, terminalreporter: Any) -> None:
+        if not self.journals:
+            return
+        from pytest_iris.chaos.journal import summary_lines
+
+        terminalreporter.section("iris chaos scenarios")
+        for journal in self._sorted():
+            for line in summary_lines(journal):
+                terminalreporter.write_line(line)
+
+    def pytest_sessionfinish(self, session: pytest.Session) -> None:
+        path = self.config.getoption("iris_report", None)
+        if path and not hasattr(self.config, "workerinput"):
+            from pytest_iris.chaos.report import write_report
+
+            written = write_report(self._sorted(), Path(path))
+            reporter = self.config.pluginmanager.get_plugin("terminalreporter")
+            if reporter is not None:
+                reporter.write_line(f"iris chaos report: {written}")
