@@ -3,6 +3,7 @@
 Sections, one concern each (others add theirs below, under a heading):
 
 - structlog events: :func:`capture_events` and :class:`CapturedEvents`.
+- chaos: :func:`assert_remediation`, :func:`assert_tool_called`, :func:`assert_scenario_passed`.
 """
 
 from __future__ import annotations
@@ -74,3 +75,27 @@ def capture_events() -> Iterator[CapturedEvents]:
         with iris_logging._lock:
             # by identity: two captures holding equal events compare equal
             iris_logging._captures[:] = [c for c in iris_logging._captures if c is not events]
+
+
+# -- chaos: what a remediation did ----------------------------------------------
+
+
+def assert_remediation(harness: Any, tool: str, parameter: str | None = None, **expected: Any) -> None:
+    """What ``@pytest.mark.iris_expect_remediation`` checks (see :mod:`pytest_iris.chaos.assertions`)."""
+    from pytest_iris.chaos import assertions
+
+    assertions.assert_remediation(harness, tool, parameter, **expected)
+
+
+def assert_tool_called(calls: Any, tool: str, action: str | None = None, **expected: Any) -> Any:
+    """The first recorded call of ``tool`` (``action``, ``status``, parameters subset); fails listing the calls made."""
+    from pytest_iris.chaos import assertions
+
+    return assertions.assert_tool_called(calls, tool, action, **expected)
+
+
+def assert_scenario_passed(journal: Any) -> None:
+    """Fail with the scenario's failures and summary unless its journal says it passed."""
+    from pytest_iris.chaos import assertions
+
+    assertions.assert_scenario_passed(journal)
