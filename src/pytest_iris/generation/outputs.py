@@ -1,0 +1,64 @@
+"""Writing generated logs to disk: atomically, into a fake install directory.
+
+A half-written messages.log would read as a truncated last line to every
+tailer under test, so whole files are written to a temporary file in the
+same directory, fsynced and renamed into place.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import tempfile
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+
+def write_atomic(path: str | os.PathLike[str], chunks: Iterable[str]) -> Path:
+    """Write ``chunks`` to ``path`` via temp file + fsync + rename; returns the path.
+
+    The parent directory is created. On any error the temporary file is
+    removed and ``path`` is left as it was.
+    """
+    target = Path(path)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="") as handle:
+            write = handle.write
+            for chunk in chunks:
+                write(chunk)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, target)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)
+        raise
+    return target
+
+
+def messages_log_path(root: str | os.PathLike[str]) -> Path:
+    """``<root>/mgr/messages.log``: where IRIS keeps it under its install directory."""
+    return Path(root) / "mgr" / "messages.log"
+
+
+def write_messages_log(root: str | os.PathLike[str], stream: Any = None, **options: Any) -> Path:
+    """Write a stream as ``<root>/mgr/messages.log``; returns the file's path.
+
+    ``stream`` is a :class:`~pytest_iris.generation.stream.LogStream`; when
+    it is omitted one is made from ``options`` (``seed``, ``count``,
+    ``sequences`` ...) with ``install_dir`` set to ``root`` so that the
+    paths inside the log name the directory the file is in.
+    """
+    if stream is None:
+        from pytest_iris.generation.stream import LogStream
+
+        options.setdefault("install_dir", os.fspath(Path(root).absolute()))
+        stream = LogStream(**options)
+    elif options:
+        from pytest_iris.errors import ConfigError
+
+        raise ConfigError("write_messages_log: pass either a stream or options, not both")
+    return write_atomic(messages_log_path(root), stream.chunks())

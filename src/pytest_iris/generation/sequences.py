@@ -1,0 +1,401 @@
+"""Named sequences: what real instances write at startup, shutdown and in incidents.
+
+Each sequence is a function of a :class:`~pytest_iris.generation.builder.Builder`
+and keyword parameters, registered under a name with a one-line
+description. :func:`render_sequence` runs one for a
+:class:`~pytest_iris.generation.context.SequenceContext` and returns
+validated :class:`~pytest_iris.models.IRISMessage` models; the stream
+engine uses :func:`render_entries` (same lines, no models).
+
+Timings follow the real logs where they exist (the 2023.1 startup in
+``shared/iris/messages_real.log``: allocation, +3 ms AES-NI, +72 ms WIJ,
++200 ms new WIJ, +26 ms write daemon ...; the Caché write-daemon death:
+19 s, 2 min 41 s, 2 min 1 s); elsewhere they are plausible guesses.
+"""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from pytest_iris.errors import ConfigError
+from pytest_iris.generation.builder import Builder
+from pytest_iris.generation.catalog import load_catalog
+from pytest_iris.generation.context import SequenceContext
+from pytest_iris.generation.entries import Entry, to_message
+from pytest_iris.generation.seeds import derive_rng
+from pytest_iris.memory import (
+    SharedMemoryPlan,
+    allocated_message,
+    failed_huge_pages_message,
+    failed_message,
+)
+from pytest_iris.models import IRISMessage
+
+SequenceFunction = Callable[..., None]
+
+
+@dataclass(frozen=True)
+class Sequence:
+    """A registered sequence: name, one-line description, function, parameters."""
+
+    name: str
+    description: str
+    function: SequenceFunction
+    params: dict[str, Any]
+
+
+SEQUENCES: dict[str, Sequence] = {}
+
+
+def sequence(name: str, description: str) -> Callable[[SequenceFunction], SequenceFunction]:
+    """Register a sequence function under ``name``."""
+
+    def register(function: SequenceFunction) -> SequenceFunction:
+        params = {
+            p.name: p.default
+            for p in inspect.signature(function).parameters.values()
+            if p.kind is inspect.Parameter.KEYWORD_ONLY
+        }
+        SEQUENCES[name] = Sequence(name, description, function, params)
+        return function
+
+    return register
+
+
+def sequence_names() -> list[str]:
+    """The names of every sequence, in registration order."""
+    return list(SEQUENCES)
+
+
+def describe_sequences() -> dict[str, str]:
+    """``{name: one-line description}`` for every sequence."""
+    return {name: seq.description for name, seq in SEQUENCES.items()}
+
+
+def get_sequence(name: str) -> Sequence:
+    try:
+        return SEQUENCES[name]
+    except KeyError:
+        raise ConfigError(
+            f"unknown log sequence {name!r}; available: {', '.join(SEQUENCES)}"
+        ) from None
+
+
+def render_entries(
+    name: str,
+    context: SequenceContext,
+    *,
+    builder: Builder | None = None,
+    **params: Any,
+) -> list[Entry]:
+    """The entries of sequence ``name`` (see :func:`render_sequence`)."""
+    seq = get_sequence(name)
+    unknown = set(params) - set(seq.params)
+    if unknown:
+        allowed = ", ".join(f"{k}={v!r}" for k, v in seq.params.items()) or "none"
+        raise ConfigError(
+            f"sequence {name!r} has no parameter(s) {sorted(unknown)}; it takes: {allowed}"
+        )
+    if builder is None:
+        builder = Builder(context, derive_rng(context.seed, "sequence", name), load_catalog())
+    start = len(builder.entries)
+    seq.function(builder, **params)
+    return builder.entries[start:]
+
+
+def render_sequence(name: str, context: SequenceContext, **params: Any) -> list[IRISMessage]:
+    """The messages sequence ``name`` writes for ``context``, first at ``context.start``.
+
+    Deterministic: the same context (incl. ``seed``) and parameters give the
+    same messages. Raises :class:`~pytest_iris.errors.ConfigError` for an
+    unknown name or parameter, listing what is available.
+    """
+    return [to_message(entry) for entry in render_entries(name, context, **params)]
+
+
+# --- building blocks ---------------------------------------------------------------
+
+
+def _allocation(b: Builder, plan: SharedMemoryPlan, *, huge_pages: bool, reduced: bool) -> None:
+    """The two IRIS 2022.1+ allocation lines, same timestamp and PID."""
+    suffix = "_reduced" if reduced else ""
+    b.emit(
+        f"shm.allocated{suffix}",
+        after=(100, 130),
+        text=allocated_message(plan, huge_pages=huge_pages),
+    )
+    b.emit(f"shm.breakdown{suffix}", same=True, text=plan.breakdown_text())
+
+
+def _cpu_and_wij(b: Builder) -> None:
+    b.emit("startup.aesni", after=(1, 3))
+    b.emit("startup.simd", same=True)
+    b.emit("startup.using_wij", after=(60, 90))
+
+
+def _startup_rest(b: Builder, *, fresh: bool, interoperability: bool) -> None:
+    """From the WIJ lines to ``Enabling logons`` (messages_real.log 2023.1 startup)."""
+    if fresh:
+        b.emit("startup.no_journal_info", same=True)
+        b.emit("startup.creating_wij", same=True)
+        b.emit("startup.created_wij", after=(150, 260))
+    b.emit("startup.banner", after=(4, 9))
+    b.emit("startup.write_daemon_started", role="write_daemon", after=(20, 35))
+    b.emit(
+        "startup.mounted_rw", role="startup", after=(120, 170), directory=f"{b.context.mgr}/", sfn=0
+    )
+    for sfn, name in enumerate(b.context.databases, 1):
+        b.emit("startup.mounted_rw", role="startup", after=(5, 40),
+               directory=f"{b.context.mgr}/{name}/", sfn=sfn)  # fmt: skip
+    b.emit("startup.webserver", role="web_server", after=(300, 900), port=b.context.web_port)
+    b.emit("startup.enabling_logons", role="startup", after=(500, 900))
+    if interoperability:
+        b.emit("startup.interoperability", role="startup", after=(2, 6))
+
+
+def _start(b: Builder, *, fresh: bool, interoperability: bool, abnormal: bool = False) -> None:
+    ctx = b.context
+    if abnormal:
+        b.emit("startup.abnormal_shutdown", after=0)
+    if ctx.globals_auto:
+        b.emit("shm.auto_globals", after=0)
+    if ctx.plan is not None:
+        _allocation(b, ctx.plan, huge_pages=ctx.huge_pages, reduced=False)
+    _cpu_and_wij(b)
+    _startup_rest(b, fresh=fresh, interoperability=interoperability)
+
+
+# --- the sequences -----------------------------------------------------------------
+
+
+@sequence("startup", "instance start: shared memory (breakdown adds up), WIJ, banner, "
+          "write daemon, database mounts, Enabling logons")  # fmt: skip
+def _startup(b: Builder, *, fresh: bool = False, interoperability: bool = False) -> None:
+    _start(b, fresh=fresh, interoperability=interoperability)
+
+
+@sequence("shutdown", "clean shutdown: users forced down, journal closed, write daemon stopped "
+          "(wording invented: no real shutdown text is known)")  # fmt: skip
+def _shutdown(b: Builder, *, users: int | None = None) -> None:
+    count = b.context.users if users is None else users
+    b.emit("shutdown.begin", after=0)
+    if count:
+        b.emit("shutdown.users", after=(5, 50), users=count)
+    b.emit("shutdown.journal_stop", role="journal_daemon", after=(200, 900),
+           journal=b.journal_file())  # fmt: skip
+    b.emit("shutdown.write_daemon", role="write_daemon", after=(300, 1500))
+    b.emit("shutdown.complete", after=(100, 600))
+
+
+@sequence("wij_recovery", "start after a crash: abnormal-shutdown line, WIJ recovery block, "
+          "journal restore, then the normal startup")  # fmt: skip
+def _wij_recovery(b: Builder, *, blocks: int | None = None) -> None:
+    ctx = b.context
+    b.emit("startup.abnormal_shutdown", after=0)
+    if ctx.plan is not None:
+        _allocation(b, ctx.plan, huge_pages=ctx.huge_pages, reduced=False)
+    _cpu_and_wij(b)
+    total = blocks if blocks is not None else b.rng.randint(40, 9000)
+    first = max(1, total * b.rng.randint(40, 90) // 100)
+    b.emit("wij.recovery", after=(10, 40), blocks=total, databases=len(ctx.databases) + 1,
+           first_db=f"{ctx.mgr}/{ctx.databases[0] if ctx.databases else ''}".rstrip("/") + "/",
+           first_blocks=first)  # fmt: skip
+    b.emit("wij.journal_restore", role="journal_daemon", after=(300, 4000),
+           journal=b.journal_file(), records=b.rng.randint(100, 250000))  # fmt: skip
+    _startup_rest(b, fresh=False, interoperability=False)
+
+
+@sequence("backup", "external backup: freeze, journal switch, thaw (a warning when the freeze "
+          "is long)")  # fmt: skip
+def _backup(b: Builder, *, freeze_seconds: int | None = None) -> None:
+    seconds = freeze_seconds if freeze_seconds is not None else b.rng.randint(4, 90)
+    b.emit("backup.freeze", role="backup", after=0)
+    b.emit("backup.journal_switch", role="journal_daemon", after=(2, 30),
+           journal=b.journal_file(advance=True))  # fmt: skip
+    b.wait(seconds * 1000, seconds * 1000 + 999)
+    b.emit("backup.thaw", role="backup", after=0)
+    if seconds > 60:
+        b.emit("backup.freeze_long", role="backup", after=(1, 3), seconds=seconds)
+
+
+@sequence("cpf_merge", "CPF merge: validate, read and run [Actions]; fail=True adds the real "
+          "ERROR #503/#507 pair")  # fmt: skip
+def _cpf_merge(
+    b: Builder, *, fail: bool = True, directory: str = "/vol-data/db/TEST-DATA/"
+) -> None:
+    b.emit("merge.merging", role="merge", after=0)
+    b.emit("merge.validating", role="merge", after=(4, 8))
+    b.emit("merge.no_errors", role="merge", after=(150, 200))
+    b.emit("merge.reading_actions", role="merge", same=True)
+    b.emit("merge.validating_actions", role="merge", same=True)
+    if fail:
+        b.emit("merge.actions_error", role="merge", after=(80, 400))
+        b.emit("merge.action_failed", role="merge", same=True, action="CreateDatabase",
+               line=2, directory=directory)  # fmt: skip
+
+
+@sequence("license_limit", "license limit exceeded, counted up (severity 2)")
+def _license_limit(b: Builder, *, times: int = 3) -> None:
+    if times < 1:
+        raise ConfigError(f"sequence 'license_limit': times must be >= 1, got {times}")
+    for n in range(1, times + 1):
+        b.emit(
+            "license.exceeded", role="license", after=0 if n == 1 else (20_000, 600_000), times=n
+        )
+
+
+@sequence("mirror", "mirror role change: role='backup' (connect to primary, dejournal), "
+          "'primary', or 'failover' (arbiter lost, become primary)")  # fmt: skip
+def _mirror(b: Builder, *, role: str = "backup") -> None:
+    ctx = b.context
+    primary, _backup_name = ctx.mirror_members
+    prefix = f"MIRROR-{ctx.mirror_name}-"
+    if role == "backup":
+        b.emit("mirror.becoming_backup", role="mirror", after=0, primary=primary)
+        b.emit("mirror.client_connected", role="mirror_client", after=(2000, 6000), primary=primary)
+        journal = b.journal_file(prefix=prefix)
+        b.emit("mirror.dejournal_start", role="dejournal", after=(500, 3000), offset=0,
+               number=b.journal_number, journal=journal)  # fmt: skip
+        b.emit("mirror.applying", role="dejournal_reader", after=(800, 1500),
+               offset=b.rng.randint(10_000, 900_000), number=b.journal_number, journal=journal)  # fmt: skip
+    elif role == "primary":
+        b.emit("mirror.becoming_primary", role="mirror", after=0)
+    elif role == "failover":
+        b.emit("mirror.arbiter_lost", role="mirror", after=0)
+        b.emit("mirror.becoming_primary", role="mirror", after=(1000, 12000))
+    else:
+        raise ConfigError(
+            f"sequence 'mirror': role must be backup, primary or failover, not {role!r}"
+        )
+
+
+@sequence("shard_attach", "sharding data node: attach retries to the shard master, then "
+          "ShardRole change and data-node initialization")  # fmt: skip
+def _shard_attach(b: Builder, *, retries: int = 3, node: str = "node1") -> None:
+    ctx = b.context
+    attempts = retries + 3
+    for n in range(1, retries + 1):
+        b.emit("shard.attach_failed", role="startup", after=0 if n == 1 else (5000, 5200),
+               host=ctx.shard_master, port=ctx.superserver_port, attempt=n, attempts=attempts,
+               delay=5)  # fmt: skip
+    b.emit("shard.attached", role="startup", after=(5000, 6000), host=ctx.shard_master,
+           port=ctx.superserver_port, shard_role=node)  # fmt: skip
+    b.emit("shard.role_changed", role="startup", after=(1, 3), shard_role=node)
+    b.emit("shard.init_data_node", role="startup", same=True)
+    b.emit("shard.extent_rebuilt", role="extent", after=(3000, 6000))
+    b.emit("shard.workqueue", role="workqueue", after=(20_000, 70_000), parent=b.pid("startup"))
+    b.emit("shard.init_done", role="startup", after=(50, 200))
+
+
+@sequence("shm_failure", "shared memory allocation failing: outcome='standard' (huge pages -> "
+          "standard pages), 'reduced' (-> 1/8 reduction), 'abort' or 'required' (startup aborts)")  # fmt: skip
+def _shm_failure(b: Builder, *, outcome: str = "reduced", reductions: int = 1) -> None:
+    ctx = b.context
+    plan = ctx.effective_plan()
+    if outcome not in ("standard", "reduced", "abort", "required"):
+        raise ConfigError(
+            "sequence 'shm_failure': outcome must be standard, reduced, abort or required, "
+            f"not {outcome!r}"
+        )
+    if ctx.globals_auto:
+        b.emit("shm.auto_globals", after=0)
+    if outcome == "required":
+        b.emit("shm.insufficient_huge_pages", after=(100, 130))
+        b.emit("startup.error_detected", after=(1, 20))
+        return
+    b.emit("shm.failed_huge_pages", after=(100, 130), text=failed_huge_pages_message(plan.total_mb))
+    if outcome == "standard":
+        _allocation(b, plan, huge_pages=False, reduced=False)
+    else:
+        b.emit("shm.failed", after=(20, 60), text=failed_message(plan))
+        steps = max(reductions, 1) if outcome == "reduced" else max(reductions, 2)
+        for step in range(steps):
+            plan = plan.reduced()
+            if outcome == "abort" or step < steps - 1:
+                b.emit("shm.failed", after=(20, 60), text=failed_message(plan))
+        if outcome == "abort":
+            b.emit("startup.error_detected", after=(1, 20))
+            return
+        _allocation(b, plan, huge_pages=False, reduced=True)
+    _cpu_and_wij(b)
+    _startup_rest(b, fresh=False, interoperability=False)
+
+
+@sequence("write_daemon_death", "write daemon and helpers die, system freezes, the control "
+          "process pauses users (real Caché 2017.2 timeline; style='iris' or 'cache')")  # fmt: skip
+def _write_daemon_death(b: Builder, *, style: str = "iris", seconds: int = 301) -> None:
+    if style not in ("iris", "cache"):
+        raise ConfigError(
+            f"sequence 'write_daemon_death': style must be iris or cache, not {style!r}"
+        )
+    s = "_cache" if style == "cache" else ""
+    wd, h1, h2 = (
+        b.pid("write_daemon"),
+        b.pid("write_daemon_helper_1"),
+        b.pid("write_daemon_helper_2"),
+    )
+    _died(b, s, "WRTDMN", wd, after=0)
+    _died(b, s, "SLAVWD", h1, after=(18_000, 20_000))
+    b.emit(f"wd.terminated{s}", role="cleanup", after=(150_000, 170_000), daemon="WRTDMN", dead=wd)
+    b.emit(f"wd.cleandeadjob{s}", role="cleanup", after=(5, 15), job=2)
+    b.emit(f"wd.terminated{s}", role="cleanup", same=True, daemon="SWRTDMN", dead=h1)
+    b.emit(f"wd.cleandeadjob{s}", role="cleanup", same=True, job=9)
+    _died(b, s, "SLAVWD", h2, after=(115_000, 125_000))
+    b.emit(f"wd.pausing_users{s}", after=(3, 8), seconds=seconds,
+           wdpass=b.rng.randint(10_000, 250_000))  # fmt: skip
+
+
+def _died(b: Builder, suffix: str, daemon: str, dead: int, *, after: tuple[int, int] | int) -> None:
+    b.emit(f"wd.died{suffix}", after=after, daemon=daemon, dead=dead)
+
+
+@sequence("lock_table", "lock table filling up: System Monitor warning (>85%), alert (>95%), "
+          "optional full table, then OK")  # fmt: skip
+def _lock_table(b: Builder, *, peak: int = 97, recover: bool = True) -> None:
+    if not 86 <= peak <= 100:
+        raise ConfigError(f"sequence 'lock_table': peak must be 86..100 (% full), got {peak}")
+    b.emit("lock.warning", role="monitor", after=0, percent=b.rng.randint(86, min(peak, 94)))
+    if peak > 95:
+        b.emit("lock.alert", role="monitor", after=(30_000, 300_000), percent=peak)
+    if peak >= 99:
+        b.emit("lock.full", after=(1000, 60_000), failed=b.rng.randint(1, 400),
+               locksiz=16_777_216)  # fmt: skip
+    if recover:
+        b.emit("lock.ok", role="monitor", after=(60_000, 900_000), percent=b.rng.randint(40, 84))
+
+
+@sequence("disk_space", "database disk filling up: warning (<250MB), alert (<50MB), failed "
+          "expansion")  # fmt: skip
+def _disk_space(b: Builder, *, database: str | None = None, alert: bool = True) -> None:
+    ctx = b.context
+    name = database or (ctx.databases[-1] if ctx.databases else "")
+    directory = f"{ctx.mgr}/{name}/" if name else f"{ctx.mgr}/"
+    b.emit(
+        "disk.warning", role="monitor", after=0, directory=directory, free_mb=b.rng.randint(60, 249)
+    )
+    if alert:
+        b.emit("disk.alert", role="monitor", after=(60_000, 1_800_000), directory=directory,
+               free_mb=b.rng.randint(0, 49))  # fmt: skip
+        b.emit("disk.expansion_failed", role="expander", after=(1000, 120_000), directory=directory,
+               mb=b.rng.choice((16, 32, 64, 128)))  # fmt: skip
+
+
+@sequence("journal_space", "journal directory filling up: warning, alert, and (disabled=True) "
+          "journaling stopping")  # fmt: skip
+def _journal_space(b: Builder, *, disabled: bool = False) -> None:
+    b.emit("journal.warning", role="monitor", after=0, free_mb=b.rng.randint(60, 249))
+    b.emit("journal.alert", role="monitor", after=(60_000, 1_800_000), free_mb=b.rng.randint(0, 49))
+    if disabled:
+        b.emit("journal.disabled", role="journal_daemon", after=(1000, 300_000),
+               journal=b.journal_file())  # fmt: skip
+
+
+@sequence("process_crash", "a user process caught a signal; the parent cleans up and halts")
+def _process_crash(b: Builder, *, signal: int = 11, job_type: str = "Callin Connection") -> None:
+    pid = b.new_pid()
+    b.emit("crash.signal", pid=pid, after=0, dead=pid, job_type=job_type,
+           directory=f"{b.context.mgr}/user/", signal=signal)  # fmt: skip
+    b.emit("crash.cleanup", pid=pid, after=(1, 5))

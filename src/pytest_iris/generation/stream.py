@@ -1,0 +1,510 @@
+"""The stream engine: background noise plus scheduled sequences, seeded.
+
+A :class:`LogStream` is a recipe, not a buffer: every iteration regenerates
+the same bytes from ``random.Random`` instances derived from the seed (never
+from ``hash()`` or the time), so a stream is byte-identical on every run,
+machine and xdist worker, and any number of lines can be produced in
+constant memory.
+
+The noise path is the hot one. Faker fills value pools once; each noise
+template is pre-rendered into a few dozen variants ("tails": severity,
+category and text); the random draws for a chunk of lines (template
+variant, job PID, clock step) are made in three ``choices`` calls; and the
+timestamp is assembled from per-day and per-second string tables. No model
+is built per line; :meth:`LogStream.entries` yields the same lines as
+:class:`~pytest_iris.generation.entries.Entry` tuples, and a test checks
+that both paths write identical bytes.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import math
+import random
+from collections.abc import AsyncIterator, Generator, Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from datetime import datetime
+from typing import Any, Final, Union
+
+from pytest_iris.errors import ConfigError
+from pytest_iris.generation.builder import Builder
+from pytest_iris.generation.catalog import Catalog, load_catalog
+from pytest_iris.generation.context import DEFAULT_START, ROLES, SequenceContext
+from pytest_iris.generation.entries import END_MS, Entry, format_entry, from_ms, to_message, to_ms
+from pytest_iris.generation.pools import ValuePools, build_pools
+from pytest_iris.generation.seeds import derive_rng, derive_seed
+from pytest_iris.generation.sequences import get_sequence, render_entries
+from pytest_iris.models import IRISMessage
+
+DAY_MS: Final = 86_400_000
+#: Sequences that (re)start the instance: daemons get new PIDs before them.
+RESTARTS: Final = frozenset({"startup", "wij_recovery", "shm_failure"})
+#: Sequences placed last when no position is given.
+ENDINGS: Final = frozenset({"shutdown"})
+_VARIANTS: Final = 32
+_DELTAS: Final = 4096
+_JOBS: Final = 12
+_PID_MAX: Final = 4_194_304
+_MS3: Final = tuple(f"{i:03d}" for i in range(1000))
+_HMS: list[str] = []
+
+
+def _hms() -> list[str]:
+    """``HH:MM:SS:`` for every second of a day (built once, ~10 ms)."""
+    if not _HMS:
+        _HMS.extend(
+            f"{h:02d}:{m:02d}:{s:02d}:" for h in range(24) for m in range(60) for s in range(60)
+        )
+    return _HMS
+
+
+def _day_prefix(day_start_ms: int) -> str:
+    day = from_ms(day_start_ms)
+    return f"{day.month:02d}/{day.day:02d}/{day.year % 100:02d}-"
+
+
+SequenceSpec = Union[str, "ScheduledSequence", tuple[str, Mapping[str, Any]], Mapping[str, Any]]
+
+
+@dataclass(frozen=True)
+class ScheduledSequence:
+    """A sequence to place in a stream: name, parameters, and where (0..1 of the noise).
+
+    ``at=None`` lets the engine choose: restarts first, ``shutdown`` last,
+    the rest spread out at random, in the order given.
+    """
+
+    name: str
+    params: Mapping[str, Any] = field(default_factory=dict)
+    at: float | None = None
+
+    def __post_init__(self) -> None:
+        seq = get_sequence(self.name)  # raises for an unknown name
+        unknown = set(self.params) - set(seq.params)
+        if unknown:
+            raise ConfigError(
+                f"sequence {self.name!r} has no parameter(s) {sorted(unknown)}; "
+                f"it takes: {', '.join(seq.params) or 'none'}"
+            )
+        if self.at is not None and not 0.0 <= self.at <= 1.0:
+            raise ConfigError(f"sequence {self.name!r}: at must be within 0..1, got {self.at!r}")
+
+    @classmethod
+    def parse(cls, spec: SequenceSpec) -> ScheduledSequence:
+        """From ``"name"``, ``"name:key=value,key=value"``, ``"name@0.5"``,
+        ``(name, params)`` or ``{"name": ..., "params": ..., "at": ...}``."""
+        if isinstance(spec, ScheduledSequence):
+            return spec
+        if isinstance(spec, tuple):
+            return cls(spec[0], dict(spec[1]))
+        if isinstance(spec, Mapping):
+            extra = set(spec) - {"name", "params", "at"}
+            if extra or "name" not in spec:
+                raise ConfigError(f"sequence spec {dict(spec)!r}: expected keys name, params, at")
+            return cls(str(spec["name"]), dict(spec.get("params") or {}), spec.get("at"))
+        if not isinstance(spec, str) or not spec:
+            raise ConfigError(f"sequence spec must be a name or 'name:key=value,...', got {spec!r}")
+        at: float | None = None
+        if "@" in spec:
+            spec, _, where = spec.rpartition("@")
+            try:
+                at = float(where)
+            except ValueError:
+                raise ConfigError(f"sequence spec {spec!r}: '@{where}' is not a number") from None
+        name, _, rest = spec.partition(":")
+        parsed: dict[str, Any] = {}
+        for item in filter(None, rest.split(",")):
+            key, sep, value = item.partition("=")
+            if not sep:
+                raise ConfigError(f"sequence spec {spec!r}: expected key=value, got {item!r}")
+            parsed[key.strip()] = _value(value.strip())
+        return cls(name.strip(), parsed, at)
+
+
+def _value(text: str) -> Any:
+    lowered = text.lower()
+    if lowered in ("true", "yes"):
+        return True
+    if lowered in ("false", "no"):
+        return False
+    try:
+        return int(text)
+    except ValueError:
+        return text
+
+
+@dataclass(frozen=True)
+class Placement:
+    """Where a scheduled sequence landed: 1-based first and last line numbers."""
+
+    name: str
+    params: Mapping[str, Any]
+    first_line: int
+    last_line: int
+    entries: int
+
+
+class _Pids:
+    """A host's PID counter and one instance's processes: daemons keep theirs, jobs churn."""
+
+    def __init__(self, rng: random.Random) -> None:
+        self.rng = rng
+        self.next = rng.randint(300, 60_000)
+        self.daemons: dict[str, int] = {}
+        self.jobs: list[int] = []
+
+    def new(self) -> int:
+        pid = self.next
+        self.next += self.rng.randint(1, 9)
+        if self.next >= _PID_MAX:
+            self.next = 300
+        return pid
+
+    def spawn_instance(self) -> None:
+        self.daemons = {role: self.new() for role in ROLES}
+        self.jobs = [self.new() for _ in range(_JOBS)]
+
+    def churn(self) -> None:
+        for _ in range(self.rng.randint(0, 3)):
+            self.jobs[self.rng.randrange(len(self.jobs))] = self.new()
+
+
+class _Table:
+    """Pre-rendered noise variants for one instance lifetime."""
+
+    __slots__ = ("cum", "entries", "pidfix", "tails")
+
+    def __init__(
+        self,
+        catalog: Catalog,
+        pools: ValuePools,
+        rng: random.Random,
+        env: dict[str, Any],
+        daemons: Mapping[str, int],
+    ) -> None:
+        self.tails: list[str] = []
+        self.pidfix: list[int] = []
+        self.entries: list[tuple[int, str | None, str, str]] = []
+        self.cum: list[float] = []
+        total = 0.0
+        for template in catalog.noise:
+            pid = 0 if template.role == "job" else daemons.get(template.role, 0)
+            if template.role != "job" and not pid:
+                raise ConfigError(
+                    f"noise template {template.id!r}: role {template.role!r} is not a daemon role "
+                    f"({', '.join(ROLES)}) or 'job'"
+                )
+            kinds = dict(template.placeholders)
+            for _ in range(_VARIANTS):
+                values = {name: pools.draw(kind, rng, env) for name, kind in kinds.items()}
+                text, _cont = template.render(values)
+                head = str(template.severity)
+                if template.category is not None:
+                    head += f" [{template.category}]"
+                self.tails.append(f"{head} {text}" if text else head)
+                self.pidfix.append(pid)
+                self.entries.append((template.severity, template.category, text, template.id))
+                total += template.weight / _VARIANTS
+                self.cum.append(total)
+
+
+@dataclass
+class _Noise:
+    t0: int
+    idx: list[int]
+    pids: list[int]
+    deltas: list[int]
+    table: _Table
+
+
+class LogStream:
+    """A seeded messages.log: background noise with sequences placed in it.
+
+    ``count`` is the number of physical lines (continuation lines count);
+    ``rate`` the mean noise entries per second of log time; ``jitter`` 0
+    gives a steady clock, 1 an exponential (Poisson) one. ``sequences`` are
+    names, ``"name:key=value"`` strings or :class:`ScheduledSequence`.
+    The instance is described by ``context`` (or ``install_dir``,
+    ``instance``, ``total_ram_mb``); its shared-memory plan defaults to
+    IRIS's automatic plan for that RAM, so the startup writes the
+    ``Allocated`` lines with a breakdown that adds up.
+    """
+
+    def __init__(
+        self,
+        seed: int = 0,
+        *,
+        count: int = 1000,
+        sequences: Iterable[SequenceSpec] = ("startup",),
+        start: datetime | None = None,
+        rate: float = 0.02,
+        jitter: float = 0.8,
+        install_dir: str = "/usr/irissys",
+        instance: str = "IRIS",
+        total_ram_mb: int = 8192,
+        context: SequenceContext | None = None,
+        chunk: int = 2048,
+    ) -> None:
+        if isinstance(seed, bool) or not isinstance(seed, int):
+            raise ConfigError(f"LogStream: seed must be an int, got {seed!r}")
+        if isinstance(count, bool) or not isinstance(count, int) or count < 0:
+            raise ConfigError(f"LogStream: count must be a non-negative int, got {count!r}")
+        if not (isinstance(rate, int | float) and math.isfinite(rate) and rate > 0):
+            raise ConfigError(f"LogStream: rate must be a positive number of lines/s, got {rate!r}")
+        if not (isinstance(jitter, int | float) and 0 <= jitter <= 1):
+            raise ConfigError(f"LogStream: jitter must be within 0..1, got {jitter!r}")
+        if chunk < 1:
+            raise ConfigError(f"LogStream: chunk must be >= 1, got {chunk!r}")
+        self.seed = seed
+        self.count = count
+        self.rate = float(rate)
+        self.jitter = float(jitter)
+        self.chunk = chunk
+        self.catalog = load_catalog()
+        self.pools = build_pools(derive_seed(seed, "pools"))
+        if context is None:
+            context = SequenceContext(
+                install_dir=install_dir,
+                instance=instance,
+                start=start or DEFAULT_START,
+                total_ram_mb=total_ram_mb,
+                nodename=self.pools.hostnames[0] if self.pools.hostnames else "rhel8",
+                globals_auto=True,
+            )
+        elif start is not None:
+            context = replace(context, start=start)
+        if context.plan is None:
+            context = replace(context, plan=context.effective_plan())
+        self.context = replace(context, seed=seed)
+        self.sequences = [ScheduledSequence.parse(spec) for spec in sequences]
+        self.placements = self._schedule()
+
+    # -- schedule ------------------------------------------------------------
+
+    def _schedule(self) -> list[Placement]:
+        """Decide how much noise precedes each sequence (line numbers are then fixed)."""
+        sizes = []
+        for index, seq in enumerate(self.sequences):
+            builder = Builder(self.context, self._seq_rng(index, seq), self.catalog)
+            entries = render_entries(seq.name, self.context, builder=builder, **seq.params)
+            sizes.append((sum(1 + len(e.continuation) for e in entries), len(entries)))
+        noise = self.count - sum(lines for lines, _ in sizes)
+        if noise < 0:
+            raise ConfigError(
+                f"LogStream: count={self.count} is smaller than the {self.count - noise} lines "
+                f"the sequences {[s.name for s in self.sequences]} need"
+            )
+        rng = derive_rng(self.seed, "schedule")
+        last = len(self.sequences) - 1
+        wanted: list[float] = []
+        for index, seq in enumerate(self.sequences):
+            if seq.at is not None:
+                at = seq.at
+            elif index == 0 and seq.name in RESTARTS:
+                at = 0.0
+            elif index == last and seq.name in ENDINGS:
+                at = 1.0
+            else:
+                at = rng.uniform(0.05, 0.95)
+            wanted.append(at)
+        # keep the given order: each position at least the one before it
+        positions = []
+        floor = 0
+        for at in _ordered(wanted):
+            pos = max(floor, round(at * noise))
+            positions.append(pos)
+            floor = pos
+        self._noise_before = [b - a for a, b in zip([0, *positions], positions, strict=False)]
+        self._noise_after = noise - (positions[-1] if positions else 0)
+        placements = []
+        line = 1
+        for seq, before, (lines, count) in zip(
+            self.sequences, self._noise_before, sizes, strict=True
+        ):
+            line += before
+            placements.append(Placement(seq.name, dict(seq.params), line, line + lines - 1, count))
+            line += lines
+        return placements
+
+    def _seq_rng(self, index: int, seq: ScheduledSequence) -> random.Random:
+        return derive_rng(self.seed, "sequence", index, seq.name)
+
+    # -- generation ----------------------------------------------------------
+
+    def _segments(self) -> Iterator[_Noise | list[Entry]]:
+        """Noise chunks and rendered sequences, in order; fresh state every call."""
+        rng = derive_rng(self.seed, "stream")
+        pids = _Pids(rng)
+        pids.spawn_instance()
+        epoch = 0
+        table = self._table(pids, epoch)
+        deltas = self._deltas()
+        t = to_ms(self.context.start)
+        journal = self.context.journal_number
+        for index, seq in enumerate(self.sequences):
+            t = yield from self._noise(self._noise_before[index], t, rng, pids, table, deltas)
+            if seq.name in RESTARTS and (index > 0 or self._noise_before[0] > 0):
+                pids.spawn_instance()
+                epoch += 1
+                table = self._table(pids, epoch)
+            if index > 0 or self._noise_before[0] > 0:
+                t += rng.choice(deltas)
+            self._check(t)
+            context = replace(
+                self.context, start=from_ms(t), pids=dict(pids.daemons), journal_number=journal
+            )
+            builder = Builder(context, self._seq_rng(index, seq), self.catalog, next_pid=pids.next)
+            entries = render_entries(seq.name, context, builder=builder, **seq.params)
+            pids.next = builder.next_pid
+            journal = builder.journal_number
+            if entries:
+                t = entries[-1].ms
+                self._check(t)
+            yield entries
+        yield from self._noise(self._noise_after, t, rng, pids, table, deltas)
+
+    def _noise(
+        self,
+        count: int,
+        t: int,
+        rng: random.Random,
+        pids: _Pids,
+        table: _Table,
+        deltas: list[int],
+    ) -> Generator[_Noise, None, int]:
+        """``count`` noise lines from clock ``t`` in chunks; returns the clock after them."""
+        population = range(len(table.tails))
+        while count > 0:
+            n = min(self.chunk, count)
+            idx = rng.choices(population, cum_weights=table.cum, k=n)
+            jobs = rng.choices(pids.jobs, k=n)
+            steps = rng.choices(deltas, k=n)
+            pids.churn()
+            yield _Noise(t, idx, jobs, steps, table)
+            t += sum(steps)
+            self._check(t)
+            count -= n
+        return t
+
+    def _check(self, t: int) -> None:
+        if t >= END_MS:
+            raise ConfigError(
+                "LogStream: the log would run past 12/31/99 (messages.log years are 2000-2099); "
+                "lower count, raise rate or start earlier"
+            )
+
+    def _table(self, pids: _Pids, epoch: int) -> _Table:
+        env = {
+            "mgr": self.context.mgr,
+            "control_pid": pids.daemons["control"],
+            "next_pid": pids.next,
+        }
+        rng = derive_rng(self.seed, "variants", epoch)
+        return _Table(self.catalog, self.pools, rng, env, pids.daemons)
+
+    def _deltas(self) -> list[int]:
+        """Clock steps in ms: ``mean * ((1 - jitter) + jitter * Exp(1))``."""
+        rng = derive_rng(self.seed, "clock")
+        mean = 1000.0 / self.rate
+        j = self.jitter
+        return [int(mean * ((1.0 - j) + j * rng.expovariate(1.0))) for _ in range(_DELTAS)]
+
+    # -- outputs -------------------------------------------------------------
+
+    def chunks(self) -> Iterator[str]:
+        """The log as blocks of whole lines, each ending in ``\\n`` (the fast path)."""
+        hms = _hms()
+        ms3 = _MS3
+        for segment in self._segments():
+            if isinstance(segment, list):
+                if segment:
+                    yield "".join(format_entry(e) + "\n" for e in segment)
+                continue
+            t = segment.t0
+            day_start = t - t % DAY_MS
+            day_end = day_start + DAY_MS
+            prefix = _day_prefix(day_start)
+            tails = segment.table.tails
+            pidfix = segment.table.pidfix
+            out: list[str] = []
+            append = out.append
+            for k, pid, d in zip(segment.idx, segment.pids, segment.deltas, strict=True):
+                t += d
+                if t >= day_end:
+                    day_start = t - t % DAY_MS
+                    day_end = day_start + DAY_MS
+                    prefix = _day_prefix(day_start)
+                sod = t - day_start
+                append(
+                    f"{prefix}{hms[sod // 1000]}{ms3[sod % 1000]} ({pidfix[k] or pid}) {tails[k]}"
+                )
+            out.append("")
+            yield "\n".join(out)
+
+    def entries(self) -> Iterator[Entry]:
+        """The same log as :class:`Entry` tuples (the slow, inspectable path)."""
+        for segment in self._segments():
+            if isinstance(segment, list):
+                yield from segment
+                continue
+            t = segment.t0
+            fields = segment.table.entries
+            pidfix = segment.table.pidfix
+            for k, pid, d in zip(segment.idx, segment.pids, segment.deltas, strict=True):
+                t += d
+                severity, category, text, template = fields[k]
+                yield Entry(t, pidfix[k] or pid, severity, category, text, (), template)
+
+    def lines(self) -> Iterator[str]:
+        """Physical lines without line breaks."""
+        for block in self.chunks():
+            yield from block[:-1].split("\n")
+
+    def text(self) -> str:
+        """The whole log as one string (ends with ``\\n`` unless empty)."""
+        return "".join(self.chunks())
+
+    def messages(self) -> Iterator[IRISMessage]:
+        """Validated models, one per entry."""
+        for entry in self.entries():
+            yield to_message(entry)
+
+    def __iter__(self) -> Iterator[IRISMessage]:
+        return self.messages()
+
+    async def amessages(
+        self, *, delay: float = 0.0, every: int = 256
+    ) -> AsyncIterator[IRISMessage]:
+        """The messages as an async iterator, yielding to the loop every ``every`` messages
+        (sleeping ``delay`` s there, to pace a consumer)."""
+        for n, message in enumerate(self.messages(), 1):
+            yield message
+            if n % every == 0:
+                await asyncio.sleep(delay)
+
+    def __aiter__(self) -> AsyncIterator[IRISMessage]:
+        return self.amessages()
+
+    def write(self, path: Any) -> Any:
+        """Write the whole log to ``path`` atomically; returns the path."""
+        from pytest_iris.generation.outputs import write_atomic
+
+        return write_atomic(path, self.chunks())
+
+    def placement(self, name: str) -> Placement:
+        """Where the first sequence called ``name`` landed."""
+        for placed in self.placements:
+            if placed.name == name:
+                return placed
+        raise ConfigError(
+            f"sequence {name!r} is not scheduled in this stream "
+            f"(scheduled: {', '.join(p.name for p in self.placements) or 'none'})"
+        )
+
+
+def _ordered(values: Sequence[float]) -> list[float]:
+    """``values`` made non-decreasing (a later sequence never lands before an earlier one)."""
+    out: list[float] = []
+    for value in values:
+        out.append(max(value, out[-1]) if out else value)
+    return out
