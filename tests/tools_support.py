@@ -21,7 +21,7 @@ FAKE_SYSCTL = """#!/bin/sh
 [ "$1" = "-w" ] || { echo "usage: sysctl -w key=value" >&2; exit 2; }
 key=${2%%=*}; value=${2#*=}
 case "$key" in $FAKE_DENY) echo "sysctl: permission denied on key \\"$key\\"" >&2; exit 1;; esac
-file="$FAKE_PROCFS/sys/$(echo "$key" | tr . /)"
+set -f; IFS=.; set -- $key; IFS=/; file="$FAKE_PROCFS/sys/$*"  # builtins only: PATH may be bare
 [ -f "$file" ] || { echo "sysctl: cannot stat $file: No such file or directory" >&2; exit 255; }
 printf '%s\\n' "$value" > "$file"
 echo "$key = $value"
