@@ -30,11 +30,12 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
+from typing import NamedTuple
 
 _BOM = "\ufeff"
 
 
-@dataclass
+@dataclass(slots=True)
 class Line:
     """One physical line: its text without the line ending, and the ending itself."""
 
@@ -48,12 +49,13 @@ class Line:
     @property
     def kind(self) -> str:
         """``section``, ``comment``, ``blank``, ``entry`` or ``other``."""
-        stripped = self.stripped
+        stripped = self.text.strip(" \t")
         if not stripped:
             return "blank"
-        if stripped.startswith("#"):
+        first = stripped[0]
+        if first == "#":
             return "comment"
-        if stripped.startswith("[") and stripped.endswith("]"):
+        if first == "[" and stripped[-1] == "]":
             return "section"
         if "=" in self.text:
             return "entry"
@@ -80,8 +82,7 @@ class Line:
         return f"{key_part}={lead}{value}{trail}"
 
 
-@dataclass(frozen=True)
-class Entry:
+class Entry(NamedTuple):
     """A ``key=value`` line with its place: 1-based line number and section."""
 
     line: int
@@ -94,9 +95,35 @@ class CpfFile:
     """An editable CPF or merge file that writes back every untouched byte as it was."""
 
     def __init__(self, lines: list[Line], *, path: Path | None = None, bom: bool = False) -> None:
+        #: the lines; change them through :meth:`set` (which keeps the index current)
         self.lines = lines
         self.path = path
         self.bom = bom
+        self._index: tuple[list[Entry], dict[str, list[Entry]], list[str]] | None = None
+
+    def _scan(self) -> tuple[list[Entry], dict[str, list[Entry]], list[str]]:
+        """Entries in order, entries by section, section names: built once per edit."""
+        if self._index is None:
+            entries: list[Entry] = []
+            by_section: dict[str, list[Entry]] = {}
+            section: str | None = None
+            for number, line in enumerate(self.lines, 1):
+                text = line.text
+                stripped = text.strip(" \t")
+                if not stripped or stripped[0] == "#":
+                    continue
+                if stripped[0] == "[" and stripped[-1] == "]":
+                    section = stripped[1:-1]
+                    by_section.setdefault(section, [])
+                    continue
+                key, equals, value = text.partition("=")
+                if equals:
+                    entry = Entry(number, section, key.strip(" \t"), value.strip(" \t"))
+                    entries.append(entry)
+                    if section is not None:
+                        by_section[section].append(entry)
+            self._index = (entries, by_section, list(by_section))
+        return self._index
 
     # --- reading -------------------------------------------------------------
 
@@ -107,18 +134,11 @@ class CpfFile:
         bom = text.startswith(_BOM)
         if bom:
             text = text[1:]
-        lines: list[Line] = []
         parts = text.split("\n")
-        for index, part in enumerate(parts):
-            last = index == len(parts) - 1
-            if last and part == "":
-                break
-            if last:
-                lines.append(Line(part, ""))
-            elif part.endswith("\r"):
-                lines.append(Line(part[:-1], "\r\n"))
-            else:
-                lines.append(Line(part, "\n"))
+        last = parts.pop()
+        lines = [Line(p[:-1], "\r\n") if p.endswith("\r") else Line(p, "\n") for p in parts]
+        if last:
+            lines.append(Line(last, ""))
         return cls(lines, path=Path(path) if path is not None else None, bom=bom)
 
     @classmethod
@@ -172,21 +192,11 @@ class CpfFile:
 
     def entries(self) -> Iterator[Entry]:
         """Every ``key=value`` line in file order, with its section."""
-        section: str | None = None
-        for number, line in enumerate(self.lines, 1):
-            kind = line.kind
-            if kind == "section":
-                section = line.section_name
-            elif kind == "entry":
-                yield Entry(number, section, line.key, line.value)
+        return iter(self._scan()[0])
 
     def sections(self) -> list[str]:
         """Section names in order of first appearance."""
-        seen: dict[str, None] = {}
-        for line in self.lines:
-            if line.kind == "section":
-                seen.setdefault(line.section_name, None)
-        return list(seen)
+        return list(self._scan()[2])
 
     def has_section(self, section: str) -> bool:
         return self._section_name(section) is not None
@@ -194,14 +204,14 @@ class CpfFile:
     def items(self, section: str) -> list[tuple[str, str]]:
         """``(key, value)`` of a section in file order, duplicates included."""
         name = self._section_name(section)
-        return [(e.key, e.value) for e in self.entries() if name is not None and e.section == name]
+        return [] if name is None else [(e.key, e.value) for e in self._scan()[1][name]]
 
     def find(self, section: str, key: str) -> list[Entry]:
         """Every occurrence of ``key`` in ``section`` (exact names, else case-insensitive)."""
         name = self._section_name(section)
         if name is None:
             return []
-        candidates = [e for e in self.entries() if e.section == name]
+        candidates = self._scan()[1][name]
         exact = [e for e in candidates if e.key == key]
         if exact:
             return exact
@@ -239,17 +249,23 @@ class CpfFile:
         section at the end of the file, in the file's line-ending style. No
         validation here: :class:`~pytest_iris.tools.cpf.CpfTool` validates.
         """
-        if "\n" in value or "\r" in value:
-            from pytest_iris.errors import ValidationError
+        from pytest_iris.errors import ValidationError
 
+        if "\n" in value or "\r" in value:
             raise ValidationError(f"[{section}]{key}: a value cannot hold a line break: {value!r}")
+        bad_key = not key.strip(" \t") or key.strip(" \t")[0] in "#[" or "=" in key
+        if bad_key or "\n" in key or "\r" in key:
+            raise ValidationError(f"[{section}]{key!r}: not a key a CPF line can hold")
+        if not section or "]" in section or "\n" in section or "\r" in section:
+            raise ValidationError(f"[{section!r}]: not a section name a CPF can hold")
         found = self.find(section, key)
+        name = self._section_name(section)
+        self._index = None  # every path below edits lines
         if found:
             for entry in found:
                 line = self.lines[entry.line - 1]
                 line.text = line.with_value(value)
             return found[-1].value
-        name = self._section_name(section)
         if name is None:
             self._append_section(section, f"{key}={value}")
         else:
@@ -257,7 +273,7 @@ class CpfFile:
         return None
 
     def _section_name(self, section: str) -> str | None:
-        names = self.sections()
+        names = self._scan()[2]
         if section in names:
             return section
         folded = section.casefold()
