@@ -212,3 +212,19 @@ def test_validate_reports_every_problem(tmp_path: Path) -> None:
 def test_missing_file_is_a_tool_error(tmp_path: Path) -> None:
     with pytest.raises(ToolError, match=r"cannot read CPF file .*iris\.cpf"):
         CpfTool(tmp_path / "iris.cpf").show()
+
+
+def test_events_carry_the_trace_id(tmp_path: Path) -> None:
+    from pytest_iris.testing import capture_events
+
+    path = copy_real(FULL, tmp_path)
+    tool = CpfTool(path, today=lambda: date(2024, 1, 2))
+    with capture_events() as events, trace("4bf92f3577b34da6a3ce929d0e0e4736"):
+        tool.set({"jrnbufs": 128}, apply=True)
+        with pytest.raises(ValidationError):
+            tool.set({"jrnbufs": 1}, apply=True)
+    events.assert_event("cpf.backup", backup=str(tmp_path / "iris.cpf_20240102"))
+    events.assert_event("cpf.set.applied", changes=["[config]jrnbufs"])
+    rejected = events.assert_event("cpf.rejected", action="set")
+    assert "[config]jrnbufs='1'" in rejected["error"]
+    assert events.trace_ids() == {"4bf92f3577b34da6a3ce929d0e0e4736"}

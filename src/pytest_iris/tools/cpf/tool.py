@@ -9,15 +9,17 @@ if the file changed on disk since it was read, nothing is written.
 
 from __future__ import annotations
 
+import contextlib
 import difflib
 import os
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from datetime import date
 from pathlib import Path
 from types import TracebackType
 from typing import Any
 
 from pytest_iris.errors import ToolError, ValidationError
+from pytest_iris.logging import get_logger
 from pytest_iris.memory import SharedMemoryPlan
 from pytest_iris.models import ToolResult
 from pytest_iris.tools.cpf import storage
@@ -29,6 +31,18 @@ from pytest_iris.tools.cpf.sizing import shared_memory_plan, uses_huge_pages
 from pytest_iris.tools.results import ResultBuilder
 
 Changes = Mapping[str, object] | Iterable[tuple[str, object]]
+
+_log = get_logger("pytest_iris.tools.cpf")
+
+
+@contextlib.contextmanager
+def _logged_rejection(action: str, path: Path) -> Iterator[None]:
+    """Log a rejected change (``cpf.rejected``) before the ValidationError propagates."""
+    try:
+        yield
+    except ValidationError as error:
+        _log.warning("cpf.rejected", action=action, path=str(path), error=str(error))
+        raise
 
 
 class CpfTool:
@@ -124,6 +138,7 @@ class CpfTool:
                 problems.append(f"line {entry.line}: {error}")
         problems += consistency_problems(_config_values(cpf))
         result.details.update(path=str(self.path), problems=problems)
+        _log.info("cpf.validated", path=str(self.path), problems=len(problems))
         if problems:
             return result.failure(
                 f"{self.path}: {len(problems)} problem(s)\n" + "\n".join(problems)
@@ -138,6 +153,10 @@ class CpfTool:
         All values are validated, together, before anything is written; a
         dry run (the default) reports the changes and the diff only.
         """
+        with _logged_rejection("set", self.path):
+            return self._set(changes, apply)
+
+    def _set(self, changes: Changes, apply: bool) -> ToolResult:
         result = ResultBuilder(self.name, "set", dry_run=not apply)
         items = list(changes.items() if isinstance(changes, Mapping) else changes)
         if not items:
@@ -160,6 +179,10 @@ class CpfTool:
 
     def merge(self, merge_file: str | os.PathLike[str], apply: bool = False) -> ToolResult:
         """Apply a merge file's keys (validated first); record its ``[Actions]`` lines."""
+        with _logged_rejection("merge", self.path):
+            return self._merge(merge_file, apply)
+
+    def _merge(self, merge_file: str | os.PathLike[str], apply: bool) -> ToolResult:
         result = ResultBuilder(self.name, "merge", dry_run=not apply)
         merge = CpfFile.read(merge_file)
         original = self.read()
@@ -217,16 +240,21 @@ class CpfTool:
             _restart(c.target) for c in result.changes if c.before != c.after
         )
         effective = [c for c in result.changes if c.before != c.after]
+        targets = [c.target for c in effective]
         if old == new:
+            _log.info(f"cpf.{verb}.unchanged", path=str(self.path))
             return result.success(f"{self.path}: nothing to change")
         if not apply:
+            _log.info(f"cpf.{verb}.planned", path=str(self.path), changes=targets)
             return result.success(
                 f"{self.path}: dry run, {len(effective)} change(s) not applied (use apply)"
             )
         if self.path.read_bytes() != old:
             raise ToolError(f"{self.path} changed on disk while the {verb} was prepared; retry")
         backup = storage.make_backup(self.path, self._today())
+        _log.info("cpf.backup", path=str(self.path), backup=str(backup))
         storage.write_atomic(self.path, new)
+        _log.info(f"cpf.{verb}.applied", path=str(self.path), changes=targets)
         result.changes[:] = [c.model_copy(update={"applied": True}) for c in result.changes]
         result.details["backup"] = str(backup) if backup else None
         return result.success(f"{self.path}: {len(effective)} change(s) applied, backup {backup}")
