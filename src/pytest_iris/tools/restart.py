@@ -83,6 +83,7 @@ class RestartTool:
         self.env = dict(env) if env is not None else None
         self.executables = executables
         self._install_dir = install_dir
+        self._looked_up = False  # asked ``iris qlist`` for the install dir already
         self._messages_log = Path(messages_log) if messages_log is not None else None
 
     # -- looking -----------------------------------------------------------
@@ -98,7 +99,8 @@ class RestartTool:
 
     @property
     def install_dir(self) -> str | None:
-        if self._install_dir is None:
+        if self._install_dir is None and not self._looked_up:
+            self._looked_up = True
             try:
                 found = self.info()
             except ToolError:
