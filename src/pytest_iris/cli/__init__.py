@@ -20,6 +20,7 @@ COMMANDS: tuple[str, ...] = (
     "pytest_iris.cli.cpf",
     "pytest_iris.cli.kernel",
     "pytest_iris.cli.restart",
+    "pytest_iris.cli.cassettes",
 )
 
 

@@ -24,6 +24,11 @@ def parse_stamp(text: str) -> datetime:
     return datetime.strptime(head, "%m/%d/%y-%H:%M:%S") + timedelta(milliseconds=int(millis))
 
 
+def format_stamp(when: datetime) -> str:
+    """A datetime in the log's ``MM/DD/YY-HH:MM:SS:mmm`` form."""
+    return when.strftime("%m/%d/%y-%H:%M:%S:") + f"{when.microsecond // 1000:03d}"
+
+
 def incident_lines(name: str, limit: int) -> list[str]:
     """Catalog examples for few-shot prompts (none until the engine names incidents)."""
     del name, limit

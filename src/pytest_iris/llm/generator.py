@@ -164,11 +164,11 @@ class LLMGenerator:
         self, incident: str, count: int = 5, *, start: str = prompts.DEFAULT_START
     ) -> Generation:
         """:meth:`generate` for synchronous code (runs on the generator's own loop)."""
-        return self._run(self.generate(incident, count, start=start))
+        return self.run(self.generate(incident, count, start=start))
 
     def classify_sync(self, entry: IRISMessage | str) -> Classification:
         """:meth:`classify` for synchronous code."""
-        return self._run(self.classify(entry))
+        return self.run(self.classify(entry))
 
     async def gather(self, calls: Sequence[Awaitable[T]]) -> list[T]:
         """Await many calls concurrently (the semaphore still bounds the HTTP calls)."""
@@ -347,7 +347,8 @@ class LLMGenerator:
 
     # -- lifecycle ------------------------------------------------------------------------
 
-    def _run(self, call: Coroutine[Any, Any, T]) -> T:
+    def run(self, call: Coroutine[Any, Any, T]) -> T:
+        """Run ``call`` on the generator's own event loop (kept open so the client is reused)."""
         if self._runner is None:
             self._runner = asyncio.Runner()
         return self._runner.run(call)

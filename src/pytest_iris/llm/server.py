@@ -129,7 +129,10 @@ class IrisOpenAIServer:
 
     def start(self) -> IrisOpenAIServer:
         self._thread = threading.Thread(
-            target=self._httpd.serve_forever, name="iris-openai-server", daemon=True
+            target=self._httpd.serve_forever,
+            kwargs={"poll_interval": 0.02},
+            name="iris-openai-server",
+            daemon=True,
         )
         self._thread.start()
         return self

@@ -14,4 +14,5 @@ PARTS: tuple[str, ...] = (
     "pytest_iris.plugins.chaos",
     "pytest_iris.plugins.sandbox",
     "pytest_iris.plugins.transport",
+    "pytest_iris.plugins.llm",
 )

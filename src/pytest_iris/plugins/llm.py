@@ -1,0 +1,148 @@
+"""pytest face of the LLM part: cassette options, the local OpenAI server, generator fixtures.
+
+Only pytest and the standard library load here; openai, vcrpy and pydantic
+load inside the fixtures that need them.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import pytest
+
+if TYPE_CHECKING:
+    from pytest_iris.llm.cassette import CassetteSession
+    from pytest_iris.llm.generator import LLMGenerator
+    from pytest_iris.llm.providers import Provider
+    from pytest_iris.llm.server import IrisOpenAIServer
+    from pytest_iris.llm.settings import LLMSettings
+
+_MODES = ("none", "once", "new_episodes", "all")
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("iris")
+    group.addoption(
+        "--iris-record-mode",
+        dest="iris_record_mode",
+        default=None,
+        choices=_MODES,
+        help="LLM cassettes: none (default, replay only), once, new_episodes or all "
+        "(default: ini iris_record_mode).",
+    )
+    group.addoption(
+        "--iris-cassette-dir",
+        dest="iris_cassette_dir",
+        default=None,
+        metavar="DIR",
+        help="Directory of LLM cassettes, relative to the rootdir (default: ini "
+        "iris_cassette_dir, else 'cassettes').",
+    )
+    parser.addini("iris_record_mode", "LLM cassette record mode (none, once, new_episodes, all).")
+    parser.addini("iris_cassette_dir", "Directory of LLM cassettes, relative to the rootdir.")
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers",
+        "iris_llm(incidents=('startup',), count=5): what the iris_llm_log fixture asks the "
+        "LLM generator to write (incidents in order, count entries each).",
+    )
+
+
+@pytest.fixture
+def iris_openai_server() -> Iterator[IrisOpenAIServer]:
+    """A local OpenAI-compatible server on 127.0.0.1 answering with IRIS lines."""
+    from pytest_iris.llm.server import IrisOpenAIServer
+
+    with IrisOpenAIServer() as server:
+        yield server
+
+
+@pytest.fixture
+def iris_llm_settings(pytestconfig: pytest.Config) -> LLMSettings:
+    """The ``llm`` section of pytest-iris settings (env, ``--iris-config`` YAML)."""
+    from pytest_iris.settings import load_settings
+
+    path = pytestconfig.getoption("iris_config", None) or pytestconfig.getini("iris_config")
+    return load_settings(path or None).llm
+
+
+@pytest.fixture
+def iris_llm_providers(iris_llm_settings: LLMSettings) -> tuple[Provider, ...]:
+    """The provider chain; override this fixture to point ``iris_llm`` elsewhere."""
+    return iris_llm_settings.providers
+
+
+@pytest.fixture
+def iris_record_mode(pytestconfig: pytest.Config, iris_llm_settings: LLMSettings) -> str:
+    """Record mode: ``--iris-record-mode``, else ini ``iris_record_mode``, else settings."""
+    from pytest_iris.llm.cassette import check_mode
+
+    mode = pytestconfig.getoption("iris_record_mode") or _ini(pytestconfig, "iris_record_mode")
+    return check_mode(mode or iris_llm_settings.record_mode)
+
+
+@pytest.fixture
+def iris_cassette_dir(pytestconfig: pytest.Config, iris_llm_settings: LLMSettings) -> Path:
+    """Cassette directory: ``--iris-cassette-dir``, else ini ``iris_cassette_dir``, else settings."""
+    value = (
+        pytestconfig.getoption("iris_cassette_dir")
+        or _ini(pytestconfig, "iris_cassette_dir")
+        or iris_llm_settings.cassette_dir
+    )
+    return pytestconfig.rootpath / os.path.expanduser(value)
+
+
+@pytest.fixture
+def iris_cassette(
+    request: pytest.FixtureRequest, iris_cassette_dir: Path, iris_record_mode: str
+) -> Iterator[CassetteSession]:
+    """This test's cassette, named after its node id, in the configured record mode."""
+    from pytest_iris.llm.cassette import CassetteSession, cassette_path
+
+    nodeid = request.node.nodeid
+    path = cassette_path(iris_cassette_dir, nodeid)
+    with CassetteSession(path, iris_record_mode, nodeid=nodeid) as cassette:
+        yield cassette
+
+
+@pytest.fixture
+def iris_llm(
+    iris_cassette: CassetteSession,
+    iris_llm_providers: tuple[Provider, ...],
+    iris_llm_settings: LLMSettings,
+) -> Iterator[LLMGenerator]:
+    """An :class:`~pytest_iris.llm.generator.LLMGenerator` bound to this test's cassette."""
+    from pytest_iris.llm.generator import LLMGenerator
+
+    settings = iris_llm_settings.model_copy(update={"providers": tuple(iris_llm_providers)})
+    with LLMGenerator.from_settings(settings, transport=iris_cassette.transport) as generator:
+        yield generator
+
+
+@pytest.fixture
+def iris_llm_log(request: pytest.FixtureRequest, iris_llm: LLMGenerator, tmp_path: Path) -> Path:
+    """``tmp_path/mgr/messages.log`` written from the LLM's (recorded) output.
+
+    The ``iris_llm`` marker names the incidents and the entries per incident.
+    """
+    from pytest_iris.llm.logfile import write_incidents
+
+    marker = request.node.get_closest_marker("iris_llm")
+    kwargs: dict[str, Any] = dict(marker.kwargs) if marker else {}
+    incidents = kwargs.pop("incidents", ("startup",))
+    if isinstance(incidents, str):
+        incidents = (incidents,)
+    count = int(kwargs.pop("count", 5))
+    if kwargs:
+        raise pytest.UsageError(f"iris_llm marker: unknown arguments {sorted(kwargs)}")
+    return write_incidents(iris_llm, tmp_path / "mgr" / "messages.log", tuple(incidents), count)
+
+
+def _ini(config: pytest.Config, name: str) -> str:
+    value = config.getini(name)
+    return value.strip() if isinstance(value, str) else ""
