@@ -14,5 +14,6 @@ PARTS: tuple[str, ...] = (
     "pytest_iris.plugins.chaos",
     "pytest_iris.plugins.sandbox",
     "pytest_iris.plugins.transport",
+    "pytest_iris.plugins.tools",
     "pytest_iris.plugins.llm",
 )

@@ -313,7 +313,7 @@ class KernelTool:
         if not used:
             return PlannedValue("vm.nr_hugepages", current, current, "kept: huge pages not used")
         size = state.hugepagesize_kb
-        pages = total_mb * 1024 // size + self.settings.hugepages_margin
+        pages = -(-total_mb * 1024 // size) + self.settings.hugepages_margin  # whole pages
         why = (
             f"the pool must exceed {total_mb}MB: {total_mb * 1024}KB / {size}KB pages "
             f"+ {self.settings.hugepages_margin} = {pages} pages"
