@@ -164,3 +164,17 @@ def test_backups_are_dated_and_never_overwritten(tmp_path: Path) -> None:
     assert [p.read_bytes() for p in tool.backups()] == contents[:3]
     assert next_backup_path(path, day).name == "iris.cpf_20250115.4"
     assert next_backup_path(path, date(2025, 1, 16)).name == "iris.cpf_20250116"
+
+
+def test_temporaries_of_live_writers_are_left_alone(tmp_path: Path) -> None:
+    path = tmp_path / "iris.cpf"
+    path.write_bytes(b"[config]\n")
+    live = tmp_path / f".iris.cpf.{os.getpid()}.abc.tmp"
+    live.write_bytes(b"partial")
+    dead_child = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
+                                capture_output=True, text=True, check=True)  # fmt: skip
+    dead = tmp_path / f".iris.cpf.{int(dead_child.stdout)}.abc.tmp"
+    dead.write_bytes(b"partial")
+    write_atomic(path, b"[config]\njrnbufs=64\n")
+    assert live.exists() and not dead.exists()
+    assert path.read_bytes() == b"[config]\njrnbufs=64\n"

@@ -228,3 +228,15 @@ def test_events_carry_the_trace_id(tmp_path: Path) -> None:
     rejected = events.assert_event("cpf.rejected", action="set")
     assert "[config]jrnbufs='1'" in rejected["error"]
     assert events.trace_ids() == {"4bf92f3577b34da6a3ce929d0e0e4736"}
+
+
+def test_validate_flags_conflicting_duplicates(tmp_path: Path) -> None:
+    path = tmp_path / "iris.cpf"
+    path.write_text(
+        "[config]\nglobals=0,0,32,0,0,0\nglobals=0,0,64,0,0,0\nroutines=64\nroutines=64\n"
+    )
+    result = CpfTool(path).validate()
+    assert result.details["problems"] == [
+        "lines 2, 3: [config]globals is set 2 times with different values; "
+        "pytest-iris reads the last ('0,0,64,0,0,0')"
+    ]

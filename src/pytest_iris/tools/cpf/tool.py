@@ -137,6 +137,7 @@ class CpfTool:
             except ValidationError as error:
                 problems.append(f"line {entry.line}: {error}")
         problems += consistency_problems(_config_values(cpf))
+        problems += _conflicting_duplicates(cpf)
         result.details.update(path=str(self.path), problems=problems)
         _log.info("cpf.validated", path=str(self.path), problems=len(problems))
         if problems:
@@ -273,6 +274,24 @@ def _restart(target: str) -> bool:
     except ValidationError:
         return False
     return parameter is not None and parameter.restart_required
+
+
+def _conflicting_duplicates(cpf: CpfFile) -> list[str]:
+    """Keys set twice in one section with different values (IRIS's choice is undocumented)."""
+    seen: dict[tuple[str | None, str], list[tuple[int, str]]] = {}
+    for entry in cpf.entries():
+        if entry.section is None or entry.section.casefold() == "actions":
+            continue
+        seen.setdefault((entry.section, entry.key), []).append((entry.line, entry.value))
+    out = []
+    for (section, key), places in seen.items():
+        if len({value for _, value in places}) > 1:
+            lines = ", ".join(str(line) for line, _ in places)
+            out.append(
+                f"lines {lines}: [{section}]{key} is set {len(places)} times with different "
+                f"values; pytest-iris reads the last ({places[-1][1]!r})"
+            )
+    return out
 
 
 def _config_values(cpf: CpfFile) -> dict[str, str]:
