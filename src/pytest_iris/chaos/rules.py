@@ -19,8 +19,8 @@ the commands an IRIS administrator would run, in order. The rules, and why:
   ``System Process 'WRTDMN' terminated abnormally``, ``CP: Pausing users``):
   the instance is frozen and its users are already hung, so this is the one
   case where the restart is forced.
-* **journal space** (journal space warning/alert): switch the journal to the
-  alternate directory when it differs from the current one; never restart.
+* **journal space** (journal space warning/alert): nothing the tools can
+  fix (they free no disk space) and a restart would make it worse. No command.
 * **license limit** (``License limit exceeded``): nothing the tools can fix;
   a restart would only drop the users who hold licenses. No command.
 * **global buffers too small** (database cache pressure under load): raise
@@ -175,11 +175,8 @@ class RuleBasedRemediator:
     def _journal_space(
         self, message: IRISMessage, context: RemediationContext
     ) -> list[RemediationCommand]:
-        current = _cpf(context, "Journal", "CurrentDirectory")
-        alternate = _cpf(context, "Journal", "AlternateDirectory")
-        if not alternate or alternate == current:
-            return []
-        return [self._cmd("cpf", "set", changes={"Journal.CurrentDirectory": alternate})]
+        # no tool frees disk space and a restart needs journal space itself
+        return []
 
     def _license(
         self, message: IRISMessage, context: RemediationContext

@@ -16,6 +16,7 @@ import asyncio
 import contextlib
 import heapq
 import os
+import re
 import shutil
 import signal
 import tempfile
@@ -31,8 +32,8 @@ from pytest_iris.chaos.registry import Registry
 from pytest_iris.chaos.remediator import RemediationContext, Remediator, ask, resolve_remediator
 from pytest_iris.chaos.schema import Fault, Scenario, flatten
 from pytest_iris.errors import InstanceError, ScenarioError
-from pytest_iris.grammar import format_message
-from pytest_iris.models import IRISMessage, RemediationCommand, ToolResult, ToolStatus
+from pytest_iris.grammar import HEADER, format_message
+from pytest_iris.models import IRISMessage, RemediationCommand, Severity, ToolResult, ToolStatus
 from pytest_iris.reader import LogEntry, parse_text
 from pytest_iris.tracing import trace
 
@@ -43,6 +44,7 @@ REACTION_S = 0.5
 #: Physical memory of a scenario host unless the scenario says (the sandbox's default).
 DEFAULT_RAM_MB = 16384
 _EPOCH = datetime(1970, 1, 1)
+_UNSTAMPED = re.compile(r"^([0-3]) (?:\[([^\]]+)\] )?(.*)$")
 
 
 def host_time(clock: float) -> datetime:
@@ -90,6 +92,8 @@ class ScenarioRunner:
         self._endpoint: Any = None
         self._transport: Any = None
         self._dispatcher: Any = None
+        self._http_state: dict[str, Any] = {}
+        self._published = 0
         self._stack = contextlib.AsyncExitStack()
         self.context: RemediationContext | None = None
         self.before: dict[str, Any] = {}
@@ -182,7 +186,7 @@ class ScenarioRunner:
         # a discrete-event loop on the host clock: faults, and the lines of the
         # sequences they start, each written at its time, the remediator
         # reacting after each one
-        agenda: list[tuple[float, int, Fault | list[IRISMessage]]] = [
+        agenda: list[tuple[float, int, Fault | tuple[int | None, list[IRISMessage]]]] = [
             (self._t0 + f.at, n, f) for n, f in enumerate(self.scenario.faults)
         ]
         counter = len(agenda)
@@ -193,11 +197,23 @@ class ScenarioRunner:
             if isinstance(item, Fault):
                 if self._first_fault is None:
                     self._first_fault = self._clock()
+                writer = self._control_pid()
                 for batch in await self._inject(item, "fault"):
                     counter += 1
-                    heapq.heappush(agenda, (_clock_of(batch[0].timestamp), counter, batch))
+                    heapq.heappush(
+                        agenda, (_clock_of(batch[0].timestamp), counter, (writer, batch))
+                    )
             else:
-                self._write(item)
+                writer, batch = item
+                if writer is not None and self._control_pid() != writer:
+                    # the instance that was writing this sequence is gone (restarted or down)
+                    self._event(
+                        "note",
+                        f"dropped {len(batch)} line(s) of a sequence: the instance "
+                        f"that was writing it (control process {writer}) is gone",
+                    )
+                else:
+                    self._write(batch)
             if remediator is not None:
                 await self._react(remediator, self._context())
             else:
@@ -290,7 +306,7 @@ class ScenarioRunner:
             assert fault.sequence is not None
             return _by_stamp(self._render(fault.sequence, fault.params))
         if action == "lines":
-            self._append_text("".join(line.rstrip("\n") + "\n" for line in fault.lines or ()))
+            self._append_text("".join(self._stamp(line) + "\n" for line in fault.lines or ()))
         elif action == "kernel":
             for key, value in (fault.kernel or {}).items():
                 host.set_sysctl(key, value)
@@ -355,6 +371,33 @@ class ScenarioRunner:
             messages = [m.model_copy(update={"timestamp": now}) for m in messages]
         self._append_text("".join(format_message(m) + "\n" for m in messages))
         self._advance_to(_clock_of(messages[-1].timestamp) + 0.001)
+
+    def _control_pid(self) -> int | None:
+        if self.host.status() != "running":
+            return None
+        pids: list[int] = self.host.pids().get("control") or []
+        return pids[0] if pids else None
+
+    def _stamp(self, line: str) -> str:
+        """A raw messages.log line as given, or ``SEVERITY [Category] text`` stamped now."""
+        line = line.rstrip("\n")
+        if HEADER.match(line):
+            return line
+        match = _UNSTAMPED.match(line)
+        if match is None:
+            raise ScenarioError(
+                f"scenario {self.scenario.name}: line {line!r} is neither a messages.log line "
+                "nor 'SEVERITY [Category] text'"
+            )
+        self.host.advance(0.001)
+        message = IRISMessage(
+            timestamp=host_time(self._clock()),
+            pid=self._control_pid() or 0,
+            severity=Severity(int(match.group(1))),
+            category=match.group(2),
+            text=match.group(3),
+        )
+        return format_message(message)
 
     def _append_text(self, text: str) -> None:
         with open(self.host.messages_log, "a", encoding="utf-8") as fh:
@@ -482,7 +525,11 @@ class ScenarioRunner:
             return new
         from pytest_iris.chaos import _http
 
+        self._published += len(new)
         return await _http.deliver(self, new)
+
+    def _published_count(self) -> int:
+        return self._published
 
     async def _through_endpoint(self, command: RemediationCommand) -> RemediationCommand:
         from pytest_iris.chaos import _http
@@ -521,6 +568,10 @@ class ScenarioRunner:
             cpf_value=lambda s, k: _cpf_get(self.host, s, k),
             shm=shm,
         )
+        if expect.endpoint is not None and self._endpoint is not None:
+            from pytest_iris.chaos import _http
+
+            problems += _http.endpoint_problems(self, expect.endpoint)
         if self._last_fix is not None and self._first_fault is not None:
             ttr = round(self._last_fix - self._first_fault, 3)
             self.journal.time_to_remediate_s = ttr
