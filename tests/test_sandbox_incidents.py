@@ -8,6 +8,7 @@ messages.log, console text, exit status, processes and sockets via psutil.
 
 from __future__ import annotations
 
+import itertools
 import math
 import re
 from pathlib import Path
@@ -55,11 +56,13 @@ def listening_ports() -> set[int]:
 
 @pytest.fixture
 def host(tmp_path: Path) -> SandboxHost:
-    with SandboxHost(
-        tmp_path / "host", kernel={"kernel.shmmax": 3 * GB // 2}, user="irisowner"
-    ) as built:
-        with built.procfs():
-            yield built
+    with (
+        SandboxHost(
+            tmp_path / "host", kernel={"kernel.shmmax": 3 * GB // 2}, user="irisowner"
+        ) as built,
+        built.procfs(),
+    ):
+        yield built
 
 
 def test_globals_raised_past_shmmax_then_restart_fails_with_the_real_text(
@@ -86,7 +89,7 @@ def test_globals_raised_past_shmmax_then_restart_fails_with_the_real_text(
     # every attempt cuts global and routine buffers by 1/8 (facts.md §3.8) and fails at severity 2
     globals_seen = [int(re.search(r": (\d+)MB global", t).group(1)) for _, t in failures]  # type: ignore[union-attr]
     assert globals_seen[0] == 4096
-    assert all(b == a * 7 // 8 for a, b in zip(globals_seen, globals_seen[1:], strict=False))
+    assert all(b == a * 7 // 8 for a, b in itertools.pairwise(globals_seen))
     assert {sev for sev, _ in failures} == {2}
     assert lines[-1] == (3, "An error was detected during InterSystems IRIS startup.")
     assert not any(text.startswith("Allocated") for _, text in lines)

@@ -299,7 +299,7 @@ def may_signal(pid: int) -> bool:
 def _on_kill(args: tuple[Any, ...], *, group: bool = False) -> None:
     pid, sig = int(args[0]), int(args[1])
     target = abs(pid)
-    if target == os.getpid() or (target == os.getpgrp() and group):
+    if target == os.getpid() and not group:
         return
     if pid > 0 and any(target in s.owned for s in _SCOPES):
         return

@@ -259,13 +259,18 @@ class SandboxHost:
             yield state
             _procfs.render(self.proc, state)
 
-    def run(self, argv: Sequence[str], **kwargs: Any) -> subprocess.CompletedProcess[str]:
-        """Run a command with :attr:`env` in :attr:`root` (text, output captured unless given)."""
+    def run(self, argv: Sequence[str] | str, **kwargs: Any) -> subprocess.CompletedProcess[str]:
+        """Run a command with :attr:`env` in :attr:`root` (text, output captured unless given).
+
+        A string runs through the shell when ``shell=True`` is passed, as with subprocess.
+        """
         kwargs.setdefault("capture_output", True)
         kwargs.setdefault("text", True)
         kwargs.setdefault("timeout", 60)
         kwargs.setdefault("cwd", self.root)
-        return subprocess.run(list(argv), env=self.env, check=False, **kwargs)
+        kwargs.setdefault("env", self.env)
+        args: Sequence[str] | str = argv if isinstance(argv, str) else list(argv)
+        return subprocess.run(args, check=False, **kwargs)
 
     def iris(self, *args: str) -> _iris.Outcome:
         """The ``iris`` command run in-process (same code as ``bin/iris``)."""
