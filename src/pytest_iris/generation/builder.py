@@ -104,11 +104,12 @@ class Builder:
     ) -> Entry:
         """Write one entry of ``template_id``; ``after`` ms after the previous one.
 
+        The first entry of a builder is stamped at the context's start.
         ``same=True`` keeps the previous timestamp (IRIS writes the two
         allocation lines in the same millisecond).
         """
         template = self.catalog[template_id]
-        if not same:
+        if not same and self.entries:  # a sequence's first line is at the context's start
             if isinstance(after, int):
                 self.wait(after)
             else:

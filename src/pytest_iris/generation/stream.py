@@ -44,6 +44,7 @@ ENDINGS: Final = frozenset({"shutdown"})
 _VARIANTS: Final = 32
 _DELTAS: Final = 4096
 _JOBS: Final = 12
+_CHURN: Final = 64
 _PID_MAX: Final = 4_194_304
 _MS3: Final = tuple(f"{i:03d}" for i in range(1000))
 _HMS: list[str] = []
@@ -377,9 +378,12 @@ class LogStream:
         while count > 0:
             n = min(self.chunk, count)
             idx = rng.choices(population, cum_weights=table.cum, k=n)
-            jobs = rng.choices(pids.jobs, k=n)
+            jobs: list[int] = []
+            for done in range(0, n, _CHURN):
+                # jobs come and go: a few are replaced every _CHURN lines
+                jobs += rng.choices(pids.jobs, k=min(_CHURN, n - done))
+                pids.churn()
             steps = rng.choices(deltas, k=n)
-            pids.churn()
             yield _Noise(t, idx, jobs, steps, table)
             t += sum(steps)
             self._check(t)

@@ -16,4 +16,5 @@ PARTS: tuple[str, ...] = (
     "pytest_iris.plugins.transport",
     "pytest_iris.plugins.tools",
     "pytest_iris.plugins.llm",
+    "pytest_iris.plugins.logs",
 )

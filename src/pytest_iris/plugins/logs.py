@@ -1,0 +1,125 @@
+"""pytest face of the log generator: ``--iris-seed``, ``@pytest.mark.iris_log``, log fixtures.
+
+Only pytest and the standard library are imported here; the generator
+loads inside the fixtures. Every test's seed is derived from the base seed
+(``--iris-seed``, ini ``iris_seed``, default 0) and the test's node id, so
+a failing test replays with the seed shown in the report header, on any
+machine and any xdist worker.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+_MARKER = (
+    "iris_log(*sequences, count=N, seed=N, start=ISO, rate=R, jitter=J, install_dir=DIR, "
+    "instance=NAME, live={...}): choose what the iris_log / iris_live_log fixtures generate "
+    "(sequences are names or 'name:key=value,...'; see `pytest-iris sequences`)"
+)
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("iris", "pytest-iris: InterSystems IRIS emulation")
+    group.addoption(
+        "--iris-seed",
+        dest="iris_seed",
+        default=None,
+        type=int,
+        metavar="N",
+        help="base seed for generated IRIS logs (default: ini iris_seed, else 0); each test's "
+        "seed is derived from it and the test's node id",
+    )
+    parser.addini("iris_seed", "base seed for generated IRIS logs (an integer)", default="0")
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", _MARKER)
+
+
+def base_seed(config: pytest.Config) -> int:
+    """The run's base seed: ``--iris-seed``, else ini ``iris_seed``, else 0."""
+    value = config.getoption("iris_seed", None)
+    if value is not None:
+        return int(value)
+    raw = str(config.getini("iris_seed") or "0").strip()
+    try:
+        return int(raw)
+    except ValueError:
+        raise pytest.UsageError(f"ini option iris_seed must be an integer, got {raw!r}") from None
+
+
+def seed_for_test(base: int, nodeid: str) -> int:
+    """A test's seed: SHA-256 of the base seed and node id (never ``hash()``)."""
+    digest = hashlib.sha256(f"{base}\x1ftest\x1f{nodeid}".encode()).digest()
+    return int.from_bytes(digest[:8], "big") >> 1
+
+
+def pytest_report_header(config: pytest.Config) -> str:
+    seed = base_seed(config)
+    return f"iris-seed: {seed} (replay generated logs with --iris-seed={seed})"
+
+
+def _marker_options(request: pytest.FixtureRequest) -> dict[str, Any]:
+    marker = request.node.get_closest_marker("iris_log")
+    if marker is None:
+        return {}
+    options = dict(marker.kwargs)
+    if marker.args:
+        options["sequences"] = marker.args
+    return options
+
+
+@pytest.fixture
+def iris_seed(request: pytest.FixtureRequest) -> int:
+    """This test's seed, derived from the base seed and the node id."""
+    return seed_for_test(base_seed(request.config), request.node.nodeid)
+
+
+@pytest.fixture
+def iris_log_factory(tmp_path: Any, iris_seed: int) -> Any:
+    """Make several generated messages.log files: ``iris_log_factory("startup", count=500)``."""
+    from pytest_iris.generation.factory import LogFactory
+
+    return LogFactory(tmp_path / "iris-logs", iris_seed)
+
+
+@pytest.fixture
+def iris_log(request: pytest.FixtureRequest, tmp_path: Any, iris_seed: int) -> Any:
+    """A finished ``<tmp>/iris/mgr/messages.log`` chosen by ``@pytest.mark.iris_log``."""
+    from pytest_iris.generation.factory import LogFactory
+
+    options = _marker_options(request)
+    options.pop("live", None)
+    seed = options.pop("seed", iris_seed)
+    return LogFactory(tmp_path, seed)(seed=seed, root=tmp_path / "iris", **options)
+
+
+@pytest.fixture
+def iris_live_log(request: pytest.FixtureRequest, tmp_path: Any, iris_seed: int) -> Iterator[Any]:
+    """A started :class:`~pytest_iris.generation.live.LiveLogWriter` on ``<tmp>/iris-live/mgr/messages.log``.
+
+    Stream options come from ``@pytest.mark.iris_log``, writer options from
+    its ``live={...}`` (``rate``, ``rotate_every`` ...). Stopped and joined
+    at teardown.
+    """
+    from pytest_iris.generation.factory import parse_start
+    from pytest_iris.generation.live import LiveLogWriter
+    from pytest_iris.generation.outputs import messages_log_path
+    from pytest_iris.generation.stream import LogStream
+
+    options = _marker_options(request)
+    live = dict(options.pop("live", None) or {})
+    seed = options.pop("seed", iris_seed)
+    root = tmp_path / "iris-live"
+    options.setdefault("install_dir", str(root))
+    options.setdefault("count", 100_000)
+    options.setdefault("sequences", ())
+    if "start" in options:
+        options["start"] = parse_start(options["start"])
+    stream = LogStream(seed, **options)
+    with LiveLogWriter(messages_log_path(root), stream, **live) as writer:
+        yield writer
