@@ -240,3 +240,26 @@ def test_validate_flags_conflicting_duplicates(tmp_path: Path) -> None:
         "lines 2, 3: [config]globals is set 2 times with different values; "
         "pytest-iris reads the last ('0,0,64,0,0,0')"
     ]
+
+
+def test_existing_rule_breach_does_not_block_an_unrelated_fix(tmp_path: Path) -> None:
+    path = tmp_path / "iris.cpf"
+    path.write_text("[config]\ngmheap=16384\nlocksiz=33554432\njrnbufs=64\n")
+    assert CpfTool(path).set({"jrnbufs": 128}, apply=True).ok
+    fixed = CpfTool(path).set({"gmheap": 65536}, apply=True)
+    assert fixed.ok
+    with pytest.raises(ValidationError, match="cannot exceed"):
+        CpfTool(path).set({"gmheap": 20000})
+
+
+def test_rollback_to_a_named_backup(tmp_path: Path) -> None:
+    path = copy_real(FULL, tmp_path)
+    original = path.read_bytes()
+    days = iter([date(2024, 1, 1), date(2024, 1, 2), date(2024, 1, 3)])
+    tool = CpfTool(path, today=lambda: next(days))
+    tool.set({"jrnbufs": 96}, apply=True)
+    tool.set({"jrnbufs": 128}, apply=True)
+    result = tool.rollback(apply=True, backup="iris.cpf_20240101")
+    assert result.details["restored_from"] == str(tmp_path / "iris.cpf_20240101")
+    assert path.read_bytes() == original
+    assert [c.after for c in result.changes] == ["64"]

@@ -173,7 +173,7 @@ class CpfTool:
             updated.set(name.section, name.key, value)
             reason = _reason(name.parameter)
             result.change(name.qualified, before, value, applied=False, reason=reason)
-        problems = consistency_problems(_config_values(updated))
+        problems = _new_problems(original, updated)
         if problems:
             raise ValidationError("; ".join(problems))
         return self._finish(result, original, updated, apply, "set")
@@ -194,7 +194,7 @@ class CpfTool:
                 setting.qualified, setting.before, setting.after, applied=False,
                 reason=_reason(parameter),
             )  # fmt: skip
-        problems = consistency_problems(_config_values(updated))
+        problems = _new_problems(original, updated)
         if problems:
             raise ValidationError(f"{os.fspath(merge_file)}: " + "; ".join(problems))
         result.details["actions"] = [
@@ -214,10 +214,15 @@ class CpfTool:
         """Restore the newest dated backup (or ``backup``); the current file is backed up first.
 
         So a rollback can itself be rolled back, and nothing on disk is lost.
+        A bare ``backup`` name (``iris.cpf_20240309``) is looked up next to the CPF.
         """
         result = ResultBuilder(self.name, "rollback", dry_run=not apply)
         available = self.backups()
-        source = Path(backup) if backup is not None else (available[-1] if available else None)
+        source = available[-1] if available else None
+        if backup is not None:
+            source = Path(backup)
+            if source.name == os.fspath(backup):  # a bare name: next to the CPF
+                source = self.path.parent / source
         if source is None:
             return result.failure(
                 f"{self.path}: no backup ({self.path.name}_YYYYMMDD) to roll back to"
@@ -250,7 +255,13 @@ class CpfTool:
             return result.success(
                 f"{self.path}: dry run, {len(effective)} change(s) not applied (use apply)"
             )
-        if self.path.read_bytes() != old:
+        try:
+            on_disk = self.path.read_bytes()
+        except OSError as error:
+            raise ToolError(
+                f"cannot re-read {self.path} before writing: {error.strerror}"
+            ) from None
+        if on_disk != old:
             raise ToolError(f"{self.path} changed on disk while the {verb} was prepared; retry")
         backup = storage.make_backup(self.path, self._today())
         _log.info("cpf.backup", path=str(self.path), backup=str(backup))
@@ -292,6 +303,12 @@ def _conflicting_duplicates(cpf: CpfFile) -> list[str]:
                 f"values; pytest-iris reads the last ({places[-1][1]!r})"
             )
     return out
+
+
+def _new_problems(original: CpfFile, updated: CpfFile) -> list[str]:
+    """Rules between parameters that the change breaks (not those the file already broke)."""
+    already = set(consistency_problems(_config_values(original)))
+    return [p for p in consistency_problems(_config_values(updated)) if p not in already]
 
 
 def _config_values(cpf: CpfFile) -> dict[str, str]:
