@@ -228,3 +228,18 @@ def test_rejected_commands_are_traced_too(host: Path) -> None:
         result = dispatcher(host).dispatch_sync(command("kernel", "reboot"))
     assert result.trace_id == trace_id
     events.assert_event("dispatch.rejected", trace_id=trace_id)
+
+
+@pytest.mark.parametrize(
+    ("memlock", "pool", "huge"),
+    [("0", "0", False), ("0", "100", True), ("64", "0", True), ("32", "100", False)],
+)
+def test_huge_pages_default_follows_memlock_and_the_pool(
+    host: Path, memlock: str, pool: str, huge: bool
+) -> None:
+    cpf = host / "usr/irissys/iris.cpf"
+    cpf.write_bytes(CPF.encode() + f"\r\nmemlock={memlock}".encode())
+    (host / "proc/sys/vm/nr_hugepages").write_text(pool + "\n")
+    result = dispatcher(host).dispatch_sync(command("kernel", "plan"))
+    assert result.ok, result.message
+    assert ("using huge pages" in result.details["plan"].splitlines()[0]) is huge

@@ -281,6 +281,9 @@ class Dispatcher:
         tool = KernelTool(self.host.procfs, self.sysctl, self.host.env, settings=settings)
         state = tool.read()
         huge = params.get("huge_pages")
+        # memlock (facts.md §3.8): huge pages are tried first unless disabled, so
+        # they are "used" when required, or preferred and the host has a pool
+        mode = "preferred"
         if "shared_memory_mb" in params:
             total: Any = params["shared_memory_mb"]
         else:
@@ -288,8 +291,9 @@ class Dispatcher:
 
             cpf = CpfFile.read(params.get("cpf", self.host.cpf))
             total = shared_memory_plan(cpf, self.total_ram_mb or state.total_ram_mb)
-            if huge is None:
-                huge = uses_huge_pages(cpf) == "required"
+            mode = uses_huge_pages(cpf)
+        if huge is None:
+            huge = mode == "required" or (mode == "preferred" and state.nr_hugepages > 0)
         plan = tool.plan(
             total,
             huge_pages=bool(huge),
