@@ -54,7 +54,7 @@ def probe_steady_state(
 def users_can_connect(host: Any) -> tuple[bool, str]:
     """Logons work when the instance runs with its control process, write daemon and superserver."""
     if host.status() != "running":
-        return False, f"instance {host.instance_name} is down"
+        return False, f"logons impossible: instance {host.instance_name} is down"
     roles = host.pids()
     missing = [role for role in _SERVING_ROLES if not roles.get(role)]
     if missing:
@@ -199,7 +199,7 @@ def check_expectations(
             problems.append(
                 f"shared memory the CPF asks for ({need // (1 << 20)}MB) "
                 f"{'fits within' if fits else 'exceeds'} kernel.shmmax ({shmmax} bytes = "
-                f"{shmmax // (1 << 20)}MB)" + _because(calls, "cpf")
+                f"{shmmax // (1 << 20)}MB)" + _because(calls, "cpf", "kernel")
             )
     for wanted_message in expect.messages_after:
         if not any(message_matches(wanted_message, m) for m in messages_after):
@@ -225,12 +225,10 @@ def describe_command(command: RemediationCommand) -> str:
     return f"{command.tool}.{command.action}({params}){dry}"
 
 
-def _because(
-    calls: list[tuple[float, RemediationCommand, ToolResult | None]], tool: str | None = None
-) -> str:
-    relevant = [(t, c, r) for t, c, r in calls if tool is None or c.tool == tool]
+def _because(calls: list[tuple[float, RemediationCommand, ToolResult | None]], *tools: str) -> str:
+    relevant = [(t, c, r) for t, c, r in calls if not tools or c.tool in tools]
     if not relevant:
-        return f" (no {tool + ' ' if tool else ''}tool call was made)"
+        return f" (no {'/'.join(tools) + ' ' if tools else ''}tool call was made)"
     t, c, r = relevant[-1]
     outcome = f" -> {r.status.value}: {r.message}" if r is not None else ""
     return f" (after {describe_command(c)} at t={t:.1f}s{outcome})"

@@ -1,0 +1,60 @@
+"""Deliberately broken remediators: each must fail the scenarios that catch its mistake."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pytest_iris.chaos.remediator import RemediationContext
+from pytest_iris.chaos.rules import RuleBasedRemediator
+from pytest_iris.models import IRISMessage, RemediationCommand
+
+
+class ForceRestart(RuleBasedRemediator):
+    """The reference rules, but every restart is forced, users connected or not."""
+
+    def _restart(self, context: RemediationContext, *, force: bool = False) -> RemediationCommand:
+        return super()._restart(context, force=True)
+
+
+class GlobalsPastShmmax(RuleBasedRemediator):
+    """Answers cache pressure by quadrupling globals, never looking at kernel.shmmax."""
+
+    def _shared_memory(
+        self, message: IRISMessage, context: RemediationContext
+    ) -> list[RemediationCommand]:
+        return []  # knows nothing about shared memory
+
+    def _global_buffers(
+        self, message: IRISMessage, context: RemediationContext
+    ) -> list[RemediationCommand]:
+        from pytest_iris.tools.cpf import CpfFile
+
+        globals_mb = int(CpfFile.read(context.cpf_path).get("config", "globals").split(",")[2])
+        return [
+            self._cmd("cpf", "set", changes={"config.globals": f"0,0,{globals_mb * 4},0,0,0"}),
+            self._restart(context),
+        ]
+
+
+def raises(message: IRISMessage, context: Any) -> None:
+    """A remediator with a bug: it raises on any warning."""
+    if message.severity >= 1:
+        raise RuntimeError(f"cannot handle {message.text[:20]!r}")
+
+
+async def async_lock_fixer(message: IRISMessage, context: Any) -> list[dict[str, Any]]:
+    """A minimal async remediator answering dicts: doubles locksiz on a lock table alert."""
+    if not message.text.startswith("LockTable Warning"):
+        return []
+    return [
+        {
+            "tool": "cpf",
+            "action": "set",
+            "parameters": {"changes": {"config.locksiz": "33554432"}},
+            "dry_run": False,
+        }
+    ]
+
+
+def nothing(message: IRISMessage, context: Any) -> None:
+    """Never does anything."""
