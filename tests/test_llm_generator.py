@@ -66,7 +66,7 @@ def test_invalid_output_is_retried_with_what_was_wrong(
 ) -> None:
     iris_openai_server.garble_next(times=2)
     with LLMGenerator([iris_openai_server.provider()]) as llm:
-        result = llm.generate_sync("write_daemon", 3)
+        result = llm.generate_sync("write_daemon_death", 3)
     assert result.attempts == 3
     assert result.answers[:2] == (GARBLED, GARBLED)
     assert result.messages and not result.rejected

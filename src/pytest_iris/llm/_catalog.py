@@ -1,15 +1,17 @@
 """IRIS lines for an incident from the template engine (``pytest_iris.generation``).
 
-Bridge: until the engine offers the incident as a sequence, entries are taken
-from the real samples shipped with this package and restamped (new times
-from ``start``, PIDs drawn from the seed, each original PID mapped to one new
-one so daemons keep theirs).
+An incident named like one of the engine's sequences is rendered by
+``render_sequence``; any other name falls back to the real samples shipped
+with this package, restamped (new times from ``start``, PIDs drawn from the
+seed, each original PID mapped to one new one so daemons keep theirs).
 """
 
 from __future__ import annotations
 
+import json
 import random
 from datetime import datetime, timedelta
+from pathlib import Path
 
 from pytest_iris.codec import parse_message
 from pytest_iris.grammar import format_message
@@ -29,16 +31,50 @@ def format_stamp(when: datetime) -> str:
     return when.strftime("%m/%d/%y-%H:%M:%S:") + f"{when.microsecond // 1000:03d}"
 
 
+#: Fixed time and seed for few-shot examples, so prompts never change between runs.
+EXAMPLE_START = datetime(2024, 3, 9, 21, 16, 17, 787000)
+
+
+def _sequence(name: str, start: datetime, seed: int) -> list[IRISMessage] | None:
+    from pytest_iris.generation import SequenceContext, render_sequence, sequence_names
+
+    if name not in sequence_names():
+        return None
+    return render_sequence(name, SequenceContext(start=start, seed=seed))
+
+
 def incident_lines(name: str, limit: int) -> list[str]:
-    """Catalog examples for few-shot prompts (none until the engine names incidents)."""
-    del name, limit
-    return []
+    """Up to ``limit`` entries the catalog writes now for the incident's sequence."""
+    messages = _sequence(name, EXAMPLE_START, 0) or []
+    return [format_message(m) for m in messages[:limit]]
+
+
+def write_examples(limit: int = 4) -> Path:
+    """Refresh ``data/catalog_examples.json`` from the catalog (then re-record cassettes).
+
+    Prompts use this snapshot, not the live catalog, so that editing the
+    catalog does not silently change every recorded request body.
+    """
+    from pytest_iris.llm.cassette import write_atomic
+    from pytest_iris.llm.prompts import INCIDENTS
+
+    path = Path(__file__).with_name("data") / "catalog_examples.json"
+    examples = {name: incident_lines(name, limit) for name in INCIDENTS}
+    write_atomic(path, json.dumps(examples, indent=1, ensure_ascii=False) + "\n")
+    return path
+
+
+if __name__ == "__main__":
+    print(write_examples())
 
 
 def render_incident(name: str, count: int, start: datetime, seed: int) -> list[IRISMessage]:
-    """``count`` entries for incident ``name``, deterministic for ``seed``."""
+    """Up to ``count`` entries for incident ``name`` from ``start``, deterministic for ``seed``."""
     from pytest_iris.llm.prompts import incident, sample_entries
 
+    rendered = _sequence(name, start, seed)
+    if rendered is not None:
+        return rendered[:count]
     item = incident(name)
     pool = [e for e in sample_entries() if any(k in e for k in item.keywords)]
     pool = pool or list(sample_entries())

@@ -18,7 +18,8 @@ Label = Literal["config", "os", "restart", "none"]
 LABELS: Final[tuple[Label, ...]] = ("config", "os", "restart", "none")
 #: Default first timestamp of a generated incident (in the log's own format).
 DEFAULT_START: Final = "11/26/26-10:00:00:000"
-_FEW_SHOT_MAX: Final = 10
+_FEW_SHOT_MAX: Final = 8
+_CATALOG_MAX: Final = 4
 
 
 @dataclass(frozen=True, slots=True)
@@ -33,6 +34,8 @@ class Incident:
 INCIDENTS: Final[dict[str, Incident]] = {
     i.name: i
     for i in (
+        # Names are those of pytest_iris.generation's sequences, so the local
+        # server (and a reader) can map a request to the template engine.
         Incident(
             "startup",
             "a normal instance startup: shared memory allocated, WIJ file, write daemon "
@@ -46,6 +49,12 @@ INCIDENTS: Final[dict[str, Incident]] = {
             ("Enabling logons", "Write daemon", "Mounted database"),
         ),
         Incident(
+            "wij_recovery",
+            "a start after a crash: the previous shutdown was abnormal and the WIJ is "
+            "recovered before databases are mounted",
+            ("WIJ", "Mounted database"),
+        ),
+        Incident(
             "shm_failure",
             "shared memory cannot be allocated at startup because kernel.shmmax or the huge "
             "page pool is too small; IRIS retries with standard pages and then reduces the "
@@ -53,15 +62,20 @@ INCIDENTS: Final[dict[str, Incident]] = {
             ("shared memory", "Huge Pages", "global buffers"),
         ),
         Incident(
-            "write_daemon",
+            "write_daemon_death",
             "the write daemon dies or stops showing activity, daemons are reported dead and "
             "the system freezes",
-            ("Daemon", "Write Daemon", "terminated abnormally", "cleandeadjob"),
+            ("died", "terminated abnormally", "cleandeadjob", "Pausing users"),
         ),
         Incident(
-            "lock_table_full",
+            "lock_table",
             "the lock table fills up (System Monitor warns above 85% and alerts above 95%)",
             ("lock", "Monitor"),
+        ),
+        Incident(
+            "disk_space",
+            "a database disk is filling up (warning below 250 MB free, alert below 50 MB)",
+            ("database", "Expansion"),
         ),
         Incident(
             "journal_space",
@@ -74,6 +88,21 @@ INCIDENTS: Final[dict[str, Incident]] = {
             "the license limit is exceeded and new logins are refused",
             ("License", "logons"),
         ),
+        Incident(
+            "process_crash",
+            "a user process catches a signal and the parent process cleans up and halts",
+            ("Process", "abnormally"),
+        ),
+        Incident(
+            "cpf_merge",
+            "a CPF merge file is applied: the CPF is validated and the [Actions] section run",
+            ("Merging", "CPF", "[Actions]"),
+        ),
+        Incident(
+            "mirror",
+            "a mirror member changes role: it finds the primary, becomes backup and dejournals",
+            ("mirror", "primary", "MirrorClient"),
+        ),
     )
 }
 
@@ -84,7 +113,7 @@ GENERATE_SYSTEM: Final = (
     "category is IRIS's own (Generic.Event, Utility.Event, WriteDaemon.Started, ...). "
     "Continuation lines of a multi-line entry are indented. Timestamps only move forward; "
     "a daemon keeps its PID. Reply with the log lines only: no commentary, no numbering, "
-    "no code fences.\nReal entries:\n"
+    "no code fences.\nExample entries (real ones first, then from the template catalog):\n"
 )
 CLASSIFY_SYSTEM: Final = (
     "You decide which remediation an InterSystems IRIS messages.log entry calls for. "
@@ -117,13 +146,20 @@ def few_shot(incident: Incident) -> tuple[str, ...]:
     return tuple(picked) + catalog_examples(incident)
 
 
+@cache
+def _catalog_snapshot() -> dict[str, list[str]]:
+    data = resources.files("pytest_iris.llm").joinpath("data/catalog_examples.json")
+    snapshot: dict[str, list[str]] = json.loads(data.read_text("utf-8"))
+    return snapshot
+
+
 def catalog_examples(incident: Incident) -> tuple[str, ...]:
-    """Lines rendered by the template engine for the incident, when the engine has it."""
-    try:
-        from pytest_iris.llm._catalog import incident_lines
-    except ImportError:  # pragma: no cover - the engine is optional at import time
-        return ()
-    return tuple(incident_lines(incident.name, limit=4))
+    """Entries the template catalog writes for the incident (fixed seed and time).
+
+    Read from a snapshot (``python -m pytest_iris.llm._catalog`` refreshes it)
+    so that catalog edits change recorded request bodies only on purpose.
+    """
+    return tuple(_catalog_snapshot().get(incident.name, ())[:_CATALOG_MAX])
 
 
 def incident(name: str) -> Incident:

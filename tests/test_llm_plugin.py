@@ -1,0 +1,64 @@
+"""The LLM fixtures and options in a user's suite, run with pytester."""
+
+from __future__ import annotations
+
+import pytest
+import yaml
+
+from pytest_iris.llm.guard import deny_network
+
+USER_TEST = """
+def test_gen(iris_llm):
+    result = iris_llm.generate_sync("license_limit", 2)
+    assert result.messages
+"""
+LOCAL_PROVIDER = """
+import pytest
+
+@pytest.fixture
+def iris_llm_providers(iris_openai_server):
+    return (iris_openai_server.provider("local"),)
+"""
+NO_PROVIDER = """
+import pytest
+from pytest_iris.llm.providers import Provider
+
+@pytest.fixture
+def iris_llm_providers():
+    return (Provider(name="never", base_url="http://192.0.2.1:9/v1", model="m"),)
+"""
+
+
+def test_user_suite_without_recording_fails_naming_cassette_and_option(
+    pytester: pytest.Pytester,
+) -> None:
+    pytester.makeconftest(NO_PROVIDER)
+    pytester.makepyfile(test_user=USER_TEST)
+    result = pytester.runpytest("--iris-cassette-dir=recs", "-p", "no:cacheprovider")
+    result.assert_outcomes(failed=1)
+    expected = pytester.path / "recs" / "test_user" / "test_gen.yaml"
+    result.stdout.fnmatch_lines([f"*CassetteError: cassette {expected} does not exist*"])
+    result.stdout.fnmatch_lines(["*pytest test_user.py::test_gen --iris-record-mode=once*"])
+
+
+def test_user_suite_records_once_then_replays_offline(pytester: pytest.Pytester) -> None:
+    pytester.makeconftest(LOCAL_PROVIDER)
+    pytester.makepyfile(test_user=USER_TEST)
+    pytester.makeini("[pytest]\niris_cassette_dir = recs\n")
+    recorded = pytester.runpytest("--iris-record-mode=once", "-p", "no:cacheprovider")
+    recorded.assert_outcomes(passed=1)
+    cassette = pytester.path / "recs" / "test_user" / "test_gen.yaml"
+    metadata = yaml.safe_load(cassette.read_text())["metadata"]
+    assert "iris_openai_server" in metadata["recorded_against"][0]
+    with deny_network() as attempts:
+        replayed = pytester.runpytest("-p", "no:cacheprovider")
+    replayed.assert_outcomes(passed=1)
+    assert attempts == []
+
+
+def test_ini_record_mode_is_used(pytester: pytest.Pytester) -> None:
+    pytester.makeconftest(LOCAL_PROVIDER)
+    pytester.makepyfile(test_user=USER_TEST)
+    pytester.makeini("[pytest]\niris_record_mode = once\niris_cassette_dir = ini_recs\n")
+    pytester.runpytest("-p", "no:cacheprovider").assert_outcomes(passed=1)
+    assert (pytester.path / "ini_recs" / "test_user" / "test_gen.yaml").is_file()
