@@ -19,12 +19,12 @@ import shlex
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Protocol
+from typing import Literal, Protocol
 
 from pytest_iris.errors import CommandPrivilegeError, ToolError, ValidationError
 from pytest_iris.logging import get_logger
 from pytest_iris.models import ToolResult
-from pytest_iris.tools._exec import atomic_write, run
+from pytest_iris.tools._exec import Completed, atomic_write, run
 from pytest_iris.tools.results import ResultBuilder
 from pytest_iris.tools.settings import ToolSettings
 
@@ -38,7 +38,13 @@ KEYS: tuple[str, ...] = (
     "vm.nr_hugepages",
 )
 #: what ``sysctl`` (procps) prints when the kernel refuses a write
-_DENIED = re.compile(r"permission denied|operation not permitted|read-only file system", re.I)
+_DENIED = re.compile(
+    r"permission denied|operation not permitted|read-only file system"
+    r"|a password is required|not in the sudoers|is not allowed to execute",
+    re.I,
+)
+#: how the tool escalates: never; retry a refused write with ``sudo -n``; always ``sudo -n``
+SudoMode = Literal["never", "auto", "always"]
 _log = get_logger("pytest_iris.tools.kernel")
 
 
@@ -164,12 +170,14 @@ class KernelTool:
         *,
         settings: ToolSettings | None = None,
         page_size: int | None = None,
+        sudo: SudoMode | None = None,
     ) -> None:
         self.procfs_root = Path(procfs_root)
         self.sysctl = sysctl
         self.env = dict(env) if env is not None else None
         self.settings = settings or ToolSettings()
         self.page_size = page_size or os.sysconf("SC_PAGE_SIZE")
+        self.sudo: SudoMode = sudo or self.settings.sudo
 
     # -- reading -----------------------------------------------------------
 
@@ -359,11 +367,7 @@ class KernelTool:
             )
         applied = 0
         for index, v in enumerate(plan.changes):
-            done = run(
-                [self.sysctl, "-w", f"{v.key}={v.proposed}"],
-                env=self.env,
-                timeout=self.settings.sysctl_timeout_s,
-            )
+            done = self._sysctl(v)
             _log.info("kernel.sysctl", key=v.key, value=v.proposed, returncode=done.returncode)
             if not done.ok:
                 for left in plan.changes[index:]:
@@ -401,6 +405,28 @@ class KernelTool:
             if applied
             else "the kernel already meets the plan"
         )
+
+    def _sysctl(self, value: PlannedValue) -> Completed:
+        """``sysctl -w``, through ``sudo -n`` (never prompting) as the sudo mode says."""
+        argv = [self.sysctl, "-w", f"{value.key}={value.proposed}"]
+        timeout = self.settings.sysctl_timeout_s
+        if self.sudo == "always":
+            return run(["sudo", "-n", *argv], env=self.env, timeout=timeout)
+        done = run(argv, env=self.env, timeout=timeout)
+        if self.sudo == "auto" and not done.ok and _DENIED.search(done.stderr + done.stdout):
+            _log.info("kernel.sudo", key=value.key)
+            escalated = run(["sudo", "-n", *argv], env=self.env, timeout=timeout)
+            if escalated.ok:
+                return escalated
+            # keep both reasons: the kernel's refusal and why sudo did not help
+            return Completed(
+                escalated.argv,
+                escalated.returncode,
+                escalated.stdout,
+                f"{done.stderr.strip()}; {escalated.stderr.strip()}",
+                escalated.timed_out,
+            )
+        return done
 
     def _read_back(self, key: str) -> int | str:
         values = self._ints(key)

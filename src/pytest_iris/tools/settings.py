@@ -24,6 +24,9 @@ class ToolSettings(BaseModel):
     shmmax_margin_mb: int = Field(default=16, ge=0)
     #: extra huge pages beyond the shared memory total ("a cushion")
     hugepages_margin: int = Field(default=1, ge=1)
+    #: kernel tool escalation: ``never``; ``auto`` retries a refused ``sysctl -w``
+    #: with ``sudo -n`` (never prompts); ``always`` runs it through ``sudo -n``
+    sudo: Literal["never", "auto", "always"] = "never"
     #: one run of ``sysctl``
     sysctl_timeout_s: float = Field(default=10.0, gt=0)
     #: default file ``kernel apply --persist`` writes, relative to the host root
