@@ -45,6 +45,29 @@ details{margin-top:8px}
 """
 
 
+#: After layout, records on each scenario how many timeline marks are visible
+#: inside the timeline (what a browser test reads back); changes nothing shown.
+_SCRIPT = """
+document.addEventListener("DOMContentLoaded", function () {
+  document.querySelectorAll("section.scenario").forEach(function (section) {
+    var svg = section.querySelector("svg.timeline");
+    var box = svg.getBoundingClientRect();
+    var marks = svg.querySelectorAll(".mark");
+    var shown = 0;
+    marks.forEach(function (mark) {
+      var r = mark.getBoundingClientRect();
+      if (r.width > 0 && r.left >= box.left - 1 && r.right <= box.right + 1 &&
+          r.top >= box.top - 1 && r.bottom <= box.bottom + 1) { shown += 1; }
+    });
+    section.dataset.marks = String(marks.length);
+    section.dataset.marksShown = String(shown);
+    section.dataset.timelineWidth = String(Math.round(box.width));
+  });
+  document.body.dataset.rendered = "yes";
+});
+"""
+
+
 def render_report(journals: Iterable[Journal], *, title: str = "pytest-iris chaos report") -> str:
     journals = list(journals)
     passed = sum(1 for j in journals if j.passed)
@@ -57,7 +80,7 @@ def render_report(journals: Iterable[Journal], *, title: str = "pytest-iris chao
         f"{len(journals) - passed} not passed.</p>",
     ]
     parts += [_scenario(j) for j in journals]
-    parts.append("</body></html>")
+    parts.append(f"<script>{_SCRIPT}</script></body></html>")
     return "\n".join(parts)
 
 
