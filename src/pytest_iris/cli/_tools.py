@@ -8,7 +8,13 @@ from typing import Any
 
 
 def dispatch(
-    args: argparse.Namespace, tool: str, action: str, params: dict[str, Any], *, apply: bool
+    args: argparse.Namespace,
+    tool: str,
+    action: str,
+    params: dict[str, Any],
+    *,
+    apply: bool,
+    overrides: dict[str, Any] | None = None,
 ) -> int:
     """Run one remediation command through the Dispatcher and print its result."""
     from pytest_iris import logging as iris_logging
@@ -20,6 +26,8 @@ def dispatch(
     name = f"pytest-iris {tool}" + (f" {action}" if tool != "restart" else "")
     try:
         settings = load_settings().tools
+        if overrides:
+            settings = settings.model_copy(update=overrides)
     except ConfigError as error:
         print(f"{name}: {error}", file=sys.stderr)
         return 2

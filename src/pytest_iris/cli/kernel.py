@@ -47,6 +47,12 @@ def register(subparsers: Any) -> None:
         if name == "apply":
             sub.add_argument("--apply", action="store_true", help="really run sysctl -w")
             sub.add_argument(
+                "--sudo",
+                choices=("never", "auto", "always"),
+                default=None,
+                help="escalate with sudo -n: never (default), auto (retry when refused), always",
+            )
+            sub.add_argument(
                 "--persist",
                 nargs="?",
                 const=True,
@@ -71,4 +77,5 @@ def run(args: argparse.Namespace) -> int:
     if getattr(args, "persist", None) is not None:
         params["persist"] = args.persist
     apply = bool(getattr(args, "apply", False))
-    return dispatch(args, "kernel", args.kernel_action, params, apply=apply)
+    overrides = {"sudo": args.sudo} if getattr(args, "sudo", None) else {}
+    return dispatch(args, "kernel", args.kernel_action, params, apply=apply, overrides=overrides)
