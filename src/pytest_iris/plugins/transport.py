@@ -47,17 +47,17 @@ def iris_endpoint(request: pytest.FixtureRequest) -> Iterator[Any]:
     faults: dict[str, Any] = {}
     for marker in reversed(list(request.node.iter_markers("iris_endpoint_faults"))):
         if marker.args:
-            raise pytest.UsageError(
-                f"{request.node.nodeid}: iris_endpoint_faults takes keywords only, got {marker.args!r}"
+            pytest.fail(
+                f"{request.node.nodeid}: iris_endpoint_faults takes keywords only, "
+                f"got {marker.args!r}",
+                pytrace=False,
             )
         faults.update(marker.kwargs)
     with MockEndpoint(seed=_seed(request)) as endpoint:
         try:
             endpoint.faults.configure(**faults)
         except (ConfigError, TypeError, ValueError) as error:
-            raise pytest.UsageError(
-                f"{request.node.nodeid}: iris_endpoint_faults: {error}"
-            ) from None
+            pytest.fail(f"{request.node.nodeid}: iris_endpoint_faults: {error}", pytrace=False)
         yield endpoint
 
 
