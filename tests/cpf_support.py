@@ -60,3 +60,20 @@ VALID_VALUES: dict[str, tuple[str, str]] = {
     "[Startup]DBSizesAllowed": ("8192,16384", "8192"),
     "[Startup]PasswordHash": ("ABCDEF0123456789,salt99", "abcdef99,salt01"),
 }
+
+
+def real_or_synthetic(name: str, tmp_path: Path, target: str = "iris.cpf") -> Path:
+    """A real CPF when the corpus is present, else a synthetic one of similar size.
+
+    For tests of writing (atomicity, modes, backups) rather than of real formats,
+    so they still run where shared/ is absent.
+    """
+    if (REAL_CPF_DIR / name).is_file():
+        return copy_real(name, tmp_path, target)
+    lines = ["[ConfigFile]", "Product=IRIS", ""]
+    for section in range(40):
+        lines += [f"[Map.NS{section}]", *(f"Package_A{i}=DB{section}" for i in range(30)), ""]
+    lines += ["[config]", "globals=0,0,0,0,0,0", "gmheap=0", "jrnbufs=64", "routines=0", ""]
+    destination = tmp_path / target
+    destination.write_bytes("\r\n".join(lines).encode())
+    return destination

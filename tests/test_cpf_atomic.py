@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from cpf_support import copy_real
+from cpf_support import real_or_synthetic
 from pytest_iris.tools.cpf import CpfFile, CpfTool, backups, write_atomic
 from pytest_iris.tools.cpf.storage import next_backup_path
 
@@ -90,7 +90,7 @@ def _kill(child: subprocess.Popen[str]) -> None:
 
 @pytest.mark.parametrize("where", ["mid-data", "before-fsync", "before-rename", "after-rename"])
 def test_sigkill_mid_write_leaves_old_or_new(where: str, tmp_path: Path) -> None:
-    path = copy_real(FULL, tmp_path)
+    path = real_or_synthetic(FULL, tmp_path)
     old = path.read_bytes()
     cpf = CpfFile.read(path)
     cpf.set("config", "globals", "0,0,4096,0,0,0")
@@ -116,7 +116,7 @@ def test_sigkill_mid_write_leaves_old_or_new(where: str, tmp_path: Path) -> None
 def test_random_sigkills_of_the_real_tool_never_tear_the_file(
     tmp_path: Path, request: pytest.FixtureRequest
 ) -> None:
-    path = copy_real(FULL, tmp_path)
+    path = real_or_synthetic(FULL, tmp_path)
     versions = set()
     for value in ("0,0,64,0,0,0", "0,0,0,0,0,0"):
         cpf = CpfFile.read(path)
@@ -137,7 +137,7 @@ def test_random_sigkills_of_the_real_tool_never_tear_the_file(
 def test_mode_owner_kept_and_symlink_written_through(tmp_path: Path) -> None:
     real_dir = tmp_path / "durable"
     real_dir.mkdir()
-    path = copy_real(FULL, real_dir)
+    path = real_or_synthetic(FULL, real_dir)
     os.chmod(path, 0o640)
     link = tmp_path / "iris.cpf"
     link.symlink_to(path)
@@ -152,7 +152,7 @@ def test_mode_owner_kept_and_symlink_written_through(tmp_path: Path) -> None:
 
 
 def test_backups_are_dated_and_never_overwritten(tmp_path: Path) -> None:
-    path = copy_real(FULL, tmp_path)
+    path = real_or_synthetic(FULL, tmp_path)
     day = date(2025, 1, 15)
     tool = CpfTool(path, today=lambda: day)
     contents = [path.read_bytes()]
