@@ -161,3 +161,12 @@ def test_bad_input_names_the_argument(bad: object) -> None:
         plan_shared_memory(bad, 0, 64, 0, 1000)  # type: ignore[arg-type]
     with pytest.raises(ValidationError, match="heap_mb"):
         SharedMemoryPlan(1, 1, 1, 1, bad, 1, 1)  # type: ignore[arg-type]
+
+
+def test_console_lines_of_the_2024_container_start() -> None:
+    """facts.md §4.4: the console shows only globals and routines after 'Allocated'."""
+    plan = SharedMemoryPlan(953, 95, 64, 74, 300, 5, 16, rounding_mb=1)
+    assert memory.console_allocated_messages(plan) == (
+        "Allocated 1508MB shared memory",
+        "953MB global buffers, 95MB routine buffers",
+    )

@@ -219,6 +219,21 @@ def allocated_messages(plan: SharedMemoryPlan, *, huge_pages: bool = False) -> t
     return allocated_message(plan, huge_pages=huge_pages), plan.breakdown_text()
 
 
+def console_allocated_messages(
+    plan: SharedMemoryPlan, *, huge_pages: bool = False
+) -> tuple[str, str]:
+    """What ``iris start`` prints on the console (IRIS 2022.1+, facts.md §4.4).
+
+    The real 2024 container console shows ``Allocated 1508MB shared memory``
+    then only ``953MB global buffers, 95MB routine buffers``, while
+    messages.log gets the full :meth:`~SharedMemoryPlan.breakdown_text`.
+    """
+    return (
+        allocated_message(plan, huge_pages=huge_pages),
+        f"{plan.global_buffers_mb}MB global buffers, {plan.routine_buffers_mb}MB routine buffers",
+    )
+
+
 def allocated_message_2020(plan: SharedMemoryPlan, *, huge_pages: bool = False) -> str:
     """The one-line IRIS 2020.x/2021.1 form.
 
