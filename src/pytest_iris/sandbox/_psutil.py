@@ -33,7 +33,12 @@ class _Host(Protocol):
 
 
 @contextlib.contextmanager
-def pointed_at(host: _Host) -> Iterator[None]:
+def pointed_at(host: _Host, *, real: bool = False) -> Iterator[None]:
+    """Swap ``psutil.PROCFS_PATH`` for ``host.proc`` until the block ends.
+
+    ``real=True`` (live sandbox): the PIDs are real processes, so signals are
+    real too; only existence probes of PIDs outside the view answer ESRCH.
+    """
     import psutil
 
     from pytest_iris.sandbox import guard
@@ -47,6 +52,15 @@ def pointed_at(host: _Host) -> Iterator[None]:
         root = host.root
 
         def routed_kill(pid: int, sig: int, /) -> None:
+            if real:
+                if (
+                    sig == 0
+                    and not os.path.lexists(f"{host.proc}/{pid}")
+                    and not guard.may_signal(pid)
+                ):
+                    raise ProcessLookupError(3, "No such process")
+                saved_kill(pid, sig)
+                return
             if pid > 0 and pid in load_state(root).processes:
                 deliver_signal(root, pid, sig)
                 return

@@ -1,17 +1,607 @@
-"""Live mode: the sandbox host made of real processes inside Linux namespaces (in progress)."""
+"""``LiveSandbox``: the sandbox host made of real parts inside Linux namespaces.
+
+``unshare --user --map-root-user --pid --fork --mount-proc --ipc --net``
+starts a supervisor as PID 1 of new namespaces. In them run real processes
+whose comm is ``irisdb`` (a symlink to Python named like IRIS's kernel
+executable; see :mod:`._live_role`), real listening sockets on 1972 and 52773
+(and the ISC agent on 2188) on the namespace's own loopback, and real client
+connections to them. ``iris start`` asks the namespace's kernel for the
+shared memory with a real ``shmget`` of the planned size, so the real
+``kernel.shmmax`` of the namespace's IPC namespace decides; ``sysctl`` is the
+real ``sysctl`` run in that IPC (and user) namespace through ``nsenter``.
+
+What stays emulated: the CPF and messages.log are files (written with the
+same CPF tool and log generator as the fake host), huge pages are not used
+(``vm.nr_hugepages`` is not namespaced, so the live sandbox refuses to set
+it), and the sandbox user is the namespace's root (``user``/``sudo`` are
+ignored).
+
+psutil sees the namespace through :meth:`LiveSandbox.procfs`: a directory
+of links to ``/proc/<pid>`` for each namespace process (host PIDs) and
+``net`` -> ``/proc/<supervisor>/net`` (the namespace's sockets).
+"""
 
 from __future__ import annotations
 
+import contextlib
+import json
+import os
+import shutil
+import subprocess
+import sys
+import time
+from collections.abc import Iterator, Mapping, Sequence
+from datetime import datetime
+from functools import cache
+from importlib import resources
+from pathlib import Path
 from typing import Any
 
 from pytest_iris.errors import SandboxError
+from pytest_iris.sandbox import _iris, _log
+from pytest_iris.sandbox._state import HostState, Instance, load_state, locked_state, save_state
+from pytest_iris.sandbox.host import _CPF_ORIGINAL_DIR, DEFAULT_INSTALL, DEFAULT_START, shipped_cpf
+
+UNSHARE = (
+    "unshare",
+    "--user",
+    "--map-root-user",
+    "--pid",
+    "--fork",
+    "--mount-proc",
+    "--ipc",
+    "--net",
+)
+#: tunables that belong to the IPC namespace (the only ones the live sandbox may set)
+IPC_KEYS = frozenset({"kernel.shmmax", "kernel.shmall", "kernel.shmmni", "kernel.sem",
+                      "kernel.msgmni", "kernel.msgmax", "kernel.msgmnb", "kernel.shm_rmid_forced"})  # fmt: skip
+SYSCTL = "/usr/sbin/sysctl"
+_TIMEOUT = 20.0
 
 
+@cache
 def namespaces_available() -> str:
-    """'' when the live sandbox can run here, else the reason it cannot."""
-    return "live mode is not built yet"
+    """'' when the live sandbox can run here, else why not (for ``pytest.skip``)."""
+    if shutil.which("unshare") is None or shutil.which("nsenter") is None:
+        return "unshare/nsenter (util-linux) not installed"
+    if not os.path.exists(SYSCTL):
+        return f"{SYSCTL} (procps) not installed"
+    from pytest_iris.sandbox import guard
+
+    with guard.bypass():
+        try:
+            done = subprocess.run(
+                [*UNSHARE, "true"], capture_output=True, text=True, timeout=20, check=False
+            )
+        except (OSError, subprocess.TimeoutExpired) as exc:
+            return f"unshare failed: {exc}"
+    if done.returncode != 0:
+        return f"unshare is not permitted here: {done.stderr.strip() or done.returncode}"
+    return ""
+
+
+def _children(pid: int) -> list[int]:
+    out: list[int] = []
+    try:
+        for tid in os.listdir(f"/proc/{pid}/task"):
+            with open(f"/proc/{pid}/task/{tid}/children", encoding="ascii") as fh:
+                out += [int(x) for x in fh.read().split()]
+    except OSError:
+        pass
+    return out
+
+
+def _cmdline(pid: int) -> list[str]:
+    try:
+        with open(f"/proc/{pid}/cmdline", "rb") as fh:
+            return [a.decode() for a in fh.read().split(b"\0") if a]
+    except OSError:
+        return []
+
+
+def _role(argv: list[str]) -> str:
+    name = os.path.basename(argv[0]) if argv else ""
+    if name in ("httpd", "ISCAgent", "client"):
+        return {"httpd": "web_server", "ISCAgent": "agent", "client": "client"}[name]
+    if "-cc" in argv:
+        return "control"
+    if "--fd" in argv:
+        return "user_job"
+    for marker, role in (("WRTDMN", "write_daemon"), ("SWRTDMN", "write_daemon_helper"),
+                         ("JRNDMN", "journal_daemon"), ("SuperServer^%SYS.SERVER", "superserver")):  # fmt: skip
+        if marker in argv:
+            return role
+    return "init"
 
 
 class LiveSandbox:
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        raise SandboxError("live mode is not built yet")
+    """A host of real processes and sockets in private namespaces, rooted at ``root``.
+
+    Keywords as :class:`~pytest_iris.sandbox.SandboxHost`; ``kernel`` may only
+    hold IPC-namespace keys (``kernel.shmmax`` ...). Use as a context manager:
+    entering starts the namespaces (and the guard), leaving ends every process.
+    """
+
+    def __init__(
+        self,
+        root: str | os.PathLike[str],
+        *,
+        instance: str = "IRIS",
+        running: bool = True,
+        cpf: Mapping[str, Mapping[str, object]] | None = None,
+        cpf_text: str | None = None,
+        kernel: Mapping[str, object] | None = None,
+        total_ram_mb: int | None = None,
+        users: int = 0,
+        web_users: int = 0,
+        seed: int = 0,
+        start: datetime = DEFAULT_START,
+        user: str = "root",
+        sudo: str = "nopasswd",
+    ) -> None:
+        self.root = Path(root).absolute()
+        self.instance_name = instance
+        bad = sorted(set(kernel or {}) - IPC_KEYS)
+        if bad:
+            raise SandboxError(
+                f"the live sandbox can only set IPC-namespace tunables, not {bad}: "
+                "those are the real host's (use the fake SandboxHost for them)"
+            )
+        self._cfg: dict[str, Any] = {
+            "running": running, "cpf": cpf or {}, "cpf_text": cpf_text,
+            "kernel": {k: str(v) for k, v in (kernel or {}).items()},
+            "total_ram_mb": total_ram_mb, "users": users, "web_users": web_users,
+            "seed": seed, "start": start,
+        }  # fmt: skip
+        self._unshare: subprocess.Popen[bytes] | None = None
+        self._stack: contextlib.ExitStack | None = None
+
+    # -- paths -------------------------------------------------------------
+
+    @property
+    def live_dir(self) -> Path:
+        return self.root / ".live"
+
+    @property
+    def install_dir(self) -> Path:
+        return self.root / DEFAULT_INSTALL
+
+    @property
+    def cpf_path(self) -> Path:
+        return self.install_dir / "iris.cpf"
+
+    @property
+    def messages_log(self) -> Path:
+        return self.install_dir / "mgr" / "messages.log"
+
+    @property
+    def bin_dir(self) -> Path:
+        return self.root / "bin"
+
+    @property
+    def proc(self) -> Path:
+        """The psutil view of the namespaces (refreshed by :meth:`procfs`)."""
+        return self.live_dir / "proc"
+
+    @property
+    def env(self) -> dict[str, str]:
+        env = dict(os.environ)
+        env["PATH"] = f"{self.bin_dir}:/usr/local/bin:/usr/bin:/bin"
+        env["PYTEST_IRIS_SANDBOX"] = str(self.root)
+        return env
+
+    @property
+    def supervisor(self) -> int:
+        return int(json.loads((self.live_dir / "ns.json").read_text())["supervisor"])
+
+    # -- life cycle ----------------------------------------------------------
+
+    def __enter__(self) -> LiveSandbox:
+        reason = namespaces_available()
+        if reason:
+            raise SandboxError(f"live sandbox unavailable: {reason}")
+        stack = contextlib.ExitStack()
+        self._stack = stack
+        try:
+            from pytest_iris.sandbox import guard
+
+            stack.callback(self._shutdown)
+            self._build()
+            stack.enter_context(guard.contained(self))
+        except BaseException:
+            stack.close()
+            raise
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self._stack is not None:
+            self._stack.close()
+            self._stack = None
+
+    def _build(self) -> None:
+        cfg = self._cfg
+        live = self.live_dir
+        for sub in ("up", "proc"):
+            (live / sub).mkdir(parents=True, exist_ok=True)
+        (self.install_dir / "mgr").mkdir(parents=True, exist_ok=True)
+        text = cfg["cpf_text"] or shipped_cpf().replace(
+            _CPF_ORIGINAL_DIR, str(self.install_dir) + "/"
+        )
+        self.cpf_path.write_text(text, encoding="utf-8")
+        if cfg["cpf"]:
+            from pytest_iris.sandbox._cpfio import cpf_set
+
+            cpf_set(
+                self.cpf_path,
+                {(s, k): str(v) for s, items in cfg["cpf"].items() for k, v in items.items()},
+            )
+        self.messages_log.touch()
+        python = os.path.realpath(sys.executable)
+        names = {"irisdb": self.install_dir / "bin" / "irisdb", "httpd": self.install_dir / "httpd" / "bin" / "httpd",
+                 "ISCAgent": live / "ISCAgent", "client": live / "client"}  # fmt: skip
+        for link in names.values():
+            link.parent.mkdir(parents=True, exist_ok=True)
+            if not link.is_symlink():
+                link.symlink_to(python)
+        script = live / "role.py"
+        script.write_text(
+            resources.files("pytest_iris.sandbox").joinpath("_live_role.py").read_text("utf-8")
+        )
+        meminfo = Path("/proc/meminfo").read_text(encoding="ascii").split()
+        real_ram = int(meminfo[meminfo.index("MemTotal:") + 1]) // 1024
+        self._ram = cfg["total_ram_mb"] or real_ram
+        self._write_config(shm_sizes=[])
+        self._install_bin()
+        now = cfg["start"].timestamp()
+        state = HostState(
+            clock=now, boot_time=now - 86400, total_ram_mb=self._ram, seed=cfg["seed"], next_pid=300
+        )
+        state.instances[self.instance_name] = Instance(
+            name=self.instance_name, directory=str(self.install_dir), cpf=str(self.cpf_path),
+            default=True, since=now,
+        )  # fmt: skip
+        (self.root / ".sandbox").mkdir(exist_ok=True)
+        save_state(self.root, state)
+        self._start_namespaces()
+        if cfg["running"]:
+            out = self.iris("start", self.instance_name, "quietly")
+            if out.status:
+                raise SandboxError(
+                    f"starting state is inconsistent: the live instance fails to start:\n{out.stdout}"
+                )
+            if cfg["users"] or cfg["web_users"]:
+                self.connect(cfg["users"], cfg["web_users"])
+
+    def _write_config(self, **changes: Any) -> None:
+        path = self.live_dir / "config.json"
+        data = json.loads(path.read_text()) if path.exists() else {
+            "bin": {"irisdb": str(self.install_dir / "bin" / "irisdb"),
+                    "httpd": str(self.install_dir / "httpd" / "bin" / "httpd"),
+                    "ISCAgent": str(self.live_dir / "ISCAgent"), "client": str(self.live_dir / "client")},
+            "script": str(self.live_dir / "role.py"), "mgr": f"{self.install_dir}/mgr",
+            "install": str(self.install_dir), "cpf": str(self.cpf_path), "instance": self.instance_name,
+            "superserver_port": 1972, "web_port": 52773, "agent_port": 2188, "helpers": 2,
+            "kernel": self._cfg["kernel"],
+        }  # fmt: skip
+        data.update(changes)
+        tmp = path.with_suffix(".tmp")
+        tmp.write_text(json.dumps(data))
+        tmp.replace(path)
+
+    def _install_bin(self) -> None:
+        self.bin_dir.mkdir(exist_ok=True)
+        for name in ("iris", "sysctl"):
+            path = self.bin_dir / name
+            path.write_text(
+                f"#!{sys.executable}\nimport sys\nfrom pytest_iris.sandbox.live import main\n"
+                f"sys.exit(main({name!r}, {str(self.root)!r}, sys.argv[1:]))\n"
+            )
+            path.chmod(0o755)
+
+    def _start_namespaces(self) -> None:
+        from pytest_iris.sandbox import guard
+
+        env = {
+            **os.environ,
+            "PYTEST_IRIS_LIVE": str(self.live_dir),
+            "PATH": "/usr/sbin:/usr/bin:/sbin:/bin",
+        }
+        python = os.path.realpath(sys.executable)
+        with guard.bypass():
+            self._unshare = subprocess.Popen(
+                [*UNSHARE, python, str(self.live_dir / "role.py"), "supervisor"],
+                env=env, stdin=subprocess.DEVNULL, start_new_session=True,
+            )  # fmt: skip
+        self._wait_for("supervisor")
+        children = _children(self._unshare.pid)
+        if not children:
+            raise SandboxError("live sandbox: the namespace's PID 1 is missing")
+        (self.live_dir / "ns.json").write_text(
+            json.dumps({"supervisor": children[0], "unshare": self._unshare.pid})
+        )
+
+    def _wait_for(self, *names: str, prefix: str | None = None, count: int = 0) -> None:
+        deadline = time.monotonic() + _TIMEOUT
+        up = self.live_dir / "up"
+        while time.monotonic() < deadline:
+            present = set(os.listdir(up))
+            if all(n in present for n in names) and (
+                prefix is None or sum(1 for p in present if p.startswith(prefix)) >= count
+            ):
+                return
+            if self._unshare is not None and self._unshare.poll() is not None:
+                raise SandboxError(
+                    f"live sandbox: the namespaces ended (status {self._unshare.returncode})"
+                )
+            time.sleep(0.01)
+        raise SandboxError(f"live sandbox: timed out waiting for {names or prefix}")
+
+    def _send(self, line: str) -> None:
+        with open(self.live_dir / "ctl", "w", encoding="utf-8") as fh:
+            fh.write(line + "\n")
+
+    def _shutdown(self) -> None:
+        proc = self._unshare
+        if proc is None:
+            return
+        from pytest_iris.sandbox import guard
+
+        with guard.bypass():
+            with contextlib.suppress(OSError):
+                os.killpg(proc.pid, 9)  # PID 1 of the namespace dies: the kernel ends the rest
+            proc.wait(timeout=10)
+        self._unshare = None
+
+    # -- looking -------------------------------------------------------------
+
+    def pids(self, name: str | None = None) -> dict[str, list[int]]:
+        """The namespace's processes by role, as host PIDs (what psutil shows)."""
+        roles: dict[str, list[int]] = {}
+        stack = [self.supervisor]
+        while stack:
+            pid = stack.pop()
+            roles.setdefault(_role(_cmdline(pid)), []).append(pid)
+            stack += _children(pid)
+        for pids in roles.values():
+            pids.sort()
+        helpers = roles.pop("write_daemon_helper", [])
+        for n, pid in enumerate(helpers, 1):
+            roles[f"write_daemon_helper_{n}"] = [pid]
+        return roles
+
+    def status(self, name: str | None = None) -> str:
+        return load_state(self.root).instances[name or self.instance_name].status
+
+    def connections(self, name: str | None = None) -> int:
+        """Established connections to 1972/52773, read from the namespace's /proc/net/tcp{,6}."""
+        count = 0
+        for table in ("tcp", "tcp6"):
+            with open(f"/proc/{self.supervisor}/net/{table}", encoding="ascii") as fh:
+                next(fh)
+                for line in fh:
+                    fields = line.split()
+                    port = int(fields[1].rsplit(":", 1)[1], 16)
+                    if fields[3] == "01" and port in (1972, 52773):
+                        count += 1
+        return count
+
+    def log_text(self) -> str:
+        return self.messages_log.read_text(encoding="utf-8")
+
+    @contextlib.contextmanager
+    def procfs(self) -> Iterator[None]:
+        """Point psutil at the namespaces (links to /proc/<pid> and the namespace's net)."""
+        from pytest_iris.sandbox import _psutil
+
+        self.refresh_procfs()
+        with _psutil.pointed_at(self, real=True):
+            yield
+
+    def refresh_procfs(self) -> None:
+        view = self.proc
+        for entry in os.listdir(view):
+            os.unlink(view / entry)
+        pids = [pid for group in self.pids().values() for pid in group]
+        for pid in pids:
+            os.symlink(f"/proc/{pid}", view / str(pid))
+        os.symlink(f"/proc/{self.supervisor}/net", view / "net")
+        for name in ("stat", "meminfo", "uptime", "loadavg", "cpuinfo", "vmstat"):
+            os.symlink(f"/proc/{name}", view / name)
+
+    # -- acting ----------------------------------------------------------------
+
+    def sysctl(self, *args: str) -> _iris.Outcome:
+        """The real ``sysctl`` in the namespace's user and IPC namespaces.
+
+        Writes are limited to IPC-namespace keys: the namespace's root maps to
+        the real root (the namespaces were made by root), so a write to a
+        global tunable such as ``vm.nr_hugepages`` would reach the real host.
+        Such writes, and loading files (``-p``/``--system``), are refused with
+        procps' permission-denied text before sysctl runs.
+        """
+        from pytest_iris.sandbox import guard
+
+        for arg in args:
+            if arg.startswith("-") and "=" not in arg:
+                if set(arg.lstrip("-")) - set("neqaAXNwb") or arg.startswith("--"):
+                    return _iris.Outcome(
+                        1, "", f"sysctl: option {arg} is not available in the live sandbox\n"
+                    )
+            elif "=" in arg:
+                key = arg.split("=", 1)[0].strip().replace("/", ".")
+                if key not in IPC_KEYS:
+                    return _iris.Outcome(1, "", f'sysctl: permission denied on key "{key}"\n')
+        argv = ["nsenter", f"--target={self.supervisor}", "--user", "--ipc", "--", SYSCTL, *args]
+        with guard.bypass():
+            done = subprocess.run(argv, capture_output=True, text=True, timeout=30, check=False)
+        return _iris.Outcome(done.returncode, done.stdout, done.stderr)
+
+    def read_sysctl(self, key: str) -> str:
+        out = self.sysctl("-n", key)
+        if out.status:
+            raise SandboxError(f"sysctl {key}: {out.stderr.strip()}")
+        return out.stdout.rstrip("\n")
+
+    def run(self, argv: Sequence[str] | str, **kwargs: Any) -> subprocess.CompletedProcess[str]:
+        kwargs.setdefault("capture_output", True)
+        kwargs.setdefault("text", True)
+        kwargs.setdefault("timeout", 60)
+        kwargs.setdefault("cwd", self.root)
+        kwargs.setdefault("env", self.env)
+        return subprocess.run(argv if isinstance(argv, str) else list(argv), check=False, **kwargs)
+
+    def connect(self, users: int = 1, web_users: int = 0) -> None:
+        """Real clients connect from inside the namespace (a job process per superserver client)."""
+        before = {p for p in os.listdir(self.live_dir / "up") if p.startswith("job-")}
+        clients = sum(1 for p in os.listdir(self.live_dir / "up") if p.startswith("clients-"))
+        self._send(f"clients {users} {web_users}")
+        self._wait_for(prefix="clients-", count=clients + 1)
+        self._wait_for(prefix="job-", count=len(before) + users)
+        with locked_state(self.root) as state:
+            state.instances[self.instance_name].users += users
+            state.instances[self.instance_name].web_users += web_users
+
+    def iris(self, *args: str) -> _iris.Outcome:
+        """``iris list|qlist|all|start|stop`` for the live instance."""
+        return iris_command(self, list(args))
+
+    def snapshot(self) -> Any:
+        raise SandboxError("snapshots are a fake-host feature (SandboxHost.snapshot)")
+
+
+# -- the live iris ----------------------------------------------------------------
+
+
+def _start(host: LiveSandbox, state: HostState, inst: Instance, quietly: bool) -> _iris.Outcome:
+    from pytest_iris.memory import allocated_messages, failed_message
+    from pytest_iris.sandbox import _cpfio
+
+    if inst.status == "running":
+        return _iris.Outcome(1, "", f"InterSystems IRIS instance {inst.name} is already running.\n")
+    config = _cpfio.startup_config(Path(inst.cpf), state.total_ram_mb)
+    plans = [config.plan]
+    for _ in range(_iris.MAX_REDUCTIONS):
+        plans.append(plans[-1].reduced())
+    host._write_config(shm_sizes=[p.total_bytes for p in plans])
+    for stale in os.listdir(host.live_dir / "up"):
+        if stale in ("alloc", "control", "superserver", "web_server") or stale.startswith(
+            ("job-", "daemon-")
+        ):
+            os.unlink(host.live_dir / "up" / stale)
+    state.advance(1.0)
+    console = [
+        f"Starting {inst.name}",
+        f"Using '{Path(inst.cpf).name}' configuration file",
+        "Starting Control Process",
+    ]
+    host._send("start")
+    host._wait_for("alloc")
+    index = int((host.live_dir / "up" / "alloc").read_text())
+    control_pid = next(iter(host.pids().get("control", [])), 0) or state.new_pid()
+    lines = _log.Writer(state, control_pid)
+    if config.globals_auto:
+        from pytest_iris.memory import auto_globals_message
+
+        lines.add(0, "Generic.Event", auto_globals_message())
+    for plan in plans[: index if index >= 0 else len(plans)]:
+        lines.add(2, "Generic.Event", failed_message(plan))
+        console.append(failed_message(plan))
+    if index < 0:
+        _log.catalog_line(lines, inst, {"control": control_pid}, "startup.error_detected")
+        lines.write(_iris.messages_log(inst))
+        return _iris.Outcome(
+            1, "\n".join(console) + "\n" + _iris.STARTUP_ABORTED, "", lines.messages
+        )
+    host._wait_for("control", "superserver", "web_server")
+    host._wait_for(prefix="daemon-", count=2 + 2)
+    sev = 1 if index else 0
+    first, breakdown = allocated_messages(plans[index])
+    lines.add(sev, "Generic.Event", first)
+    lines.add(sev, "Generic.Event", breakdown, same_stamp=True)
+    console += [first, breakdown, f"Starting {inst.name}"]
+    found = host.pids()
+    roles = {
+        role: pids[0]
+        for role, pids in found.items()
+        if pids and role not in ("init", "agent", "client")
+    }
+    state.next_pid = (
+        max(pid for pids in found.values() for pid in pids) + 1
+    )  # short-lived jobs come next
+    inst.status, inst.since, inst.abnormal, inst.health = "running", state.clock, False, "ok"
+    inst.shm_mb = plans[index].total_mb
+    _log.startup_tail(lines, inst, roles)
+    lines.write(_iris.messages_log(inst))
+    return _iris.Outcome(0, "" if quietly else "\n".join(console) + "\n", "", lines.messages)
+
+
+def _stop(host: LiveSandbox, state: HostState, inst: Instance, quietly: bool) -> _iris.Outcome:
+    if inst.status != "running":
+        return _iris.Outcome(1, "", f"InterSystems IRIS instance {inst.name} is not running.\n")
+    from pytest_iris.sandbox import guard
+
+    pids = host.pids()
+    roles = {
+        role: group[0]
+        for role, group in pids.items()
+        if group and role not in ("init", "agent", "client")
+    }
+    state.advance(1.0)
+    lines = _log.Writer(state, roles.get("control", 0))
+    _log.shutdown(lines, inst, roles, users=host.connections())
+    doomed = [pid for role, group in pids.items() if role not in ("init", "agent") for pid in group]
+    with guard.bypass():
+        for pid in pids.get("control", []) + pids.get("client", []):
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, 15)
+    deadline = time.monotonic() + _TIMEOUT
+    while time.monotonic() < deadline and any(
+        os.path.exists(f"/proc/{p}/cmdline") and _cmdline(p) for p in doomed
+    ):
+        time.sleep(0.01)
+    inst.status, inst.since = "down", state.clock
+    inst.users = inst.web_users = inst.shm_mb = 0
+    lines.write(_iris.messages_log(inst))
+    return _iris.Outcome(
+        0,
+        "" if quietly else f"Stopping InterSystems IRIS instance {inst.name}...\n",
+        "",
+        lines.messages,
+    )
+
+
+def iris_command(host: LiveSandbox, argv: list[str]) -> _iris.Outcome:
+    from pytest_iris.sandbox import _commands
+
+    sub = argv[0].lower() if argv else ""
+    if sub not in ("start", "stop"):
+        return _commands.iris_command(host.root, argv)
+    words = [a for a in argv[1:] if a.lower() not in ("quietly", "restart")]
+    flags = {a.lower() for a in argv[1:]} - {w.lower() for w in words}
+    with locked_state(host.root) as state:
+        inst = state.instances.get(words[0] if words else "")
+        if inst is None:
+            return _iris.Outcome(1, "", f"iris: unknown instance '{words[0] if words else ''}'\n")
+        if sub == "start":
+            return _start(host, state, inst, "quietly" in flags)
+        out = _stop(host, state, inst, "quietly" in flags)
+        if out.status == 0 and "restart" in flags:
+            again = _start(host, state, inst, "quietly" in flags)
+            out = _iris.Outcome(
+                again.status, out.stdout + again.stdout, again.stderr, out.messages + again.messages
+            )
+        return out
+
+
+def main(name: str, root: str, argv: list[str]) -> int:
+    """Entry of the live sandbox's ``bin/iris`` and ``bin/sysctl``."""
+    host = LiveSandbox.__new__(LiveSandbox)
+    host.root, host._unshare = Path(root), None
+    host.instance_name = next(iter(load_state(host.root).instances))
+    out = host.sysctl(*argv) if name == "sysctl" else iris_command(host, argv)
+    sys.stdout.write(out.stdout)
+    sys.stderr.write(out.stderr)
+    return out.status
+
+
+__all__ = ["LiveSandbox", "main", "namespaces_available"]
