@@ -47,6 +47,8 @@ _EXPORTS: dict[str, str] = {
     "ScenarioError": "pytest_iris.errors",
     "SharedMemoryPlan": "pytest_iris.memory",
     "plan_shared_memory": "pytest_iris.memory",
+    "CpfFile": "pytest_iris.tools.cpf",
+    "CpfTool": "pytest_iris.tools.cpf",
     "KernelTool": "pytest_iris.tools.kernel",
     "RestartTool": "pytest_iris.tools.restart",
     "Dispatcher": "pytest_iris.tools.dispatch",
