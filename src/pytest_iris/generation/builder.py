@@ -36,9 +36,8 @@ class Builder:
         self.entries: list[Entry] = []
         self.pids: dict[str, int] = dict(context.pids)
         known = max(self.pids.values(), default=0)
-        self.next_pid = next_pid or (
-            known + rng.randint(3, 40) if known else rng.randint(300, 90000)
-        )
+        # Not drawn from rng: a sequence must make the same draws whoever gives the PIDs.
+        self.next_pid = next_pid or (known + 23 if known else 300 + context.seed % 90_000)
         self.journal_number = context.journal_number
         base = context
         self.values: dict[str, Any] = {

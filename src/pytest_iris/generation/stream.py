@@ -357,6 +357,13 @@ class LogStream:
             builder = Builder(context, self._seq_rng(index, seq), self.catalog, next_pid=pids.next)
             entries = render_entries(seq.name, context, builder=builder, **seq.params)
             pids.next = builder.next_pid
+            lines = sum(1 + len(e.continuation) for e in entries)
+            placed = self.placements[index]
+            if lines != placed.last_line - placed.first_line + 1:  # pragma: no cover - a bug
+                raise ConfigError(
+                    f"sequence {seq.name!r} wrote {lines} lines in place of the "
+                    f"{placed.last_line - placed.first_line + 1} it was scheduled for"
+                )
             journal = builder.journal_number
             if entries:
                 t = entries[-1].ms

@@ -1,0 +1,121 @@
+"""The pytest face: fixtures, marker, --iris-seed / ini, report header, xdist."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+
+import pytest
+
+from pytest_iris.generation import LogStream
+from pytest_iris.plugins.logs import seed_for_test
+
+
+def test_bad_ini_seed_is_a_usage_error(pytester: pytest.Pytester) -> None:
+    pytester.makeini("[pytest]\niris_seed = soon\n")
+    pytester.makepyfile("def test_x():\n    pass\n")
+    result = pytester.runpytest()
+    result.stderr.fnmatch_lines(["*iris_seed must be an integer, got 'soon'*"])
+    assert result.ret != 0
+
+
+def test_iris_log_marker_and_fixture(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(
+        """
+        import pytest
+        from pytest_iris.reader import read_log, LogProblem
+
+        @pytest.mark.iris_log("startup", "lock_table:peak=99", "shutdown", count=300,
+                              start="2024-05-01T08:00:00")
+        def test_log(iris_log, tmp_path):
+            assert iris_log.path == tmp_path / "iris" / "mgr" / "messages.log"
+            items = list(read_log(iris_log))
+            assert not [i for i in items if isinstance(i, LogProblem)]
+            assert len(iris_log.text().splitlines()) == 300
+            assert iris_log.text().startswith("05/01/24-08:00:00:000 ")
+            assert [p.name for p in iris_log.placements] == ["startup", "lock_table", "shutdown"]
+            lock = iris_log.lines("lock_table")
+            assert "LockTable Warning" in lock[0] and "99% full" in lock[1]
+            assert f"with mgr: {tmp_path}/iris/mgr" in iris_log.text()
+
+        def test_default_log(iris_log, iris_seed):
+            assert iris_log.seed == iris_seed
+            assert "Enabling logons" in iris_log.text()
+
+        def test_factory(iris_log_factory):
+            a = iris_log_factory(count=100)
+            b = iris_log_factory("startup", "process_crash", count=200, seed=5)
+            assert a.path != b.path and a.seed != b.seed
+            assert b.seed == 5 and "caught signal 11" in b.text()
+        """
+    )
+    result = pytester.runpytest("-q")
+    result.assert_outcomes(passed=3)
+
+
+def test_seed_option_ini_header_and_per_test_seed(pytester: pytest.Pytester) -> None:
+    pytester.makeini("[pytest]\niris_seed = 77\n")
+    pytester.makepyfile(
+        test_seeds="""
+        def test_a(iris_seed, iris_log):
+            print("SEED", iris_seed, iris_log.seed)
+
+        def test_b(iris_seed):
+            print("SEED", iris_seed, iris_seed)
+        """
+    )
+
+    def run(*args: str) -> tuple[str, list[tuple[str, str]]]:
+        out = pytester.runpytest("-s", *args).stdout.str()
+        return out, re.findall(r"SEED (\d+) (\d+)", out)
+
+    for base, args in ((77, ()), (1, ("--iris-seed=1",))):
+        out, seeds = run(*args)
+        assert f"iris-seed: {base} (replay generated logs with --iris-seed={base})" in out
+        expected = [
+            str(seed_for_test(base, f"test_seeds.py::{name}")) for name in ("test_a", "test_b")
+        ]
+        assert seeds == [(e, e) for e in expected]
+    assert seed_for_test(1, "x") != seed_for_test(2, "x") != seed_for_test(1, "y")
+
+
+def test_same_bytes_under_xdist(pytester: pytest.Pytester) -> None:
+    expected = hashlib.sha256(
+        LogStream(99, count=2000, sequences=["startup", "backup"]).text().encode()
+    ).hexdigest()
+    pytester.makepyfile(
+        f"""
+        import hashlib, pytest
+
+        @pytest.mark.parametrize("n", range(4))
+        @pytest.mark.iris_log("startup", "backup", count=2000, seed=99, install_dir="/usr/irissys")
+        def test_same(iris_log, n):
+            digest = hashlib.sha256(iris_log.path.read_bytes()).hexdigest()
+            assert digest == {expected!r}
+        """
+    )
+    result = pytester.runpytest_subprocess("-n", "2", "-p", "xdist")
+    result.assert_outcomes(passed=4)
+
+
+def test_live_log_fixture_is_stopped_and_joined(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(
+        """
+        import threading
+        import pytest
+        from pytest_iris.reader import read_log
+
+        @pytest.mark.iris_log(rate=1.0, live={"rate": 1000, "rotate_every": 50})
+        def test_live(iris_live_log):
+            iris_live_log.wait(120)
+            assert iris_live_log.running
+            assert len(iris_live_log.rotated) >= 2
+            assert iris_live_log.path.name == "messages.log"
+
+        def test_after():
+            names = [t.name for t in threading.enumerate()]
+            assert not [n for n in names if n.startswith("iris-live-log")], names
+        """
+    )
+    result = pytester.runpytest("-q", "-p", "no:randomly")
+    result.assert_outcomes(passed=2)
