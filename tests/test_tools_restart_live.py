@@ -34,7 +34,8 @@ server = (
     "while True:\n"
     "    conns.append(s.accept()[0])\n"
 )
-srv = subprocess.Popen(["irisdb", "-c", server], executable=sys.executable)
+# argv[0] as a real instance's kernel process shows it: <install dir>/bin/irisdb
+srv = subprocess.Popen([work + "/bin/irisdb", "-c", server], executable=sys.executable)
 with open(os.path.join(work, "pids"), "w") as f:
     f.write(str(srv.pid))
 deadline = time.monotonic() + 20
@@ -46,13 +47,14 @@ while True:
         if time.monotonic() > deadline:
             raise
         time.sleep(0.05)
-env = {"PATH": work + ":/usr/bin:/bin", "PIDFILE": os.path.join(work, "pids")}
+env = {"PATH": work + ":/usr/bin:/bin", "PIDFILE": os.path.join(work, "pids"), "WORK": work}
 tool = RestartTool("IRIS", procfs_path="/proc", env=env,
                    settings=ToolSettings(stop_timeout_s=10, poll_interval_s=0.05))
 out = {"me": os.getpid(), "server": srv.pid}
 out["processes"] = [p.pid for p in tool.processes()]
 out["connections"] = [c.as_dict() for c in tool.connections()]
 out["refused"] = tool.stop(dry_run=False).model_dump(mode="json")
+out["unknown"] = RestartTool("OTHER", procfs_path="/proc", env=env).stop(dry_run=False).message
 out["alive_after_refusal"] = srv.poll() is None
 out["forced"] = tool.stop(force=True, dry_run=False).model_dump(mode="json")
 srv.wait(timeout=10)
@@ -62,7 +64,7 @@ print(json.dumps(out))
 
 FAKE_IRIS = """#!/bin/sh
 case "$1" in
-  qlist) exit 0 ;;
+  qlist) echo "IRIS^$WORK^2023.1.0.235.1com^running, since Thu Nov 26 09:00:00 2026" ;;
   stop) kill "$(cat "$PIDFILE")" ;;
   *) echo "unexpected: $*" >&2; exit 2 ;;
 esac
@@ -109,6 +111,10 @@ def test_refuses_with_a_real_client_then_stops_when_forced(tmp_path: Path) -> No
     assert refused["message"].startswith("refusing to stop IRIS: 1 client connection established")
     assert f"client pid {out['me']}" in refused["message"]
     assert out["alive_after_refusal"] is True
+    assert out["unknown"] == (
+        "`iris qlist OTHER` does not list an instance named 'OTHER'; "
+        "give install_dir= if this iris cannot tell"
+    )
     forced = out["forced"]
     assert forced["status"] == "success", forced["message"]
     assert forced["details"]["pids_before"] == [out["server"]]

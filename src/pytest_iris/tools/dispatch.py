@@ -263,6 +263,7 @@ class Dispatcher:
             update={
                 "dry_run": command.dry_run,
                 "sysctl_timeout_s": min(self.settings.sysctl_timeout_s, budget),
+                "query_timeout_s": min(self.settings.query_timeout_s, budget),
                 "stop_timeout_s": min(self.settings.stop_timeout_s, budget),
                 "start_timeout_s": min(self.settings.start_timeout_s, budget),
             }

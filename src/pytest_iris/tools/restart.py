@@ -83,14 +83,22 @@ class RestartTool:
         self.env = dict(env) if env is not None else None
         self.executables = executables
         self._install_dir = install_dir
-        self._looked_up = False  # asked ``iris qlist`` for the install dir already
         self._messages_log = Path(messages_log) if messages_log is not None else None
 
     # -- looking -----------------------------------------------------------
 
     def info(self) -> InstanceInfo | None:
         """The instance's ``iris qlist`` entry, or None when ``iris`` does not know it."""
-        done = self._iris("qlist", self.instance, timeout=self.settings.stop_timeout_s)
+        done = self._iris("qlist", self.instance, timeout=self.settings.query_timeout_s)
+        if done.timed_out:
+            raise ToolError(
+                f"`{done.command}` did not answer within {self.settings.query_timeout_s}s"
+            )
+        if done.returncode != 0:
+            raise ToolError(
+                f"`{done.command}` failed (status {done.returncode}): "
+                f"{(done.stderr or done.stdout).strip()}"
+            )
         for line in done.stdout.splitlines():
             fields = line.split("^")
             if len(fields) >= 4 and fields[0] == self.instance:
@@ -98,21 +106,26 @@ class RestartTool:
         return None
 
     @property
-    def install_dir(self) -> str | None:
-        if self._install_dir is None and not self._looked_up:
-            self._looked_up = True
-            try:
-                found = self.info()
-            except ToolError:
-                found = None
-            if found is not None:
-                self._install_dir = found.directory.rstrip("/") or "/"
+    def install_dir(self) -> str:
+        """The instance's directory, from ``iris qlist`` unless given; unknown is a ToolError.
+
+        No guessing: matching processes by executable name alone could stop
+        another instance's processes.
+        """
+        if self._install_dir is None:
+            found = self.info()
+            if found is None:
+                raise ToolError(
+                    f"`{self.iris_cmd} qlist {self.instance}` does not list an instance named "
+                    f"{self.instance!r}; give install_dir= if this iris cannot tell"
+                )
+            self._install_dir = found.directory.rstrip("/") or "/"
         return self._install_dir
 
     @property
     def messages_log(self) -> Path | None:
         """``<install dir>/mgr/messages.log`` under the host root, unless given."""
-        if self._messages_log is None and self.install_dir is not None:
+        if self._messages_log is None:
             inside = Path(self.install_dir, "mgr", "messages.log")
             if not inside.is_relative_to(self.host_root):  # a path as seen on the host
                 inside = self.host_root / inside.relative_to(inside.anchor)
@@ -145,8 +158,12 @@ class RestartTool:
     ) -> ToolResult:
         dry = self.settings.dry_run if dry_run is None else dry_run
         result = ResultBuilder("restart", action, dry_run=dry)
-        before = self.processes()
         result.details["instance"] = self.instance
+        try:
+            before = self.processes()
+        except ToolError as error:
+            _log.warning("restart.unknown_instance", instance=self.instance, reason=str(error))
+            return result.failure(str(error), error)
         result.details["pids_before"] = [p.pid for p in before]
         _log.info(
             "restart.begin", action=action, instance=self.instance, pids=[p.pid for p in before]

@@ -33,6 +33,8 @@ class ToolSettings(BaseModel):
     sysctl_d_file: str = "/etc/sysctl.d/99-intersystems-iris.conf"
     #: instance the restart tool acts on
     instance: str = Field(default="IRIS", min_length=1)
+    #: one ``iris qlist`` (finding the instance's directory), seconds
+    query_timeout_s: float = Field(default=10.0, gt=0)
     #: ``iris stop`` until the processes are gone, seconds
     stop_timeout_s: float = Field(default=25.0, gt=0)
     #: ``iris start`` until the instance runs and messages.log confirms, seconds
