@@ -182,3 +182,17 @@ def test_processes_that_do_not_end_fail_after_the_timeout(tmp_path: Path) -> Non
         assert "still has processes" in result.message
         assert "(safety timeout)" in result.message
         assert host.status() == "running"  # it never started a second copy
+
+
+def test_stopped_but_not_started_is_partial_with_the_evidence(tmp_path: Path) -> None:
+    with make_host(tmp_path, cpf={"config": {"globals": "0,0,600,0,0,0"}}) as host:
+        host.set_sysctl("kernel.shmmax", 33554432)  # the next start cannot allocate
+        result = tool_for(host).restart(dry_run=False)
+        assert result.status is ToolStatus.PARTIAL
+        assert "`iris start IRIS` failed" in result.message
+        assert [(c.before, c.after, c.applied) for c in result.changes] == [
+            ("running", "down", True)
+        ]
+        assert result.details["pids_after"] == []
+        assert any("Failed to allocate" in line for line in result.confirmations)
+        assert host.status() == "down"

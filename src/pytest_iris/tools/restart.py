@@ -194,34 +194,33 @@ class RestartTool:
             result.change(f"instance {self.instance}", state, target, applied=False)
             _log.info("restart.dry_run", commands=commands)
             return result.success("dry run: would run " + "; then ".join(commands))
-        if stop and running:
-            failed = self._stop(result, before)
-            if failed is not None:
-                return failed
-        if start:
-            failed = self._start(result)
-            if failed is not None:
-                return failed
+        problem = self._stop(result) if stop and running else None
+        if problem is None and start:
+            problem = self._start(result)
         after = self.processes()
         result.details["pids_after"] = [p.pid for p in after]
+        if problem is not None:
+            _log.warning("restart.failed", action=action, reason=problem)
+            return result.unfinished(problem)
         _log.info("restart.done", action=action, pids_after=[p.pid for p in after])
         done = {"restart": "restarted", "stop": "stopped", "start": "started"}[action]
         return result.success(
             f"{self.instance} {done}: pids {[p.pid for p in before]} -> {[p.pid for p in after]}"
         )
 
-    def _stop(self, result: ResultBuilder, before: list[InstanceProcess]) -> ToolResult | None:
+    def _stop(self, result: ResultBuilder) -> str | None:
+        """Stop the instance; the reason it failed, or None."""
         deadline = time.monotonic() + self.settings.stop_timeout_s
         offset = self._log_size()
         done = self._iris("stop", self.instance, "quietly", timeout=self.settings.stop_timeout_s)
         _log.info("restart.stop", returncode=done.returncode, timed_out=done.timed_out)
         if done.timed_out:
-            return result.failure(
+            return (
                 f"`{done.command}` did not finish within {self.settings.stop_timeout_s}s "
                 "(safety timeout); the instance may be half stopped"
             )
         if not done.ok:
-            return result.failure(
+            return (
                 f"`{done.command}` failed (status {done.returncode}): "
                 f"{(done.stderr or done.stdout).strip()}"
             )
@@ -229,7 +228,7 @@ class RestartTool:
         result.confirm(*self._new_lines(offset, STOPPED))
         if not gone:
             left = [p.pid for p in self.processes()]
-            return result.failure(
+            return (
                 f"{self.instance} still has processes {left} {self.settings.stop_timeout_s}s "
                 f"after `{done.command}` (safety timeout)"
             )
@@ -242,20 +241,21 @@ class RestartTool:
         )
         return None
 
-    def _start(self, result: ResultBuilder) -> ToolResult | None:
+    def _start(self, result: ResultBuilder) -> str | None:
+        """Start the instance and wait for messages.log to confirm; the reason it failed, or None."""
         deadline = time.monotonic() + self.settings.start_timeout_s
         offset = self._log_size()
         done = self._iris("start", self.instance, timeout=self.settings.start_timeout_s)
         _log.info("restart.start", returncode=done.returncode, timed_out=done.timed_out)
         if done.timed_out:
-            return result.failure(
+            return (
                 f"`{done.command}` did not finish within {self.settings.start_timeout_s}s "
                 "(safety timeout)"
             )
         if not done.ok:
             result.confirm(*self._new_lines(offset, START_FAILED, min_severity=Severity.SEVERE))
             output = (done.stdout + done.stderr).strip()
-            return result.failure(f"`{done.command}` failed (status {done.returncode}): {output}")
+            return f"`{done.command}` failed (status {done.returncode}): {output}"
         confirmed: list[str] = []
 
         def started() -> bool:
@@ -269,7 +269,7 @@ class RestartTool:
         if not ok:
             failures = self._new_lines(offset, START_FAILED, min_severity=Severity.SEVERE)
             result.confirm(*failures)
-            return result.failure(
+            return (
                 f"{self.instance} did not confirm its start in messages.log within "
                 f"{self.settings.start_timeout_s}s" + (f": {failures[-1]}" if failures else "")
             )

@@ -60,6 +60,12 @@ class ResultBuilder:
     def partial(self, message: str) -> ToolResult:
         return self.finish(ToolStatus.PARTIAL, message)
 
+    def unfinished(self, message: str) -> ToolResult:
+        """The goal was not reached: PARTIAL if some change was applied, else FAILURE."""
+        if any(change.applied for change in self.changes):
+            return self.partial(message)
+        return self.failure(message)
+
     def failure(self, message: str, error: BaseException | None = None) -> ToolResult:
         if error is not None:
             self.details.setdefault("error", type(error).__name__)
