@@ -37,6 +37,7 @@ def host(tmp_path: Path) -> Path:
 def dispatcher(host: Path, **kwargs: Any) -> Dispatcher:
     env = {"PATH": f"{host / 'bin'}:/usr/bin:/bin", "FAKE_PROCFS": str(host / "proc")}
     env["FAKE_DENY"] = kwargs.pop("deny", "none")
+    env["FAKE_SLOW"] = kwargs.pop("slow", "")
     return Dispatcher(host, env=env, total_ram_mb=16384, **kwargs)
 
 
@@ -243,3 +244,17 @@ def test_huge_pages_default_follows_memlock_and_the_pool(
     result = dispatcher(host).dispatch_sync(command("kernel", "plan"))
     assert result.ok, result.message
     assert ("using huge pages" in result.details["plan"].splitlines()[0]) is huge
+
+
+def test_no_step_starts_after_the_budget_ran_out(host: Path) -> None:
+    # three writes of >= 0.3 s each cannot all fit in 0.45 s: the last one never starts
+    (host / "proc/sys/kernel/shmall").write_text("1000\n")
+    d = dispatcher(host, slow="0.3", settings=ToolSettings(budget_s=0.45))
+    with capture_events() as events:
+        result = d.dispatch_sync(
+            command("kernel", "apply", shared_memory_mb=3580, huge_pages=True, dry_run=False)
+        )
+    assert "exceeded its time budget of 0.45s" in result.message
+    # dispatch_sync returns once the tool's thread ended: it stopped at the cancel
+    events.assert_event("kernel.cancelled")
+    assert (host / "proc/sys/vm/nr_hugepages").read_text() == "0\n"

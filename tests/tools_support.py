@@ -16,10 +16,11 @@ Hugepagesize:       2048 kB
 
 # A stand-in for procps sysctl: `sysctl -w key=value` writes the file under
 # $FAKE_PROCFS/sys and prints what procps prints; FAKE_DENY makes the kernel
-# refuse keys matching it, with procps's message.
+# refuse keys matching it, with procps's message; FAKE_SLOW=SECONDS delays each write.
 FAKE_SYSCTL = """#!/bin/sh
 [ "$1" = "-w" ] || { echo "usage: sysctl -w key=value" >&2; exit 2; }
 key=${2%%=*}; value=${2#*=}
+[ -n "$FAKE_SLOW" ] && sleep "$FAKE_SLOW"
 case "$key" in $FAKE_DENY) echo "sysctl: permission denied on key \\"$key\\"" >&2; exit 1;; esac
 set -f; IFS=.; set -- $key; IFS=/; file="$FAKE_PROCFS/sys/$*"  # builtins only: PATH may be bare
 [ -f "$file" ] || { echo "sysctl: cannot stat $file: No such file or directory" >&2; exit 255; }

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import threading
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -206,9 +207,11 @@ class Dispatcher:
                     parsed,
                 )  # fmt: skip
             call = self._route(parsed, params, budget)
+            cancel = threading.Event()
             try:
-                result = await asyncio.wait_for(asyncio.to_thread(call), timeout=budget)
+                result = await asyncio.wait_for(asyncio.to_thread(call, cancel), timeout=budget)
             except TimeoutError:
+                cancel.set()  # the tool's thread starts no further step
                 result = failure_result(
                     parsed.tool,
                     parsed.action,
@@ -257,7 +260,7 @@ class Dispatcher:
 
     def _route(
         self, command: RemediationCommand, params: dict[str, Any], budget: float
-    ) -> Callable[[], ToolResult]:
+    ) -> Callable[[threading.Event], ToolResult]:
         # each tool's own timeouts stay inside the budget, so its thread ends soon after
         settings = self.settings.model_copy(
             update={
@@ -269,17 +272,22 @@ class Dispatcher:
             }
         )
         if command.tool == "kernel":
-            return lambda: self._kernel(command, params, settings)
+            return lambda cancel: self._kernel(command, params, settings, cancel)
         if command.tool == "restart":
-            return lambda: self._restart(command, params, settings)
-        return lambda: self._cpf(command, params)
+            return lambda cancel: self._restart(command, params, settings, cancel)
+        return lambda cancel: self._cpf(command, params)
 
     def _kernel(
-        self, command: RemediationCommand, params: dict[str, Any], settings: ToolSettings
+        self,
+        command: RemediationCommand,
+        params: dict[str, Any],
+        settings: ToolSettings,
+        cancel: threading.Event,
     ) -> ToolResult:
         from pytest_iris.tools.kernel import KernelTool
 
         tool = KernelTool(self.host.procfs, self.sysctl, self.host.env, settings=settings)
+        tool.cancel = cancel
         state = tool.read()
         huge = params.get("huge_pages")
         # memlock (facts.md §3.8): huge pages are tried first unless disabled, so
@@ -312,7 +320,11 @@ class Dispatcher:
         return result.model_copy(update={"action": command.action})
 
     def _restart(
-        self, command: RemediationCommand, params: dict[str, Any], settings: ToolSettings
+        self,
+        command: RemediationCommand,
+        params: dict[str, Any],
+        settings: ToolSettings,
+        cancel: threading.Event,
     ) -> ToolResult:
         from pytest_iris.tools.restart import RestartTool
 
@@ -324,6 +336,7 @@ class Dispatcher:
             env=self.host.env,
             settings=settings,
         )
+        tool.cancel = cancel
         force = bool(params.get("force", False))
         if command.action == "start":
             return tool.start(dry_run=command.dry_run)

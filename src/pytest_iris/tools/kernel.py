@@ -16,6 +16,7 @@ from __future__ import annotations
 import os
 import re
 import shlex
+import threading
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -178,6 +179,9 @@ class KernelTool:
         self.settings = settings or ToolSettings()
         self.page_size = page_size or os.sysconf("SC_PAGE_SIZE")
         self.sudo: SudoMode = sudo or self.settings.sudo
+        #: set by whoever runs the tool (the Dispatcher, at the end of its budget):
+        #: no further ``sysctl -w`` is started once it is set
+        self.cancel = threading.Event()
 
     # -- reading -----------------------------------------------------------
 
@@ -367,6 +371,13 @@ class KernelTool:
             )
         applied = 0
         for index, v in enumerate(plan.changes):
+            if self.cancel.is_set():
+                for left in plan.changes[index:]:
+                    result.change(
+                        left.key, left.current, left.proposed, applied=False, reason=left.why
+                    )
+                _log.warning("kernel.cancelled", left=[left.key for left in plan.changes[index:]])
+                return result.unfinished(f"cancelled before setting {v.key}: out of time")
             done = self._sysctl(v)
             _log.info("kernel.sysctl", key=v.key, value=v.proposed, returncode=done.returncode)
             if not done.ok:

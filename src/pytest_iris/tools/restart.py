@@ -16,6 +16,7 @@ import os
 import re
 import signal
 import subprocess
+import threading
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -84,6 +85,9 @@ class RestartTool:
         self.executables = executables
         self._install_dir = install_dir
         self._messages_log = Path(messages_log) if messages_log is not None else None
+        #: set by whoever runs the tool (the Dispatcher, at the end of its budget):
+        #: waiting stops and no further step (stop, start) begins once it is set
+        self.cancel = threading.Event()
 
     # -- looking -----------------------------------------------------------
 
@@ -196,7 +200,8 @@ class RestartTool:
             return result.success("dry run: would run " + "; then ".join(commands))
         problem = self._stop(result) if stop and running else None
         if problem is None and start:
-            problem = self._start(result)
+            problem = "cancelled before the start: out of time" if self.cancel.is_set() else None
+            problem = problem or self._start(result)
         after = self.processes()
         result.details["pids_after"] = [p.pid for p in after]
         if problem is not None:
@@ -284,9 +289,9 @@ class RestartTool:
         while True:
             if condition():
                 return True
-            if time.monotonic() >= deadline:
+            if time.monotonic() >= deadline or self.cancel.is_set():
                 return False
-            time.sleep(self.settings.poll_interval_s)
+            self.cancel.wait(self.settings.poll_interval_s)
 
     def _log_size(self) -> int:
         path = self.messages_log
