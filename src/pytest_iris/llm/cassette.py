@@ -274,13 +274,17 @@ class ReplayTransport:
 
     @property
     def index(self) -> CassetteIndex:
-        if self._index is None:
-            if not self.path.is_file():
-                raise CassetteError(
-                    f"cassette {self.path} does not exist and record mode {self.mode!r} only "
-                    f"replays; {self._how_to_record()}"
-                )
-            self._index = CassetteIndex(self.path)
+        """The cassette's index, loaded on first use."""
+        return self._index if self._index is not None else self.load()
+
+    def load(self) -> CassetteIndex:
+        """Read and index the cassette (again): every recording becomes playable."""
+        if not self.path.is_file():
+            raise CassetteError(
+                f"cassette {self.path} does not exist and record mode {self.mode!r} only "
+                f"replays; {self._how_to_record()}"
+            )
+        self._index = CassetteIndex(self.path)
         return self._index
 
     def _how_to_record(self) -> str:

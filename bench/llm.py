@@ -1,0 +1,122 @@
+"""Replayed LLM generation calls against the same calls made live, in one process.
+
+Every figure is milliseconds per ``LLMGenerator.generate`` call (prompt
+building, the real openai SDK, validation of the lines with the parser):
+
+* live: the call sent to ``iris_openai_server`` on 127.0.0.1 (the baseline);
+* replay: the same call answered by pytest-iris's indexed cassette replay;
+* vcrpy: the same call replayed by vcrpy itself (its linear scan, body matcher),
+  for reference; its rounds include entering the cassette (loading the YAML),
+  which weighs most in the 1-interaction row.
+
+Cassettes of 1 and 100 interactions are recorded first (through vcrpy, from
+the local server). Target: replay <= 0.5x live at 100 interactions.
+
+    python bench/llm.py [--rounds N]
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import tempfile
+import time
+from pathlib import Path
+
+from pytest_iris.llm.cassette import CassetteSession, ReplayTransport
+from pytest_iris.llm.generator import LLMGenerator
+from pytest_iris.llm.providers import Provider
+from pytest_iris.llm.server import IrisOpenAIServer
+
+INCIDENT = "shm_failure"
+COUNT = 5
+
+
+def starts(n: int) -> list[str]:
+    """``n`` distinct first timestamps: ``n`` distinct request bodies."""
+    return [f"11/26/26-{10 + i // 3600:02d}:{i // 60 % 60:02d}:{i % 60:02d}:000" for i in range(n)]
+
+
+def record(path: Path, provider: Provider, n: int) -> None:
+    with (
+        CassetteSession(path, "all") as cassette,
+        LLMGenerator([provider], transport=cassette.transport, cache=False) as llm,
+    ):
+        for start in starts(n):
+            llm.generate_sync(INCIDENT, COUNT, start=start)
+
+
+def per_call_ms(llm: LLMGenerator, calls: list[str]) -> float:
+    """Milliseconds per call for ``calls`` made one after another on ``llm``."""
+
+    async def run() -> float:
+        begin = time.perf_counter()
+        for start in calls:
+            await llm.generate(INCIDENT, COUNT, start=start)
+        return (time.perf_counter() - begin) * 1000 / len(calls)
+
+    return llm.run(run())
+
+
+def compare(path: Path, provider: Provider, n: int, rounds: int) -> tuple[float, float, float]:
+    """Median ms per call (live, replay) over interleaved rounds, and ms to load the cassette.
+
+    Live and replay rounds alternate so that load from other processes on the
+    machine hits both alike. The cassette is loaded and indexed once per
+    round, outside the timed calls (that is what a test pays once).
+    """
+    calls = starts(n)
+    live_ms, replay_ms, load_ms = [], [], []
+    transport = ReplayTransport(path)
+    with (
+        LLMGenerator([provider], cache=False) as live,
+        LLMGenerator([provider], transport=transport, cache=False) as replay,
+    ):
+        per_call_ms(live, calls)  # warm up: connection, imports
+        transport.load()
+        per_call_ms(replay, calls)
+        for _ in range(rounds):
+            live_ms.append(per_call_ms(live, calls))
+            begin = time.perf_counter()
+            transport.load()
+            load_ms.append((time.perf_counter() - begin) * 1000)
+            replay_ms.append(per_call_ms(replay, calls))
+    return statistics.median(live_ms), statistics.median(replay_ms), statistics.median(load_ms)
+
+
+def vcrpy_replay(path: Path, provider: Provider, n: int, rounds: int) -> float:
+    import vcr
+
+    machine = vcr.VCR(record_mode="none", match_on=("method", "path", "body"))
+    figures = []
+    for _ in range(rounds + 1):
+        with machine.use_cassette(str(path)), LLMGenerator([provider], cache=False) as llm:
+            figures.append(per_call_ms(llm, starts(n)))
+    return statistics.median(figures[1:])
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--rounds", type=int, default=15)
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as tmp, IrisOpenAIServer() as server:
+        provider = server.provider()
+        print(
+            f"{'interactions':>12} {'live ms':>9} {'replay ms':>10} {'ratio':>6} "
+            f"{'vcrpy ms':>9} {'ratio':>6} {'load ms':>8}"
+        )
+        for n in (1, 100):
+            path = Path(tmp) / f"bench-{n}.yaml"
+            record(path, provider, n)
+            rounds = args.rounds if n > 1 else args.rounds * 40
+            live_ms, replay_ms, load_ms = compare(path, provider, n, rounds)
+            vcr_ms = vcrpy_replay(path, provider, n, 3 if n > 1 else 20)
+            print(
+                f"{n:>12} {live_ms:>9.3f} {replay_ms:>10.3f} {replay_ms / live_ms:>5.2f}x "
+                f"{vcr_ms:>9.3f} {vcr_ms / live_ms:>5.2f}x {load_ms:>8.1f}"
+            )
+        print("target: replay <= 0.5x live at 100 interactions")
+
+
+if __name__ == "__main__":
+    main()
