@@ -195,6 +195,8 @@ def _shutdown(b: Builder, *, users: int | None = None) -> None:
 def _wij_recovery(b: Builder, *, blocks: int | None = None) -> None:
     ctx = b.context
     b.emit("startup.abnormal_shutdown", after=0)
+    if ctx.globals_auto:
+        b.emit("shm.auto_globals", after=(1, 3))
     if ctx.plan is not None:
         _allocation(b, ctx.plan, huge_pages=ctx.huge_pages, reduced=False)
     _cpu_and_wij(b)

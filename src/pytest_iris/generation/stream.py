@@ -41,6 +41,9 @@ DAY_MS: Final = 86_400_000
 RESTARTS: Final = frozenset({"startup", "wij_recovery", "shm_failure"})
 #: Sequences placed last when no position is given.
 ENDINGS: Final = frozenset({"shutdown"})
+#: Sequences after which the instance is down or frozen: a restart right after
+#: them follows with no noise in between, after some downtime.
+DOWN: Final = frozenset({"shutdown", "write_daemon_death"})
 _VARIANTS: Final = 32
 _DELTAS: Final = 4096
 _JOBS: Final = 12
@@ -311,8 +314,10 @@ class LogStream:
         # keep the given order: each position at least the one before it
         positions = []
         floor = 0
-        for at in _ordered(wanted):
+        for index, at in enumerate(_ordered(wanted)):
             pos = max(floor, round(at * noise))
+            if index and self.sequences[index].name in RESTARTS and _down(self.sequences[index - 1]):
+                pos = floor  # a stopped instance logs nothing until it starts again
             positions.append(pos)
             floor = pos
         self._noise_before = [b - a for a, b in zip([0, *positions], positions, strict=False)]
@@ -350,6 +355,8 @@ class LogStream:
                 table = self._table(pids, epoch)
             if index > 0 or self._noise_before[0] > 0:
                 t += rng.choice(deltas)
+            if index and seq.name in RESTARTS and _down(self.sequences[index - 1]):
+                t += rng.randint(30_000, 900_000)  # downtime before the restart
             self._check(t)
             context = replace(
                 self.context, start=from_ms(t), pids=dict(pids.daemons), journal_number=journal
@@ -511,6 +518,13 @@ class LogStream:
             f"sequence {name!r} is not scheduled in this stream "
             f"(scheduled: {', '.join(p.name for p in self.placements) or 'none'})"
         )
+
+
+def _down(seq: ScheduledSequence) -> bool:
+    """Whether the instance is down (or frozen) after ``seq``."""
+    if seq.name in DOWN:
+        return True
+    return seq.name == "shm_failure" and seq.params.get("outcome") in ("abort", "required")
 
 
 def _ordered(values: Sequence[float]) -> list[float]:
