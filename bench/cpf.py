@@ -53,6 +53,9 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=3, help="median of this many runs")
     parser.add_argument("--seconds", type=float, default=0.4, help="per run and case")
     args = parser.parse_args()
+    from pytest_iris.logging import configure
+
+    configure(level="warning")  # events are still built; only writing them is skipped
 
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "iris.cpf"

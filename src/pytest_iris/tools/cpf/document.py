@@ -26,7 +26,7 @@ Rules this model follows:
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+from collections.abc import Container, Iterator
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -181,7 +181,9 @@ class CpfFile:
         return saved
 
     def copy(self) -> CpfFile:
-        return CpfFile([Line(x.text, x.eol) for x in self.lines], path=self.path, bom=self.bom)
+        clone = CpfFile([Line(x.text, x.eol) for x in self.lines], path=self.path, bom=self.bom)
+        clone._index = self._scan()  # never mutated in place, only replaced: safe to share
+        return clone
 
     @property
     def eol(self) -> str:
@@ -260,17 +262,28 @@ class CpfFile:
             raise ValidationError(f"[{section!r}]: not a section name a CPF can hold")
         found = self.find(section, key)
         name = self._section_name(section)
-        self._index = None  # every path below edits lines
         if found:
             for entry in found:
                 line = self.lines[entry.line - 1]
                 line.text = line.with_value(value)
+            self._patch_index({e.line for e in found}, value.strip(" \t"))
             return found[-1].value
+        self._index = None  # the paths below add lines
         if name is None:
             self._append_section(section, f"{key}={value}")
         else:
             self._insert_entry(name, f"{key}={value}")
         return None
+
+    def _patch_index(self, numbers: Container[int], value: str) -> None:
+        """The index after the values on lines ``numbers`` became ``value`` (no re-scan)."""
+        entries, _, names = self._scan()
+        patched = [e._replace(value=value) if e.line in numbers else e for e in entries]
+        sections: dict[str, list[Entry]] = {n: [] for n in names}
+        for entry in patched:
+            if entry.section is not None:
+                sections[entry.section].append(entry)
+        self._index = (patched, sections, names)
 
     def _section_name(self, section: str) -> str | None:
         names = self._scan()[2]
