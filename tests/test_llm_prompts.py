@@ -1,0 +1,42 @@
+"""Prompts are built from real lines and the template catalog, deterministically."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from pytest_iris.codec import parse_message
+from pytest_iris.generation import load_catalog, sequence_names
+from pytest_iris.llm import prompts
+
+REAL_LOG = Path(__file__).parent / "data" / "messages_real.log"
+
+
+def test_samples_are_real_lines_that_parse() -> None:
+    real = REAL_LOG.read_text(encoding="utf-8")
+    for entry in prompts.sample_entries():
+        parse_message(entry)
+        assert all(line in real for line in entry.split("\n")), entry
+
+
+def test_incidents_are_the_template_engines_sequences() -> None:
+    assert set(prompts.INCIDENTS) <= set(sequence_names())
+
+
+def test_catalog_snapshot_still_matches_the_catalog() -> None:
+    categories = {t.category for t in load_catalog()}
+    for name, item in prompts.INCIDENTS.items():
+        examples = prompts.catalog_examples(item)
+        assert examples, name
+        for example in examples:
+            assert parse_message(example).category in categories, example
+
+
+def test_prompts_are_deterministic_and_carry_both_kinds_of_example() -> None:
+    item = prompts.incident("shm_failure")
+    first = prompts.generate_messages(item, 5)
+    assert json.dumps(first) == json.dumps(prompts.generate_messages(item, 5))
+    system = first[0]["content"]
+    assert "Allocated 495MB shared memory" in system  # real (IRIS 2023.1)
+    assert prompts.catalog_examples(item)[0] in system  # template catalog
+    assert "Write 5 entries" in first[1]["content"]
