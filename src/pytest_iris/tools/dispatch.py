@@ -78,6 +78,7 @@ class Dispatcher:
         sysctl: str = "sysctl",
         iris_cmd: str = "iris",
         total_ram_mb: int | None = None,
+        refresh: Callable[[], object] | None = None,
     ) -> None:
         base = Path(os.path.realpath(root))
         self.settings = settings or ToolSettings()
@@ -90,10 +91,13 @@ class Dispatcher:
         self.sysctl = sysctl
         self.iris_cmd = iris_cmd
         self.total_ram_mb = total_ram_mb
+        #: rebuilds a procfs view before the restart tool looks (live sandbox)
+        self.refresh = refresh
 
     @classmethod
     def for_sandbox(cls, host: Any, **kwargs: Any) -> Dispatcher:
         """A dispatcher acting on a :class:`pytest_iris.sandbox.SandboxHost`."""
+        kwargs.setdefault("refresh", getattr(host, "refresh_procfs", None))
         return cls(host.root, env=host.env, procfs_root=host.proc, cpf_path=host.cpf_path, **kwargs)
 
     @classmethod
@@ -335,6 +339,7 @@ class Dispatcher:
             host_root=self.host.root,
             env=self.host.env,
             settings=settings,
+            refresh=self.refresh,
         )
         tool.cancel = cancel
         force = bool(params.get("force", False))

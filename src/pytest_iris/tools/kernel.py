@@ -172,6 +172,7 @@ class KernelTool:
         settings: ToolSettings | None = None,
         page_size: int | None = None,
         sudo: SudoMode | None = None,
+        read_via: Literal["procfs", "sysctl"] | None = None,
     ) -> None:
         self.procfs_root = Path(procfs_root)
         self.sysctl = sysctl
@@ -179,6 +180,11 @@ class KernelTool:
         self.settings = settings or ToolSettings()
         self.page_size = page_size or os.sysconf("SC_PAGE_SIZE")
         self.sudo: SudoMode = sudo or self.settings.sudo
+        #: where values are read: the procfs files, or ``sysctl -n`` (for a root
+        #: whose tunables live in another IPC namespace, e.g. the live sandbox's
+        #: procfs view); by default ``sysctl`` only for a procfs root without ``sys/``
+        view_only = self.procfs_root.is_dir() and not (self.procfs_root / "sys").is_dir()
+        self.read_via = read_via or ("sysctl" if view_only else "procfs")
         #: set by whoever runs the tool (the Dispatcher, at the end of its budget):
         #: no further ``sysctl -w`` is started once it is set
         self.cancel = threading.Event()
@@ -210,6 +216,8 @@ class KernelTool:
         return state
 
     def _ints(self, key: str) -> list[int]:
+        if self.read_via == "sysctl":
+            return self._ints_from_sysctl(key)
         path = self.path_of(key)
         try:
             text = path.read_text(encoding="ascii")
@@ -221,6 +229,18 @@ class KernelTool:
             return [int(part) for part in text.split()]
         except ValueError:
             raise ToolError(f"{path} holds {text.strip()!r}, not integers") from None
+
+    def _ints_from_sysctl(self, key: str) -> list[int]:
+        done = run([self.sysctl, "-n", key], env=self.env, timeout=self.settings.sysctl_timeout_s)
+        if not done.ok:
+            reason = (done.stderr or done.stdout).strip() or f"exit status {done.returncode}"
+            raise ToolError(f"cannot read {key}: `{done.command}` failed: {reason}")
+        try:
+            return [int(part) for part in done.stdout.split()]
+        except ValueError:
+            raise ToolError(
+                f"`{done.command}` printed {done.stdout.strip()!r}, not integers"
+            ) from None
 
     def _int(self, key: str) -> int:
         values = self._ints(key)

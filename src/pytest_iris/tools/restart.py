@@ -75,6 +75,7 @@ class RestartTool:
         env: Mapping[str, str] | None = None,
         settings: ToolSettings | None = None,
         executables: tuple[str, ...] = IRIS_EXECUTABLES,
+        refresh: Callable[[], object] | None = None,
     ) -> None:
         self.settings = settings or ToolSettings()
         self.instance = instance or self.settings.instance
@@ -83,6 +84,9 @@ class RestartTool:
         self.host_root = Path(host_root)
         self.env = dict(env) if env is not None else None
         self.executables = executables
+        #: called before each look at processes or sockets, for a procfs view that
+        #: must be rebuilt when processes come and go (the live sandbox's)
+        self.refresh = refresh
         self._install_dir = install_dir
         self._messages_log = Path(messages_log) if messages_log is not None else None
         #: set by whoever runs the tool (the Dispatcher, at the end of its budget):
@@ -138,11 +142,16 @@ class RestartTool:
 
     def processes(self) -> list[InstanceProcess]:
         """The instance's processes (IRIS executables under its install directory)."""
-        return instance_processes(self.procfs_path, self.install_dir, self.executables)
+        install_dir = self.install_dir
+        if self.refresh is not None:
+            self.refresh()
+        return instance_processes(self.procfs_path, install_dir, self.executables)
 
     def connections(self) -> list[ClientConnection]:
         """Established client connections on the superserver and web ports."""
         ports = {"superserver": self.settings.superserver_port, "web": self.settings.web_port}
+        if self.refresh is not None:
+            self.refresh()
         return client_connections(self.procfs_path, ports)
 
     # -- acting ------------------------------------------------------------
