@@ -70,6 +70,13 @@ _EXPORTS: dict[str, str] = {
     "TransportSettings": "pytest_iris.transport",
     "RetryPolicy": "pytest_iris.transport",
     "build_transport": "pytest_iris.transport",
+    "LLMGenerator": "pytest_iris.llm.generator",
+    "Generation": "pytest_iris.llm.generator",
+    "Classification": "pytest_iris.llm.generator",
+    "Provider": "pytest_iris.llm.providers",
+    "LLMSettings": "pytest_iris.llm.settings",
+    "CassetteSession": "pytest_iris.llm.cassette",
+    "IrisOpenAIServer": "pytest_iris.llm.server",
 }
 #: ``format`` and ``parse`` are the design's names; they shadow builtins only
 #: as attributes of this package.
