@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import socket
 from collections.abc import Iterator
@@ -143,6 +144,17 @@ def test_falls_back_on_a_dead_provider(iris_openai_server: IrisOpenAIServer) -> 
     assert result.fallbacks[0].startswith("dead: connection error")
 
 
+def test_falls_back_on_a_dropped_connection(
+    iris_openai_server: IrisOpenAIServer, second_server: IrisOpenAIServer
+) -> None:
+    iris_openai_server.drop_next()
+    chain = [iris_openai_server.provider("flaky"), second_server.provider("steady")]
+    with LLMGenerator(chain) as llm:
+        result = llm.generate_sync("startup", 2)
+    assert result.provider == "steady"
+    assert result.fallbacks[0].startswith("flaky: connection error")
+
+
 def test_falls_back_on_a_timeout(
     iris_openai_server: IrisOpenAIServer, second_server: IrisOpenAIServer
 ) -> None:
@@ -218,3 +230,12 @@ def test_missing_key_names_the_variable(monkeypatch: pytest.MonkeyPatch) -> None
     provider = Provider(name="real", api_key_env="IRIS_TEST_NO_SUCH_KEY")
     with LLMGenerator([provider]) as llm, pytest.raises(ConfigError, match="IRIS_TEST_NO_SUCH_KEY"):
         llm.generate_sync("startup")
+
+
+def test_async_use_on_the_callers_loop(iris_openai_server: IrisOpenAIServer) -> None:
+    async def main() -> list[str]:
+        async with LLMGenerator([iris_openai_server.provider()]) as llm:
+            results = await llm.gather([llm.generate("mirror", 2), llm.classify("x")])
+        return [type(r).__name__ for r in results]
+
+    assert asyncio.run(main()) == ["Generation", "Classification"]

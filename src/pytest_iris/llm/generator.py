@@ -383,7 +383,10 @@ class LLMGenerator:
             finally:
                 runner.close()
         elif self._http is not None:
-            asyncio.run(self.aclose())
+            try:
+                asyncio.run(self.aclose())
+            except Exception:  # pooled connections of an event loop that is gone
+                self._http = None
 
     def __enter__(self) -> LLMGenerator:
         return self

@@ -76,7 +76,7 @@ class IrisOpenAIServer:
         self._faults: deque[Fault] = deque()
         self._lock = threading.Lock()
         self._stopping = threading.Event()
-        self._httpd = ThreadingHTTPServer((host, port), _handler_for(self))
+        self._httpd = _QuietServer((host, port), _handler_for(self))
         self._httpd.daemon_threads = True
         self._thread: threading.Thread | None = None
 
@@ -239,6 +239,15 @@ def classify_rule(entry: str) -> str:
     ):
         return "config"
     return "none"
+
+
+class _QuietServer(ThreadingHTTPServer):
+    """No tracebacks on stderr for connections a client (or a fault) cut short."""
+
+    daemon_threads = True
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        return None
 
 
 def _handler_for(server: IrisOpenAIServer) -> type[BaseHTTPRequestHandler]:
