@@ -308,7 +308,7 @@ class CpfFile:
     def _append_section(self, section: str, text: str) -> None:
         eol = self.eol
         if self.lines and self.lines[-1].eol == "":
-            self.lines[-1].eol = eol
+            _terminate(self.lines[-1], eol)
             final = ""
         else:
             final = eol
@@ -320,7 +320,7 @@ class CpfFile:
     def _insert_after(self, index: int, text: str) -> None:
         previous = self.lines[index]
         if previous.eol == "":  # the last line of a file without a final newline
-            previous.eol = self.eol
+            _terminate(previous, self.eol)
             self.lines.insert(index + 1, Line(text, ""))
         else:
             self.lines.insert(index + 1, Line(text, self.eol))
@@ -332,3 +332,11 @@ class CpfFile:
             return True
         blank = sum(1 for i in headers if self.lines[i - 1].kind == "blank")
         return blank * 2 >= len(headers)
+
+
+def _terminate(line: Line, eol: str) -> None:
+    """Give the unterminated last line an ending; a stray final CR becomes part of a CRLF."""
+    if line.text.endswith("\r"):
+        line.text, line.eol = line.text[:-1], "\r\n"
+    else:
+        line.eol = eol
