@@ -32,6 +32,10 @@ def test_dry_run_reports_and_writes_nothing(tmp_path: Path) -> None:
     assert "restart required" in result.changes[0].reason
     assert result.details["restart_required"] is True
     assert "-globals=0,0,600,0,0,0\n+globals=0,0,1024,0,0,0" in result.details["diff"]
+    assert result.details["shared_memory_mb"] == {
+        "before": plan_shared_memory(600, 0, 64, 0, 8192).total_mb,
+        "after": plan_shared_memory(1024, 0, 128, 0, 8192).total_mb,
+    }
     assert path.read_bytes() == before
     assert sorted(p.name for p in tmp_path.iterdir()) == ["iris.cpf"]
 
@@ -40,6 +44,7 @@ def test_locksiz_takes_effect_immediately(tmp_path: Path) -> None:
     path = copy_real(FULL, tmp_path)
     result = CpfTool(path).set({"locksiz": 16777216}, apply=True)
     assert result.changes[0].reason == "bytes; immediately"
+    assert "shared_memory_mb" not in result.details
     assert result.details["restart_required"] is False
 
 

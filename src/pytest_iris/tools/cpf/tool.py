@@ -33,6 +33,10 @@ from pytest_iris.tools.results import ResultBuilder
 Changes = Mapping[str, object] | Iterable[tuple[str, object]]
 
 _log = get_logger("pytest_iris.tools.cpf")
+#: changes to these alter the shared memory IRIS allocates at startup
+_MEMORY_KEYS = frozenset(
+    {"[config]globals", "[config]routines", "[config]jrnbufs", "[config]gmheap"}
+)
 
 
 @contextlib.contextmanager
@@ -247,6 +251,12 @@ class CpfTool:
         )
         effective = [c for c in result.changes if c.before != c.after]
         targets = [c.target for c in effective]
+        if any(t in _MEMORY_KEYS for t in targets):
+            ram = self.ram_mb()
+            result.details["shared_memory_mb"] = {
+                "before": shared_memory_plan(original, ram).total_mb,
+                "after": shared_memory_plan(updated, ram).total_mb,
+            }
         if old == new:
             _log.info(f"cpf.{verb}.unchanged", path=str(self.path))
             return result.success(f"{self.path}: nothing to change")
