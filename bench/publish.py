@@ -66,8 +66,10 @@ async def fan_out(count: int, work: Callable[[int], Awaitable[object]]) -> float
     return time.perf_counter() - start
 
 
-def raw_httpx(url: str, bodies: list[bytes], limit: int | None) -> float:
-    """Raw POSTs; with ``limit``, that many connections behind a semaphore (no pool queue)."""
+def raw_httpx(
+    url: str, bodies: list[bytes], limit: int | None, gate_requests: bool = True
+) -> float:
+    """Raw POSTs; with ``limit``, that many connections (behind a semaphore if ``gate_requests``)."""
 
     async def run() -> float:
         limits = (
@@ -75,7 +77,7 @@ def raw_httpx(url: str, bodies: list[bytes], limit: int | None) -> float:
             if limit is None
             else httpx.Limits(max_connections=limit, max_keepalive_connections=limit)
         )
-        gate = asyncio.Semaphore(limit or PUBLISHERS)
+        gate = asyncio.Semaphore(limit if limit and gate_requests else PUBLISHERS)
         async with httpx.AsyncClient(base_url=url, limits=limits) as client:
 
             async def post(i: int) -> None:
@@ -164,6 +166,9 @@ def main() -> None:
     flight = args.max_in_flight
     cases: dict[str, Callable[[], float]] = {
         "baseline: raw httpx x50 -> bare server": lambda: raw_httpx(control.bare_url, bodies, None),
+        "raw httpx x50, 50 keep-alive connections -> bare": lambda: raw_httpx(
+            control.bare_url, bodies, PUBLISHERS, gate_requests=False
+        ),
         f"raw httpx x50, {flight} connections -> bare": lambda: raw_httpx(
             control.bare_url, bodies, flight
         ),

@@ -39,6 +39,8 @@ MESSAGES_PATH = "/messages"
 BATCH_PATH = "/messages/batch"
 COMMANDS_PATH = "/commands"
 _RETRY_STATUSES = frozenset({408, 425, 429})
+#: how often the redelivery task looks for messages past their retention, seconds
+EXPIRE_EVERY_S = 1.0
 
 
 @dataclass(frozen=True)
@@ -367,10 +369,13 @@ class HttpTransport:
         client = self._client
         failures = 0
         size = max(self.batch_size, 1)
+        expired_at = 0.0
         try:
             while True:
                 await self._wake.wait()
-                self.outbox.expire()
+                if time.monotonic() - expired_at >= EXPIRE_EVERY_S:
+                    expired_at = time.monotonic()  # a scan per second, not per batch
+                    self.outbox.expire()
                 batch = self.outbox.peek(size)
                 if not batch:
                     self._wake.clear()
