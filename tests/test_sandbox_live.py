@@ -66,7 +66,9 @@ def test_real_shmget_decides_startup(live: LiveSandbox) -> None:
     assert failed.stdout.endswith(
         "An error was detected during InterSystems IRIS startup.\n** Startup aborted **\n"
     )
-    assert "irisdb" not in {p.name() for group in live.pids().values() for p in map(psutil.Process, group)}
+    assert "irisdb" not in {
+        p.name() for group in live.pids().values() for p in map(psutil.Process, group)
+    }
 
     live.sysctl("-w", f"kernel.shmmax={plan.total_bytes}")
     started = live.run(["iris", "start", "IRIS"])

@@ -9,6 +9,7 @@ need, so the rest of the sandbox never touches CPF text itself.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 
 from pytest_iris.errors import InstanceError, SandboxError
@@ -34,14 +35,27 @@ def _int(raw: str | None, default: int) -> int:
 
 
 def startup_config(path: Path, total_ram_mb: int) -> StartupConfig:
-    """Read the CPF once and compute the shared memory IRIS will ask for."""
-    from pytest_iris.tools.cpf import CpfFile, shared_memory_plan
-
+    """Read the CPF and compute the shared memory IRIS will ask for."""
     try:
-        cpf = CpfFile.read(path)
-        plan = shared_memory_plan(cpf, total_ram_mb)
+        data = Path(path).read_bytes()
+    except OSError as exc:
+        raise SandboxError(f"iris start cannot read {path}: {exc.strerror}") from None
+    # the install directory does not change the plan: hosts built from the same
+    # CPF in different directories share one cache entry
+    data = data.replace(str(Path(path).parent).encode(), b"<install>")
+    try:
+        return _startup_config(data, total_ram_mb)
     except InstanceError as exc:
         raise SandboxError(f"iris start cannot use {path}: {exc}") from None
+
+
+@lru_cache(maxsize=32)
+def _startup_config(data: bytes, total_ram_mb: int) -> StartupConfig:
+    """Cached on the file's bytes: many hosts start from the same shipped CPF."""
+    from pytest_iris.tools.cpf import CpfFile, shared_memory_plan
+
+    cpf = CpfFile.parse(data)
+    plan = shared_memory_plan(cpf, total_ram_mb)
     raw_globals = cpf.get("config", "globals") or "0"
     try:
         auto = all(int(v or 0) == 0 for v in raw_globals.split(","))

@@ -28,11 +28,14 @@ import math
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from pytest_iris.models import IRISMessage
 from pytest_iris.sandbox import _cpfio, _log
 from pytest_iris.sandbox._procfs import read_key
 from pytest_iris.sandbox._state import HostState, Instance, Proc
+
+if TYPE_CHECKING:
+    from pytest_iris.models import IRISMessage
 
 #: How many 1/8 reductions IRIS tries before giving up. Not documented: our choice.
 MAX_REDUCTIONS = 8

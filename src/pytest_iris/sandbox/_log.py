@@ -13,20 +13,38 @@ from __future__ import annotations
 import os
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from pytest_iris.grammar import format_message
-from pytest_iris.models import IRISMessage, Severity
 from pytest_iris.sandbox._state import HostState, Instance
+
+if TYPE_CHECKING:
+    from pytest_iris.models import IRISMessage
+
+
+#: milliseconds from the Unix epoch to the generator's EPOCH (2000-01-01)
+_EPOCH_MS = 946_684_800_000
 
 
 class Writer:
-    """Collects messages at the host clock, advancing a few ms per line."""
+    """Collects entries at the host clock, advancing a few ms per line.
+
+    Entries are the generator's ``Entry`` tuples (formatted with its
+    ``format_entry``, byte-identical to ``format_message``); the pydantic
+    models are built only when :attr:`messages` is read.
+    """
 
     def __init__(self, state: HostState, pid: int) -> None:
         self.state = state
         self.pid = pid
-        self.messages: list[IRISMessage] = []
+        self.entries: list[Any] = []
+
+    def now_ms(self) -> int:
+        """The host clock in the generator's unit: ms since its EPOCH (2000-01-01)."""
+        return round(self.state.clock * 1000) - _EPOCH_MS
+
+    def follow(self, ms: int) -> None:
+        """Move the host clock to an entry's time if that is later."""
+        self.state.clock = max(self.state.clock, (ms + _EPOCH_MS) / 1000)
 
     def now(self) -> datetime:
         return datetime(1970, 1, 1) + timedelta(milliseconds=round(self.state.clock * 1000))
@@ -42,26 +60,30 @@ class Writer:
         continuation: tuple[str, ...] = (),
         step: float = 0.003,
     ) -> None:
+        from pytest_iris.generation.entries import Entry
+
         if not same_stamp:
             self.state.advance(step)
-        self.messages.append(
-            IRISMessage(
-                timestamp=self.now(),
-                pid=self.pid if pid is None else pid,
-                severity=Severity(severity),
-                category=category,
-                text=text,
-                continuation=continuation,
-            )
+        pid = self.pid if pid is None else pid
+        self.entries.append(
+            Entry(self.now_ms(), pid, severity, category, text, continuation, "sandbox")
         )
 
-    def extend(self, messages: list[IRISMessage]) -> None:
-        self.messages.extend(messages)
+    def extend(self, entries: list[Any]) -> None:
+        self.entries.extend(entries)
+
+    @property
+    def messages(self) -> list[IRISMessage]:
+        from pytest_iris.generation.entries import to_message
+
+        return [to_message(e) for e in self.entries]
 
     def write(self, path: Path) -> None:
-        if not self.messages:
+        if not self.entries:
             return
-        text = "".join(format_message(m) + "\n" for m in self.messages)
+        from pytest_iris.generation.entries import format_entry
+
+        text = "".join(format_entry(e) + "\n" for e in self.entries)
         path.parent.mkdir(parents=True, exist_ok=True)
         with open(path, "a", encoding="utf-8") as fh:
             fh.write(text)
@@ -94,14 +116,13 @@ def _render(
     name: str, writer: Writer, inst: Instance, roles: dict[str, int], **params: Any
 ) -> None:
     """Append the generator's ``name`` sequence and move the host clock past it."""
-    from pytest_iris.generation.sequences import render_sequence
+    from pytest_iris.generation.sequences import render_entries
 
     users = params.pop("users", 0)
-    messages = render_sequence(name, _context(writer, inst, roles, users=users), **params)
-    writer.extend(messages)
-    if messages:
-        last = messages[-1].timestamp - datetime(1970, 1, 1)
-        writer.state.clock = max(writer.state.clock, round(last.total_seconds(), 3))
+    entries = render_entries(name, _context(writer, inst, roles, users=users), **params)
+    writer.extend(entries)
+    if entries:
+        writer.follow(entries[-1].ms)
 
 
 def catalog_line(
@@ -116,7 +137,6 @@ def catalog_line(
     """One line from the generator's template catalog (e.g. ``wd.died``)."""
     from pytest_iris.generation.builder import Builder
     from pytest_iris.generation.catalog import load_catalog
-    from pytest_iris.generation.entries import to_message
     from pytest_iris.generation.seeds import derive_rng
 
     writer.state.advance(0.003)
@@ -126,7 +146,7 @@ def catalog_line(
     if role is not None:
         kwargs["role"] = role
     builder.emit(template, **kwargs)
-    writer.extend([to_message(e) for e in builder.entries])
+    writer.extend(builder.entries)
 
 
 def startup_tail(writer: Writer, inst: Instance, roles: dict[str, int]) -> None:

@@ -15,6 +15,7 @@ import os
 import shutil
 import socket
 import struct
+from collections.abc import Callable
 from pathlib import Path
 
 from pytest_iris.errors import SandboxError
@@ -81,53 +82,63 @@ def write_file(path: Path, text: str) -> None:
 
 def init_tree(proc_root: Path, kernel: dict[str, str]) -> None:
     """Create the static part: the ``sys`` tunables and the ``net`` directory."""
+    base = str(proc_root)
+    made: set[str] = set()
     for key, value in {**KERNEL_DEFAULTS, **kernel}.items():
-        path = proc_root / "sys" / key.replace(".", "/")
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(value + "\n", encoding="ascii")
-    (proc_root / "net").mkdir(exist_ok=True)
+        path = f"{base}/sys/{key.replace('.', '/')}"
+        parent = os.path.dirname(path)
+        if parent not in made:
+            os.makedirs(parent, exist_ok=True)
+            made.add(parent)
+        _put(path, value + "\n")
+    os.makedirs(f"{base}/net", exist_ok=True)
 
 
 def hugepages_in_use(state: HostState) -> int:
     return sum(i.huge_pages for i in state.instances.values() if i.status == "running")
 
 
-def render(proc_root: Path, state: HostState) -> None:
-    """Bring the tree in line with ``state`` (pids added/removed, net, meminfo, stat)."""
+def render(proc_root: Path, state: HostState, *, fresh: bool = False) -> None:
+    """Bring the tree in line with ``state`` (pids added/removed, net, meminfo, stat).
+
+    ``fresh``: the tree is being built and nobody reads it yet, so files are
+    written in place instead of through a temp file and a rename.
+    """
+    write = _put_path if fresh else write_file
     wanted = {str(pid) for pid in state.processes}
     present = {name for name in os.listdir(proc_root) if name.isdigit()}
     for name in present - wanted:
         shutil.rmtree(proc_root / name, ignore_errors=True)
+    base = str(proc_root)
     for pid, proc in state.processes.items():
         if str(pid) in present:
             _sync_process(proc_root / str(pid), proc, state)
         else:
-            _write_process(proc_root / str(pid), proc, state)
-    _write_net(proc_root, state)
-    write_file(proc_root / "meminfo", _meminfo(proc_root, state))
-    write_file(proc_root / "stat", _stat(state))
+            _write_process(f"{base}/{pid}", proc, state)
+    _write_net(proc_root, state, write)
+    write(proc_root / "meminfo", _meminfo(proc_root, state))
+    write(proc_root / "stat", _stat(state))
     uptime = max(state.clock - state.boot_time, 0.0)
-    write_file(proc_root / "uptime", f"{uptime:.2f} {uptime * 1.9:.2f}\n")
-    write_file(
-        proc_root / "loadavg", f"0.08 0.03 0.01 1/{len(state.processes)} {state.next_pid - 1}\n"
-    )
+    write(proc_root / "uptime", f"{uptime:.2f} {uptime * 1.9:.2f}\n")
+    write(proc_root / "loadavg", f"0.08 0.03 0.01 1/{len(state.processes)} {state.next_pid - 1}\n")
+
+
+def _put_path(path: Path, text: str) -> None:
+    _put(str(path), text)
 
 
 # -- processes ------------------------------------------------------------
 
 
 def _stat_line(proc: Proc, state: HostState) -> str:
-    pagesize_kb = 4
-    fields = [
-        proc.state, proc.ppid, proc.pid, proc.pid, 0, -1, 4194560,
-        120, 0, 0, 0,  # minflt cminflt majflt cmajflt
-        proc.pid % 97, proc.pid % 41, 0, 0,  # utime stime cutime cstime
-        20, 0, proc.threads, 0, proc.start_ticks,
-        proc.vsize_kb * 1024, proc.rss_kb // pagesize_kb, "18446744073709551615",
-        4194304, 4210000, 140720000000000, 0, 0, 0, 0, 0, 0, 0, 0, 0, 17,
-        proc.pid % 2, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
-    ]  # fmt: skip
-    return f"{proc.pid} ({proc.comm}) " + " ".join(str(f) for f in fields) + "\n"
+    """The 52 fields of /proc/<pid>/stat (man 5 proc), comm in parentheses."""
+    pid = proc.pid
+    return (
+        f"{pid} ({proc.comm}) {proc.state} {proc.ppid} {pid} {pid} 0 -1 4194560 120 0 0 0 "
+        f"{pid % 97} {pid % 41} 0 0 20 0 {proc.threads} 0 {proc.start_ticks} "
+        f"{proc.vsize_kb * 1024} {proc.rss_kb // 4} 18446744073709551615 4194304 4210000 "
+        f"140720000000000 0 0 0 0 0 0 0 0 0 17 {pid % 2} 0 0 0 0 0 0 0 0 0 0 0 0 0\n"
+    )
 
 
 _STATE_NAMES = {"R": "R (running)", "S": "S (sleeping)", "T": "T (stopped)", "Z": "Z (zombie)"}
@@ -151,27 +162,30 @@ def _status(proc: Proc) -> str:
     )
 
 
-def _write_process(pdir: Path, proc: Proc, state: HostState) -> None:
-    (pdir / "fd").mkdir(parents=True)
-    (pdir / "stat").write_text(_stat_line(proc, state), encoding="utf-8")
-    (pdir / "status").write_text(_status(proc), encoding="utf-8")
-    (pdir / "comm").write_text(proc.comm + "\n", encoding="utf-8")
-    cmd = "".join(arg + "\0" for arg in proc.cmdline)
-    (pdir / "cmdline").write_text(cmd, encoding="utf-8")
+def _put(path: str, text: str, mode: int = 0o644) -> None:
+    """Create a file in a tree being built (os-level calls: no buffering layers)."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, mode)
+    try:
+        os.write(fd, text.encode())
+    finally:
+        os.close(fd)
+
+
+def _write_process(base: str, proc: Proc, state: HostState) -> None:
+    os.mkdir(base)
+    os.mkdir(f"{base}/fd")
+    _put(f"{base}/stat", _stat_line(proc, state))
+    _put(f"{base}/status", _status(proc))
+    _put(f"{base}/comm", proc.comm + "\n")
+    _put(f"{base}/cmdline", "".join(arg + "\0" for arg in proc.cmdline))
     pages = proc.rss_kb // 4
-    (pdir / "statm").write_text(
-        f"{proc.vsize_kb // 4} {pages} {pages // 2} 2048 0 512 0\n", encoding="ascii"
-    )
-    os.symlink(proc.exe or "/usr/bin/true", pdir / "exe")
-    os.symlink(proc.cwd, pdir / "cwd")
-    _write_fds(pdir / "fd", proc)
-
-
-def _write_fds(fd_dir: Path, proc: Proc) -> None:
+    _put(f"{base}/statm", f"{proc.vsize_kb // 4} {pages} {pages // 2} 2048 0 512 0\n")
+    os.symlink(proc.exe or "/usr/bin/true", f"{base}/exe")
+    os.symlink(proc.cwd, f"{base}/cwd")
     for fd in (0, 1, 2):
-        os.symlink("/dev/null", fd_dir / str(fd))
+        os.symlink("/dev/null", f"{base}/fd/{fd}")
     for fd, inode in proc.fds.items():
-        os.symlink(f"socket:[{inode}]", fd_dir / str(fd))
+        os.symlink(f"socket:[{inode}]", f"{base}/fd/{fd}")
 
 
 def _sync_process(pdir: Path, proc: Proc, state: HostState) -> None:
@@ -216,12 +230,14 @@ def _tcp_line(n: int, sock: Sock) -> str:
     )
 
 
-def _write_net(proc_root: Path, state: HostState) -> None:
+def _write_net(
+    proc_root: Path, state: HostState, write: Callable[[Path, str], None] = write_file
+) -> None:
     v4 = [s for s in state.sockets.values() if s.family == 4]
     v6 = [s for s in state.sockets.values() if s.family == 6]
     net = proc_root / "net"
-    write_file(net / "tcp", _TCP_HEADER + "".join(_tcp_line(n, s) for n, s in enumerate(v4)))
-    write_file(net / "tcp6", _TCP6_HEADER + "".join(_tcp_line(n, s) for n, s in enumerate(v6)))
+    write(net / "tcp", _TCP_HEADER + "".join(_tcp_line(n, s) for n, s in enumerate(v4)))
+    write(net / "tcp6", _TCP6_HEADER + "".join(_tcp_line(n, s) for n, s in enumerate(v6)))
     if not (net / "udp").exists():
         for name in ("udp", "udp6"):
             (net / name).write_text(_UDP_HEADER, encoding="ascii")

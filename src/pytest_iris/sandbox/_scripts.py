@@ -27,10 +27,14 @@ sys.exit(main({name!r}, {root!r}, sys.argv[1:]))
 def install(root: Path) -> None:
     bin_dir = root / "bin"
     bin_dir.mkdir(exist_ok=True)
+    from pytest_iris.sandbox._procfs import _put
+
     for name in COMMANDS:
-        path = bin_dir / name
-        path.write_text(_TEMPLATE.format(python=sys.executable, root=str(root), name=name), "utf-8")
-        os.chmod(path, 0o755)
+        _put(
+            f"{bin_dir}/{name}",
+            _TEMPLATE.format(python=sys.executable, root=str(root), name=name),
+            0o755,
+        )
 
 
 def environment(root: Path) -> dict[str, str]:

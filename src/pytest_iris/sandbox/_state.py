@@ -18,7 +18,7 @@ import fcntl
 import json
 import os
 from collections.abc import Iterator
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -216,7 +216,11 @@ class HostState:
     # -- persistence ------------------------------------------------------
 
     def to_json(self) -> dict[str, Any]:
-        return asdict(self)
+        data = {name: getattr(self, name) for name in _SCALARS}
+        data["processes"] = {pid: vars(p) for pid, p in self.processes.items()}
+        data["sockets"] = {inode: vars(s) for inode, s in self.sockets.items()}
+        data["instances"] = {name: vars(i) for name, i in self.instances.items()}
+        return data
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> HostState:
@@ -228,6 +232,13 @@ class HostState:
         socks = {int(k): Sock(**v) for k, v in data.pop("sockets").items()}
         insts = {k: Instance(**v) for k, v in data.pop("instances").items()}
         return cls(**data, processes=procs, sockets=socks, instances=insts)
+
+
+_SCALARS = tuple(
+    name
+    for name in HostState.__dataclass_fields__
+    if name not in ("processes", "sockets", "instances")
+)
 
 
 def state_path(root: Path) -> Path:
@@ -249,7 +260,7 @@ def save_state(root: Path, state: HostState) -> None:
     """Write the state atomically (temp file + fsync + rename)."""
     path = state_path(root)
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    data = json.dumps(state.to_json(), separators=(",", ":"), sort_keys=True)
+    data = json.dumps(state.to_json(), separators=(",", ":"))
     with open(tmp, "w", encoding="utf-8") as fh:
         fh.write(data)
         fh.flush()

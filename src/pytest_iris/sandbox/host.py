@@ -199,7 +199,7 @@ class SandboxHost:
             inst.superserver_port, inst.web_port = ports(self.cpf_path)
             state.clock = now
         save_state(self.root, state)
-        _procfs.render(self.proc, state)
+        _procfs.render(self.proc, state, fresh=True)
         return self
 
     def _write_cpf(self) -> None:
