@@ -260,3 +260,17 @@ def test_bad_arguments_are_config_errors(
         HttpTransport("http://127.0.0.1:9", outbox_dir=tmp_path, **options)
     with pytest.raises(ConfigError, match="endpoint_url"):
         HttpTransport("ftp://example", outbox_dir=tmp_path)
+
+
+def test_concurrent_first_publishes_open_once(endpoint: MockEndpoint, tmp_path: Path) -> None:
+    http = transport(endpoint, tmp_path)
+
+    async def run() -> list[bool]:
+        results = await asyncio.gather(*(http.publish(message(i)) for i in range(20)))
+        drainers = [t for t in asyncio.all_tasks() if t.get_name() == "iris-outbox-drainer"]
+        assert len(drainers) == 1
+        await http.aclose()
+        return list(results)
+
+    assert asyncio.run(run()) == [True] * 20
+    assert len(endpoint.received) == 20

@@ -160,7 +160,8 @@ class HttpTransport:
         from pytest_iris.logging import get_logger
 
         self._log = get_logger("pytest_iris.transport.http", endpoint=self.url)
-        await asyncio.to_thread(self.outbox.open)
+        # no await from here to the end: concurrent first publishes must not open twice
+        self.outbox.open()
         limit = self.settings.max_in_flight
         self._client = httpx.AsyncClient(
             base_url=self.url,
