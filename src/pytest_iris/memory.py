@@ -26,8 +26,8 @@ documented by InterSystems):
   of globals);
 * miscellaneous: 9.5 MB (real lines show 9, 9, 10 and 16 MB);
 * the total is the exact sum rounded up, each listed part rounded down, so
-  the total exceeds the listed parts by 0-2 MB, as it does in every real
-  pair of lines (495 = 494 + 1, 1508 = 1507 + 1, 5682 = 5681 + 1,
+  the total exceeds the listed parts by 1-3 MB; every real pair of lines
+  shows such a gap (495 = 494 + 1, 1508 = 1507 + 1, 5682 = 5681 + 1,
   306 = 304 + 2). :attr:`SharedMemoryPlan.rounding_mb` carries that remainder.
 """
 
