@@ -21,6 +21,7 @@ from __future__ import annotations
 import asyncio
 import math
 import random
+import struct
 from collections.abc import AsyncIterator, Generator, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
@@ -45,9 +46,11 @@ ENDINGS: Final = frozenset({"shutdown"})
 #: them follows with no noise in between, after some downtime.
 DOWN: Final = frozenset({"shutdown", "write_daemon_death"})
 _VARIANTS: Final = 32
+#: Noise draws come from one 32-bit word per line: 12 bits pick a variant slot,
+#: 12 bits a clock step, 4 bits a job (tables sized to match).
+_SLOTS: Final = 4096
 _DELTAS: Final = 4096
-_JOBS: Final = 12
-_CHURN: Final = 64
+_JOBS: Final = 16
 _PID_MAX: Final = 4_194_304
 _MS3: Final = tuple(f"{i:03d}" for i in range(1000))
 _HMS: list[str] = []
@@ -169,14 +172,14 @@ class _Pids:
         self.jobs = [self.new() for _ in range(_JOBS)]
 
     def churn(self) -> None:
-        for _ in range(self.rng.randint(0, 3)):
+        for _ in range(self.rng.randint(1, 3)):
             self.jobs[self.rng.randrange(len(self.jobs))] = self.new()
 
 
 class _Table:
     """Pre-rendered noise variants for one instance lifetime."""
 
-    __slots__ = ("cum", "entries", "pidfix", "tails")
+    __slots__ = ("entries", "pidfix", "slots", "tails")
 
     def __init__(
         self,
@@ -189,8 +192,7 @@ class _Table:
         self.tails: list[str] = []
         self.pidfix: list[int] = []
         self.entries: list[tuple[int, str | None, str, str]] = []
-        self.cum: list[float] = []
-        total = 0.0
+        weights: list[float] = []
         for template in catalog.noise:
             pid = 0 if template.role == "job" else daemons.get(template.role, 0)
             if template.role != "job" and not pid:
@@ -208,8 +210,8 @@ class _Table:
                 self.tails.append(f"{head} {text}" if text else head)
                 self.pidfix.append(pid)
                 self.entries.append((template.severity, template.category, text, template.id))
-                total += template.weight / _VARIANTS
-                self.cum.append(total)
+                weights.append(template.weight / _VARIANTS)
+        self.slots = _slots(weights, _SLOTS)
 
 
 @dataclass
@@ -247,7 +249,7 @@ class LogStream:
         instance: str = "IRIS",
         total_ram_mb: int = 8192,
         context: SequenceContext | None = None,
-        chunk: int = 2048,
+        chunk: int = 256,
     ) -> None:
         if isinstance(seed, bool) or not isinstance(seed, int):
             raise ConfigError(f"LogStream: seed must be an int, got {seed!r}")
@@ -387,17 +389,20 @@ class LogStream:
         table: _Table,
         deltas: list[int],
     ) -> Generator[_Noise, None, int]:
-        """``count`` noise lines from clock ``t`` in chunks; returns the clock after them."""
-        population = range(len(table.tails))
+        """``count`` noise lines from clock ``t`` in chunks; returns the clock after them.
+
+        One 32-bit word per line, all drawn in one ``getrandbits`` call and
+        unpacked little-endian (the same on every platform).
+        """
+        slots = table.slots
         while count > 0:
             n = min(self.chunk, count)
-            idx = rng.choices(population, cum_weights=table.cum, k=n)
-            jobs: list[int] = []
-            for done in range(0, n, _CHURN):
-                # jobs come and go: a few are replaced every _CHURN lines
-                jobs += rng.choices(pids.jobs, k=min(_CHURN, n - done))
-                pids.churn()
-            steps = rng.choices(deltas, k=n)
+            words = struct.unpack(f"<{n}I", rng.getrandbits(32 * n).to_bytes(4 * n, "little"))
+            idx = [slots[w & 4095] for w in words]
+            steps = [deltas[(w >> 12) & 4095] for w in words]
+            current = pids.jobs
+            jobs = [current[w >> 28] for w in words]
+            pids.churn()  # jobs come and go between chunks
             yield _Noise(t, idx, jobs, steps, table)
             t += sum(steps)
             self._check(t)
@@ -518,6 +523,19 @@ class LogStream:
             f"sequence {name!r} is not scheduled in this stream "
             f"(scheduled: {', '.join(p.name for p in self.placements) or 'none'})"
         )
+
+
+def _slots(weights: Sequence[float], size: int) -> list[int]:
+    """``size`` slots holding each index in proportion to its weight (largest remainder)."""
+    total = sum(weights)
+    if total <= 0:
+        raise ConfigError("the template catalog has no noise templates (weight > 0)")
+    exact = [w * size / total for w in weights]
+    counts = [int(x) for x in exact]
+    by_remainder = sorted(range(len(weights)), key=lambda i: (counts[i] - exact[i], i))
+    for i in by_remainder[: size - sum(counts)]:
+        counts[i] += 1
+    return [i for i, c in enumerate(counts) for _ in range(c)]
 
 
 def _down(seq: ScheduledSequence) -> bool:
