@@ -268,3 +268,13 @@ def test_rollback_to_a_named_backup(tmp_path: Path) -> None:
     assert result.details["restored_from"] == str(tmp_path / "iris.cpf_20240101")
     assert path.read_bytes() == original
     assert [c.after for c in result.changes] == ["64"]
+
+
+def test_rollback_to_iris_last_good_cpf(tmp_path: Path) -> None:
+    """IRIS keeps ``_LastGood_.cpf`` (the last configuration that started) next to iris.cpf."""
+    path = copy_real(FULL, tmp_path)
+    last_good = copy_real(FULL, tmp_path, target="_LastGood_.cpf")
+    CpfTool(path).set({"globals": 4096}, apply=True)
+    result = CpfTool(path).rollback(apply=True, backup="_LastGood_.cpf")
+    assert result.ok and path.read_bytes() == last_good.read_bytes()
+    assert [(c.target, c.after) for c in result.changes] == [("[config]globals", "0,0,600,0,0,0")]
