@@ -110,6 +110,7 @@ class ChaosHarness:
             raise ScenarioError(f"scenario {self.scenario.name!r} was already played")
         self._played = True
         if isinstance(remediator, str):
+            self.journal.remediator = remediator
             remediator = resolve_remediator(remediator, self.registry)()
         self._loop.run_until_complete(self.runner.play(remediator))
         return self.journal

@@ -179,6 +179,11 @@ class ScenarioRunner:
             return
         await self.inject(remediator)
         self.verify()
+        self._verdict()
+
+    def _verdict(self) -> None:
+        if self.journal.status != "error":
+            self.journal.status = "failed" if self.journal.failures else "passed"
 
     async def inject(self, remediator: Remediator | None) -> list[IRISMessage]:
         """Inject every fault in time order; the remediator (if any) reacts after each."""
@@ -240,8 +245,7 @@ class ScenarioRunner:
         finally:
             self.journal.duration_s = round(self._clock() - self._t0, 3)
             await self._stack.aclose()
-        if self.journal.status == "running":
-            self.journal.status = "failed" if self.journal.failures else "passed"
+        self._verdict()
 
     def _context(self) -> RemediationContext:
         if self.context is None:
@@ -370,7 +374,6 @@ class ScenarioRunner:
         if messages[0].timestamp < now:
             messages = [m.model_copy(update={"timestamp": now}) for m in messages]
         self._append_text("".join(format_message(m) + "\n" for m in messages))
-        self._advance_to(_clock_of(messages[-1].timestamp) + 0.001)
 
     def _control_pid(self) -> int | None:
         if self.host.status() != "running":
@@ -389,7 +392,6 @@ class ScenarioRunner:
                 f"scenario {self.scenario.name}: line {line!r} is neither a messages.log line "
                 "nor 'SEVERITY [Category] text'"
             )
-        self.host.advance(0.001)
         message = IRISMessage(
             timestamp=host_time(self._clock()),
             pid=self._control_pid() or 0,
@@ -489,7 +491,9 @@ class ScenarioRunner:
             self._last_fix = self._clock()
         self._event(
             "result",
-            f"{result.tool}.{result.action}: {result.status.value}: {result.message}",
+            # paths as seen on the host (its root is a temporary directory)
+            f"{result.tool}.{result.action}: {result.status.value}: "
+            + result.message.replace(str(self.host.root), ""),
             ok=result.ok,
             data={
                 "changes": [c.model_dump() for c in result.changes],

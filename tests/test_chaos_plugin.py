@@ -1,0 +1,260 @@
+"""The pytest face of chaos: scenario files as items, options, markers, reports, hooks."""
+
+from __future__ import annotations
+
+import shutil
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+import pytest
+
+from pytest_iris.chaos.builtins import SCENARIO_DIR
+
+TESTS = Path(__file__).parent
+
+
+def _copy(pytester: pytest.Pytester, *names: str) -> None:
+    for name in names:
+        shutil.copy(SCENARIO_DIR / f"iris_chaos_{name}.yaml", pytester.path)
+
+
+def _broken(pytester: pytest.Pytester) -> None:
+    shutil.copy(TESTS / "chaos_remediators.py", pytester.path / "chaos_remediators.py")
+    pytester.syspathinsert()
+
+
+def test_scenario_files_are_items_named_by_scenario(pytester: pytest.Pytester) -> None:
+    _copy(pytester, "lock_table_full", "license_limit")
+    result = pytester.runpytest("--collect-only", "-q")
+    result.stdout.fnmatch_lines(
+        [
+            "iris_chaos_license_limit.yaml::license_limit",
+            "iris_chaos_lock_table_full.yaml::lock_table_full",
+        ]
+    )
+
+
+def test_run_select_and_terminal_summary(pytester: pytest.Pytester) -> None:
+    _copy(pytester, "lock_table_full", "license_limit")
+    result = pytester.runpytest("-k", "lock_table", "-p", "no:cacheprovider")
+    result.assert_outcomes(passed=1, deselected=1)
+    result.stdout.fnmatch_lines(
+        [
+            "*iris chaos scenarios*",
+            "PASSED lock_table_full [[]rules[]] faults=1 messages=3 commands=1 results=1 ok/0 failed"
+            " time-to-remediate=0.5s*",
+            "*steady state before: holds (instance running, users can connect)",
+            "*steady state after:  holds (instance running, users can connect)",
+            "*t=   30.0s fault   sequence lock_table*",
+            "*command cpf.set(changes={'config.locksiz': '33554432'})",
+        ]
+    )
+
+
+def test_tags_select_with_k(pytester: pytest.Pytester) -> None:
+    _copy(pytester, "lock_table_full", "license_limit")
+    result = pytester.runpytest("--collect-only", "-q", "-k", "license and not lock_table")
+    result.stdout.fnmatch_lines(["iris_chaos_license_limit.yaml::license_limit"])
+    result.stdout.no_fnmatch_line("*lock_table_full*")
+
+
+def test_junit_properties(pytester: pytest.Pytester) -> None:
+    _copy(pytester, "lock_table_full")
+    xml = pytester.path / "junit.xml"
+    pytester.runpytest(f"--junitxml={xml}").assert_outcomes(passed=1)
+    case = ET.parse(xml).getroot().find(".//testcase")
+    assert case is not None and case.get("name") == "lock_table_full"
+    props = {p.get("name"): p.get("value") for p in case.iter("property")}
+    assert props["iris_scenario"] == "lock_table_full"
+    assert props["iris_status"] == "passed"
+    assert props["iris_commands"] == "cpf.set(changes={'config.locksiz': '33554432'})"
+    assert props["iris_time_to_remediate_s"] == "0.5"
+    assert props["iris_steady_state_after"] == "holds (instance running, users can connect)"
+    assert props["iris_failures"] == "none"
+
+
+def test_remediator_option_fails_with_reasons(pytester: pytest.Pytester) -> None:
+    _copy(pytester, "restart_with_users_connected")
+    _broken(pytester)
+    result = pytester.runpytest("--iris-remediator", "chaos_remediators:ForceRestart")
+    result.assert_outcomes(failed=1)
+    result.stdout.fnmatch_lines(
+        [
+            "*scenario 'restart_with_users_connected' (iris_chaos_restart_with_users_connected.yaml)"
+            " failed with remediator 'chaos_remediators:ForceRestart':",
+            "*expected the instance not to be restarted, but it was while 5 user(s) were connected*",
+            "*expected 5 client connection(s) still established, found 0*",
+        ]
+    )
+
+
+def test_ini_remediator_and_builtin_library(pytester: pytest.Pytester) -> None:
+    _broken(pytester)
+    pytester.makeini(
+        "[pytest]\niris_remediator = chaos_remediators:nothing\niris_scenarios =\n    builtin\n"
+    )
+    result = pytester.runpytest("-k", "lock_table_full")
+    result.assert_outcomes(failed=1, deselected=8)
+    result.stdout.fnmatch_lines(["*expected a tool call cpf.set status=success; made: none*"])
+
+
+def test_bad_remediator_spec_is_a_clear_error(pytester: pytest.Pytester) -> None:
+    _copy(pytester, "license_limit")
+    result = pytester.runpytest("--iris-remediator", "no_such_module:fix")
+    result.assert_outcomes(failed=1)
+    result.stdout.fnmatch_lines(
+        ["*remediator 'no_such_module:fix': cannot import 'no_such_module'*"]
+    )
+
+
+def test_invalid_scenario_file_is_a_collection_error(pytester: pytest.Pytester) -> None:
+    (pytester.path / "iris_chaos_bad.yaml").write_text(
+        "name: bad\nfaults:\n  - at: -1\n    kill: x\n"
+    )
+    result = pytester.runpytest()
+    result.assert_outcomes(errors=1)
+    result.stdout.fnmatch_lines(["*iris_chaos_bad.yaml:3: faults[[]0[]].at: Input should be*"])
+
+
+def test_xdist_gives_identical_results(pytester: pytest.Pytester) -> None:
+    names = ("lock_table_full", "license_limit", "journal_space_alert")
+    _copy(pytester, *names)
+    files = [f"iris_chaos_{name}.yaml" for name in names]
+    outcomes = []
+    for workers in ("0", "2"):
+        xml = pytester.path / f"junit-{workers}.xml"
+        result = pytester.runpytest_subprocess(
+            "-n", workers, f"--junitxml={xml}", "-p", "no:cacheprovider", *files
+        )
+        result.assert_outcomes(passed=3)
+        cases = ET.parse(xml).getroot().iter("testcase")
+        outcomes.append(
+            sorted(
+                (
+                    case.get("name"),
+                    tuple((p.get("name"), p.get("value")) for p in case.iter("property")),
+                )
+                for case in cases
+            )
+        )
+        result.stdout.fnmatch_lines(["*iris chaos scenarios*", "PASSED journal_space_alert*"])
+    assert outcomes[0] == outcomes[1]
+    assert len(outcomes[0]) == 3
+
+
+def test_report_option_writes_html(pytester: pytest.Pytester) -> None:
+    _copy(pytester, "license_limit")
+    report = pytester.path / "out" / "chaos.html"
+    result = pytester.runpytest(f"--iris-report={report}")
+    result.assert_outcomes(passed=1)
+    result.stdout.fnmatch_lines([f"iris chaos report: {report}"])
+    page = report.read_text(encoding="utf-8")
+    assert 'id="scenario-license_limit"' in page and "License limit exceeded" in page
+
+
+MARKER_TESTS = """
+import pytest
+from pytest_iris.testing import assert_tool_called
+
+FIX = {"tool": "cpf", "action": "set", "dry_run": False,
+       "parameters": {"changes": {"config.locksiz": "33554432"}}}
+
+@pytest.mark.iris_scenario("lock_table_full")
+@pytest.mark.iris_expect_remediation(tool="cpf", parameter="config.locksiz", min=33554432)
+def test_fixed(iris_chaos):
+    assert iris_chaos.host.status() == "running"
+    messages = iris_chaos.inject()
+    assert any(m.text.startswith("LockTable Alert") for m in messages)
+    assert iris_chaos.dispatch(FIX).ok
+    assert_tool_called(iris_chaos.calls, "cpf", "set", status="success")
+
+@pytest.mark.iris_scenario("lock_table_full")
+@pytest.mark.iris_expect_remediation(tool="cpf", parameter="config.locksiz", min=33554432)
+def test_not_fixed(iris_chaos):
+    iris_chaos.inject()
+
+@pytest.mark.iris_scenario("lock_table_full")
+@pytest.mark.iris_expect_remediation(tool="restart", restarted=False)
+def test_whole_scenario_with_reference(iris_chaos):
+    journal = iris_chaos.run("rules")
+    assert journal.passed, journal.failures
+
+def test_fixture_needs_marker(iris_chaos):
+    pass
+"""
+
+
+def test_markers_and_iris_chaos_fixture(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(test_markers=MARKER_TESTS)
+    result = pytester.runpytest("-p", "no:cacheprovider")
+    result.assert_outcomes(passed=2, failed=1, errors=1)
+    result.stdout.fnmatch_lines(
+        [
+            '*the iris_chaos fixture needs @pytest.mark.iris_scenario("name")*',
+            "*expected cpf to change config.locksiz: config.locksiz still holds '16777216'"
+            " (was '16777216'); calls made:",
+            "*(no tool call was made)",
+        ]
+    )
+
+
+PLUGIN = """
+from pathlib import Path
+
+from pytest_iris.models import IRISMessage, Severity
+
+
+def pytest_iris_add_sequences():
+    def overheat(context, *, celsius=95):
+        return [IRISMessage(timestamp=context.start, pid=context.pids.get("control", 1),
+                            severity=Severity.SEVERE, category="Acme.Event",
+                            text=f"Widget overheated at {celsius} C")]
+    return {"acme_overheat": overheat}
+
+
+def pytest_iris_add_scenarios():
+    return [Path(__file__).parent / "acme"]
+
+
+def pytest_iris_add_remediators():
+    def cool_down(message, context):
+        if message.category == "Acme.Event":
+            return {"tool": "cpf", "action": "set", "dry_run": False,
+                    "parameters": {"changes": {"config.locksiz": "33554432"}}}
+    return {"acme": cool_down}
+"""
+
+ACME_SCENARIO = """
+name: acme_overheat
+faults:
+  - at: 3
+    sequence: acme_overheat
+    params: {celsius: 99}
+expect:
+  within_s: 10
+  tool_calls:
+    - {tool: cpf, action: set, status: success}
+  messages_after:
+    - {category: Acme.Event, text_contains: "99 C", min_severity: 2}
+"""
+
+ACME_TEST = """
+import pytest
+
+@pytest.mark.iris_scenario("acme_overheat")
+def test_acme(iris_chaos):
+    journal = iris_chaos.run("acme")
+    assert journal.passed, journal.failures
+    assert journal.of_kind("message")[0].summary == "[Acme.Event] Widget overheated at 99 C"
+"""
+
+
+def test_third_party_plugin_adds_sequence_scenario_and_remediator(
+    pytester: pytest.Pytester,
+) -> None:
+    pytester.makeconftest(PLUGIN)
+    (pytester.path / "acme").mkdir()
+    (pytester.path / "acme" / "iris_chaos_acme.yaml").write_text(ACME_SCENARIO)
+    pytester.makepyfile(test_acme=ACME_TEST)
+    result = pytester.runpytest("test_acme.py", "-p", "no:cacheprovider")
+    result.assert_outcomes(passed=1)
