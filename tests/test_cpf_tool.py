@@ -271,7 +271,7 @@ def test_rollback_to_a_named_backup(tmp_path: Path) -> None:
 
 
 def test_rollback_to_iris_last_good_cpf(tmp_path: Path) -> None:
-    """IRIS keeps ``_LastGood_.cpf`` (the last configuration that started) next to iris.cpf."""
+    """Real install directories hold ``_LastGood_.cpf`` next to iris.cpf (not in facts.md)."""
     path = copy_real(FULL, tmp_path)
     last_good = copy_real(FULL, tmp_path, target="_LastGood_.cpf")
     CpfTool(path).set({"globals": 4096}, apply=True)
