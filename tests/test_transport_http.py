@@ -274,3 +274,22 @@ def test_concurrent_first_publishes_open_once(endpoint: MockEndpoint, tmp_path: 
 
     assert asyncio.run(run()) == [True] * 20
     assert len(endpoint.received) == 20
+
+
+def test_outbox_message_rejected_on_redelivery_is_dropped(
+    endpoint: MockEndpoint, tmp_path: Path
+) -> None:
+    endpoint.go_down(60)
+
+    async def run() -> int:
+        async with transport(endpoint, tmp_path) as http:
+            assert await http.publish(message(1)) is False
+            endpoint.faults.clear()
+            endpoint.faults.fail_next(1, status=422)
+            await http.drain(timeout_s=10)
+            return len(http.outbox)
+
+    with capture_events() as events:
+        assert asyncio.run(run()) == 0
+    events.assert_event("outbox.dropped", reason="rejected", detail="HTTP 422: injected fault")
+    assert endpoint.received == []

@@ -145,3 +145,28 @@ def test_unwritable_directory_is_a_clear_error(tmp_path: Path) -> None:
         Outbox(blocker / "outbox").open()
     with pytest.raises(TransportError, match="retention"):
         Outbox(tmp_path, retention_s=0)
+
+
+def test_failed_append_leaves_no_torn_record(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    real_fsync = outbox_module.os.fsync
+    calls = []
+
+    def failing_fsync(fd: int) -> None:
+        calls.append(fd)
+        if len(calls) == 1:
+            raise OSError(28, "No space left on device")
+        real_fsync(fd)
+
+    with Outbox(tmp_path) as box:
+        monkeypatch.setattr(outbox_module.os, "fsync", failing_fsync)
+        with pytest.raises(TransportError, match=r"cannot store 1 message.*No space left"):
+            box.append([envelope(1)])
+        monkeypatch.setattr(outbox_module.os, "fsync", real_fsync)
+        assert box.pending_ids() == []
+        box.append([envelope(2)])
+    with capture_events() as events, Outbox(tmp_path) as box:
+        assert box.pending_ids() == ["m2"]
+    events.assert_no_event("outbox.corrupt_record")
+    events.assert_no_event("outbox.torn_record")

@@ -381,15 +381,13 @@ class HttpTransport:
                 if not batch:
                     self._wake.clear()
                     continue
-                outcome = await self._post(batch)
-                if outcome.delivered:
-                    await asyncio.to_thread(self.outbox.remove, [e.id for e in batch])
-                    self.stats["redelivered"] += len(batch)
+                try:
+                    delivered = await self._redeliver(batch)
+                except (TransportError, OSError) as error:  # keep going: the outbox holds them
+                    self._log.error("outbox.redelivery_error", error=str(error))
+                    delivered = False
+                if delivered:
                     failures = 0
-                elif outcome.rejected is not None:
-                    index = outcome.index if outcome.index is not None else 0
-                    bad = batch[index] if 0 <= index < len(batch) else batch[0]
-                    self.outbox.drop(bad, "rejected", detail=outcome.rejected)
                 else:
                     await asyncio.sleep(self._backoff.delay(failures))
                     failures += 1
@@ -397,6 +395,20 @@ class HttpTransport:
             if client is not None:
                 with contextlib.suppress(Exception):
                     await asyncio.shield(client.aclose())
+
+    async def _redeliver(self, batch: list[MessageEnvelope]) -> bool:
+        """One attempt at the head of the outbox; True unless the receiver failed."""
+        outcome = await self._post(batch)
+        if outcome.delivered:
+            await asyncio.to_thread(self.outbox.remove, [e.id for e in batch])
+            self.stats["redelivered"] += len(batch)
+            return True
+        if outcome.rejected is not None:  # never deliverable: drop it, logged, and go on
+            index = outcome.index if outcome.index is not None else 0
+            bad = batch[index] if 0 <= index < len(batch) else batch[0]
+            self.outbox.drop(bad, "rejected", detail=outcome.rejected)
+            return True
+        return False
 
     async def drain(self, timeout_s: float = 30.0) -> None:
         """Wait until every queued publish finished and the outbox is empty."""
@@ -429,10 +441,14 @@ class HttpTransport:
                 self._last_error = f"{type(error).__name__}: {error}"
                 await asyncio.sleep(self.settings.poll_interval_s)
                 continue
-            if response.status_code != 200:
+            try:
+                page = response.json() if response.status_code == 200 else None
+            except ValueError:
+                page = None
+            if not isinstance(page, dict):
                 await asyncio.sleep(self.settings.poll_interval_s)
                 continue
-            items = response.json().get("commands", [])
+            items = page.get("commands") or []
             for item in items:
                 try:
                     command = RemediationCommand.model_validate(item["command"])

@@ -95,9 +95,12 @@ class Outbox:
                 ) from None
             os.ftruncate(self._lock_fd, 0)
             os.pwrite(self._lock_fd, f"{os.getpid()}\n".encode(), 0)
+            created = not self.path.exists()
             self._fd = os.open(
                 self.path, os.O_RDWR | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC, 0o644
             )
+            if created:
+                _fsync_directory(self.directory)
             self._load()
             return self
 
@@ -143,10 +146,14 @@ class Outbox:
         data = b"".join(_record({"add": e.model_dump(mode="json")}) for e in envelopes)
         with self._lock:
             fd = self._require_open()
+            start = os.lseek(fd, 0, os.SEEK_END)
             try:
                 _write_all(fd, data)
                 os.fsync(fd)
             except OSError as error:
+                # a partial write must not glue the next record onto a torn one
+                with contextlib.suppress(OSError):
+                    os.ftruncate(fd, start)
                 raise TransportError(
                     f"cannot store {len(envelopes)} message(s) in outbox {str(self.path)!r}: {error}"
                 ) from error
@@ -257,11 +264,7 @@ class Outbox:
         finally:
             os.close(fd)
         os.replace(temporary, self.path)
-        directory = os.open(self.directory, os.O_RDONLY)
-        try:
-            os.fsync(directory)
-        finally:
-            os.close(directory)
+        _fsync_directory(self.directory)
         if self._fd is not None:
             os.close(self._fd)
         self._fd = os.open(self.path, os.O_RDWR | os.O_APPEND | os.O_CLOEXEC)
@@ -284,6 +287,15 @@ def _parse(line: bytes) -> dict[str, Any] | None:
     except ValueError:
         return None
     return value if isinstance(value, dict) else None
+
+
+def _fsync_directory(directory: Path) -> None:
+    """Make a created or renamed file's directory entry durable."""
+    fd = os.open(directory, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
 
 
 def _write_all(fd: int, data: bytes) -> None:

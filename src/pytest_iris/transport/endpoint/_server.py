@@ -189,7 +189,12 @@ class BackgroundServer:
             return False
         body = await reader.readexactly(int(length_text)) if length_text != "0" else b""
         request = Request(request.method, request.path, request.query, request.headers, body)
-        response = await self._handler(request)
+        try:
+            response = await self._handler(request)
+        except Exception as error:  # a bug in a handler: answer 500 and say what
+            response = Response(
+                500, _error_body(f"handler failed: {type(error).__name__}: {error}")
+            )
         if response.status is None:
             writer.transport.abort()
             return False
