@@ -19,6 +19,8 @@ import pytest
 def iris_llm_providers(iris_openai_server):
     return (iris_openai_server.provider("local"),)
 """
+#: Inner runs skip plugins this file does not need (faker's costs ~0.4 s per run).
+QUICK = ("-p", "no:cacheprovider", "-p", "no:faker")
 NO_PROVIDER = """
 import pytest
 from pytest_iris.llm.providers import Provider
@@ -34,31 +36,25 @@ def test_user_suite_without_recording_fails_naming_cassette_and_option(
 ) -> None:
     pytester.makeconftest(NO_PROVIDER)
     pytester.makepyfile(test_user=USER_TEST)
-    result = pytester.runpytest("--iris-cassette-dir=recs", "-p", "no:cacheprovider")
+    result = pytester.runpytest("--iris-cassette-dir=recs", *QUICK)
     result.assert_outcomes(failed=1)
     expected = pytester.path / "recs" / "test_user" / "test_gen.yaml"
     result.stdout.fnmatch_lines([f"*CassetteError: cassette {expected} does not exist*"])
     result.stdout.fnmatch_lines(["*pytest test_user.py::test_gen --iris-record-mode=once*"])
 
 
-def test_user_suite_records_once_then_replays_offline(pytester: pytest.Pytester) -> None:
+def test_user_suite_records_via_ini_then_replays_offline(pytester: pytest.Pytester) -> None:
     pytester.makeconftest(LOCAL_PROVIDER)
     pytester.makepyfile(test_user=USER_TEST)
-    pytester.makeini("[pytest]\niris_cassette_dir = recs\n")
-    recorded = pytester.runpytest("--iris-record-mode=once", "-p", "no:cacheprovider")
-    recorded.assert_outcomes(passed=1)
+    pytester.makeini("[pytest]\niris_record_mode = once\niris_cassette_dir = recs\n")
+    pytester.runpytest(*QUICK).assert_outcomes(passed=1)
     cassette = pytester.path / "recs" / "test_user" / "test_gen.yaml"
     metadata = yaml.safe_load(cassette.read_text())["metadata"]
     assert "iris_openai_server" in metadata["recorded_against"][0]
+    recorded = cassette.read_bytes()
+    # The option beats the ini key; replay opens no socket and leaves the cassette alone.
     with deny_network() as attempts:
-        replayed = pytester.runpytest("-p", "no:cacheprovider")
+        replayed = pytester.runpytest("--iris-record-mode=none", *QUICK)
     replayed.assert_outcomes(passed=1)
     assert attempts == []
-
-
-def test_ini_record_mode_is_used(pytester: pytest.Pytester) -> None:
-    pytester.makeconftest(LOCAL_PROVIDER)
-    pytester.makepyfile(test_user=USER_TEST)
-    pytester.makeini("[pytest]\niris_record_mode = once\niris_cassette_dir = ini_recs\n")
-    pytester.runpytest("-p", "no:cacheprovider").assert_outcomes(passed=1)
-    assert (pytester.path / "ini_recs" / "test_user" / "test_gen.yaml").is_file()
+    assert cassette.read_bytes() == recorded
