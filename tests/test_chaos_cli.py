@@ -1,0 +1,85 @@
+"""``pytest-iris chaos``: the main job, its exit status and its outputs."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from pytest_iris.cli import main
+
+
+def test_list(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["chaos", "--list"]) == 0
+    out = capsys.readouterr().out
+    assert len(out.splitlines()) == 9
+    assert "restart_with_users_connected" in out and "(the right answer is to refuse)" in out
+
+
+def test_runs_named_scenarios_with_report_and_json(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    report, journals = tmp_path / "r.html", tmp_path / "j.json"
+    status = main(
+        [
+            "chaos",
+            "lock_table_full",
+            "license_limit",
+            "--report",
+            str(report),
+            "--json",
+            str(journals),
+        ]
+    )
+    out = capsys.readouterr().out
+    assert status == 0, out
+    assert "PASSED license_limit [rules]" in out and "PASSED lock_table_full [rules]" in out
+    assert "2/2 scenarios passed with remediator 'rules'" in out
+    assert 'id="scenario-lock_table_full"' in report.read_text(encoding="utf-8")
+    data = json.loads(journals.read_text(encoding="utf-8"))
+    assert [d["scenario"] for d in data] == ["lock_table_full", "license_limit"]
+
+
+def test_broken_remediator_exits_1_and_says_why(capsys: pytest.CaptureFixture[str]) -> None:
+    status = main(
+        ["chaos", "restart_with_users_connected", "--remediator", "chaos_remediators:ForceRestart"]
+    )
+    out = capsys.readouterr().out
+    assert status == 1
+    assert "FAILED restart_with_users_connected [chaos_remediators:ForceRestart]" in out
+    assert "! expected the instance not to be restarted, but it was while 5 user(s)" in out
+    assert "0/1 scenarios passed" in out
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["no_such_scenario"], "no scenario 'no_such_scenario': not a registered name"),
+        (["--remediator", "nope:x", "license_limit"], "remediator 'nope:x': cannot import 'nope'"),
+    ],
+)
+def test_bad_input_exits_2(
+    args: list[str], message: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["chaos", *args]) == 2
+    assert message in capsys.readouterr().err
+
+
+def test_console_entry_runs_a_scenario_file(tmp_path: Path) -> None:
+    scenario = tmp_path / "iris_chaos_mine.yaml"
+    scenario.write_text(
+        "name: mine\nfaults:\n  - at: 2\n    lines: ['2 [Generic.Event] License limit exceeded 1 times"
+        " since instance start.']\nexpect:\n  no_tool_calls: [{tool: restart}]\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-m", "pytest_iris", "chaos", str(scenario)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "PASSED mine [rules] faults=1 messages=1 commands=0" in done.stdout
