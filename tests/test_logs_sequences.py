@@ -203,3 +203,23 @@ def test_catalog_loader_rejects_unsourced_and_invalid_entries() -> None:
         parse_catalog({"templates": [{**base, "source": "s", "continuation": ["garbage"]}]})
     with pytest.raises(ConfigError, match="duplicate id"):
         parse_catalog({"templates": [{**base, "source": "s"}, {**base, "invented": "i"}]})
+
+
+def test_extended_catalog_adds_noise_templates() -> None:
+    extra = {
+        "id": "app.heartbeat",
+        "category": "Utility.Event",
+        "severity": 0,
+        "text": "Heartbeat from {host}",
+        "placeholders": {"host": "hostname"},
+        "role": "job",
+        "weight": 500,
+        "invented": "an application's own message, for this test",
+    }
+    catalog = load_catalog().extended([extra])
+    stream = LogStream(2, count=400, sequences=[], catalog=catalog)
+    beats = [e for e in stream.entries() if e.template == "app.heartbeat"]
+    assert len(beats) > 200  # weight 500 against ~90 for everything else
+    assert all(e.text.startswith("Heartbeat from ") for e in beats)
+    with pytest.raises(ConfigError, match="placeholder kinds"):
+        load_catalog().extended([{**extra, "id": "bad", "placeholders": {}}])

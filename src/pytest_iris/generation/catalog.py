@@ -84,6 +84,15 @@ class Catalog:
     def __len__(self) -> int:
         return len(self.templates)
 
+    def extended(self, extra: Iterable[Template | Mapping[str, Any]]) -> Catalog:
+        """A new catalog with ``extra`` templates added (e.g. from the
+        ``pytest_iris_add_templates`` hook); mappings are checked like YAML entries."""
+        added = [
+            item if isinstance(item, Template) else parse_template(dict(item), f"extra[{n}]")
+            for n, item in enumerate(extra)
+        ]
+        return Catalog([*self.templates.values(), *added])
+
     @property
     def noise(self) -> list[Template]:
         """Templates the background noise draws from (weight > 0)."""

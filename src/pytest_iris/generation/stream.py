@@ -231,7 +231,9 @@ class LogStream:
     gives a steady clock, 1 an exponential (Poisson) one. ``sequences`` are
     names, ``"name:key=value"`` strings or :class:`ScheduledSequence`.
     The instance is described by ``context`` (or ``install_dir``,
-    ``instance``, ``total_ram_mb``); its shared-memory plan defaults to
+    ``instance``, ``total_ram_mb``; ``context`` wins over them); ``catalog``
+    replaces the built-in one (see :meth:`Catalog.extended`). The
+    shared-memory plan defaults to
     IRIS's automatic plan for that RAM, so the startup writes the
     ``Allocated`` lines with a breakdown that adds up.
     """
@@ -249,6 +251,7 @@ class LogStream:
         instance: str = "IRIS",
         total_ram_mb: int = 8192,
         context: SequenceContext | None = None,
+        catalog: Catalog | None = None,
         chunk: int = 256,
     ) -> None:
         if isinstance(seed, bool) or not isinstance(seed, int):
@@ -266,7 +269,7 @@ class LogStream:
         self.rate = float(rate)
         self.jitter = float(jitter)
         self.chunk = chunk
-        self.catalog = load_catalog()
+        self.catalog = catalog if catalog is not None else load_catalog()
         self.pools = build_pools(derive_seed(seed, "pools"))
         if context is None:
             context = SequenceContext(
@@ -318,7 +321,11 @@ class LogStream:
         floor = 0
         for index, at in enumerate(_ordered(wanted)):
             pos = max(floor, round(at * noise))
-            if index and self.sequences[index].name in RESTARTS and _down(self.sequences[index - 1]):
+            if (
+                index
+                and self.sequences[index].name in RESTARTS
+                and _down(self.sequences[index - 1])
+            ):
                 pos = floor  # a stopped instance logs nothing until it starts again
             positions.append(pos)
             floor = pos
