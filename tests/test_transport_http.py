@@ -293,3 +293,23 @@ def test_outbox_message_rejected_on_redelivery_is_dropped(
         assert asyncio.run(run()) == 0
     events.assert_event("outbox.dropped", reason="rejected", detail="HTTP 422: injected fault")
     assert endpoint.received == []
+
+
+def test_logging_never_sets_a_trace_id_on_later_messages(
+    endpoint: MockEndpoint, tmp_path: Path
+) -> None:
+    from pytest_iris.tracing import current_trace_id
+
+    endpoint.faults.fail_next(3)  # the first publish is outboxed, which logs an event
+
+    async def run() -> str | None:
+        async with transport(endpoint, tmp_path) as http:
+            with capture_events() as events:
+                assert await http.publish(message(1)) is False
+            events.assert_event("transport.outboxed", count=1)
+            assert await http.publish(message(2)) is True
+            await http.drain(timeout_s=10)
+            return current_trace_id()
+
+    assert asyncio.run(run()) is None
+    assert [e.trace_id for e in endpoint.envelopes] == [None, None]

@@ -157,9 +157,9 @@ class HttpTransport:
             self._forget_loop()  # that loop ended (asyncio.run); its tasks closed the client
         import httpx
 
-        from pytest_iris.logging import get_logger
+        from pytest_iris.transport._log import EventLog
 
-        self._log = get_logger("pytest_iris.transport.http", endpoint=self.url)
+        self._log = EventLog("pytest_iris.transport.http", endpoint=self.url)
         # no await from here to the end: concurrent first publishes must not open twice
         self.outbox.open()
         limit = self.settings.max_in_flight

@@ -71,9 +71,9 @@ class Outbox:
         with self._lock:
             if self._fd is not None:
                 return self
-            from pytest_iris.logging import get_logger
+            from pytest_iris.transport._log import EventLog
 
-            self._log = get_logger("pytest_iris.transport.outbox", outbox=str(self.directory))
+            self._log = EventLog("pytest_iris.transport.outbox", outbox=str(self.directory))
             try:
                 self.directory.mkdir(parents=True, exist_ok=True)
                 self._lock_fd = os.open(
