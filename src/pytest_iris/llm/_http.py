@@ -6,6 +6,7 @@ replay transport and vcrpy's patch must target the one the SDK really uses.
 
 from __future__ import annotations
 
+import ssl
 from functools import cache
 from types import ModuleType
 
@@ -26,3 +27,10 @@ def http_module() -> ModuleType:
 def patcher_name() -> str:
     """vcrpy's patcher group for that package (``"httpx2"`` or ``"httpx"``)."""
     return http_module().__name__
+
+
+@cache
+def ssl_context() -> ssl.SSLContext:
+    """One verifying SSL context per process: building one (CA bundle) costs ~20 ms."""
+    context: ssl.SSLContext = http_module().create_ssl_context()
+    return context

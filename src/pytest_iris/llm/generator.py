@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any, Final, TypeVar, cast
 from pytest_iris.errors import CassetteError, LLMError
 from pytest_iris.grammar import format_message
 from pytest_iris.llm import prompts
-from pytest_iris.llm._http import http_module
+from pytest_iris.llm._http import http_module, ssl_context
 from pytest_iris.llm.providers import Provider
 from pytest_iris.llm.validate import check_answer
 from pytest_iris.models import IRISMessage
@@ -314,7 +314,7 @@ class LLMGenerator:
 
             if self._http is None:
                 httpx = http_module()
-                transport = self._transport or httpx.AsyncHTTPTransport()
+                transport = self._transport or httpx.AsyncHTTPTransport(verify=ssl_context())
                 self._http = httpx.AsyncClient(transport=transport, timeout=self.timeout_s)
             client = AsyncOpenAI(
                 api_key=provider.api_key(required=self._require_keys),
