@@ -77,6 +77,8 @@ _EXPORTS: dict[str, str] = {
     "LLMSettings": "pytest_iris.llm.settings",
     "CassetteSession": "pytest_iris.llm.cassette",
     "IrisOpenAIServer": "pytest_iris.llm.server",
+    "SandboxHost": "pytest_iris.sandbox.host",
+    "LiveSandbox": "pytest_iris.sandbox.live",
 }
 #: ``format`` and ``parse`` are the design's names; they shadow builtins only
 #: as attributes of this package.
