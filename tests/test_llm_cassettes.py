@@ -150,7 +150,7 @@ def test_unrecorded_request_says_what_differs(
     ):
         llm.generate_sync("startup", 3)
     assert "body.temperature: 0.9 != recorded 0.7" in str(caught.value)
-    assert "--iris-record-mode" in str(caught.value)
+    assert "--iris-record-mode=new_episodes" in str(caught.value)
 
 
 def test_each_recording_is_played_once(

@@ -289,10 +289,12 @@ class ReplayTransport:
 
     def _how_to_record(self) -> str:
         target = f" {self.nodeid}" if self.nodeid else ""
-        return (
-            f"record it with `pytest{target} {OPTION}=once` (or ini `{INI} = once`; "
-            f"`{OPTION}=new_episodes` adds requests to an existing cassette)"
-        )
+        if self.path.is_file():
+            return (
+                f"add the request with `pytest{target} {OPTION}=new_episodes` (or record the "
+                f"whole cassette again with `{OPTION}=all`; ini key `{INI}`)"
+            )
+        return f"record it with `pytest{target} {OPTION}=once` (or ini `{INI} = once`)"
 
     async def handle_async_request(self, request: Any) -> Any:
         body = await request.aread()
@@ -302,7 +304,8 @@ class ReplayTransport:
         if found is None:
             raise CassetteError(
                 f"no recording in cassette {self.path} for {key[0]} {key[1]}: "
-                f"{index.miss_reason(key)}. Record mode {self.mode!r} only replays; "
+                f"{index.miss_reason(key)}. Record mode {self.mode!r} replays only this "
+                "cassette's recordings; "
                 f"{self._how_to_record()}"
             )
         status, reason, headers, raw = found
