@@ -90,3 +90,25 @@ def test_fixture_marker_guard_and_snapshots(pytester: pytest.Pytester) -> None:
     outcome.stdout.re_match_lines([r".*unknown iris_host keyword\(s\) \['shmmax'\].*"])
     # snapshots subtract into what a restart changed
     assert _status(outcome, "test_restart_snapshot") == "PASSED"
+
+
+def test_settings_give_the_defaults_and_the_marker_wins(pytester: pytest.Pytester) -> None:
+    pytester.makefile(
+        ".yaml", iris="sandbox:\n  total_ram_mb: 4096\n  user: irisowner\n  sudo: denied\n"
+    )
+    pytester.makepyfile(
+        """
+        import pytest
+
+        def test_from_settings(iris_sandbox):
+            state = iris_sandbox.state()
+            assert (state.total_ram_mb, state.user, state.sudo) == (4096, "irisowner", "denied")
+
+        @pytest.mark.iris_host(memory_mb=2048, sudo="nopasswd")
+        def test_marker_wins(iris_sandbox):
+            state = iris_sandbox.state()
+            assert (state.total_ram_mb, state.user, state.sudo) == (2048, "irisowner", "nopasswd")
+        """
+    )
+    result = pytester.runpytest_inprocess("-p", "no:cacheprovider", "--iris-config", "iris.yaml")
+    result.assert_outcomes(passed=2)

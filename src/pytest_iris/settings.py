@@ -25,6 +25,7 @@ from pydantic_settings import (
 
 from pytest_iris.errors import ConfigError
 from pytest_iris.llm.settings import LLMSettings
+from pytest_iris.sandbox.settings import SandboxSettings
 from pytest_iris.tools.settings import ToolSettings
 from pytest_iris.transport.settings import TransportSettings
 
@@ -47,6 +48,7 @@ class IrisSettings(BaseSettings):
     tools: ToolSettings = ToolSettings()
     transport: TransportSettings = TransportSettings()
     llm: LLMSettings = LLMSettings()
+    sandbox: SandboxSettings = SandboxSettings()
 
     @classmethod
     def settings_customise_sources(

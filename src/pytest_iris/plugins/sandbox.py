@@ -5,6 +5,7 @@ fixture builds; its keywords are :class:`pytest_iris.sandbox.SandboxHost`'s
 (``cpf``, ``kernel``, ``total_ram_mb``, ``running``, ``users``, ``web_users``,
 ``user``, ``sudo``, ``instance``, ``seed``) plus two shortcuts:
 ``hugepages=N`` (``vm.nr_hugepages``) and ``memory_mb=N`` (``total_ram_mb``).
+Defaults come from the ``sandbox`` settings section (``SandboxSettings``).
 """
 
 from __future__ import annotations
@@ -29,8 +30,16 @@ def pytest_configure(config: pytest.Config) -> None:
 
 
 def host_kwargs(request: pytest.FixtureRequest) -> dict[str, Any]:
-    """The SandboxHost keywords for this test: marker values and a node-id seed."""
-    kwargs: dict[str, Any] = {}
+    """The SandboxHost keywords for this test: settings, then marker values; a node-id seed."""
+    from pytest_iris.plugins.core import settings_for
+
+    defaults = settings_for(request.config).sandbox
+    kwargs: dict[str, Any] = {
+        "instance": defaults.instance,
+        "total_ram_mb": defaults.total_ram_mb,
+        "user": defaults.user,
+        "sudo": defaults.sudo,
+    }
     for marker in reversed(list(request.node.iter_markers("iris_host"))):
         if marker.args:
             raise pytest.UsageError(
@@ -51,7 +60,7 @@ def host_kwargs(request: pytest.FixtureRequest) -> dict[str, Any]:
     if "memory_mb" in kwargs:
         kwargs["total_ram_mb"] = kwargs.pop("memory_mb")
     if "seed" not in kwargs:
-        digest = hashlib.sha256(request.node.nodeid.encode()).digest()
+        digest = hashlib.sha256(f"{defaults.base_seed}:{request.node.nodeid}".encode()).digest()
         kwargs["seed"] = int.from_bytes(digest[:4], "big")
     return kwargs
 
