@@ -1,0 +1,114 @@
+"""Time per built-in chaos scenario, and the scenario suite at ``-n 2`` against ``-n 0``.
+
+Per scenario: wall time of a whole run (sandbox host built, faults injected,
+the reference remediator's commands executed through the real tools, checks,
+rollbacks, host removed), the median of ``--runs``, beside the baseline of
+building and removing the same sandbox host with nothing happening on it.
+Then the suite: ``pytest`` collecting the built-in library (ini
+``iris_scenarios = builtin``) in a fresh directory, run with ``-n 0`` and
+with ``-n 2``, wall time of each in the same run.
+
+    python bench/chaos.py [--runs N] [--no-suite]
+"""
+
+from __future__ import annotations
+
+import argparse
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+from pytest_iris import logging as iris_logging
+from pytest_iris.chaos.loader import load_scenario
+from pytest_iris.chaos.registry import Registry
+from pytest_iris.chaos.runner import DEFAULT_RAM_MB, ScenarioRunner
+
+
+def median_s(runs: int, work: Callable[[], object]) -> float:
+    times = []
+    for _ in range(runs):
+        start = time.perf_counter()
+        work()
+        times.append(time.perf_counter() - start)
+    return statistics.median(times)
+
+
+def host_only(scenario: object, root: Path) -> None:
+    """The baseline: the same starting host built and removed, nothing injected."""
+    from pytest_iris.sandbox import SandboxHost
+
+    spec = scenario.host  # type: ignore[attr-defined]
+    host = SandboxHost(
+        root,
+        running=spec.instance == "running",
+        cpf={s: dict(v) for s, v in spec.cpf.items()},
+        kernel={str(k): v for k, v in spec.kernel.items()},
+        users=spec.users,
+        total_ram_mb=spec.total_ram_mb or DEFAULT_RAM_MB,
+    )
+    with host:
+        pass
+    shutil.rmtree(root)
+
+
+def suite_wall_s(workers: str) -> float:
+    with tempfile.TemporaryDirectory(prefix="iris-chaos-suite-") as tmp:
+        Path(tmp, "pytest.ini").write_text("[pytest]\niris_scenarios =\n    builtin\n")
+        start = time.perf_counter()
+        done = subprocess.run(
+            [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-n", workers],
+            cwd=tmp,
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        wall = time.perf_counter() - start
+    if done.returncode != 0:
+        raise SystemExit(f"suite with -n {workers} failed:\n{done.stdout[-3000:]}")
+    return wall
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--no-suite", action="store_true")
+    args = parser.parse_args()
+    iris_logging.configure(level="error")
+    registry = Registry.standalone()
+    print(f"{'scenario':32} {'run (ms)':>9} {'host only (ms)':>15} {'ratio':>6}  host time")
+    total = 0.0
+    for name, path in sorted(registry.scenario_paths.items()):
+        scenario = load_scenario(path)
+        outcome: dict[str, object] = {}
+
+        def run(scenario: object = scenario, outcome: dict[str, object] = outcome) -> None:
+            journal = ScenarioRunner(scenario, registry=registry).run()  # type: ignore[arg-type]
+            if not journal.passed:
+                raise SystemExit(f"{journal.scenario} failed: {journal.failures}")
+            outcome["host_s"] = journal.duration_s
+
+        with tempfile.TemporaryDirectory() as tmp:
+            base = median_s(args.runs, lambda s=scenario, t=tmp: host_only(s, Path(t) / "h"))
+        full = median_s(args.runs, run)
+        total += full
+        print(
+            f"{name:32} {full * 1000:9.0f} {base * 1000:15.0f} {full / base:6.1f}x"
+            f"  {outcome['host_s']:.1f}s simulated"
+        )
+    print(f"{'all built-ins, one after another':32} {total * 1000:9.0f}")
+    if not args.no_suite:
+        serial = suite_wall_s("0")
+        parallel = suite_wall_s("2")
+        print(
+            f"\npytest over the built-in library: -n 0 {serial:.1f}s, -n 2 {parallel:.1f}s "
+            f"({parallel / serial:.2f}x the -n 0 wall time)"
+        )
+
+
+if __name__ == "__main__":
+    main()
