@@ -39,6 +39,7 @@ class Builder:
         # Not drawn from rng: a sequence must make the same draws whoever gives the PIDs.
         self.next_pid = next_pid or (known + 23 if known else 300 + context.seed % 90_000)
         self.journal_number = context.journal_number
+        self.journal_day = context.journal_day or context.start.date()
         base = context
         self.values: dict[str, Any] = {
             "install_dir": base.root,
@@ -80,10 +81,16 @@ class Builder:
         self.ms += low_ms if high_ms is None else self.rng.randint(low_ms, high_ms)
 
     def journal_file(self, *, prefix: str = "", advance: bool = False) -> str:
-        """The journal file of today: ``<journal dir>/[prefix]YYYYMMDD.NNN``."""
+        """The journal file of today: ``<journal dir>/[prefix]YYYYMMDD.NNN``.
+
+        IRIS starts a new file each day (``.001``) and on every switch
+        (``advance=True``, e.g. a backup).
+        """
+        day = from_ms(self.ms).date()
+        if day != self.journal_day:
+            self.journal_day, self.journal_number = day, 1
         if advance:
             self.journal_number += 1
-        day = from_ms(self.ms)
         return (
             f"{self.context.journal_directory}/{prefix}"
             f"{day.year:04d}{day.month:02d}{day.day:02d}.{self.journal_number:03d}"

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -73,6 +73,9 @@ class SequenceContext:
     shard_master: str = "data-0"
     journal_dir: str | None = None
     journal_number: int = 1
+    #: the day ``journal_number`` counts in (journal files restart at .001 each
+    #: day, YYYYMMDD.NNN); ``None`` = the day of ``start``
+    journal_day: date | None = None
     merge_file: str = "/home/irisowner/iris-merge.cpf"
     databases: tuple[str, ...] = ("irislocaldata", "iristemp", "user")
     platform: str = DEFAULT_PLATFORM

@@ -305,21 +305,24 @@ class LogStream:
             )
         rng = derive_rng(self.seed, "schedule")
         last = len(self.sequences) - 1
-        wanted: list[float] = []
+        wanted: list[float | None] = []
         for index, seq in enumerate(self.sequences):
             if seq.at is not None:
-                at = seq.at
+                wanted.append(seq.at)
             elif index == 0 and seq.name in RESTARTS:
-                at = 0.0
+                wanted.append(0.0)
             elif index == last and seq.name in ENDINGS:
-                at = 1.0
+                wanted.append(1.0)
             else:
-                at = rng.uniform(0.05, 0.95)
-            wanted.append(at)
+                wanted.append(None)
+        # the free ones spread out: sorted uniform draws between their placed neighbours
+        free = [i for i, at in enumerate(wanted) if at is None]
+        for i, at in zip(free, sorted(rng.uniform(0.05, 0.95) for _ in free), strict=True):
+            wanted[i] = at
         # keep the given order: each position at least the one before it
         positions = []
         floor = 0
-        for index, at in enumerate(_ordered(wanted)):
+        for index, at in enumerate(_ordered([w or 0.0 for w in wanted])):
             pos = max(floor, round(at * noise))
             if (
                 index
@@ -355,7 +358,7 @@ class LogStream:
         table = self._table(pids, epoch)
         deltas = self._deltas()
         t = to_ms(self.context.start)
-        journal = self.context.journal_number
+        journal = (self.context.journal_number, self.context.journal_day)
         for index, seq in enumerate(self.sequences):
             t = yield from self._noise(self._noise_before[index], t, rng, pids, table, deltas)
             if seq.name in RESTARTS and (index > 0 or self._noise_before[0] > 0):
@@ -368,7 +371,11 @@ class LogStream:
                 t += rng.randint(30_000, 900_000)  # downtime before the restart
             self._check(t)
             context = replace(
-                self.context, start=from_ms(t), pids=dict(pids.daemons), journal_number=journal
+                self.context,
+                start=from_ms(t),
+                pids=dict(pids.daemons),
+                journal_number=journal[0],
+                journal_day=journal[1],
             )
             builder = Builder(context, self._seq_rng(index, seq), self.catalog, next_pid=pids.next)
             entries = render_entries(seq.name, context, builder=builder, **seq.params)
@@ -380,7 +387,7 @@ class LogStream:
                     f"sequence {seq.name!r} wrote {lines} lines in place of the "
                     f"{placed.last_line - placed.first_line + 1} it was scheduled for"
                 )
-            journal = builder.journal_number
+            journal = (builder.journal_number, builder.journal_day)
             if entries:
                 t = entries[-1].ms
                 self._check(t)
