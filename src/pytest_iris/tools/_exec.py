@@ -1,4 +1,4 @@
-"""Running the host's commands (``sysctl``, ``iris``) and writing files safely.
+"""Running the host's commands (``sysctl``, ``iris``).
 
 Commands are looked up on the PATH of the environment the tool was given,
 so a sandbox's ``bin/`` wins over the real host's; a missing command is a
@@ -7,14 +7,11 @@ so a sandbox's ``bin/`` wins over the real host's; a missing command is a
 
 from __future__ import annotations
 
-import contextlib
 import os
 import shutil
 import subprocess
-import tempfile
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from pathlib import Path
 
 from pytest_iris.errors import ToolError
 
@@ -73,30 +70,3 @@ def _text(value: bytes | str | None) -> str:
     if value is None:
         return ""
     return value if isinstance(value, str) else value.decode("utf-8", "replace")
-
-
-def atomic_write(path: Path, text: str, *, mode: int = 0o644) -> None:
-    """Write ``text`` to ``path`` so that a crash leaves the old file or the new one.
-
-    Temporary file in the same directory, fsync, rename over the target,
-    fsync of the directory; the target keeps its mode if it exists.
-    """
-    with contextlib.suppress(FileNotFoundError):
-        mode = path.stat().st_mode & 0o7777
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as handle:
-            handle.write(text)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.chmod(tmp, mode)
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
-    dir_fd = os.open(path.parent, os.O_RDONLY)
-    try:
-        os.fsync(dir_fd)
-    finally:
-        os.close(dir_fd)

@@ -25,7 +25,7 @@ from typing import Literal, Protocol
 from pytest_iris.errors import CommandPrivilegeError, ToolError, ValidationError
 from pytest_iris.logging import get_logger
 from pytest_iris.models import ToolResult
-from pytest_iris.tools._exec import Completed, atomic_write, run
+from pytest_iris.tools._exec import Completed, run
 from pytest_iris.tools.results import ResultBuilder
 from pytest_iris.tools.settings import ToolSettings
 
@@ -477,7 +477,9 @@ class KernelTool:
         try:
             before = path.read_text(encoding="utf-8") if path.exists() else None
             path.parent.mkdir(parents=True, exist_ok=True)
-            atomic_write(path, text)
+            from pytest_iris.tools.cpf.storage import write_atomic
+
+            write_atomic(path, text.encode("utf-8"))  # the CPF tool's: temp, fsync, rename
         except PermissionError as error:
             command = f"sudo tee {shlex.quote(str(path))} <<'EOF'\n{text}EOF"
             raise CommandPrivilegeError(
