@@ -32,8 +32,8 @@ def message(i: int, tag: str = "load") -> IRISMessage:
 
 @pytest.mark.parametrize(
     ("batch_size", "total"),
-    [(20, 10_000), (1, 2_500)],
-    ids=["batched-10000", "single-2500"],
+    [(20, 10_000), (1, 2_000)],
+    ids=["batched-10000", "single-2000"],
 )
 def test_load_50_publishers_30_percent_failures_and_2s_down(
     tmp_path: Path, batch_size: int, total: int

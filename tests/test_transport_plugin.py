@@ -65,29 +65,22 @@ def test_down(iris_endpoint):
 @pytest.mark.iris_endpoint_faults(fial_next=1)
 def test_typo(iris_endpoint):
     pass
+
+
+def test_settings_from_the_yaml_file(iris_transport):
+    assert iris_transport.batch_size == 8
+    assert iris_transport.settings.retry.attempts == 6
 """
 
 
-def test_fixtures_and_marker(pytester: pytest.Pytester) -> None:
+def test_fixtures_marker_and_settings(pytester: pytest.Pytester) -> None:
+    pytester.makefile(".yaml", iris="transport:\n  batch_size: 8\n  retry: {attempts: 6}\n")
     pytester.makepyfile(test_transport_fixtures=TESTS)
-    result = pytester.runpytest_subprocess("-p", "no:cacheprovider")
-    result.assert_outcomes(passed=6, errors=1)
+    result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "--iris-config", "iris.yaml")
+    result.assert_outcomes(passed=7, errors=1)
     result.stdout.fnmatch_lines(
         ["*::test_typo: iris_endpoint_faults: unknown endpoint fault(s) fial_next;*"]
     )
-
-
-def test_settings_file_configures_the_transport(pytester: pytest.Pytester) -> None:
-    pytester.makefile(".yaml", iris="transport:\n  batch_size: 8\n  retry: {attempts: 6}\n")
-    pytester.makepyfile(
-        """
-        def test_settings(iris_transport):
-            assert iris_transport.batch_size == 8
-            assert iris_transport.settings.retry.attempts == 6
-        """
-    )
-    result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "--iris-config", "iris.yaml")
-    result.assert_outcomes(passed=1)
 
 
 def test_marker_is_registered(pytester: pytest.Pytester) -> None:
