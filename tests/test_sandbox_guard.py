@@ -125,8 +125,15 @@ async def _async_sysctl() -> None:
 @pytest.mark.usefixtures("host")
 @pytest.mark.parametrize("how", sorted(COMMANDS))
 def test_running_real_host_commands_is_caught(how: str) -> None:
-    with pytest.raises(ContainmentError, match="would run the real host's"):
+    with pytest.raises(ContainmentError, match="would run the (real host's|shell's builtin)"):
         COMMANDS[how]()
+
+
+def test_the_shell_builtin_kill_is_caught_even_on_the_sandbox_path(host: SandboxHost) -> None:
+    with pytest.raises(ContainmentError, match="builtin 'kill'"):
+        subprocess.run("kill -0 1", shell=True, env=host.env, check=False)
+    done = subprocess.run(f"{host.bin_dir}/kill -0 1", shell=True, env=host.env, check=False)
+    assert done.returncode == 0  # the sandbox's kill: pid 1 of the fake host exists
 
 
 def test_the_sandbox_commands_on_its_path_are_allowed(host: SandboxHost) -> None:

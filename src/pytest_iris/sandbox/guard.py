@@ -174,11 +174,21 @@ def _in_sandbox_bin(found: str | None) -> bool:
     return any(parent == scope.bin_dir for scope in _SCOPES)
 
 
-def _check_argv(argv: list[str], path_var: str | None, how: str) -> None:
+#: shell builtins that act on the real host whatever PATH says
+_SHELL_BUILTINS = frozenset({"kill"})
+
+
+def _check_argv(argv: list[str], path_var: str | None, how: str, *, in_shell: bool = False) -> None:
     words = list(argv)
     while words:
         program = os.fsdecode(words[0])
         base = os.path.basename(program)
+        if in_shell and program in _SHELL_BUILTINS:
+            raise ContainmentError(
+                f"sandbox containment: {how} would run the shell's builtin {program!r}, which "
+                f"signals real processes whatever PATH says: {shlex.join(map(os.fsdecode, argv))}; "
+                "call the sandbox's kill by its path (host.bin_dir / 'kill') or use host.signal()"
+            )
         if base in _SHELLS:
             script = next((w for i, w in enumerate(words) if i and words[i - 1] == "-c"), None)
             if script is not None:
@@ -243,7 +253,7 @@ def _check_shell(script: str, path_var: str | None, how: str) -> None:
         while words and "=" in words[0] and not words[0].startswith("="):
             words.pop(0)
         if words:
-            _check_argv(words, path_var, how)
+            _check_argv(words, path_var, how, in_shell=True)
 
 
 def _on_popen(args: tuple[Any, ...]) -> None:
