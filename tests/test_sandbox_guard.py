@@ -125,7 +125,7 @@ async def _async_sysctl() -> None:
 @pytest.mark.usefixtures("host")
 @pytest.mark.parametrize("how", sorted(COMMANDS))
 def test_running_real_host_commands_is_caught(how: str) -> None:
-    with pytest.raises(ContainmentError, match="would run the (real host's|shell's builtin)"):
+    with pytest.raises(ContainmentError, match=r"would run the (real host's|shell's builtin)"):
         COMMANDS[how]()
 
 
