@@ -39,7 +39,7 @@ def register(subparsers: Any) -> None:
             "--huge-pages",
             action=argparse.BooleanOptionalAction,
             default=None,
-            help="plan huge pages (default: when the CPF's memlock requires them)",
+            help="plan huge pages (default: when memlock requires them, or allows them and the host has a pool)",
         )
         sub.add_argument("--instances", type=int, default=None, help="IRIS instances on the host")
         sub.add_argument("--margin-mb", type=int, default=None, help="shmmax margin (default 16)")
