@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from pytest_iris.errors import ConfigError
-from pytest_iris.generation import LogStream, format_entry, to_message, write_messages_log
+from pytest_iris.generation import Entry, LogStream, format_entry, to_message, write_messages_log
 from pytest_iris.generation.sequences import sequence_names
 from pytest_iris.grammar import format_message
 from pytest_iris.reader import LogEntry, LogProblem, parse_text, read_log
@@ -177,3 +177,28 @@ def test_bad_input_names_what_is_wrong(kwargs: dict[str, object], needle: str) -
 
     with pytest.raises(ConfigError, match=needle):
         make()
+
+
+def test_sequences_land_in_order_and_share_the_instance_pids() -> None:
+    names = ["startup", "backup", "write_daemon_death", "wij_recovery", "lock_table", "shutdown"]
+    stream = LogStream(21, count=1500, sequences=names)
+    firsts = [p.first_line for p in stream.placements]
+    assert [p.name for p in stream.placements] == names
+    assert firsts == sorted(firsts)
+    line_of: dict[int, Entry] = {}
+    line = 1
+    for entry in stream.entries():
+        line_of[line] = entry
+        line += 1 + len(entry.continuation)
+    for placed in stream.placements:
+        inside = [e for n, e in line_of.items() if placed.first_line <= n <= placed.last_line]
+        assert len(inside) == placed.entries
+        assert not any(e.template.startswith("noise.") for e in inside), placed.name
+    started = [e for e in line_of.values() if e.template == "startup.write_daemon_started"]
+    died = next(e for e in line_of.values() if e.template == "wd.died")
+    # the write daemon that started is the one that died; the restart gives a new one
+    assert died.text == f"Daemon WRTDMN (pid {started[0].pid}) died. Freezing system"
+    assert started[1].pid != started[0].pid
+    # a stopped instance logs nothing between the death and the recovery
+    death, recovery = stream.placement("write_daemon_death"), stream.placement("wij_recovery")
+    assert recovery.first_line == death.last_line + 1
