@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import asyncio
+import os
 import time
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from pytest_iris.errors import ValidationError
 from pytest_iris.models import IRISMessage, RemediationCommand, Severity, ToolStatus
@@ -258,3 +261,24 @@ def test_no_step_starts_after_the_budget_ran_out(host: Path) -> None:
     # dispatch_sync returns once the tool's thread ended: it stopped at the cancel
     events.assert_event("kernel.cancelled")
     assert (host / "proc/sys/vm/nr_hugepages").read_text() == "0\n"
+
+
+_segments = st.lists(st.sampled_from(["..", ".", "etc", "usr", "link", "", "x..y"]), max_size=8)
+
+
+@settings(
+    max_examples=200, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(parts=_segments, absolute=st.booleans())
+def test_confined_paths_never_leave_the_root(host: Path, parts: list[str], absolute: bool) -> None:
+    link = host / "usr" / "link"
+    if not link.is_symlink():
+        link.symlink_to(host.parent)  # a link pointing out of the root
+    value = ("/" if absolute else "") + "/".join(parts)
+    d = dispatcher(host)
+    try:
+        confined = d.confine(value, parameter="path")
+    except ValidationError:
+        return
+    assert confined.is_relative_to(host.resolve())
+    assert os.path.realpath(confined) == str(confined)
