@@ -316,3 +316,27 @@ def test_every_shipped_cassette_replays_offline(path: Path) -> None:
         for i in data["interactions"]
     ]
     assert contents == recorded
+
+
+def test_replay_matches_a_reordered_body(
+    tmp_path: Path, iris_openai_server: IrisOpenAIServer
+) -> None:
+    from pytest_iris.llm._http import http_module
+
+    path = tmp_path / "c.yaml"
+    _record(path, iris_openai_server)
+    recorded = json.loads(_interactions(path)[0]["request"]["body"])  # type: ignore[index]
+    reordered = json.dumps(dict(reversed(list(recorded.items()))), indent=2).encode()
+    assert reordered != _interactions(path)[0]["request"]["body"].encode()  # type: ignore[index]
+    httpx = http_module()
+
+    async def send() -> int:
+        async with httpx.AsyncClient(transport=ReplayTransport(path)) as client:
+            response = await client.post(
+                "http://elsewhere:1/v1/chat/completions", content=reordered
+            )
+            return int(response.status_code)
+
+    with deny_network() as attempts:
+        assert asyncio.run(send()) == 200
+    assert attempts == []

@@ -215,6 +215,8 @@ class CassetteIndex:
         data = read_cassette(path)
         self.metadata: dict[str, Any] = data.get("metadata") or {}
         self._entries: dict[Key, deque[tuple[int, str, list[tuple[str, str]], bytes]]] = {}
+        #: (method, path, body bytes as recorded) -> key: skips re-encoding an identical body
+        self._raw: dict[tuple[str, str, bytes], Key] = {}
         self.size = 0
         for number, interaction in enumerate(data["interactions"], 1):
             try:
@@ -234,8 +236,17 @@ class CassetteIndex:
                     f"cassette {path}: interaction {number} is malformed ({error!r})"
                 ) from error
             self._entries.setdefault(key, deque()).append(entry)
+            raw_body = request.get("body")
+            if isinstance(raw_body, str):
+                raw_body = raw_body.encode("utf-8")
+            if isinstance(raw_body, bytes):
+                self._raw.setdefault((key[0], key[1], raw_body), key)
             self.size += 1
         self._played: dict[Key, int] = {}
+
+    def key_for(self, method: str, path: str, body: bytes) -> Key:
+        """The matching key of a request (bodies byte-identical to a recording skip JSON)."""
+        return self._raw.get((method, path, body)) or (method, path, canonical_body(body))
 
     def keys(self) -> Iterator[Key]:
         return iter(self._entries)
@@ -298,8 +309,8 @@ class ReplayTransport:
 
     async def handle_async_request(self, request: Any) -> Any:
         body = await request.aread()
-        key = (request.method.upper(), request.url.path or "/", canonical_body(body))
         index = self.index
+        key = index.key_for(request.method.upper(), request.url.path or "/", body)
         found = index.play(key)
         if found is None:
             raise CassetteError(

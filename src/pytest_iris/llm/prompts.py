@@ -134,6 +134,7 @@ def sample_entries() -> tuple[str, ...]:
     return tuple(entries)
 
 
+@cache
 def few_shot(incident: Incident) -> tuple[str, ...]:
     """Real entries relevant to ``incident`` (file order), topped up with catalog texts."""
     entries = sample_entries()
