@@ -185,3 +185,24 @@ def test_stop_restart_gives_new_pids(tmp_path: Path) -> None:
     assert host.status() == "running" and not before & after
     again = host.run(["iris", "start", "IRIS"])
     assert again.returncode == 1 and "already running" in again.stderr
+
+
+def test_sysctl_loads_conf_files_from_the_host_root(tmp_path: Path) -> None:
+    host = SandboxHost(tmp_path / "h", running=False).build()
+    conf_d = host.root / "etc" / "sysctl.d"
+    conf_d.mkdir(parents=True)
+    (conf_d / "99-iris.conf").write_text(
+        "# IRIS\nkernel.shmmax = 4294967296\nvm.nr_hugepages=128\n"
+    )
+    out = host.run(["sysctl", "--system"])
+    assert out.returncode == 0, out.stderr
+    assert f"* Applying {conf_d / '99-iris.conf'} ...\n" in out.stdout
+    assert "kernel.shmmax = 4294967296\n" in out.stdout
+    assert host.read_sysctl("vm.nr_hugepages") == "128"
+    (host.root / "etc" / "sysctl.conf").write_text("kernel.shmmni=8192\n")
+    assert host.run(["sysctl", "-p"]).stdout == "kernel.shmmni = 8192\n"
+    missing = host.run(["sysctl", "-p", "/etc/nope.conf"])
+    assert (missing.returncode, missing.stderr) == (
+        1,
+        'sysctl: cannot open "/etc/nope.conf": No such file or directory\n',
+    )

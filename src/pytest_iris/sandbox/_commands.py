@@ -91,6 +91,27 @@ def write_sysctl(root: Path, key: str, value: str) -> str:
     return stored
 
 
+def _load_conf(root: Path, names: list[str], *, missing_ok: bool = False) -> list[str] | None:
+    """``key=value`` targets from sysctl.conf-format files (``#``/``;`` comments)."""
+    targets: list[str] = []
+    for name in names:
+        path = Path(name)
+        if not str(path).startswith(str(root)):
+            path = root / str(path).lstrip("/")
+        try:
+            text = path.read_text(encoding="utf-8")
+        except OSError:
+            if missing_ok:
+                continue
+            return None
+        for line in text.splitlines():
+            line = line.strip()
+            if line and not line.startswith(("#", ";")) and "=" in line:
+                key, value = line.split("=", 1)
+                targets.append(f"{key.strip().lstrip('-')}={value.strip()}")
+    return targets
+
+
 def sysctl_command(
     root: Path,
     argv: list[str],
@@ -98,13 +119,42 @@ def sysctl_command(
     as_root: bool | None = None,
     env: Mapping[str, str] | None = None,
 ) -> Outcome:
-    """procps ``sysctl``: read ``key``, write ``key=value`` / ``-w``, ``-n``, ``-a``, ``-q``, ``-e``."""
+    """procps ``sysctl``: read ``key``, write ``key=value`` / ``-w``, ``-n``, ``-a``, ``-q``, ``-e``.
+
+    ``-p [FILE]`` loads ``key = value`` lines from FILE (default the host's
+    ``<root>/etc/sysctl.conf``); ``--system`` loads ``<root>/etc/sysctl.d/*.conf``
+    then ``<root>/etc/sysctl.conf``. Absolute paths inside the host root are
+    taken as they are; others are read from the host root (``/etc/...`` ->
+    ``<root>/etc/...``), since the sandbox's /etc is there.
+    """
     env = os.environ if env is None else env
     out = Outcome()
     proc_root = _proc_root(root)
     names_only = quiet = ignore = show_all = False
     targets: list[str] = []
-    for arg in argv:
+    args = list(argv)
+    while args:
+        arg = args.pop(0)
+        if arg in ("-p", "--load") or arg.startswith("--load="):
+            name = (
+                arg.split("=", 1)[1]
+                if "=" in arg
+                else (args.pop(0) if args and not args[0].startswith("-") else "/etc/sysctl.conf")
+            )
+            loaded = _load_conf(root, [name])
+            if loaded is None:
+                return Outcome(1, "", f'sysctl: cannot open "{name}": No such file or directory\n')
+            targets += loaded
+            continue
+        if arg == "--system":
+            conf_d = root / "etc" / "sysctl.d"
+            names = sorted(str(p) for p in conf_d.glob("*.conf")) if conf_d.is_dir() else []
+            for name in names:
+                out.stdout += f"* Applying {name} ...\n"
+            targets += (
+                _load_conf(root, [*names, str(root / "etc" / "sysctl.conf")], missing_ok=True) or []
+            )
+            continue
         if arg.startswith("-") and "=" not in arg and len(arg) > 1:
             for flag in arg[1:]:
                 if flag == "n":
