@@ -7,8 +7,13 @@ from pathlib import Path
 
 import pytest
 
-#: The real CPF files (shared/, next to the repository; read-only).
-REAL_CPF_DIR = Path(__file__).parents[2] / "shared" / "iris" / "cpf"
+#: The real CPF files: the copy shipped in tests/data/cpf (see
+#: shared/iris/sources.md for where each came from), else shared/ beside
+#: the repository. Read-only: tests copy a file before editing it.
+_SHIPPED = Path(__file__).parent / "data" / "cpf"
+REAL_CPF_DIR = (
+    _SHIPPED if _SHIPPED.is_dir() else Path(__file__).parents[2] / "shared" / "iris" / "cpf"
+)
 
 
 def real_cpf_files() -> list[Path]:
