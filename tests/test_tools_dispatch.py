@@ -282,3 +282,27 @@ def test_confined_paths_never_leave_the_root(host: Path, parts: list[str], absol
         return
     assert confined.is_relative_to(host.resolve())
     assert os.path.realpath(confined) == str(confined)
+
+
+def test_serve_dispatches_what_a_transport_consumes(host: Path, tmp_path: Path) -> None:
+    transport_mod = pytest.importorskip("pytest_iris.transport", reason="transport part missing")
+    commands = [
+        RemediationCommand(
+            tool="kernel", action="plan", parameters={"shared_memory_mb": 495}, trace_id="a" * 32
+        ),
+        RemediationCommand(tool="kernel", action="reboot", trace_id="b" * 32),
+    ]
+    inbox = tmp_path / "commands.jsonl"
+    inbox.write_text("".join(c.model_dump_json() + "\n" for c in commands))
+    transport = transport_mod.FileTransport(tmp_path / "messages.log", commands_path=inbox)
+
+    async def main() -> list[Any]:
+        return [r async for r in dispatcher(host).serve(transport.consume(), limit=2)]
+
+    first, second = asyncio.run(main())
+    assert first.ok
+    assert first.trace_id == "a" * 32
+    assert first.details["command_id"] == commands[0].id
+    assert second.status is ToolStatus.FAILURE
+    assert second.trace_id == "b" * 32
+    assert "no action 'reboot'" in second.message

@@ -15,7 +15,7 @@ import asyncio
 import os
 import threading
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import AsyncIterable, AsyncIterator, Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -239,6 +239,19 @@ class Dispatcher:
                 duration_s=result.duration_s,
             )
             return result
+
+    async def serve(
+        self, commands: AsyncIterable[RemediationCommand], *, limit: int | None = None
+    ) -> AsyncIterator[ToolResult]:
+        """Dispatch each command a transport's ``consume()`` yields, in order; stop after ``limit``."""
+        if limit is not None and limit <= 0:
+            return
+        count = 0
+        async for command in commands:
+            yield await self.dispatch(command)
+            count += 1
+            if limit is not None and count >= limit:
+                return
 
     def dispatch_sync(
         self, command: RemediationCommand | Mapping[str, Any], *, budget_s: float | None = None
