@@ -52,6 +52,12 @@ def test_real_shmmax_fix_then_start_then_busy_restart_refused(host: Any) -> None
     shmmax = int(host.read_sysctl("kernel.shmmax"))  # the namespace's real kernel value
     assert shmmax == kernel.changes[0].after > 33554432
 
+    # vm.nr_hugepages is not namespaced: the live sandbox refuses it as the kernel would
+    huge = run(d, "kernel", "apply", shared_memory_mb=300, huge_pages=True)
+    assert huge.status is ToolStatus.FAILURE
+    assert huge.details["commands"] == ["sudo sysctl -w vm.nr_hugepages=151"]
+    assert 'permission denied on key "vm.nr_hugepages"' in huge.message
+
     started = run(d, "restart", "start")
     assert started.status is ToolStatus.SUCCESS, started.message
     assert any("Allocated" in line for line in started.confirmations)
