@@ -119,3 +119,24 @@ def test_live_log_fixture_is_stopped_and_joined(pytester: pytest.Pytester) -> No
     )
     result = pytester.runpytest("-q", "-p", "no:randomly")
     result.assert_outcomes(passed=2)
+
+
+def test_settings_logs_section_gives_seed_and_defaults(
+    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("PYTEST_IRIS_LOGS__SEED", "55")
+    pytester.makefile(".yaml", iris="logs:\n  count: 123\n  instance: PROD\n")
+    pytester.makepyfile(
+        """
+        def test_defaults(iris_log):
+            assert len(iris_log.text().splitlines()) == 123
+            assert iris_log.stream.context.instance == "PROD"
+        """
+    )
+    result = pytester.runpytest("--iris-config=iris.yaml")
+    result.stdout.fnmatch_lines(["iris-seed: 55 *"])
+    result.assert_outcomes(passed=1)
+    monkeypatch.setenv("PYTEST_IRIS_LOGS__RATE", "-1")
+    result = pytester.runpytest("--iris-config=iris.yaml", "-q")
+    assert result.ret != 0
+    assert "rate" in result.stderr.str()

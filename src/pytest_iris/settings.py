@@ -23,7 +23,9 @@ from pydantic_settings import (
     YamlConfigSettingsSource,
 )
 
+from pytest_iris.chaos.settings import ChaosSettings
 from pytest_iris.errors import ConfigError
+from pytest_iris.generation.settings import LogSettings
 from pytest_iris.llm.settings import LLMSettings
 from pytest_iris.sandbox.settings import SandboxSettings
 from pytest_iris.tools.settings import ToolSettings
@@ -45,9 +47,11 @@ class IrisSettings(BaseSettings):
         validate_default=True,
     )
 
+    chaos: ChaosSettings = ChaosSettings()
     tools: ToolSettings = ToolSettings()
     transport: TransportSettings = TransportSettings()
     llm: LLMSettings = LLMSettings()
+    logs: LogSettings = LogSettings()
     sandbox: SandboxSettings = SandboxSettings()
 
     @classmethod

@@ -33,7 +33,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         help="base seed for generated IRIS logs (default: ini iris_seed, else 0); each test's "
         "seed is derived from it and the test's node id",
     )
-    parser.addini("iris_seed", "base seed for generated IRIS logs (an integer)", default="0")
+    parser.addini("iris_seed", "base seed for generated IRIS logs (an integer)", default="")
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -41,15 +41,28 @@ def pytest_configure(config: pytest.Config) -> None:
 
 
 def base_seed(config: pytest.Config) -> int:
-    """The run's base seed: ``--iris-seed``, else ini ``iris_seed``, else 0."""
+    """The run's base seed: ``--iris-seed``, else ini ``iris_seed``, else the
+    settings' ``logs.seed`` (YAML or ``PYTEST_IRIS_LOGS__SEED``), else 0."""
     value = config.getoption("iris_seed", None)
     if value is not None:
         return int(value)
-    raw = str(config.getini("iris_seed") or "0").strip()
-    try:
-        return int(raw)
-    except ValueError:
-        raise pytest.UsageError(f"ini option iris_seed must be an integer, got {raw!r}") from None
+    raw = str(config.getini("iris_seed") or "").strip()
+    if raw:
+        try:
+            return int(raw)
+        except ValueError:
+            raise pytest.UsageError(
+                f"ini option iris_seed must be an integer, got {raw!r}"
+            ) from None
+    from pytest_iris.plugins import core
+
+    # Settings were loaded at start-up only if a file or PYTEST_IRIS_* asked for
+    # them; otherwise pydantic stays unimported and the default applies.
+    if core._SETTINGS_KEY in config.stash:
+        seed = core.settings_for(config).logs.seed
+        if seed is not None:
+            return seed
+    return 0
 
 
 def seed_for_test(base: int, nodeid: str) -> int:
@@ -79,12 +92,25 @@ def iris_seed(request: pytest.FixtureRequest) -> int:
     return seed_for_test(base_seed(request.config), request.node.nodeid)
 
 
+def _defaults(config: pytest.Config) -> dict[str, Any]:
+    """Stream defaults from the settings' ``logs`` section."""
+    from pytest_iris.plugins.core import settings_for
+
+    logs = settings_for(config).logs
+    return {
+        "rate": logs.rate,
+        "jitter": logs.jitter,
+        "count": logs.count,
+        "instance": logs.instance,
+    }
+
+
 @pytest.fixture
-def iris_log_factory(tmp_path: Any, iris_seed: int) -> Any:
+def iris_log_factory(request: pytest.FixtureRequest, tmp_path: Any, iris_seed: int) -> Any:
     """Make several generated messages.log files: ``iris_log_factory("startup", count=500)``."""
     from pytest_iris.generation.factory import LogFactory
 
-    return LogFactory(tmp_path / "iris-logs", iris_seed)
+    return LogFactory(tmp_path / "iris-logs", iris_seed, **_defaults(request.config))
 
 
 @pytest.fixture
@@ -92,7 +118,7 @@ def iris_log(request: pytest.FixtureRequest, tmp_path: Any, iris_seed: int) -> A
     """A finished ``<tmp>/iris/mgr/messages.log`` chosen by ``@pytest.mark.iris_log``."""
     from pytest_iris.generation.factory import LogFactory
 
-    options = _marker_options(request)
+    options = {**_defaults(request.config), **_marker_options(request)}
     options.pop("live", None)
     seed = options.pop("seed", iris_seed)
     return LogFactory(tmp_path, seed)(seed=seed, root=tmp_path / "iris", **options)
@@ -111,7 +137,9 @@ def iris_live_log(request: pytest.FixtureRequest, tmp_path: Any, iris_seed: int)
     from pytest_iris.generation.outputs import messages_log_path
     from pytest_iris.generation.stream import LogStream
 
-    options = _marker_options(request)
+    defaults = _defaults(request.config)
+    defaults.pop("count")
+    options = {**defaults, **_marker_options(request)}
     live = dict(options.pop("live", None) or {})
     seed = options.pop("seed", iris_seed)
     root = tmp_path / "iris-live"
