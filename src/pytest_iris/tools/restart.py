@@ -218,6 +218,8 @@ class RestartTool:
             return result.unfinished(problem)
         _log.info("restart.done", action=action, pids_after=[p.pid for p in after])
         done = {"restart": "restarted", "stop": "stopped", "start": "started"}[action]
+        if action == "restart" and not running:
+            done = "started (it was down)"
         return result.success(
             f"{self.instance} {done}: pids {[p.pid for p in before]} -> {[p.pid for p in after]}"
         )
