@@ -286,6 +286,7 @@ def test_shipped_cassettes_hold_nothing_key_like() -> None:
 
 @pytest.mark.parametrize("path", SHIPPED, ids=[str(p.relative_to(REPO)) for p in SHIPPED])
 def test_every_shipped_cassette_replays_offline(path: Path) -> None:
+    import openai
     from openai import AsyncOpenAI
 
     from pytest_iris.llm._http import http_module
@@ -300,21 +301,28 @@ def test_every_shipped_cassette_replays_offline(path: Path) -> None:
         http_client=http_module().AsyncClient(transport=transport),
     )
 
-    async def replay_all() -> list[str | None]:
-        out = []
+    async def replay_all() -> list[tuple[int, str | None]]:
+        out: list[tuple[int, str | None]] = []
         for interaction in data["interactions"]:
             body = json.loads(interaction["request"]["body"])
-            response = await client.chat.completions.create(**body)
-            out.append(response.choices[0].message.content)
+            try:
+                response = await client.chat.completions.create(**body)
+            except openai.APIStatusError as error:  # recorded failures (429 ...) replay too
+                out.append((error.status_code, None))
+            else:
+                out.append((200, response.choices[0].message.content))
         return out
 
     with deny_network() as attempts:
         contents = asyncio.run(replay_all())
     assert attempts == []
-    recorded = [
-        json.loads(i["response"]["body"]["string"])["choices"][0]["message"]["content"]
-        for i in data["interactions"]
-    ]
+    recorded = []
+    for interaction in data["interactions"]:
+        status = interaction["response"]["status"]["code"]
+        answer = json.loads(interaction["response"]["body"]["string"])
+        recorded.append(
+            (status, answer["choices"][0]["message"]["content"] if status == 200 else None)
+        )
     assert contents == recorded
 
 

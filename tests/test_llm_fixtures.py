@@ -70,3 +70,17 @@ def test_llm_log_is_a_valid_messages_log(iris_llm_log: Path) -> None:
     stamps = [i.message.timestamp for i in items if isinstance(i, LogEntry)]
     assert len(stamps) == 12
     assert stamps == sorted(stamps)
+
+
+def test_recorded_fallback_replays_the_same_provider(
+    iris_cassette: CassetteSession, iris_openai_server: IrisOpenAIServer
+) -> None:
+    """A 429 is recorded too, so the replay falls back exactly as the recording did."""
+    iris_openai_server.fail_next(429, retry_after=3)  # only matters while recording
+    with IrisOpenAIServer() as backup:
+        chain = [iris_openai_server.provider("primary"), backup.provider("backup")]
+        with LLMGenerator(chain, transport=iris_cassette.transport) as llm:
+            result = llm.generate_sync("journal_space", 2)
+        assert backup.received == [] if iris_cassette.replaying else len(backup.received) == 1
+    assert result.provider == "backup"
+    assert result.fallbacks == ("primary: HTTP 429, Retry-After 3",)
