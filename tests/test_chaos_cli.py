@@ -83,3 +83,12 @@ def test_console_entry_runs_a_scenario_file(tmp_path: Path) -> None:
     )
     assert done.returncode == 0, done.stdout + done.stderr
     assert "PASSED mine [rules] faults=1 messages=1 commands=0" in done.stdout
+
+
+def test_remediator_from_settings_environment(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("PYTEST_IRIS_CHAOS__REMEDIATOR", "chaos_remediators:nothing")
+    assert main(["chaos", "lock_table_full"]) == 1
+    out = capsys.readouterr().out
+    assert "FAILED lock_table_full [chaos_remediators:nothing]" in out

@@ -47,6 +47,13 @@ _EPOCH = datetime(1970, 1, 1)
 _UNSTAMPED = re.compile(r"^([0-3]) (?:\[([^\]]+)\] )?(.*)$")
 
 
+def default_remediator() -> str:
+    """The ``chaos.remediator`` setting (``PYTEST_IRIS_CHAOS__REMEDIATOR``), ``rules`` by default."""
+    from pytest_iris.settings import load_settings
+
+    return load_settings().chaos.remediator
+
+
 def host_time(clock: float) -> datetime:
     """The sandbox host's clock (epoch seconds, UTC) as messages.log stamps it."""
     return _EPOCH + timedelta(milliseconds=round(clock * 1000))
@@ -72,7 +79,7 @@ class ScenarioRunner:
     ) -> None:
         self.scenario = scenario
         self.registry = registry or Registry.standalone()
-        self.remediator_spec = remediator or "rules"
+        self.remediator_spec = remediator or default_remediator()
         self.root = Path(root) if root is not None else None
         self.seed = scenario.seed if seed is None else seed
         self.journal = Journal(

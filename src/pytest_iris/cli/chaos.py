@@ -10,13 +10,9 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 from pathlib import Path
 from typing import Any
-
-#: Environment variable naming the remediator when ``--remediator`` is not given.
-REMEDIATOR_ENV = "PYTEST_IRIS_REMEDIATOR"
 
 
 def register(subparsers: Any) -> None:
@@ -32,7 +28,8 @@ def register(subparsers: Any) -> None:
         "--remediator",
         default=None,
         metavar="MODULE:CALLABLE",
-        help=f"the remediator under test (default: ${REMEDIATOR_ENV}, else the built-in 'rules')",
+        help="the remediator under test (default: the chaos.remediator setting, "
+        "PYTEST_IRIS_CHAOS__REMEDIATOR, else the built-in 'rules')",
     )
     parser.add_argument("--report", metavar="PATH", help="write the HTML report to PATH")
     parser.add_argument("--json", metavar="PATH", help="write the journals as JSON to PATH")
@@ -49,12 +46,12 @@ def run(args: argparse.Namespace) -> int:
     from pytest_iris.chaos.loader import load_scenario
     from pytest_iris.chaos.registry import Registry
     from pytest_iris.chaos.remediator import resolve_remediator
-    from pytest_iris.chaos.runner import ScenarioRunner
+    from pytest_iris.chaos.runner import ScenarioRunner, default_remediator
     from pytest_iris.errors import InstanceError
 
     iris_logging.configure(level="warning")
-    remediator = args.remediator or os.environ.get(REMEDIATOR_ENV) or None
     try:
+        remediator = args.remediator or default_remediator()
         registry = Registry.standalone()
         library = registry.scenario_paths
         if args.list:
@@ -77,7 +74,7 @@ def run(args: argparse.Namespace) -> int:
         journals.append(journal)
         print("\n".join(summary_lines(journal)), flush=True)
     passed = sum(1 for j in journals if j.passed)
-    print(f"\n{passed}/{len(journals)} scenarios passed with remediator {remediator or 'rules'!r}")
+    print(f"\n{passed}/{len(journals)} scenarios passed with remediator {remediator!r}")
     if args.report:
         from pytest_iris.chaos.report import write_report
 
