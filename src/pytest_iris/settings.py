@@ -23,6 +23,7 @@ from pydantic_settings import (
     YamlConfigSettingsSource,
 )
 
+from pytest_iris.chaos.settings import ChaosSettings
 from pytest_iris.errors import ConfigError
 from pytest_iris.generation.settings import LogSettings
 from pytest_iris.llm.settings import LLMSettings
@@ -46,6 +47,7 @@ class IrisSettings(BaseSettings):
         validate_default=True,
     )
 
+    chaos: ChaosSettings = ChaosSettings()
     tools: ToolSettings = ToolSettings()
     transport: TransportSettings = TransportSettings()
     llm: LLMSettings = LLMSettings()
