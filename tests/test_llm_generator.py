@@ -112,6 +112,20 @@ def test_classify_is_a_short_call_with_one_of_four_labels(
     assert last[-1]["content"] == "Entry:\n" + format_message(generated)  # type: ignore[index]
 
 
+def test_classify_retries_then_gives_up_quoting_the_answers(
+    iris_openai_server: IrisOpenAIServer,
+) -> None:
+    entry = "05/04/20-12:14:45:624 (182049) 3 Daemon WRTDMN (pid 182058) died. Freezing system"
+    iris_openai_server.garble_next()
+    with LLMGenerator([iris_openai_server.provider()]) as llm:
+        assert llm.classify_sync(entry).attempts == 2
+        iris_openai_server.garble_next(times=3)
+        with pytest.raises(LLMError, match="not one of config, os, restart, none after 3"):
+            llm.classify_sync(entry + " again")
+    retry = _bodies(iris_openai_server)[1]["messages"]
+    assert retry[-1]["content"].startswith("Answer with exactly one word")  # type: ignore[index]
+
+
 def test_falls_back_on_429_and_says_who_answered(
     iris_openai_server: IrisOpenAIServer, second_server: IrisOpenAIServer
 ) -> None:

@@ -240,6 +240,7 @@ class LLMGenerator:
                     attempt,
                     tuple(fallbacks),
                 )
+            chat = prompts.classify_retry_messages(chat, answer.content)
         raise LLMError(
             f"the classify answer was not one of {', '.join(prompts.LABELS)} after "
             f"{self.max_attempts} attempts; what came back:\n{_quote(answers)}"

@@ -211,3 +211,12 @@ def classify_messages(entry: str) -> list[ChatMessage]:
         {"role": "system", "content": CLASSIFY_SYSTEM},
         {"role": "user", "content": f"Entry:\n{entry}"},
     ]
+
+
+def classify_retry_messages(previous: list[ChatMessage], answer: str) -> list[ChatMessage]:
+    """The classify chat again, with the answer that was not one of the labels."""
+    return [
+        *previous,
+        {"role": "assistant", "content": answer},
+        {"role": "user", "content": "Answer with exactly one word: config, os, restart or none."},
+    ]

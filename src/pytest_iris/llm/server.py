@@ -203,8 +203,8 @@ class IrisOpenAIServer:
 def answer(messages: list[dict[str, Any]], seed: int) -> str:
     """The assistant's text for a pytest-iris prompt (generation or classification)."""
     user = [str(m.get("content", "")) for m in messages if m.get("role") == "user"]
-    if user and user[-1].startswith("Entry:\n"):
-        return classify_rule(user[-1][len("Entry:\n") :])
+    if user and user[0].startswith("Entry:\n"):  # a classify chat (maybe a retry of one)
+        return classify_rule(user[0][len("Entry:\n") :])
     for text in reversed(user):
         found = _INCIDENT.search(text)
         if found is None:
