@@ -182,7 +182,14 @@ def _kernel(proc_root: Path, state: HostState, inst: Instance) -> _Kernel:
     )
 
 
-def start(state: HostState, proc_root: Path, inst: Instance, *, quietly: bool = False) -> Outcome:
+def start(
+    state: HostState,
+    proc_root: Path,
+    inst: Instance,
+    *,
+    quietly: bool = False,
+    durable: bool = True,
+) -> Outcome:
     """``iris start <instance>``: allocate shared memory as IRIS does, then spawn."""
     out = Outcome()
     if inst.status == "running":
@@ -246,7 +253,7 @@ def start(state: HostState, proc_root: Path, inst: Instance, *, quietly: bool = 
         console.append(failed_message(plan))
     if allocated is None:
         _log.catalog_line(lines, inst, {"control": control_pid}, "startup.error_detected")
-        lines.write(messages_log(inst))
+        lines.write(messages_log(inst), durable=durable)
         out.status = 1
         out.stdout = "\n".join(console) + "\n" + STARTUP_ABORTED
         out.messages = lines.messages
@@ -265,7 +272,7 @@ def start(state: HostState, proc_root: Path, inst: Instance, *, quietly: bool = 
     inst.huge_pages, inst.shm_mb = huge_pages, allocated.total_mb
     inst.users = inst.web_users = 0
     _log.startup_tail(lines, inst, roles)
-    lines.write(messages_log(inst))
+    lines.write(messages_log(inst), durable=durable)
     console.append(f"Starting {inst.name}")
     out.stdout = "" if quietly else "\n".join(console) + "\n"
     out.messages = lines.messages

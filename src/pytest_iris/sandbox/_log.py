@@ -78,7 +78,8 @@ class Writer:
 
         return [to_message(e) for e in self.entries]
 
-    def write(self, path: Path) -> None:
+    def write(self, path: Path, *, durable: bool = True) -> None:
+        """Append the entries (fsync'd unless ``durable=False``, for a host being built)."""
         if not self.entries:
             return
         from pytest_iris.generation.entries import format_entry
@@ -87,8 +88,9 @@ class Writer:
         path.parent.mkdir(parents=True, exist_ok=True)
         with open(path, "a", encoding="utf-8") as fh:
             fh.write(text)
-            fh.flush()
-            os.fsync(fh.fileno())
+            if durable:
+                fh.flush()
+                os.fsync(fh.fileno())
 
 
 def _context(writer: Writer, inst: Instance, roles: dict[str, int], **extra: Any) -> Any:

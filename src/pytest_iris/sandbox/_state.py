@@ -256,15 +256,20 @@ def load_state(root: Path) -> HostState:
     return HostState.from_json(data)
 
 
-def save_state(root: Path, state: HostState) -> None:
-    """Write the state atomically (temp file + fsync + rename)."""
+def save_state(root: Path, state: HostState, *, durable: bool = True) -> None:
+    """Write the state atomically (temp file + fsync + rename).
+
+    ``durable=False`` skips the fsync: for a host being built, which nothing
+    else has seen yet (the rename still keeps the file whole).
+    """
     path = state_path(root)
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     data = json.dumps(state.to_json(), separators=(",", ":"))
     with open(tmp, "w", encoding="utf-8") as fh:
         fh.write(data)
-        fh.flush()
-        os.fsync(fh.fileno())
+        if durable:
+            fh.flush()
+            os.fsync(fh.fileno())
     os.replace(tmp, path)
 
 

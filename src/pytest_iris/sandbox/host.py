@@ -185,7 +185,7 @@ class SandboxHost:
         state.instances[inst.name] = inst
         _iris.spawn_agent(state)
         if cfg["running"]:
-            outcome = _iris.start(state, self.proc, inst, quietly=True)
+            outcome = _iris.start(state, self.proc, inst, quietly=True, durable=False)
             if outcome.status:
                 raise SandboxError(
                     f"starting state is inconsistent: the instance is to be running but its "
@@ -198,7 +198,7 @@ class SandboxHost:
 
             inst.superserver_port, inst.web_port = ports(self.cpf_path)
             state.clock = now
-        save_state(self.root, state)
+        save_state(self.root, state, durable=False)
         _procfs.render(self.proc, state, fresh=True)
         return self
 
