@@ -206,3 +206,23 @@ def test_sysctl_loads_conf_files_from_the_host_root(tmp_path: Path) -> None:
         1,
         'sysctl: cannot open "/etc/nope.conf": No such file or directory\n',
     )
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"kernel": {"kernel.shmmx": 1}}, "unknown tunable 'kernel.shmmx'; known: kernel.hostname"),
+        ({"kernel": {"kernel.shmmax": "lots"}}, "kernel.shmmax must be a non-negative number"),
+        ({"users": -1}, "users=...) must be a non-negative int"),
+        ({"sudo": "maybe"}, "sudo=...) must be 'nopasswd'"),
+        ({"instance": "a b"}, "instance=...) must be a name"),
+    ],
+)
+def test_bad_starting_state_is_refused_with_the_argument_named(
+    tmp_path: Path, kwargs: dict[str, object], message: str
+) -> None:
+    from pytest_iris.errors import SandboxError
+
+    with pytest.raises(SandboxError, match=re.escape(message)):
+        SandboxHost(tmp_path / "h", **kwargs)  # type: ignore[arg-type]
+    assert not (tmp_path / "h").exists(), "nothing is built from a refused state"

@@ -64,6 +64,38 @@ def shipped_cpf() -> str:
 CpfValues = Mapping[str, Mapping[str, object]]
 
 
+def _check_arguments(
+    instance: str, kernel: Mapping[str, object], ram: int, users: int, web_users: int, sudo: str
+) -> None:
+    """Refuse a starting state no host could have, naming the argument."""
+    if sudo not in ("nopasswd", "password", "denied"):
+        raise SandboxError(
+            f"SandboxHost(sudo=...) must be 'nopasswd', 'password' or 'denied', not {sudo!r}"
+        )
+    if not instance or not instance.replace("_", "").replace("-", "").isalnum():
+        raise SandboxError(
+            f"SandboxHost(instance=...) must be a name like 'IRIS', not {instance!r}"
+        )
+    for name, value in (("total_ram_mb", ram), ("users", users), ("web_users", web_users)):
+        if (
+            isinstance(value, bool)
+            or not isinstance(value, int)
+            or value < (1 if name == "total_ram_mb" else 0)
+        ):
+            raise SandboxError(f"SandboxHost({name}=...) must be a non-negative int, not {value!r}")
+    for key, setting in kernel.items():
+        if key not in _procfs.KERNEL_DEFAULTS:
+            known = ", ".join(sorted(_procfs.KERNEL_DEFAULTS))
+            raise SandboxError(f"SandboxHost(kernel=...): unknown tunable {key!r}; known: {known}")
+        text = str(setting)
+        if key not in ("kernel.ostype", "kernel.osrelease", "kernel.hostname") and not all(
+            part.isdigit() for part in text.split()
+        ):
+            raise SandboxError(
+                f"SandboxHost(kernel=...): {key} must be a non-negative number, not {value!r}"
+            )
+
+
 class SandboxHost:
     """A fake host with one IRIS instance, built under ``root``.
 
@@ -107,8 +139,7 @@ class SandboxHost:
             "total_ram_mb": total_ram_mb, "users": users, "web_users": web_users,
             "user": user, "sudo": sudo, "seed": seed, "start": start,
         }  # fmt: skip
-        if sudo not in ("nopasswd", "password", "denied"):
-            raise SandboxError(f"sudo must be 'nopasswd', 'password' or 'denied', not {sudo!r}")
+        _check_arguments(instance, kernel or {}, total_ram_mb, users, web_users, sudo)
         self._exit_stack: contextlib.ExitStack | None = None
 
     # -- paths ------------------------------------------------------------
