@@ -16,6 +16,8 @@ from pytest_iris.llm.prompts import CLASSIFY_SYSTEM, INCIDENTS
 from pytest_iris.llm.providers import Provider
 from pytest_iris.llm.server import GARBLED, IrisOpenAIServer
 from pytest_iris.reader import LogEntry, parse_text
+from pytest_iris.testing import capture_events
+from pytest_iris.tracing import trace
 
 
 @pytest.fixture
@@ -131,11 +133,27 @@ def test_falls_back_on_429_and_says_who_answered(
 ) -> None:
     iris_openai_server.fail_next(429, retry_after=7)
     chain = [iris_openai_server.provider("primary"), second_server.provider("backup")]
-    with LLMGenerator(chain) as llm:
+    with capture_events() as events, trace() as trace_id, LLMGenerator(chain) as llm:
         result = llm.generate_sync("license_limit", 2)
     assert result.provider == "backup"
     assert result.fallbacks == ("primary: HTTP 429, Retry-After 7",)
     assert len(iris_openai_server.received) == 1  # no SDK retry against the rate-limited one
+    (event,) = [e for e in events if e["event"] == "llm.fallback"]
+    assert event["provider"] == "primary" and event["trace_id"] == trace_id
+
+
+def test_events_carry_the_callers_trace_id_on_every_call(
+    iris_openai_server: IrisOpenAIServer, second_server: IrisOpenAIServer
+) -> None:
+    chain = [iris_openai_server.provider("primary"), second_server.provider("backup")]
+    ids = []
+    with capture_events() as events, LLMGenerator(chain) as llm:
+        for count in (2, 3):
+            iris_openai_server.fail_next(503)
+            with trace() as trace_id:
+                ids.append(trace_id)
+                llm.generate_sync("mirror", count)
+    assert [e["trace_id"] for e in events if e["event"] == "llm.fallback"] == ids
     assert len(second_server.received) == 1
 
 

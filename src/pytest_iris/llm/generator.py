@@ -10,6 +10,7 @@ identical requests within a run are answered from a cache.
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import json
 from collections.abc import Awaitable, Coroutine, Sequence
 from dataclasses import dataclass, field
@@ -87,6 +88,13 @@ class Stats:
     in_flight: int = 0
     peak_in_flight: int = 0
     by_provider: dict[str, int] = field(default_factory=dict)
+
+
+def _log(event: str, level: str = "warning", **fields: Any) -> None:
+    """A structlog JSON event with the current trace id (only on the rare paths)."""
+    from pytest_iris.logging import get_logger
+
+    getattr(get_logger("pytest_iris.llm"), level)(event, **fields)
 
 
 class LLMGenerator:
@@ -201,6 +209,14 @@ class LLMGenerator:
                     (),
                     tuple(fallbacks),
                 )
+            _log(
+                "llm.invalid_answer",
+                "info",
+                incident=item.name,
+                attempt=attempt,
+                provider=answer.provider.name,
+                problems=list(checked.problems[:5]),
+            )
             if best is None or len(checked.messages) > best[0]:
                 best = (len(checked.messages), checked, answer)
             chat = prompts.retry_messages(chat, answer.content, list(checked.problems), count)
@@ -217,6 +233,7 @@ class LLMGenerator:
                 checked.problems,
                 tuple(fallbacks),
             )
+        _log("llm.gave_up", "error", incident=item.name, attempts=self.max_attempts)
         raise LLMError(
             f"no valid messages.log entry for incident {item.name!r} after "
             f"{self.max_attempts} attempts (last answer from provider {answer.provider.name!r}, "
@@ -287,12 +304,14 @@ class LLMGenerator:
                     raise error.__cause__ from None
                 kind = "timeout" if isinstance(error, openai.APITimeoutError) else "connection"
                 failures.append(f"{provider.name}: {kind} error ({error.__cause__ or error})")
+                _log("llm.fallback", provider=provider.name, reason=failures[-1])
                 continue
             except openai.APIStatusError as error:
                 if error.status_code == 429 or error.status_code >= 500:
                     after = error.response.headers.get("retry-after")
                     note = f", Retry-After {after}" if after else ""
                     failures.append(f"{provider.name}: HTTP {error.status_code}{note}")
+                    _log("llm.fallback", provider=provider.name, reason=failures[-1])
                     continue
                 raise LLMError(
                     f"provider {provider.name!r} ({provider.base_url}) refused the request: "
@@ -366,7 +385,8 @@ class LLMGenerator:
         """Run ``call`` on the generator's own event loop (kept open so the client is reused)."""
         if self._runner is None:
             self._runner = asyncio.Runner()
-        return self._runner.run(call)
+        # The caller's context now (trace id ...), not the one the runner was created in.
+        return self._runner.run(call, context=contextvars.copy_context())
 
     async def aclose(self) -> None:
         """Close the shared HTTP client."""
