@@ -7,6 +7,8 @@ outbox, default client limits. Then :class:`HttpTransport` with 50 concurrent
 publishers to the :class:`MockEndpoint` (which validates every message and
 drops duplicates): single POSTs, and batched (concurrent publishes coalesced).
 Targets: single >= 0.7x baseline, batched >= 5x baseline (messages per second).
+Also shown, for choosing: raw httpx with 4 connections behind a semaphore
+(what the transport does), and the stdlib ThreadingHTTPServer as the server.
 
     python bench/publish.py [--messages N] [--runs R]
 """
@@ -22,6 +24,7 @@ import threading
 import time
 from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from multiprocessing.connection import Connection
 from typing import Any
 
@@ -112,12 +115,37 @@ def transport_run(control: Control, batch: list[IRISMessage], **options: int) ->
     return seconds
 
 
+class _BareHandler(BaseHTTPRequestHandler):
+    """The stdlib alternative: HTTP/1.1 keep-alive, reply in one write (no Nagle stall)."""
+
+    protocol_version = "HTTP/1.1"
+
+    def do_POST(self) -> None:
+        self.rfile.read(int(self.headers.get("Content-Length", "0")))
+        body = b'{"accepted":1,"duplicates":0}'
+        self.wfile.write(
+            b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
+            b"Content-Length: %d\r\n\r\n%s" % (len(body), body)
+        )
+
+    def log_message(self, format: str, *args: Any) -> None:
+        pass
+
+
+class _ThreadingServer(ThreadingHTTPServer):
+    request_queue_size = 512  # the default 5 resets connections under 50 concurrent clients
+    daemon_threads = True
+
+
 def serve(pipe: Connection) -> None:
-    """The servers' side: a bare server and a MockEndpoint, driven through ``pipe``."""
+    """The servers' side: bare servers and a MockEndpoint, driven through ``pipe``."""
     bare = BackgroundServer(bare_ok)
     bare.start()
+    threading_server = _ThreadingServer(("127.0.0.1", 0), _BareHandler)
+    threading.Thread(target=threading_server.serve_forever, daemon=True).start()
+    threading_url = f"http://127.0.0.1:{threading_server.server_address[1]}"
     with MockEndpoint() as endpoint:
-        pipe.send((bare.url, endpoint.url))
+        pipe.send((bare.url, endpoint.url, threading_url))
         while True:
             command = pipe.recv()
             if command == "reset":
@@ -128,6 +156,7 @@ def serve(pipe: Connection) -> None:
             else:
                 break
     bare.stop()
+    threading_server.shutdown()
 
 
 class Control:
@@ -138,7 +167,7 @@ class Control:
         target = threading.Thread if in_process else multiprocessing.get_context("spawn").Process
         self._runner = target(target=serve, args=(child,), daemon=True)
         self._runner.start()
-        self.bare_url, self.endpoint_url = self._pipe.recv()
+        self.bare_url, self.endpoint_url, self.threading_url = self._pipe.recv()
 
     def ask(self, command: str) -> Any:
         self._pipe.send(command)
@@ -172,6 +201,12 @@ def main() -> None:
         f"raw httpx x50, {flight} connections -> bare": lambda: raw_httpx(
             control.bare_url, bodies, flight
         ),
+        "raw httpx x50 -> stdlib ThreadingHTTPServer": lambda: raw_httpx(
+            control.threading_url, bodies, None
+        ),
+        f"raw httpx x50, {flight} connections -> ThreadingHTTPServer": lambda: raw_httpx(
+            control.threading_url, bodies, flight
+        ),
         "HttpTransport single -> MockEndpoint": lambda: transport_run(
             control, batch, batch_size=1, max_in_flight=flight
         ),
@@ -195,7 +230,7 @@ def main() -> None:
     )
     for name, rates in results.items():
         rate = statistics.median(rates)
-        print(f"  {name:<48} {rate:>9,.0f} msg/s  {rate / baseline:5.2f}x")
+        print(f"  {name:<58} {rate:>9,.0f} msg/s  {rate / baseline:5.2f}x")
     print("targets: single >= 0.70x, batched >= 5.00x")
 
 
