@@ -270,7 +270,8 @@ class LogStream:
         self.jitter = float(jitter)
         self.chunk = chunk
         self.catalog = catalog if catalog is not None else load_catalog()
-        self.pools = build_pools(derive_seed(seed, "pools"))
+        # 64 pool sets cover every seed: Faker runs once per set and process
+        self.pools = build_pools(derive_seed(seed, "pools") % 64)
         if context is None:
             context = SequenceContext(
                 install_dir=install_dir,
@@ -442,9 +443,11 @@ class LogStream:
     def _deltas(self) -> list[int]:
         """Clock steps in ms: ``mean * ((1 - jitter) + jitter * Exp(1))``."""
         rng = derive_rng(self.seed, "clock")
-        mean = 1000.0 / self.rate
-        j = self.jitter
-        return [int(mean * ((1.0 - j) + j * rng.expovariate(1.0))) for _ in range(_DELTAS)]
+        steady = 1000.0 / self.rate * (1.0 - self.jitter)
+        spread = 1000.0 / self.rate * self.jitter
+        random_, log = rng.random, math.log
+        # -log(1 - U) is an Exp(1) draw (what random.expovariate computes)
+        return [int(steady - spread * log(1.0 - random_())) for _ in range(_DELTAS)]
 
     # -- outputs -------------------------------------------------------------
 
