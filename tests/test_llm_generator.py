@@ -138,6 +138,7 @@ def test_falls_back_on_429_and_says_who_answered(
     assert result.provider == "backup"
     assert result.fallbacks == ("primary: HTTP 429, Retry-After 7",)
     assert len(iris_openai_server.received) == 1  # no SDK retry against the rate-limited one
+    assert len(second_server.received) == 1
     (event,) = [e for e in events if e["event"] == "llm.fallback"]
     assert event["provider"] == "primary" and event["trace_id"] == trace_id
 
@@ -154,7 +155,6 @@ def test_events_carry_the_callers_trace_id_on_every_call(
                 ids.append(trace_id)
                 llm.generate_sync("mirror", count)
     assert [e["trace_id"] for e in events if e["event"] == "llm.fallback"] == ids
-    assert len(second_server.received) == 1
 
 
 @pytest.mark.parametrize("status", [500, 503])
