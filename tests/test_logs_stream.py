@@ -202,3 +202,28 @@ def test_sequences_land_in_order_and_share_the_instance_pids() -> None:
     # a stopped instance logs nothing between the death and the recovery
     death, recovery = stream.placement("write_daemon_death"), stream.placement("wij_recovery")
     assert recovery.first_line == death.last_line + 1
+
+
+VARIANTS = [
+    "shm_failure:outcome=standard",
+    "shm_failure:outcome=reduced,reductions=3",
+    "shm_failure:outcome=abort",
+    "shm_failure:outcome=required",
+    "mirror:role=primary",
+    "mirror:role=backup",
+    "write_daemon_death:style=cache",
+    "journal_space:disabled=true",
+    "cpf_merge:fail=false",
+    "startup:fresh=true,interoperability=true",
+    "disk_space:alert=false",
+    "shard_attach:retries=0",
+]
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2**62])
+def test_parameter_variants_parse_and_round_trip(seed: int) -> None:
+    text = LogStream(seed, count=1200, sequences=VARIANTS, rate=0.5).text()
+    items = list(parse_text(text))
+    assert not [i for i in items if isinstance(i, LogProblem)]
+    rebuilt = "".join(format_message(i.message) + "\n" for i in items if isinstance(i, LogEntry))
+    assert rebuilt == text
