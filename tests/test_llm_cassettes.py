@@ -276,6 +276,18 @@ def test_the_scan_finds_a_key_that_got_in(
     assert cli_main(["cassettes", "check", str(tmp_path / "missing")]) == 2
 
 
+def test_cassettes_list_says_what_each_holds(
+    tmp_path: Path, iris_openai_server: IrisOpenAIServer, capsys: pytest.CaptureFixture[str]
+) -> None:
+    _record(tmp_path / "a" / "one.yaml", iris_openai_server, "once", "startup", "mirror")
+    (tmp_path / "a" / "broken.yaml").write_text("interactions: 3\n")
+    assert cli_main(["cassettes", "list", str(tmp_path)]) == 2
+    out = capsys.readouterr()
+    assert f"{tmp_path / 'a' / 'one.yaml'}: 2 interaction(s) (2x200); recorded against" in out.out
+    assert "iris_openai_server" in out.out
+    assert "broken.yaml is not a vcrpy cassette" in out.err
+
+
 def test_shipped_cassettes_hold_nothing_key_like() -> None:
     assert SHIPPED, "the repository ships cassettes under cassettes/"
     assert scan_paths(REPO / "cassettes") == []

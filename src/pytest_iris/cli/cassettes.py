@@ -24,6 +24,14 @@ def register(subparsers: Any) -> None:
     )
     check.add_argument("paths", nargs="*", default=["cassettes"], metavar="PATH")
     check.set_defaults(handler=run_check)
+    listing = commands.add_parser(
+        "list",
+        help="list cassettes: interactions, status codes, where they were recorded",
+        description="One line per cassette under PATH (default: cassettes). Exit 2 when a "
+        "cassette cannot be read.",
+    )
+    listing.add_argument("paths", nargs="*", default=["cassettes"], metavar="PATH")
+    listing.set_defaults(handler=run_list)
 
 
 def run_check(args: argparse.Namespace) -> int:
@@ -51,3 +59,28 @@ def run_check(args: argparse.Namespace) -> int:
         return 1
     print(f"{files} file(s) checked, nothing key-like found")
     return 0
+
+
+def run_list(args: argparse.Namespace) -> int:
+    from collections import Counter
+
+    from pytest_iris.errors import CassetteError
+    from pytest_iris.llm.cassette import read_cassette
+
+    status = 0
+    for root in map(Path, args.paths):
+        files = [root] if root.is_file() else sorted(root.rglob("*.yaml"))
+        for path in files:
+            try:
+                data = read_cassette(path)
+            except CassetteError as error:
+                print(f"pytest-iris cassettes list: {error}", file=sys.stderr)
+                status = 2
+                continue
+            codes = Counter(str(i["response"]["status"]["code"]) for i in data["interactions"])
+            shown = ", ".join(f"{n}x{code}" for code, n in sorted(codes.items()))
+            origin = "; ".join((data.get("metadata") or {}).get("recorded_against", ["unknown"]))
+            print(
+                f"{path}: {len(data['interactions'])} interaction(s) ({shown}); recorded against {origin}"
+            )
+    return status
