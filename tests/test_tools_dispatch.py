@@ -14,9 +14,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from pytest_iris.errors import ValidationError
-from pytest_iris.models import IRISMessage, RemediationCommand, Severity, ToolStatus
+from pytest_iris.models import IRISMessage, RemediationCommand, Severity, ToolResult, ToolStatus
 from pytest_iris.testing import capture_events
-from pytest_iris.tools.dispatch import Dispatcher
+from pytest_iris.tools.dispatch import TOOL_FACTORIES, Dispatcher
 from pytest_iris.tools.kernel import MIB
 from pytest_iris.tools.settings import ToolSettings
 from pytest_iris.tracing import current_trace_id, trace
@@ -306,3 +306,51 @@ def test_serve_dispatches_what_a_transport_consumes(host: Path, tmp_path: Path) 
     assert second.status is ToolStatus.FAILURE
     assert second.trace_id == "b" * 32
     assert "no action 'reboot'" in second.message
+
+
+class _QuietRestart:
+    """A user's replacement restart tool: records what it was asked."""
+
+    def __init__(self, host: Any) -> None:
+        self.host = host
+
+    def restart(self, force: bool = False, dry_run: bool = True) -> ToolResult:
+        return ToolResult(
+            tool="restart",
+            action="restart",
+            status=ToolStatus.SUCCESS,
+            message=f"custom restart of {self.host.root.name} force={force} dry_run={dry_run}",
+            dry_run=dry_run,
+        )
+
+    def status(self) -> str:
+        return "not a ToolResult"
+
+
+def test_a_registered_tool_replaces_the_built_in(host: Path) -> None:
+    d = dispatcher(host, tools={"restart": _QuietRestart, "kernel": TOOL_FACTORIES["kernel"]})
+    done = d.dispatch_sync(command("restart", "restart", force=True, dry_run=False))
+    assert done.ok
+    assert done.message == "custom restart of host force=True dry_run=False"
+    wrong = d.dispatch_sync(command("restart", "restart", forcefully=True))
+    assert wrong.status is ToolStatus.FAILURE
+    assert "restart restart: got an unexpected keyword argument 'forcefully'" in wrong.message
+    odd = d.dispatch_sync(command("restart", "status"))
+    assert "returned str, not a ToolResult" in odd.message
+    hidden = d.dispatch_sync(command("restart", "__init__"))
+    assert "has no action '__init__'" in hidden.message
+    # the built-in factory given again is the built-in route
+    assert d.dispatch_sync(command("kernel", "plan", shared_memory_mb=100)).ok
+
+
+def test_built_in_factories_bind_tools_to_a_host(host: Path) -> None:
+    from pytest_iris.tools.cpf import CpfTool
+    from pytest_iris.tools.kernel import KernelTool
+    from pytest_iris.tools.restart import RestartTool
+
+    target = Dispatcher(host).target
+    assert isinstance(TOOL_FACTORIES["kernel"](target), KernelTool)
+    assert isinstance(TOOL_FACTORIES["restart"](target), RestartTool)
+    cpf = TOOL_FACTORIES["cpf"](target)
+    assert isinstance(cpf, CpfTool)
+    assert cpf.path == host / "usr/irissys/iris.cpf"

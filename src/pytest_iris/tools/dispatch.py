@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from pytest_iris.errors import CommandPrivilegeError, InstanceError, ValidationError
+from pytest_iris.errors import CommandPrivilegeError, InstanceError, ToolError, ValidationError
 from pytest_iris.logging import get_logger
 from pytest_iris.models import RemediationCommand, ToolResult
 from pytest_iris.tools.results import failure_result
@@ -56,12 +56,44 @@ PATH_PARAMETERS = frozenset({"cpf", "persist", "path", "merge_file", "backup"})
 
 @dataclass(frozen=True)
 class HostPaths:
-    """Where a host keeps what the tools act on, all under one root."""
+    """Where a host keeps what the tools act on, all under one root.
+
+    The attribute names are a ``SandboxHost``'s, so a tool factory
+    (``factory(host) -> tool``) takes either.
+    """
 
     root: Path
-    procfs: Path
-    cpf: Path
+    proc: Path
+    cpf_path: Path
     env: dict[str, str] | None = None
+    refresh: Callable[[], object] | None = None
+
+
+def _kernel_factory(host: Any) -> Any:
+    from pytest_iris.tools.kernel import KernelTool
+
+    return KernelTool(host.proc, env=host.env)
+
+
+def _restart_factory(host: Any) -> Any:
+    from pytest_iris.tools.restart import RestartTool
+
+    refresh = getattr(host, "refresh", None) or getattr(host, "refresh_procfs", None)
+    return RestartTool(procfs_path=host.proc, host_root=host.root, env=host.env, refresh=refresh)
+
+
+def _cpf_factory(host: Any) -> Any:
+    from pytest_iris.tools.cpf import CpfTool
+
+    return CpfTool(host.cpf_path)
+
+
+#: the built-in tools as ``factory(host) -> tool`` (the ``pytest_iris_add_tools`` hook's form)
+TOOL_FACTORIES: dict[str, Callable[[Any], Any]] = {
+    "cpf": _cpf_factory,
+    "kernel": _kernel_factory,
+    "restart": _restart_factory,
+}
 
 
 class Dispatcher:
@@ -79,25 +111,37 @@ class Dispatcher:
         iris_cmd: str = "iris",
         total_ram_mb: int | None = None,
         refresh: Callable[[], object] | None = None,
+        tools: Mapping[str, Callable[[Any], Any]] | None = None,
+        host: Any = None,
     ) -> None:
         base = Path(os.path.realpath(root))
         self.settings = settings or ToolSettings()
         self.host = HostPaths(
             root=base,
-            procfs=Path(procfs_root) if procfs_root is not None else base / "proc",
-            cpf=Path(cpf_path) if cpf_path is not None else base / "usr/irissys/iris.cpf",
+            proc=Path(procfs_root) if procfs_root is not None else base / "proc",
+            cpf_path=Path(cpf_path) if cpf_path is not None else base / "usr/irissys/iris.cpf",
             env=dict(env) if env is not None else None,
+            refresh=refresh,
         )
         self.sysctl = sysctl
         self.iris_cmd = iris_cmd
         self.total_ram_mb = total_ram_mb
         #: rebuilds a procfs view before the restart tool looks (live sandbox)
         self.refresh = refresh
+        #: tools that replace a built-in one: name -> factory(host) -> tool
+        self.tools = {
+            name: factory
+            for name, factory in (tools or {}).items()
+            if factory is not TOOL_FACTORIES.get(name)
+        }
+        #: what a tool factory is given: the sandbox host, or the paths of this root
+        self.target: Any = host if host is not None else self.host
 
     @classmethod
     def for_sandbox(cls, host: Any, **kwargs: Any) -> Dispatcher:
         """A dispatcher acting on a :class:`pytest_iris.sandbox.SandboxHost`."""
         kwargs.setdefault("refresh", getattr(host, "refresh_procfs", None))
+        kwargs.setdefault("host", host)
         return cls(host.root, env=host.env, procfs_root=host.proc, cpf_path=host.cpf_path, **kwargs)
 
     @classmethod
@@ -142,7 +186,20 @@ class Dispatcher:
         return candidate
 
     def validate(self, command: RemediationCommand) -> dict[str, Any]:
-        """The command's parameters, checked and with paths confined; else ValidationError."""
+        """The command's parameters, checked and with paths confined; else ValidationError.
+
+        A tool that replaces a built-in one checks its own parameters (they are
+        bound to its method's signature); paths are confined all the same.
+        """
+        if command.tool in self.tools:
+            if command.action.startswith("_"):
+                raise ValidationError(f"tool {command.tool!r} has no action {command.action!r}")
+            return {
+                name: self.confine(value, parameter=name)
+                if name in PATH_PARAMETERS and isinstance(value, str)
+                else value
+                for name, value in command.parameters.items()
+            }
         schema = SCHEMAS.get((command.tool, command.action))
         if schema is None:
             known = sorted(action for tool, action in SCHEMAS if tool == command.tool)
@@ -288,11 +345,42 @@ class Dispatcher:
                 "start_timeout_s": min(self.settings.start_timeout_s, budget),
             }
         )
+        if command.tool in self.tools:
+            factory = self.tools[command.tool]
+            return lambda cancel: self._custom(factory, command, params)
         if command.tool == "kernel":
             return lambda cancel: self._kernel(command, params, settings, cancel)
         if command.tool == "restart":
             return lambda cancel: self._restart(command, params, settings, cancel)
         return lambda cancel: self._cpf(command, params)
+
+    def _custom(
+        self, factory: Callable[[Any], Any], command: RemediationCommand, params: dict[str, Any]
+    ) -> ToolResult:
+        """A replacement tool: ``action`` is its method; dry run passed as it accepts it."""
+        import inspect
+
+        tool = factory(self.target)
+        method = getattr(tool, command.action, None)
+        if not callable(method):
+            raise ValidationError(f"tool {command.tool!r} has no action {command.action!r}")
+        kwargs = dict(params)
+        signature = inspect.signature(method)
+        if "dry_run" in signature.parameters:
+            kwargs["dry_run"] = command.dry_run
+        elif "apply" in signature.parameters:
+            kwargs["apply"] = not command.dry_run
+        try:
+            signature.bind(**kwargs)
+        except TypeError as error:
+            raise ValidationError(f"{command.tool} {command.action}: {error}") from None
+        result = method(**kwargs)
+        if not isinstance(result, ToolResult):
+            raise ToolError(
+                f"tool {command.tool!r} action {command.action!r} returned "
+                f"{type(result).__name__}, not a ToolResult"
+            )
+        return result
 
     def _kernel(
         self,
@@ -303,7 +391,7 @@ class Dispatcher:
     ) -> ToolResult:
         from pytest_iris.tools.kernel import KernelTool
 
-        tool = KernelTool(self.host.procfs, self.sysctl, self.host.env, settings=settings)
+        tool = KernelTool(self.host.proc, self.sysctl, self.host.env, settings=settings)
         tool.cancel = cancel
         state = tool.read()
         huge = params.get("huge_pages")
@@ -315,7 +403,7 @@ class Dispatcher:
         else:
             from pytest_iris.tools.cpf import CpfFile, shared_memory_plan, uses_huge_pages
 
-            cpf = CpfFile.read(params.get("cpf", self.host.cpf))
+            cpf = CpfFile.read(params.get("cpf", self.host.cpf_path))
             total = shared_memory_plan(cpf, self.total_ram_mb or state.total_ram_mb)
             mode = uses_huge_pages(cpf)
         if huge is None:
@@ -348,7 +436,7 @@ class Dispatcher:
         tool = RestartTool(
             params.get("instance"),
             self.iris_cmd,
-            procfs_path=self.host.procfs,
+            procfs_path=self.host.proc,
             host_root=self.host.root,
             env=self.host.env,
             settings=settings,
@@ -365,7 +453,7 @@ class Dispatcher:
     def _cpf(self, command: RemediationCommand, params: dict[str, Any]) -> ToolResult:
         from pytest_iris.tools.cpf import CpfTool
 
-        tool = CpfTool(params.get("path", self.host.cpf), total_ram_mb=self.total_ram_mb)
+        tool = CpfTool(params.get("path", self.host.cpf_path), total_ram_mb=self.total_ram_mb)
         apply = not command.dry_run
         if command.action == "show":
             return tool.show()
