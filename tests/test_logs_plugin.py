@@ -42,6 +42,12 @@ def test_iris_log_marker_and_fixture(pytester: pytest.Pytester) -> None:
             assert iris_log.seed == iris_seed
             assert "Enabling logons" in iris_log.text()
 
+        def test_factory_rejects_unknown_options(iris_log_factory):
+            from pytest_iris.errors import ConfigError
+
+            with pytest.raises(ConfigError, match="unknown log option.*'cout'"):
+                iris_log_factory(cout=5)
+
         def test_factory(iris_log_factory):
             a = iris_log_factory(count=100)
             b = iris_log_factory("startup", "process_crash", count=200, seed=5)
@@ -50,7 +56,7 @@ def test_iris_log_marker_and_fixture(pytester: pytest.Pytester) -> None:
         """
     )
     result = pytester.runpytest("-q")
-    result.assert_outcomes(passed=3)
+    result.assert_outcomes(passed=4)
 
 
 def test_seed_option_ini_header_and_per_test_seed(pytester: pytest.Pytester) -> None:

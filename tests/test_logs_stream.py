@@ -168,6 +168,7 @@ def test_async_iterator_yields_the_same_messages() -> None:
         ({"sequences": ["nope"]}, "unknown log sequence 'nope'"),
         ({"sequences": ["lock_table:peak=99,colour=red"]}, "colour"),
         ({"sequences": ["startup@2"]}, "at must be within"),
+        ({"sequences": [{"name": "backup", "at": "soon"}]}, "at must be a number"),
         ({"start": datetime(2099, 12, 31, 23, 0), "count": 1000, "rate": 0.001}, "2000-2099"),
     ],
 )

@@ -75,6 +75,13 @@ def parse_start(value: Any) -> datetime | None:
     raise ConfigError(f"start must be a datetime or ISO string, got {value!r}")
 
 
+#: Keyword options of :class:`LogStream` a factory call or marker may give.
+_STREAM_OPTIONS = frozenset(
+    {"count", "sequences", "start", "rate", "jitter", "install_dir", "instance", "total_ram_mb",
+     "context", "catalog"}
+)  # fmt: skip
+
+
 class LogFactory:
     """Makes :class:`GeneratedLog` files under ``base`` with seeds derived from ``seed``."""
 
@@ -101,6 +108,11 @@ class LogFactory:
         log_seed = seed if seed is not None else derive_seed(self.seed, "log", number)
         install = Path(root) if root is not None else self.base / f"iris{number}"
         merged.setdefault("install_dir", os.fspath(install.absolute()))
+        unknown = set(merged) - _STREAM_OPTIONS
+        if unknown:
+            raise ConfigError(
+                f"unknown log option(s) {sorted(unknown)}; valid: {', '.join(sorted(_STREAM_OPTIONS))}"
+            )
         stream = LogStream(log_seed, **merged)
         path = write_atomic(messages_log_path(install), stream.chunks())
         log = GeneratedLog(install, path, log_seed, stream)

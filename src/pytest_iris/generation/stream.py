@@ -108,7 +108,12 @@ class ScheduledSequence:
             extra = set(spec) - {"name", "params", "at"}
             if extra or "name" not in spec:
                 raise ConfigError(f"sequence spec {dict(spec)!r}: expected keys name, params, at")
-            return cls(str(spec["name"]), dict(spec.get("params") or {}), spec.get("at"))
+            where_at = spec.get("at")
+            if where_at is not None and (
+                isinstance(where_at, bool) or not isinstance(where_at, int | float)
+            ):
+                raise ConfigError(f"sequence spec {dict(spec)!r}: at must be a number in 0..1")
+            return cls(str(spec["name"]), dict(spec.get("params") or {}), where_at)
         if not isinstance(spec, str) or not spec:
             raise ConfigError(f"sequence spec must be a name or 'name:key=value,...', got {spec!r}")
         at: float | None = None
