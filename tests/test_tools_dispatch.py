@@ -66,6 +66,7 @@ def test_unknown_tool_is_a_validation_failure(host: Path) -> None:
     result = dispatcher(host).dispatch_sync({"tool": "firewall", "action": "open"})
     assert result.status is ToolStatus.FAILURE
     assert result.tool == "firewall"
+    assert result.details["error"] == "ValidationError"
     assert result.message.startswith("invalid command: tool: Input should be 'cpf', 'kernel' or")
 
 

@@ -246,7 +246,10 @@ class Dispatcher:
                 tool, action = _names(command)
                 _log.warning("dispatch.rejected", tool=tool, action=action, reason=problem)
                 return failure_result(
-                    tool, action, f"invalid command: {problem}", details={"reason": problem}
+                    tool,
+                    action,
+                    f"invalid command: {problem}",
+                    details={"reason": problem, "error": "ValidationError"},
                 )
             _log.info(
                 "dispatch.received",
