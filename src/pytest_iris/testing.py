@@ -80,7 +80,9 @@ def capture_events() -> Iterator[CapturedEvents]:
 # -- chaos: what a remediation did ----------------------------------------------
 
 
-def assert_remediation(harness: Any, tool: str, parameter: str | None = None, **expected: Any) -> None:
+def assert_remediation(
+    harness: Any, tool: str, parameter: str | None = None, **expected: Any
+) -> None:
     """What ``@pytest.mark.iris_expect_remediation`` checks (see :mod:`pytest_iris.chaos.assertions`)."""
     from pytest_iris.chaos import assertions
 
