@@ -170,3 +170,53 @@ def test_failed_append_leaves_no_torn_record(
         assert box.pending_ids() == ["m2"]
     events.assert_no_event("outbox.corrupt_record")
     events.assert_no_event("outbox.torn_record")
+
+
+APPENDER = textwrap.dedent(
+    """
+    import sys
+    from datetime import datetime
+    from pytest_iris.models import IRISMessage
+    from pytest_iris.transport import Outbox
+    from pytest_iris.transport.envelope import wrap
+
+    box = Outbox(sys.argv[1]).open()
+    start = int(sys.argv[2])
+    for i in range(start, start + 10**6):
+        text = f"kill test {i} " + "z" * (i * 37 % 5000)  # records of varied size
+        m = IRISMessage(timestamp=datetime(2026, 2, 2), pid=1, severity=1, text=text)
+        box.append([wrap(m, message_id=f"k{i}")])
+        sys.stdout.write(f"{i}\\n")
+        sys.stdout.flush()
+    """
+)
+
+
+def test_sigkill_during_appends_keeps_every_acknowledged_record(tmp_path: Path) -> None:
+    """Kill an appending process twice; each reopen holds every acknowledged append."""
+    script = tmp_path / "appender.py"
+    script.write_text(APPENDER)
+    acknowledged: list[str] = []
+    start = 0
+    for stop_after in (40, 150):
+        child = subprocess.Popen(
+            [sys.executable, str(script), str(tmp_path / "box"), str(start)],
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        assert child.stdout is not None
+        seen = 0
+        for line in child.stdout:
+            acknowledged.append(f"k{int(line)}")
+            seen += 1
+            if seen == stop_after:
+                child.send_signal(9)  # SIGKILL, most likely in the middle of the next append
+                break
+        child.wait(30)
+        with Outbox(tmp_path / "box") as box:
+            pending = box.pending_ids()
+        assert set(acknowledged) <= set(pending)
+        # in order; a record written but not yet acknowledged when the kill came may be there too
+        acked = set(acknowledged)
+        assert [p for p in pending if p in acked] == acknowledged
+        start = int(pending[-1][1:]) + 1
