@@ -80,7 +80,7 @@ def test_remediator_specs() -> None:
     assert make() is not make()  # a class is instantiated per run
     with pytest.raises(
         ConfigError,
-        match=r"'nope' is neither 'module:callable' nor a registered name \(registered: rules",
+        match=r"'nope' is neither 'module:callable' nor a registered name \(registered: llm, rules",
     ):
         resolve_remediator("nope", registry)
     with pytest.raises(ConfigError, match="has no 'missing'"):

@@ -23,23 +23,31 @@ def _broken(pytester: pytest.Pytester) -> None:
     pytester.syspathinsert()
 
 
-def test_scenario_files_are_items_named_by_scenario(pytester: pytest.Pytester) -> None:
+TAGGED = """
+name: tagged_quiet_one
+tags: [acmetag]
+faults:
+  - at: 1
+    lines: ["0 [Utility.Event] nothing to see"]
+expect:
+  no_tool_calls: [{tool: restart}]
+"""
+
+
+def test_items_selection_summary_junit_and_report(pytester: pytest.Pytester) -> None:
+    """One run shows collection by name, -k on names and tags, the summary, JUnit, the report."""
     _copy(pytester, "lock_table_full", "license_limit")
-    result = pytester.runpytest("--collect-only", "-q")
-    result.stdout.fnmatch_lines(
-        [
-            "iris_chaos_license_limit.yaml::license_limit",
-            "iris_chaos_lock_table_full.yaml::lock_table_full",
-        ]
+    (pytester.path / "iris_chaos_tagged.yaml").write_text(TAGGED)
+    xml, report = pytester.path / "junit.xml", pytester.path / "out" / "chaos.html"
+    result = pytester.runpytest(
+        "-v", "-k", "lock_table or acmetag", f"--junitxml={xml}", f"--iris-report={report}"
     )
-
-
-def test_run_select_and_terminal_summary(pytester: pytest.Pytester) -> None:
-    _copy(pytester, "lock_table_full", "license_limit")
-    result = pytester.runpytest("-k", "lock_table", "-p", "no:cacheprovider")
-    result.assert_outcomes(passed=1, deselected=1)
+    result.assert_outcomes(passed=2, deselected=1)
     result.stdout.fnmatch_lines(
         [
+            "iris_chaos_lock_table_full.yaml::lock_table_full PASSED*",
+            "iris_chaos_tagged.yaml::tagged_quiet_one PASSED*",
+            f"iris chaos report: {report}",
             "*iris chaos scenarios*",
             "PASSED lock_table_full [[]rules[]] faults=1 messages=3 commands=1 results=1 ok/0 failed"
             " time-to-remediate=0.5s*",
@@ -47,30 +55,24 @@ def test_run_select_and_terminal_summary(pytester: pytest.Pytester) -> None:
             "*steady state after:  holds (instance running, users can connect)",
             "*t=   30.0s fault   sequence lock_table*",
             "*command cpf.set(changes={'config.locksiz': '33554432'})",
+            "PASSED tagged_quiet_one*",
         ]
     )
-
-
-def test_tags_select_with_k(pytester: pytest.Pytester) -> None:
-    _copy(pytester, "lock_table_full", "license_limit")
-    result = pytester.runpytest("--collect-only", "-q", "-k", "license and not lock_table")
-    result.stdout.fnmatch_lines(["iris_chaos_license_limit.yaml::license_limit"])
-    result.stdout.no_fnmatch_line("*lock_table_full*")
-
-
-def test_junit_properties(pytester: pytest.Pytester) -> None:
-    _copy(pytester, "lock_table_full")
-    xml = pytester.path / "junit.xml"
-    pytester.runpytest(f"--junitxml={xml}").assert_outcomes(passed=1)
-    case = ET.parse(xml).getroot().find(".//testcase")
-    assert case is not None and case.get("name") == "lock_table_full"
-    props = {p.get("name"): p.get("value") for p in case.iter("property")}
+    cases = {c.get("name"): c for c in ET.parse(xml).getroot().iter("testcase")}
+    assert set(cases) == {"lock_table_full", "tagged_quiet_one"}
+    props = {p.get("name"): p.get("value") for p in cases["lock_table_full"].iter("property")}
     assert props["iris_scenario"] == "lock_table_full"
     assert props["iris_status"] == "passed"
     assert props["iris_commands"] == "cpf.set(changes={'config.locksiz': '33554432'})"
+    assert props["iris_tool_results"].startswith(
+        "cpf.set: success: /usr/irissys/iris.cpf: 1 change(s) applied"
+    )
     assert props["iris_time_to_remediate_s"] == "0.5"
     assert props["iris_steady_state_after"] == "holds (instance running, users can connect)"
     assert props["iris_failures"] == "none"
+    page = report.read_text(encoding="utf-8")
+    assert 'id="scenario-lock_table_full"' in page and 'id="scenario-tagged_quiet_one"' in page
+    assert "license_limit" not in page
 
 
 def test_remediator_option_fails_with_reasons(pytester: pytest.Pytester) -> None:
@@ -140,16 +142,6 @@ def test_xdist_gives_identical_results(pytester: pytest.Pytester) -> None:
         result.stdout.fnmatch_lines(["*iris chaos scenarios*", "PASSED journal_space_alert*"])
     assert outcomes[0] == outcomes[1]
     assert len(outcomes[0]) == 3
-
-
-def test_report_option_writes_html(pytester: pytest.Pytester) -> None:
-    _copy(pytester, "license_limit")
-    report = pytester.path / "out" / "chaos.html"
-    result = pytester.runpytest(f"--iris-report={report}")
-    result.assert_outcomes(passed=1)
-    result.stdout.fnmatch_lines([f"iris chaos report: {report}"])
-    page = report.read_text(encoding="utf-8")
-    assert 'id="scenario-license_limit"' in page and "License limit exceeded" in page
 
 
 MARKER_TESTS = """
