@@ -31,6 +31,8 @@ def test_real_sysctl_changes_only_the_namespace(live: LiveSandbox) -> None:
     out = live.run(["sysctl", "-w", "kernel.shmmax=68719476736"])
     assert (out.returncode, out.stdout) == (0, "kernel.shmmax = 68719476736\n")
     assert live.read_sysctl("kernel.shmmax") == "68719476736"
+    via_sudo = live.run(["sudo", "-n", "sysctl", "-w", "kernel.shmmni=8192"])
+    assert (via_sudo.returncode, via_sudo.stdout) == (0, "kernel.shmmni = 8192\n")
     assert Path("/proc/sys/kernel/shmmax").read_text() == real_before
     # vm.nr_hugepages is not namespaced: the namespace's root may not touch the host's
     real_huge = Path("/proc/sys/vm/nr_hugepages").read_text()

@@ -297,6 +297,13 @@ class LiveSandbox:
                 f"sys.exit(main({name!r}, {str(self.root)!r}, sys.argv[1:]))\n"
             )
             path.chmod(0o755)
+        # sudo is the fake host's (its policy file is this root's state): the
+        # namespace's user is root already, so it only runs the command
+        from pytest_iris.sandbox._scripts import _TEMPLATE
+
+        sudo = self.bin_dir / "sudo"
+        sudo.write_text(_TEMPLATE.format(python=sys.executable, root=str(self.root), name="sudo"))
+        sudo.chmod(0o755)
 
     def _start_namespaces(self) -> None:
         from pytest_iris.sandbox import guard
