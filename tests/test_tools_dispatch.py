@@ -355,3 +355,12 @@ def test_built_in_factories_bind_tools_to_a_host(host: Path) -> None:
     cpf = TOOL_FACTORIES["cpf"](target)
     assert isinstance(cpf, CpfTool)
     assert cpf.path == host / "usr/irissys/iris.cpf"
+
+
+def test_another_root_never_runs_the_hosts_commands(host: Path) -> None:
+    (host / "bin/sysctl").unlink()  # the root has no sysctl of its own
+    result = Dispatcher(host).dispatch_sync(
+        command("kernel", "apply", shared_memory_mb=495, dry_run=False)
+    )
+    assert result.status is ToolStatus.FAILURE
+    assert f"command 'sysctl' not found (PATH={host / 'bin'})" in result.message

@@ -115,6 +115,10 @@ class Dispatcher:
         host: Any = None,
     ) -> None:
         base = Path(os.path.realpath(root))
+        if env is None and base != Path("/"):
+            # another root's commands are its own bin/: never the real host's
+            # sysctl or iris acting on the real kernel and instances instead
+            env = {**os.environ, "PATH": str(base / "bin")}
         self.settings = settings or ToolSettings()
         self.host = HostPaths(
             root=base,
@@ -146,24 +150,20 @@ class Dispatcher:
 
     @classmethod
     def for_root(cls, root: str | os.PathLike[str] = "/", **kwargs: Any) -> Dispatcher:
-        """A dispatcher for a host root given on the command line.
+        """A dispatcher for a host root given on the command line (a sandbox's gets its env).
 
         ``/`` is the real host (real ``sysctl`` and ``iris`` on PATH). Any other
         root must bring its own commands in ``ROOT/bin`` (a sandbox does): the
         real host's commands would act on the real kernel and instances, not on
-        ``ROOT``, so without ``ROOT/bin`` the PATH holds nothing else and the
-        tools fail with "command not found" instead.
+        ``ROOT``, so unless an ``env`` is given the PATH holds nothing else and
+        the tools fail with "command not found" instead.
         """
         base = Path(os.path.realpath(root))
-        if base == Path("/"):
-            return cls(base, **kwargs)
-        env = dict(os.environ)
-        env["PATH"] = str(base / "bin")
-        if (base / ".sandbox").is_dir():
+        if base != Path("/") and (base / ".sandbox").is_dir():
             from pytest_iris.sandbox.host import SandboxHost
 
-            env = SandboxHost(base).env
-        return cls(base, env=env, **kwargs)
+            kwargs.setdefault("env", SandboxHost(base).env)
+        return cls(base, **kwargs)
 
     # -- validation --------------------------------------------------------
 
