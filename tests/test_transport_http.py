@@ -313,3 +313,42 @@ def test_logging_never_sets_a_trace_id_on_later_messages(
 
     assert asyncio.run(run()) is None
     assert [e.trace_id for e in endpoint.envelopes] == [None, None]
+
+
+def test_batch_rejection_fails_only_the_named_message(tmp_path: Path) -> None:
+    """A receiver that rejects index 1 of a batch: that publish raises, the rest arrive."""
+    from pytest_iris.transport.endpoint._server import BackgroundServer, Request, Response
+    from pytest_iris.transport.envelope import MessageBatch
+
+    bodies: list[list[str]] = []
+
+    async def strict(request: Request) -> Response:
+        batch = MessageBatch.model_validate_json(request.body)
+        texts = [e.message.text for e in batch.messages]
+        bodies.append(texts)
+        if "journal event 1" in texts:
+            index = texts.index("journal event 1")
+            return Response(422, b'{"error": "text not allowed", "index": %d}' % index)
+        return Response(200, b'{"accepted": %d, "duplicates": 0}' % len(texts))
+
+    server = BackgroundServer(strict)
+    server.start()
+    try:
+
+        async def run() -> list[object]:
+            http = HttpTransport(server.url, outbox_dir=tmp_path, batch_size=3, linger_s=0.05)
+            async with http:
+                return await asyncio.gather(
+                    *(http.publish(message(i)) for i in range(3)), return_exceptions=True
+                )
+
+        results = asyncio.run(run())
+    finally:
+        server.stop()
+    assert results[0] is True and results[2] is True
+    assert isinstance(results[1], TransportError)
+    assert "HTTP 422: text not allowed" in str(results[1])
+    assert bodies == [
+        ["journal event 0", "journal event 1", "journal event 2"],
+        ["journal event 0", "journal event 2"],
+    ]

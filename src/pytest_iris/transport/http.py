@@ -283,10 +283,12 @@ class HttpTransport:
                     if index is None or not 0 <= index < len(items) or len(items) == 1:
                         error = self._rejection_error(envelopes, rejected.outcome)
                         for _, future in items:
-                            future.set_exception(error)
+                            if not future.done():  # done: its publisher was cancelled
+                                future.set_exception(error)
                         return
                     envelope, future = items.pop(index)
-                    future.set_exception(self._rejection_error([envelope], rejected.outcome))
+                    if not future.done():
+                        future.set_exception(self._rejection_error([envelope], rejected.outcome))
             if items and not delivered:
                 await self._store([e for e, _ in items])
             for _, future in items:
