@@ -116,3 +116,14 @@ def test_rollbacks_run_and_steady_state_after_them(tmp_path: Path) -> None:
         "steady state did not hold after the rollbacks: instance IRIS is down; logons impossible: instance IRIS is down"
         in journal.failures
     )
+
+
+def test_file_transport_carries_messages_and_commands(tmp_path: Path) -> None:
+    scenario = load_scenario(SCENARIO_DIR / "iris_chaos_lock_table_full.yaml")
+    scenario = scenario.model_copy(update={"transport": "file"})
+    journal = ScenarioRunner(scenario, root=tmp_path).run()
+    assert journal.status == "passed", journal.failures
+    published = (tmp_path / "transport" / "messages.jsonl").read_text().splitlines()
+    assert len(published) == len(journal.of_kind("message")) == 3
+    commands = (tmp_path / "transport" / "commands.jsonl").read_text().splitlines()
+    assert len(commands) == 1 and '"config.locksiz":"33554432"' in commands[0]

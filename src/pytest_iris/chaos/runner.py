@@ -100,6 +100,7 @@ class ScenarioRunner:
         self._transport: Any = None
         self._dispatcher: Any = None
         self._http_state: dict[str, Any] = {}
+        self._file_state: dict[str, Any] = {}
         self._published = 0
         self._stack = contextlib.AsyncExitStack()
         self.context: RemediationContext | None = None
@@ -482,8 +483,8 @@ class ScenarioRunner:
 
     async def _command(self, command: RemediationCommand, context: RemediationContext) -> None:
         self.host.advance(REACTION_S)
-        if self._transport is not None and self._endpoint is not None:
-            command = await self._through_endpoint(command)
+        if self._transport is not None:
+            command = await self._through_transport(command)
         result = await self._dispatch(command)
         context.results.append(result)
 
@@ -518,34 +519,46 @@ class ScenarioRunner:
 
     @contextlib.asynccontextmanager
     async def _transport_session(self) -> AsyncIterator[None]:
-        if self.scenario.transport != "http":
+        """``direct``: nothing; ``file``/``http``: the transport (and endpoint) for the run."""
+        kind = self.scenario.transport
+        if kind == "direct":
             yield
             return
-        from pytest_iris.chaos import _http
-
-        async with _http.session(self) as (endpoint, transport):
-            self._endpoint, self._transport = endpoint, transport
+        path = self._path_module()
+        if kind == "http":
+            async with path.session(self) as (endpoint, transport):
+                self._endpoint, self._transport = endpoint, transport
+                try:
+                    yield
+                finally:
+                    self._endpoint = self._transport = None
+            return
+        async with path.session(self) as transport:
+            self._transport = transport
             try:
                 yield
             finally:
-                self._endpoint = self._transport = None
+                self._transport = None
+
+    def _path_module(self) -> Any:
+        from pytest_iris.chaos import _file, _http
+
+        return _http if self.scenario.transport == "http" else _file
 
     async def _deliver(self, new: list[IRISMessage]) -> list[IRISMessage]:
-        """Messages that reach the remediator now (all of them, unless over HTTP)."""
+        """Messages that reach the remediator now: all of them, or what crossed the transport."""
         if self._transport is None:
             return new
-        from pytest_iris.chaos import _http
-
         self._published += len(new)
-        return await _http.deliver(self, new)
+        delivered: list[IRISMessage] = await self._path_module().deliver(self, new)
+        return delivered
 
     def _published_count(self) -> int:
         return self._published
 
-    async def _through_endpoint(self, command: RemediationCommand) -> RemediationCommand:
-        from pytest_iris.chaos import _http
-
-        return await _http.command_roundtrip(self, command)
+    async def _through_transport(self, command: RemediationCommand) -> RemediationCommand:
+        received: RemediationCommand = await self._path_module().command_roundtrip(self, command)
+        return received
 
     async def _endpoint_fault(self, down: bool) -> None:
         if self._endpoint is None:

@@ -257,8 +257,9 @@ class Scenario(_Model):
     tags: list[str] = Field(default_factory=list)
     seed: int = 0
     host: HostSpec = Field(default_factory=HostSpec)
-    #: how messages reach the remediator: handed over directly, via a messages.log
-    #: file transport, or published over HTTP to the mock endpoint
+    #: how messages reach the remediator and its commands the tools: handed over
+    #: directly, through JSON Lines files (FileTransport), or over HTTP to the mock
+    #: endpoint (HttpTransport with its outbox)
     transport: Literal["direct", "file", "http"] = "direct"
     steady_state: SteadyState = Field(default_factory=SteadyState)
     faults: list[Fault] = Field(min_length=1)
