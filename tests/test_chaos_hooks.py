@@ -39,6 +39,17 @@ def test_builtins_come_through_the_hooks() -> None:
     assert {"http", "file"} <= set(registry.transports)
 
 
+def test_builtin_tool_factories_act_on_a_sandbox_host(tmp_path: Path) -> None:
+    from pytest_iris.sandbox import SandboxHost
+
+    registry = Registry.standalone(entry_points=False)
+    assert sorted(registry.tools) == ["cpf", "kernel", "restart"]
+    with SandboxHost(tmp_path / "host", users=2) as host:
+        assert registry.tools["kernel"](host).read().shmmax > 0
+        assert registry.tools["cpf"](host).read().get("config", "globals") == "0,0,600,0,0,0"
+        assert len(registry.tools["restart"](host).connections()) == 2
+
+
 class Acme:
     """A third-party plugin object (no pytest, no markers needed)."""
 

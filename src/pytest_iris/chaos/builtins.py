@@ -59,10 +59,29 @@ def pytest_iris_add_transports() -> Mapping[str, Callable[..., Any]]:
 
 
 def pytest_iris_add_tools() -> Mapping[str, Callable[..., Any]]:
-    dispatch = _optional("pytest_iris.tools.dispatch")
-    factories = getattr(dispatch, "TOOL_FACTORIES", None)
-    return dict(factories) if factories else {}
+    """The three tools, each bound to a (sandbox) host's files and commands."""
+
+    def cpf(host: Any) -> Any:
+        from pytest_iris.tools.cpf import CpfTool
+
+        return CpfTool(host.cpf_path, total_ram_mb=host.state().total_ram_mb)
+
+    def kernel(host: Any) -> Any:
+        from pytest_iris.tools.kernel import KernelTool
+
+        return KernelTool(host.proc, env=host.env)
+
+    def restart(host: Any) -> Any:
+        from pytest_iris.tools.restart import RestartTool
+
+        return RestartTool(
+            host.instance_name, procfs_path=host.proc, host_root=host.root, env=host.env
+        )
+
+    return {"cpf": cpf, "kernel": kernel, "restart": restart}
 
 
 def pytest_iris_add_templates() -> Iterable[Any]:
+    # the catalog shipped with pytest_iris.generation is the base every extra
+    # template is added to (Catalog.extended), so there is nothing extra here
     return ()
