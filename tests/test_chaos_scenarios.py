@@ -127,3 +127,14 @@ def test_file_transport_carries_messages_and_commands(tmp_path: Path) -> None:
     assert len(published) == len(journal.of_kind("message")) == 3
     commands = (tmp_path / "transport" / "commands.jsonl").read_text().splitlines()
     assert len(commands) == 1 and '"config.locksiz":"33554432"' in commands[0]
+
+
+def test_harness_publishes_to_the_endpoint_without_a_remediator(tmp_path: Path) -> None:
+    from pytest_iris.chaos.harness import ChaosHarness
+
+    with ChaosHarness("endpoint_down_during_incident", root=tmp_path) as chaos:
+        messages = chaos.inject()
+        received = chaos.endpoint.received
+        assert [m.text for m in received] == [m.text for m in messages]
+        assert len(received) == 2  # written while the endpoint was down, redelivered after
+        assert chaos.calls == []

@@ -76,6 +76,11 @@ class ChaosHarness:
         return self.runner.host
 
     @property
+    def endpoint(self) -> Any:
+        """The mock endpoint of a ``transport: http`` scenario (None otherwise)."""
+        return self.runner._endpoint
+
+    @property
     def journal(self) -> Journal:
         return self.runner.journal
 

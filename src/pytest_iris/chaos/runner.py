@@ -229,8 +229,8 @@ class ScenarioRunner:
                     self._write(batch)
             if remediator is not None:
                 await self._react(remediator, self._context())
-            else:
-                self._read_new()
+            else:  # the test's own code is the consumer: still publish through the transport
+                await self._deliver(self._read_new())
         if remediator is not None:
             await self._settle(remediator, self._context())
         return self._messages[start:]
