@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from pathlib import Path
 from typing import Any
@@ -50,6 +51,9 @@ def run(args: argparse.Namespace) -> int:
     from pytest_iris.errors import InstanceError
 
     iris_logging.configure(level="warning")
+    # like `python -m`, a remediator module in the current directory is importable
+    if os.getcwd() not in sys.path:
+        sys.path.insert(0, os.getcwd())
     try:
         remediator = args.remediator or default_remediator()
         registry = Registry.standalone()
