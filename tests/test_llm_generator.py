@@ -237,6 +237,16 @@ def test_fifty_concurrent_requests_never_exceed_the_bound(
     assert llm.stats.peak_in_flight == 4
 
 
+def test_the_server_takes_a_burst_of_fifty_connections(
+    iris_openai_server: IrisOpenAIServer,
+) -> None:
+    with LLMGenerator([iris_openai_server.provider()], max_concurrency=50) as llm:
+        calls = [llm.generate("startup", 1, start=f"11/26/26-11:{i:02d}:00:000") for i in range(50)]
+        results = llm.run(llm.gather(calls))
+    assert all(not r.fallbacks for r in results)
+    assert len(iris_openai_server.received) == 50
+
+
 def test_identical_prompts_are_served_from_the_cache(iris_openai_server: IrisOpenAIServer) -> None:
     with LLMGenerator([iris_openai_server.provider()]) as llm:
         first = llm.generate_sync("journal_space", 3)

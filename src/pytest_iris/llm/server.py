@@ -245,6 +245,7 @@ class _QuietServer(ThreadingHTTPServer):
     """No tracebacks on stderr for connections a client (or a fault) cut short."""
 
     daemon_threads = True
+    request_queue_size = 256  # the stdlib's 5 refuses a burst of concurrent clients
 
     def handle_error(self, request: Any, client_address: Any) -> None:
         return None
