@@ -10,7 +10,10 @@ building, the real openai SDK, validation of the lines with the parser):
   which weighs most in the 1-interaction row.
 
 Cassettes of 1 and 100 interactions are recorded first (through vcrpy, from
-the local server). Target: replay <= 0.5x live at 100 interactions.
+the local server). Target: replay <= 0.5x live at 100 interactions. Last,
+50 live calls gathered under semaphores of 1, 8 and 50: against a local
+server in the same process, concurrency buys nothing (both sides share the
+GIL); against a remote provider it hides the network latency.
 
     python bench/llm.py [--rounds N]
 """
@@ -101,6 +104,20 @@ def vcrpy_replay(path: Path, provider: Provider, n: int, rounds: int) -> float:
     return statistics.median(figures[1:])
 
 
+def concurrent(provider: Provider, bound: int, rounds: int) -> float:
+    """ms per call for 50 live calls gathered under a semaphore of ``bound``."""
+    calls = starts(50)
+    with LLMGenerator([provider], cache=False, max_concurrency=bound) as llm:
+
+        async def run() -> float:
+            begin = time.perf_counter()
+            await llm.gather([llm.generate(INCIDENT, COUNT, start=s) for s in calls])
+            return (time.perf_counter() - begin) * 1000 / len(calls)
+
+        llm.run(run())
+        return statistics.median(llm.run(run()) for _ in range(rounds))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--rounds", type=int, default=15)
@@ -126,6 +143,9 @@ def main() -> None:
                 f"{vcr_ms:>9.3f} {vcr_ms / f['live']:>5.2f}x {f['load']:>8.1f}"
             )
         print("target: replay <= 0.5x live at 100 interactions")
+        print("\n50 live calls gathered, ms per call (client and server share this process):")
+        for bound in (1, 8, 50):
+            print(f"  max_concurrency={bound:<3} {concurrent(provider, bound, 3):7.3f}")
 
 
 if __name__ == "__main__":
