@@ -58,3 +58,25 @@ def test_user_suite_records_via_ini_then_replays_offline(pytester: pytest.Pytest
     replayed.assert_outcomes(passed=1)
     assert attempts == []
     assert cassette.read_bytes() == recorded
+
+
+def test_settings_file_and_environment_reach_the_fixtures(
+    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    pytester.makefile(
+        ".yaml",
+        iris="llm:\n  temperature: 0.3\n  max_concurrency: 2\n  record_mode: new_episodes\n",
+    )
+    monkeypatch.setenv(
+        "PYTEST_IRIS_LLM__PROVIDERS", '[{"name": "vllm", "base_url": "http://vllm:8000/v1"}]'
+    )
+    pytester.makepyfile(
+        test_settings="""
+def test_settings(iris_llm, iris_record_mode, iris_cassette_dir, pytestconfig):
+    assert (iris_llm.temperature, iris_llm.max_concurrency) == (0.3, 2)
+    assert [p.name for p in iris_llm.providers] == ["vllm"]
+    assert iris_record_mode == "new_episodes"
+    assert iris_cassette_dir == pytestconfig.rootpath / "cassettes"
+"""
+    )
+    pytester.runpytest("--iris-config=iris.yaml", *QUICK).assert_outcomes(passed=1)
