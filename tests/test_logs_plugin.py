@@ -146,3 +146,26 @@ def test_settings_logs_section_gives_seed_and_defaults(
     result = pytester.runpytest("--iris-config=iris.yaml", "-q")
     assert result.ret != 0
     assert "rate" in result.stderr.str()
+
+
+def test_templates_from_the_hook_reach_the_log_fixtures(pytester: pytest.Pytester) -> None:
+    pytester.makeconftest(
+        """
+        def pytest_iris_add_templates():
+            return [{
+                "id": "app.orders", "category": "Utility.Event", "severity": 0,
+                "text": "Order queue drained by {user}", "placeholders": {"user": "user"},
+                "role": "job", "weight": 400, "invented": "the application's own message",
+            }]
+        """
+    )
+    pytester.makepyfile(
+        """
+        import pytest
+
+        @pytest.mark.iris_log(count=300, sequences=[])
+        def test_hook(iris_log):
+            assert iris_log.text().count("Order queue drained by ") > 100
+        """
+    )
+    pytester.runpytest("-q").assert_outcomes(passed=1)

@@ -92,8 +92,26 @@ def iris_seed(request: pytest.FixtureRequest) -> int:
     return seed_for_test(base_seed(request.config), request.node.nodeid)
 
 
+_CATALOG_KEY = pytest.StashKey[Any]()
+
+
+def _catalog(config: pytest.Config) -> Any:
+    """The template catalog plus what ``pytest_iris_add_templates`` hooks return (once a run)."""
+    if _CATALOG_KEY not in config.stash:
+        from pytest_iris.generation.catalog import load_catalog
+
+        catalog = load_catalog()
+        extra: list[Any] = []
+        if hasattr(config.hook, "pytest_iris_add_templates"):  # specs come with the chaos part
+            from pytest_iris.chaos.registry import Registry
+
+            extra = list(Registry.from_pytest(config).templates)
+        config.stash[_CATALOG_KEY] = catalog.extended(extra) if extra else catalog
+    return config.stash[_CATALOG_KEY]
+
+
 def _defaults(config: pytest.Config) -> dict[str, Any]:
-    """Stream defaults from the settings' ``logs`` section."""
+    """Stream defaults from the settings' ``logs`` section, and the catalog."""
     from pytest_iris.plugins.core import settings_for
 
     logs = settings_for(config).logs
@@ -102,6 +120,7 @@ def _defaults(config: pytest.Config) -> dict[str, Any]:
         "jitter": logs.jitter,
         "count": logs.count,
         "instance": logs.instance,
+        "catalog": _catalog(config),
     }
 
 
