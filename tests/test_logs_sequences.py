@@ -223,3 +223,12 @@ def test_extended_catalog_adds_noise_templates() -> None:
     assert all(e.text.startswith("Heartbeat from ") for e in beats)
     with pytest.raises(ConfigError, match="placeholder kinds"):
         load_catalog().extended([{**extra, "id": "bad", "placeholders": {}}])
+
+
+@pytest.mark.parametrize("name", sequence_names())
+def test_given_pids_do_not_change_the_other_draws(name: str) -> None:
+    from dataclasses import replace
+
+    bare = render_entries(name, replace(CTX, pids={}))
+    given = render_entries(name, CTX)
+    assert [(e.ms, e.template) for e in bare] == [(e.ms, e.template) for e in given]

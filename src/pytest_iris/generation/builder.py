@@ -38,6 +38,9 @@ class Builder:
         known = max(self.pids.values(), default=0)
         # Not drawn from rng: a sequence must make the same draws whoever gives the PIDs.
         self.next_pid = next_pid or (known + 23 if known else 300 + context.seed % 90_000)
+        # PIDs draw from their own generator: whether a role's PID was given must
+        # not shift the draws that decide a sequence's lines.
+        self._pid_rng = random.Random(rng.getrandbits(64))
         self.journal_number = context.journal_number
         self.journal_day = context.journal_day or context.start.date()
         base = context
@@ -64,7 +67,7 @@ class Builder:
     def new_pid(self) -> int:
         """A fresh PID, above every PID handed out so far (Linux counts up)."""
         pid = self.next_pid
-        self.next_pid += self.rng.randint(1, 37)
+        self.next_pid += self._pid_rng.randint(1, 37)
         return pid
 
     def pid(self, role: str) -> int:
