@@ -65,7 +65,7 @@ def run_list(args: argparse.Namespace) -> int:
     from collections import Counter
 
     from pytest_iris.errors import CassetteError
-    from pytest_iris.llm.cassette import read_cassette
+    from pytest_iris.llm.storage import read_cassette
 
     status = 0
     for root in map(Path, args.paths):

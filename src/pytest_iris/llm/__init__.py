@@ -12,12 +12,12 @@ from typing import Any
 
 _EXPORTS: dict[str, str] = {
     "LLMGenerator": "pytest_iris.llm.generator",
-    "Generation": "pytest_iris.llm.generator",
-    "Classification": "pytest_iris.llm.generator",
+    "Generation": "pytest_iris.llm.results",
+    "Classification": "pytest_iris.llm.results",
     "Provider": "pytest_iris.llm.providers",
     "LLMSettings": "pytest_iris.llm.settings",
     "CassetteSession": "pytest_iris.llm.cassette",
-    "ReplayTransport": "pytest_iris.llm.cassette",
+    "ReplayTransport": "pytest_iris.llm.replay",
     "cassette_path": "pytest_iris.llm.cassette",
     "IrisOpenAIServer": "pytest_iris.llm.server",
     "scan_paths": "pytest_iris.llm.scan",

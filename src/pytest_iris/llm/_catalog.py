@@ -55,8 +55,8 @@ def write_examples(limit: int = 4) -> Path:
     Prompts use this snapshot, not the live catalog, so that editing the
     catalog does not silently change every recorded request body.
     """
-    from pytest_iris.llm.cassette import write_atomic
     from pytest_iris.llm.prompts import INCIDENTS
+    from pytest_iris.llm.storage import write_atomic
 
     path = Path(__file__).with_name("data") / "catalog_examples.json"
     examples = {name: incident_lines(name, limit) for name in INCIDENTS}

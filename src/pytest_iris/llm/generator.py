@@ -13,7 +13,7 @@ import asyncio
 import contextvars
 import json
 from collections.abc import Awaitable, Coroutine, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Final, TypeVar, cast
 
@@ -22,6 +22,7 @@ from pytest_iris.grammar import format_message
 from pytest_iris.llm import prompts
 from pytest_iris.llm._http import http_module, ssl_context
 from pytest_iris.llm.providers import Provider
+from pytest_iris.llm.results import Classification, Generation, Stats
 from pytest_iris.llm.validate import check_answer
 from pytest_iris.models import IRISMessage
 
@@ -30,45 +31,10 @@ if TYPE_CHECKING:
 
     from pytest_iris.llm.settings import LLMSettings
 
+__all__ = ["Classification", "Generation", "LLMGenerator", "Stats"]
+
 T = TypeVar("T")
 _QUOTE: Final = 600
-
-
-@dataclass(frozen=True, slots=True)
-class Generation:
-    """Valid messages for one incident and how they were obtained."""
-
-    incident: str
-    messages: tuple[IRISMessage, ...]
-    #: Name of the provider that answered, and its model.
-    provider: str
-    model: str
-    attempts: int
-    #: Raw answer of every attempt, in order.
-    answers: tuple[str, ...]
-    #: Invalid lines dropped from the final answer (empty when it was all valid).
-    rejected: tuple[str, ...] = ()
-    #: ``"name: reason"`` for every provider that failed before ``provider`` answered.
-    fallbacks: tuple[str, ...] = ()
-    cached: bool = False
-
-    @property
-    def text(self) -> str:
-        """The messages as messages.log text, one entry per line group, final newline."""
-        return "".join(format_message(m) + "\n" for m in self.messages)
-
-
-@dataclass(frozen=True, slots=True)
-class Classification:
-    """The remediation an entry calls for: ``config``, ``os``, ``restart`` or ``none``."""
-
-    label: prompts.Label
-    provider: str
-    model: str
-    answer: str
-    attempts: int
-    fallbacks: tuple[str, ...] = ()
-    cached: bool = False
 
 
 @dataclass(slots=True)
@@ -77,17 +43,6 @@ class _Answer:
     provider: Provider
     model: str
     fallbacks: tuple[str, ...]
-
-
-@dataclass(slots=True)
-class Stats:
-    """What the generator did: HTTP calls, cache hits, the peak of concurrent calls."""
-
-    requests: int = 0
-    cache_hits: int = 0
-    in_flight: int = 0
-    peak_in_flight: int = 0
-    by_provider: dict[str, int] = field(default_factory=dict)
 
 
 def _log(event: str, level: str = "warning", **fields: Any) -> None:

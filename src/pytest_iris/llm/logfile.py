@@ -7,9 +7,9 @@ from datetime import timedelta
 from pathlib import Path
 
 from pytest_iris.llm._catalog import format_stamp, parse_stamp
-from pytest_iris.llm.cassette import write_atomic
 from pytest_iris.llm.generator import LLMGenerator
 from pytest_iris.llm.prompts import DEFAULT_START
+from pytest_iris.llm.storage import write_atomic
 
 
 def write_incidents(

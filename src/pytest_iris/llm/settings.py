@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Final, Literal, get_args
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from pytest_iris.llm.providers import Provider
 
 RecordModeName = Literal["none", "once", "new_episodes", "all"]
+RECORD_MODES: Final[tuple[str, ...]] = get_args(RecordModeName)
+#: The command-line option and the ini key that choose the record mode.
+OPTION: Final = "--iris-record-mode"
+INI: Final = "iris_record_mode"
 
 
 class LLMSettings(BaseModel):

@@ -1,0 +1,96 @@
+"""Cassette files: atomic writes, truthful origin metadata, reading them back."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+from typing import Any, Final
+from urllib.parse import urlsplit
+
+from pytest_iris import __version__
+from pytest_iris.errors import CassetteError
+
+_KNOWN_SERVERS: Final = {
+    "pytest-iris-iris_openai_server": (
+        "pytest-iris iris_openai_server (local template engine, not a hosted model)"
+    ),
+}
+
+Key = tuple[str, str, str]
+
+
+def origins(requests: list[Any], responses: list[dict[str, Any]]) -> list[str]:
+    """Where the interactions were recorded: origin and, when known, what answered."""
+    seen: dict[str, None] = {}
+    for request, response in zip(requests, responses, strict=False):
+        parts = urlsplit(request.uri if hasattr(request, "uri") else request["uri"])
+        headers = {k.lower(): v for k, v in (response.get("headers") or {}).items()}
+        server = headers.get("server") or []
+        name = (server[0] if isinstance(server, list) and server else str(server or "")).split("/")[
+            0
+        ]
+        what = _KNOWN_SERVERS.get(name, f"server header {name!r}" if name else "unknown server")
+        seen[f"{parts.scheme}://{parts.netloc} - {what}"] = None
+    return list(seen)
+
+
+def write_atomic(path: Path, data: str) -> None:
+    """Write ``data`` to ``path`` through a temporary file, fsync and rename."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+class IrisPersister:
+    """vcrpy persister: atomic writes, and metadata saying where the recording came from."""
+
+    @staticmethod
+    def load_cassette(cassette_path: str | os.PathLike[str], serializer: Any) -> Any:
+        from vcr.persisters.filesystem import CassetteNotFoundError
+        from vcr.serialize import deserialize
+
+        path = Path(cassette_path)
+        if not path.is_file():
+            raise CassetteNotFoundError()
+        data = path.read_text("utf-8")
+        if not data.strip():
+            raise CassetteNotFoundError()
+        return deserialize(data, serializer)
+
+    @staticmethod
+    def save_cassette(
+        cassette_path: str | os.PathLike[str], cassette_dict: dict[str, Any], serializer: Any
+    ) -> None:
+        import vcr
+        from vcr.serialize import serialize
+
+        metadata = dict(cassette_dict.get("metadata") or {})
+        metadata["recorded_against"] = origins(
+            cassette_dict["requests"], cassette_dict["responses"]
+        )
+        metadata["recorded_with"] = f"pytest-iris {__version__}, vcrpy {vcr.__version__}"
+        write_atomic(
+            Path(cassette_path), serialize({**cassette_dict, "metadata": metadata}, serializer)
+        )
+
+
+def read_cassette(path: Path) -> dict[str, Any]:
+    """The raw cassette mapping (``interactions``, ``metadata``); a CassetteError if unreadable."""
+    from vcr.serializers import yamlserializer
+
+    try:
+        data = yamlserializer.deserialize(path.read_text("utf-8"))
+    except (OSError, ValueError, Exception) as error:  # yaml errors subclass Exception
+        raise CassetteError(f"cassette {path} cannot be read: {error}") from error
+    if not isinstance(data, dict) or not isinstance(data.get("interactions"), list):
+        raise CassetteError(f"cassette {path} is not a vcrpy cassette (no 'interactions' list)")
+    return data
