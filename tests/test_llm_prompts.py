@@ -29,7 +29,10 @@ def test_catalog_snapshot_still_matches_the_catalog() -> None:
         examples = prompts.catalog_examples(item)
         assert examples, name
         for example in examples:
-            assert parse_message(example).category in categories, example
+            assert parse_message(example).category in categories, (
+                f"{example!r}: category gone from the catalog; refresh the snapshot with "
+                "`python -m pytest_iris.llm._catalog` and re-record with --iris-record-mode=all"
+            )
 
 
 def test_prompts_are_deterministic_and_carry_both_kinds_of_example() -> None:
