@@ -1,0 +1,167 @@
+"""``iris start`` / ``iris stop`` of the live sandbox, and its ``bin/`` entry point.
+
+Start writes the planned shared-memory sizes (the plan, then each 1/8
+reduction) for the namespace's control process, which asks the kernel with
+real ``shmget`` calls; the first size the namespace's ``kernel.shmmax``
+accepts wins, and the log and console show the same lines as the fake host.
+Stop sends SIGTERM to the control process (which ends its daemons, the
+superserver its jobs) and to the clients, and waits until they are gone.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import sys
+import time
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from pytest_iris.sandbox import _iris, _log
+from pytest_iris.sandbox._state import HostState, Instance, load_state, locked_state
+
+if TYPE_CHECKING:
+    from pytest_iris.sandbox.live import LiveSandbox
+
+_TIMEOUT = 20.0
+
+
+def _alive(pid: int) -> bool:
+    """A process that exists and is not a zombie (zombies have an empty cmdline)."""
+    try:
+        with open(f"/proc/{pid}/cmdline", "rb") as fh:
+            return bool(fh.read())
+    except OSError:
+        return False
+
+
+def _start(host: LiveSandbox, state: HostState, inst: Instance, quietly: bool) -> _iris.Outcome:
+    from pytest_iris.memory import allocated_messages, failed_message
+    from pytest_iris.sandbox import _cpfio
+
+    if inst.status == "running":
+        return _iris.Outcome(1, "", f"InterSystems IRIS instance {inst.name} is already running.\n")
+    config = _cpfio.startup_config(Path(inst.cpf), state.total_ram_mb)
+    plans = [config.plan]
+    for _ in range(_iris.MAX_REDUCTIONS):
+        plans.append(plans[-1].reduced())
+    host._write_config(shm_sizes=[p.total_bytes for p in plans])
+    for stale in os.listdir(host.live_dir / "up"):
+        if stale in ("alloc", "control", "superserver", "web_server") or stale.startswith(
+            ("job-", "daemon-")
+        ):
+            os.unlink(host.live_dir / "up" / stale)
+    state.advance(1.0)
+    console = [
+        f"Starting {inst.name}",
+        f"Using '{Path(inst.cpf).name}' configuration file",
+        "Starting Control Process",
+    ]
+    host._send("start")
+    host._wait_for("alloc")
+    index = int((host.live_dir / "up" / "alloc").read_text())
+    control_pid = next(iter(host.pids().get("control", [])), 0) or state.new_pid()
+    lines = _log.Writer(state, control_pid)
+    if config.globals_auto:
+        from pytest_iris.memory import auto_globals_message
+
+        lines.add(0, "Generic.Event", auto_globals_message())
+    for plan in plans[: index if index >= 0 else len(plans)]:
+        lines.add(2, "Generic.Event", failed_message(plan))
+        console.append(failed_message(plan))
+    if index < 0:
+        _log.catalog_line(lines, inst, {"control": control_pid}, "startup.error_detected")
+        lines.write(_iris.messages_log(inst))
+        return _iris.Outcome(
+            1, "\n".join(console) + "\n" + _iris.STARTUP_ABORTED, "", lines.messages
+        )
+    host._wait_for("control", "superserver", "web_server")
+    host._wait_for(prefix="daemon-", count=2 + 2)
+    sev = 1 if index else 0
+    first, breakdown = allocated_messages(plans[index])
+    lines.add(sev, "Generic.Event", first)
+    lines.add(sev, "Generic.Event", breakdown, same_stamp=True)
+    console += [first, breakdown, f"Starting {inst.name}"]
+    found = host.pids()
+    roles = {
+        role: pids[0]
+        for role, pids in found.items()
+        if pids and role not in ("init", "agent", "client")
+    }
+    state.next_pid = (
+        max(pid for pids in found.values() for pid in pids) + 1
+    )  # short-lived jobs come next
+    inst.status, inst.since, inst.abnormal, inst.health = "running", state.clock, False, "ok"
+    inst.shm_mb = plans[index].total_mb
+    _log.startup_tail(lines, inst, roles)
+    lines.write(_iris.messages_log(inst))
+    return _iris.Outcome(0, "" if quietly else "\n".join(console) + "\n", "", lines.messages)
+
+
+def _stop(host: LiveSandbox, state: HostState, inst: Instance, quietly: bool) -> _iris.Outcome:
+    if inst.status != "running":
+        return _iris.Outcome(1, "", f"InterSystems IRIS instance {inst.name} is not running.\n")
+    from pytest_iris.sandbox import guard
+
+    pids = host.pids()
+    roles = {
+        role: group[0]
+        for role, group in pids.items()
+        if group and role not in ("init", "agent", "client")
+    }
+    state.advance(1.0)
+    lines = _log.Writer(state, roles.get("control", 0))
+    _log.shutdown(lines, inst, roles, users=host.connections())
+    doomed = [pid for role, group in pids.items() if role not in ("init", "agent") for pid in group]
+    with guard.bypass():
+        for pid in pids.get("control", []) + pids.get("client", []):
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, 15)
+    deadline = time.monotonic() + _TIMEOUT
+    while time.monotonic() < deadline and any(_alive(p) for p in doomed):
+        time.sleep(0.01)
+    inst.status, inst.since = "down", state.clock
+    inst.users = inst.web_users = inst.shm_mb = 0
+    lines.write(_iris.messages_log(inst))
+    return _iris.Outcome(
+        0,
+        "" if quietly else f"Stopping InterSystems IRIS instance {inst.name}...\n",
+        "",
+        lines.messages,
+    )
+
+
+def iris_command(host: LiveSandbox, argv: list[str]) -> _iris.Outcome:
+    from pytest_iris.sandbox import _commands
+
+    sub = argv[0].lower() if argv else ""
+    if sub not in ("start", "stop"):
+        return _commands.iris_command(host.root, argv)
+    words = [a for a in argv[1:] if a.lower() not in ("quietly", "restart")]
+    flags = {a.lower() for a in argv[1:]} - {w.lower() for w in words}
+    with locked_state(host.root) as state:
+        inst = state.instances.get(words[0] if words else "")
+        if inst is None:
+            return _iris.Outcome(1, "", f"iris: unknown instance '{words[0] if words else ''}'\n")
+        if sub == "start":
+            return _start(host, state, inst, "quietly" in flags)
+        out = _stop(host, state, inst, "quietly" in flags)
+        if out.status == 0 and "restart" in flags:
+            again = _start(host, state, inst, "quietly" in flags)
+            out = _iris.Outcome(
+                again.status, out.stdout + again.stdout, again.stderr, out.messages + again.messages
+            )
+        return out
+
+
+def main(name: str, root: str, argv: list[str]) -> int:
+    """Entry of the live sandbox's ``bin/iris`` and ``bin/sysctl``."""
+    from pytest_iris.sandbox.live import LiveSandbox
+
+    host = LiveSandbox.__new__(LiveSandbox)
+    host.root, host._unshare = Path(root), None
+    host.instance_name = next(iter(load_state(host.root).instances))
+    out = host.sysctl(*argv) if name == "sysctl" else iris_command(host, argv)
+    sys.stdout.write(out.stdout)
+    sys.stderr.write(out.stderr)
+    return out.status
