@@ -254,3 +254,10 @@ def test_summary_and_reader_agree(
     if entries:
         assert summary.first == min(m.timestamp for m in entries)
         assert summary.last == max(m.timestamp for m in entries)
+
+
+def test_pid_with_a_leading_zero_is_a_problem_not_a_different_pid(tmp_path: Path) -> None:
+    data = GOOD + GOOD.replace(b"(646)", b"(0646)")
+    items = parse_bytes(tmp_path, data)
+    assert "malformed header" in problems(items)[0].reason
+    assert_accounted(data, items)

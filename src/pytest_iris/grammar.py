@@ -19,11 +19,12 @@ if TYPE_CHECKING:
 #: Lines longer than this are reported as problems instead of parsed.
 MAX_LINE_BYTES: Final = 64 * 1024
 
-#: A whole stamped line (without its line break). Groups: the stamp down to
-#: the second (``MM/DD/YY-HH:MM:SS``), milliseconds, pid, severity,
-#: category (``None`` for Caché lines), text (``None`` when absent).
+#: A whole stamped line (without its line break). A pid has no leading zero
+#: (IRIS never writes one, and it would not survive a round trip). Groups:
+#: the stamp down to the second (``MM/DD/YY-HH:MM:SS``), milliseconds, pid,
+#: severity, category (``None`` for Caché lines), text (``None`` when absent).
 HEADER: Final = re.compile(
-    r"(\d\d/\d\d/\d\d-\d\d:\d\d:\d\d):(\d\d\d) \((\d+)\) ([0-3])"
+    r"(\d\d/\d\d/\d\d-\d\d:\d\d:\d\d):(\d\d\d) \((0|[1-9]\d*)\) ([0-3])"
     r"(?: \[([^\]\n\r\x00]+)\])?(?: ([^\n\r\x00]*))?\Z"
 )
 
@@ -32,7 +33,7 @@ _TEXT_MAX = MAX_LINE_BYTES - 300
 #: with ``re.M``), with the same groups; an absent category or text is ``""``.
 #: Lengths are bounded so that no matched line exceeds :data:`MAX_LINE_BYTES`.
 HEADER_LINES: Final = re.compile(
-    r"^(\d\d/\d\d/\d\d-\d\d:\d\d:\d\d):(\d\d\d) \((\d{1,10})\) ([0-3])"
+    r"^(\d\d/\d\d/\d\d-\d\d:\d\d:\d\d):(\d\d\d) \((0|[1-9]\d{0,9})\) ([0-3])"
     r"(?: \[([^\]\n\r\x00]{1,255})\])?(?: ([^\n\r\x00]{0," + str(_TEXT_MAX) + r"}))?$",
     re.M,
 )
@@ -40,7 +41,7 @@ HEADER_LINES: Final = re.compile(
 #: :data:`HEADER_LINES` for counting: the pid is not captured and of the text
 #: only its first character (whether it is empty decides what may continue it).
 SUMMARY_LINES: Final = re.compile(
-    r"^(\d\d/\d\d/\d\d-\d\d:\d\d:\d\d):(\d\d\d) \(\d{1,10}\) ([0-3])"
+    r"^(\d\d/\d\d/\d\d-\d\d:\d\d:\d\d):(\d\d\d) \((?:0|[1-9]\d{0,9})\) ([0-3])"
     r"(?: \[([^\]\n\r\x00]{1,255})\])?(?: (?:([^\n\r\x00])[^\n\r\x00]{0,"
     + str(_TEXT_MAX - 1)
     + r"})?)?$",
