@@ -11,6 +11,7 @@ from __future__ import annotations
 import itertools
 import math
 import re
+from datetime import timedelta
 from pathlib import Path
 
 import psutil
@@ -216,3 +217,23 @@ def test_killed_write_daemon_freezes_and_killed_control_process_is_abnormal(tmp_
             "Previous system shutdown was abnormal, system forced down or crashed",
         )
         assert "    state:        ok\n" in host.iris("list").stdout
+
+
+def test_the_log_stays_in_time_order_and_parses_across_a_day_of_operations(tmp_path: Path) -> None:
+    with SandboxHost(tmp_path / "h", users=1) as host:
+        host.iris("stop", "IRIS", "quietly")
+        host.advance(3600)
+        host.iris("start", "IRIS")
+        host.connect(2)
+        host.signal(host.pids()["write_daemon"][0], 9)
+        host.iris("force", "IRIS")
+        host.iris("start", "IRIS")
+        merge = tmp_path / "m.cpf"
+        merge.write_text("[config]\nroutines=128\n")
+        host.iris("merge", "IRIS", str(merge))
+        entries = list(read_log(host.messages_log))
+        problems = [e for e in entries if not hasattr(e, "message")]
+        assert not problems, problems
+        stamps = [e.message.timestamp for e in entries]  # type: ignore[union-attr]
+        assert stamps == sorted(stamps)
+        assert stamps[-1] - stamps[0] > timedelta(hours=1)
