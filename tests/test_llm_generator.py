@@ -281,3 +281,33 @@ def test_async_use_on_the_callers_loop(iris_openai_server: IrisOpenAIServer) -> 
         return [type(r).__name__ for r in results]
 
     assert asyncio.run(main()) == ["Generation", "Classification"]
+
+
+@pytest.mark.parametrize(
+    ("entry", "label"),
+    [
+        (
+            "05/04/20-12:14:45:624 (182049) 3 Daemon WRTDMN (pid 182058) died. Freezing system",
+            "restart",
+        ),
+        (
+            "11/06/21-10:59:37:513 (91515) 1 [Generic.Event] Failed to allocate 1468MB shared "
+            "memory using Huge Pages. Startup will retry with standard pages.",
+            "os",
+        ),
+        (
+            "11/06/21-10:59:37:513 (91515) 1 [Generic.Event] Allocated 1211MB shared memory: "
+            "1050MB global buffers, 56MB routine buffers",
+            "os",
+        ),
+        (
+            "03/24/23-17:14:34:429 (1201) 2 [Generic.Event] License limit exceeded 1 times since instance start.",
+            "config",
+        ),
+        ("06/26/23-08:02:17:828 (144145) 0 [Generic.Event] Allocated 495MB shared memory", "none"),
+    ],
+)
+def test_the_servers_classification_rules(entry: str, label: str) -> None:
+    from pytest_iris.llm.server import classify_rule
+
+    assert classify_rule(entry) == label

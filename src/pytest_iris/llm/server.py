@@ -39,6 +39,7 @@ GARBLED: Final = (
     "(1234) 2 something went wrong"
 )
 _INCIDENT = re.compile(r"^Incident: (\S+)$", re.M)
+_SEVERITY = re.compile(r"^\S+ \(\d+\) ([0-3]) ")
 _COUNT = re.compile(r"^Write (\d+) entries.*starting at (\S+?)\.?$", re.M)
 
 FaultKind = Literal["status", "slow", "garble", "drop"]
@@ -234,6 +235,14 @@ def classify_rule(entry: str) -> str:
         w in lowered for w in ("failed to allocate", "insufficient huge pages", "shmmax", "space")
     ):
         return "os"
+    stamped = _SEVERITY.match(entry)
+    if (
+        stamped
+        and stamped.group(1) != "0"
+        and "allocated" in lowered
+        and "shared memory" in lowered
+    ):
+        return "os"  # started only after the 1/8 reduction: the kernel limits are too low
     if any(
         w in lowered for w in ("lock table", "gmheap", "global buffer setting", "license limit")
     ):
