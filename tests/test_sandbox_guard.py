@@ -136,6 +136,17 @@ def test_the_shell_builtin_kill_is_caught_even_on_the_sandbox_path(host: Sandbox
     assert done.returncode == 0  # the sandbox's kill: pid 1 of the fake host exists
 
 
+def test_a_real_command_behind_the_sandbox_sudo_is_caught(host: SandboxHost) -> None:
+    with pytest.raises(ContainmentError, match="/usr/sbin/sysctl"):
+        subprocess.run(
+            ["sudo", "-n", "sh", "-c", "/usr/sbin/sysctl -n kernel.shmmax"],
+            env=host.env,
+            check=False,
+        )
+    with pytest.raises(ContainmentError, match="real host's 'systemctl'"):
+        subprocess.run(["sudo", "-u", "root", "systemctl", "--version"], env=host.env, check=False)
+
+
 def test_the_sandbox_commands_on_its_path_are_allowed(host: SandboxHost) -> None:
     done = subprocess.run(
         ["sysctl", "-n", "kernel.shmmax"], env=host.env, capture_output=True, text=True, check=True

@@ -204,7 +204,11 @@ def _check_argv(argv: list[str], path_var: str | None, how: str, *, in_shell: bo
                     f"({found or 'not on PATH, ' + repr(path_var)}): {shlex.join(map(os.fsdecode, argv))!s}; "
                     "run it with env=host.env so the sandbox's bin/ is found first"
                 )
-            return
+            if base != "sudo":
+                return
+            # the sandbox's sudo runs its command for real: check that command too
+            words = _unwrap("sudo", words[1:])
+            continue
         if base not in _WRAPPERS:
             return
         words = _unwrap(base, words[1:])
@@ -213,6 +217,12 @@ def _check_argv(argv: list[str], path_var: str | None, how: str, *, in_shell: bo
 def _unwrap(base: str, rest: list[str]) -> list[str]:
     """The command a wrapper program would run (best effort)."""
     out = list(rest)
+    if base == "sudo":
+        while out and out[0].startswith("-"):
+            opt = out.pop(0)
+            if opt in ("-u", "-g", "-C", "-D", "-h", "-p", "-r", "-t", "-U") and out:
+                out.pop(0)
+        return out
     if base == "timeout":
         while out and out[0].startswith("-"):
             opt = out.pop(0)
