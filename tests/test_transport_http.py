@@ -354,3 +354,33 @@ def test_batch_rejection_fails_only_the_named_message(tmp_path: Path) -> None:
         ["journal event 0", "journal event 1", "journal event 2"],
         ["journal event 0", "journal event 2"],
     ]
+
+
+def test_retry_after_is_honoured_up_to_the_cap(tmp_path: Path) -> None:
+    """A 429 with ``Retry-After: 0.3`` makes the next attempt wait at least that long."""
+    import time
+
+    from pytest_iris.transport.endpoint._server import BackgroundServer, Request, Response
+
+    arrivals: list[float] = []
+
+    async def busy_once(request: Request) -> Response:
+        arrivals.append(time.monotonic())
+        if len(arrivals) == 1:
+            return Response(429, b'{"error": "slow down"}', {"Retry-After": "0.3"})
+        return Response(200, b'{"accepted": 1, "duplicates": 0}')
+
+    server = BackgroundServer(busy_once)
+    server.start()
+    try:
+        policy = RetryPolicy(attempts=2, base_delay_s=0.01, max_delay_s=1.0, seed=1)
+
+        async def run() -> bool:
+            async with HttpTransport(server.url, outbox_dir=tmp_path, retry=policy) as http:
+                return await http.publish(message(1))
+
+        assert asyncio.run(run()) is True
+    finally:
+        server.stop()
+    assert len(arrivals) == 2
+    assert arrivals[1] - arrivals[0] >= 0.3

@@ -51,6 +51,8 @@ class _Outcome:
     #: index of the rejected message within a batch, when the receiver said
     index: int | None = None
     error: str = ""
+    #: seconds the receiver asked us to wait (``Retry-After``), if it said
+    retry_after: float | None = None
 
 
 class _Rejected(Exception):
@@ -315,8 +317,15 @@ class HttpTransport:
                 raise _Rejected(outcome)
             if attempt + 1 < attempts:
                 self.stats["retries"] += 1
-                await asyncio.sleep(self._backoff.delay(attempt))
+                await asyncio.sleep(self._wait(outcome, attempt))
         return False
+
+    def _wait(self, outcome: _Outcome, attempt: int) -> float:
+        """Backoff for ``attempt``, or the receiver's ``Retry-After`` if longer (capped)."""
+        delay = self._backoff.delay(attempt)
+        if outcome.retry_after is not None:
+            delay = max(delay, min(outcome.retry_after, self.settings.retry.max_delay_s))
+        return delay
 
     async def _post(self, envelopes: Sequence[MessageEnvelope]) -> _Outcome:
         """One request carrying ``envelopes`` (single POST for one, unless batching)."""
@@ -341,7 +350,11 @@ class HttpTransport:
             return _Outcome(True)
         if status >= 500 or status in _RETRY_STATUSES:
             self._last_error = f"HTTP {status}"
-            return _Outcome(False, error=self._last_error)
+            return _Outcome(
+                False,
+                error=self._last_error,
+                retry_after=_seconds(response.headers.get("retry-after")),
+            )
         reason, index = _error_of(response)
         return _Outcome(False, rejected=f"HTTP {status}: {reason}", index=index)
 
@@ -463,6 +476,17 @@ class HttpTransport:
                 yield command
             if not items:
                 await asyncio.sleep(self.settings.poll_interval_s)
+
+
+def _seconds(value: str | None) -> float | None:
+    """``Retry-After`` in seconds (the delta form; an HTTP date is ignored)."""
+    if value is None:
+        return None
+    try:
+        seconds = float(value)
+    except ValueError:
+        return None
+    return seconds if seconds >= 0 else None
 
 
 def _checked_settings(**values: Any) -> TransportSettings:
