@@ -128,6 +128,9 @@ def test_sudo_refuses_the_real_hosts_guarded_commands(host: SandboxHost) -> None
     out = host.run(["sudo", "systemctl", "restart", "iris"])
     assert out.returncode == 1 and "refusing to run the real host's" in out.stderr
     assert host.run(["sudo", "nosuchcommand"]).stderr == "sudo: nosuchcommand: command not found\n"
+    # run outside any guard (a shell script, another tool): sudo itself checks
+    hidden = host.run("sudo -n sh -c '/usr/sbin/sysctl -n kernel.shmmax'", shell=True)
+    assert hidden.returncode == 1 and "sandbox containment" in hidden.stderr
 
 
 def test_kill_signals_fake_processes_with_permissions(tmp_path: Path) -> None:

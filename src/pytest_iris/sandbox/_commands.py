@@ -160,6 +160,13 @@ def sudo_command(root: Path, argv: list[str], *, env: Mapping[str, str]) -> Outc
             status=1,
             stderr=f"sudo: refusing to run the real host's {found} from inside the sandbox\n",
         )
+    from pytest_iris.errors import ContainmentError
+    from pytest_iris.sandbox.guard import check_command
+
+    try:  # what the command itself would run (sh -c '...', env, timeout ...)
+        check_command([found, *args[1:]], env.get("PATH"), root / "bin")
+    except ContainmentError as exc:
+        return Outcome(status=1, stderr=f"sudo: {exc}\n")
     return [found, *args[1:]]
 
 

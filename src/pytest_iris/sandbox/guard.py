@@ -171,7 +171,21 @@ def _in_sandbox_bin(found: str | None) -> bool:
     if found is None:
         return False
     parent = str(Path(found).resolve().parent)
-    return any(parent == scope.bin_dir for scope in _SCOPES)
+    bins = getattr(_local, "bins", None) or [scope.bin_dir for scope in _SCOPES]
+    return parent in bins
+
+
+def check_command(argv: list[str], path_var: str | None, bin_dir: Path, how: str = "sudo") -> None:
+    """Raise ContainmentError if ``argv`` would run a guarded real command.
+
+    For code outside this process's guard, e.g. the sandbox's own ``sudo``,
+    which runs its command in a process the audit hook does not watch.
+    """
+    _local.bins = [str(bin_dir.resolve())]
+    try:
+        _check_argv(argv, path_var, how)
+    finally:
+        _local.bins = None
 
 
 #: shell builtins that act on the real host whatever PATH says
