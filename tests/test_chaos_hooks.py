@@ -13,6 +13,7 @@ from pytest_iris.chaos.registry import IrisPluginManager, Registry
 from pytest_iris.chaos.remediator import resolve_remediator
 from pytest_iris.chaos.rules import RuleBasedRemediator
 from pytest_iris.errors import ConfigError, ScenarioError
+from pytest_iris.tracing import current_trace_id, trace
 
 HOOKS = [name for name in dir(hookspecs) if name.startswith("pytest_iris_")]
 
@@ -44,10 +45,12 @@ def test_builtin_tool_factories_act_on_a_sandbox_host(tmp_path: Path) -> None:
 
     registry = Registry.standalone(entry_points=False)
     assert sorted(registry.tools) == ["cpf", "kernel", "restart"]
-    with SandboxHost(tmp_path / "host", users=2) as host:
+    # the tools log; under trace() their events do not leave a trace id in this context
+    with trace(), SandboxHost(tmp_path / "host", users=2) as host:
         assert registry.tools["kernel"](host).read().shmmax > 0
         assert registry.tools["cpf"](host).read().get("config", "globals") == "0,0,600,0,0,0"
         assert len(registry.tools["restart"](host).connections()) == 2
+    assert current_trace_id() is None
 
 
 class Acme:
