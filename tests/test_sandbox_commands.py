@@ -229,3 +229,23 @@ def test_bad_starting_state_is_refused_with_the_argument_named(
     with pytest.raises(SandboxError, match=re.escape(message)):
         SandboxHost(tmp_path / "h", **kwargs)  # type: ignore[arg-type]
     assert not (tmp_path / "h").exists(), "nothing is built from a refused state"
+
+
+def test_a_second_instance_like_the_real_iris_list(tmp_path: Path) -> None:
+    host = SandboxHost(tmp_path / "h", instances={"IRIS2": {"running": False}}, users=1).build()
+    listing = host.run(["iris", "list"]).stdout
+    assert listing.startswith("\nConfiguration 'IRIS'   (default)\n")  # empty first line, as real
+    blocks = listing.strip("\n").split("\n\n")  # one empty line between configurations
+    assert blocks[1].startswith("Configuration 'IRIS2'\n")
+    assert "(SuperServer port = 51773, WebServer = 52774)" in blocks[1]
+    assert re.search(rf"status:       down, last used {CTIME}\n    product:", blocks[1])
+    assert host.run(["iris", "start", "IRIS2", "quietly"]).returncode == 0
+    assert host.status("IRIS2") == "running" and host.status() == "running"
+    qlist = host.run(["iris", "qlist"]).stdout.splitlines()
+    assert [line.split("^")[0] for line in qlist] == ["IRIS", "IRIS2"]
+    table = host.run(["iris", "all"]).stdout.splitlines()
+    assert table[3].startswith("up  IRIS2") and " 51773  " in table[3]
+    assert host.connections("IRIS2") == 0 and host.connections() == 1
+    assert host.run(["iris", "stop", "IRIS", "quietly"]).returncode == 0
+    assert host.status("IRIS2") == "running", "stopping one instance leaves the other"
+    assert "Shutting down" not in (host.root / "opt/iris2/mgr/messages.log").read_text()

@@ -17,7 +17,8 @@ from typing import Any
 import pytest
 
 _HOST_KEYS = frozenset({"cpf", "cpf_text", "kernel", "total_ram_mb", "running", "users", "web_users",
-                        "user", "sudo", "instance", "seed", "start", "hugepages", "memory_mb"})  # fmt: skip
+                        "user", "sudo", "instance", "seed", "start", "hugepages", "memory_mb",
+                        "instances"})  # fmt: skip
 
 
 def pytest_configure(config: pytest.Config) -> None:

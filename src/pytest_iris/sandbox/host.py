@@ -96,6 +96,48 @@ def _check_arguments(
             )
 
 
+def _check_extra(default: str, extra: Mapping[str, Mapping[str, Any]]) -> dict[str, dict[str, Any]]:
+    out: dict[str, dict[str, Any]] = {}
+    for name, spec in extra.items():
+        if name.upper() == default.upper():
+            raise SandboxError(
+                f"SandboxHost(instances=...): {name!r} is the default instance already"
+            )
+        unknown = set(spec) - {"running", "cpf", "users", "web_users"}
+        if unknown:
+            raise SandboxError(
+                f"SandboxHost(instances={{{name!r}: ...}}): unknown keys {sorted(unknown)}"
+            )
+        _check_arguments(
+            name, {}, 1, int(spec.get("users", 0)), int(spec.get("web_users", 0)), "nopasswd"
+        )
+        out[name] = dict(spec)
+    return out
+
+
+def _write_install(
+    directory: Path, cpf_text: str | None, values: Mapping[str, Mapping[str, object]]
+) -> None:
+    """An install directory: iris.cpf (the shipped one, moved there), mgr/messages.log."""
+    (directory / "mgr").mkdir(parents=True, exist_ok=True)
+    (directory / "bin").mkdir(exist_ok=True)
+    text = (
+        cpf_text
+        if cpf_text is not None
+        else shipped_cpf().replace(_CPF_ORIGINAL_DIR, f"{directory}/")
+    )
+    cpf = directory / "iris.cpf"
+    cpf.write_text(text, encoding="utf-8")
+    if values:
+        from pytest_iris.sandbox import _cpfio
+
+        _cpfio.cpf_set(
+            cpf,
+            {(sec, key): str(val) for sec, items in values.items() for key, val in items.items()},
+        )
+    (directory / "mgr" / "messages.log").touch()
+
+
 class SandboxHost:
     """A fake host with one IRIS instance, built under ``root``.
 
@@ -112,6 +154,11 @@ class SandboxHost:
       ``"nopasswd"`` (sudo works), ``"password"`` (needs a password, so fails
       non-interactively) or ``"denied"`` (not in sudoers).
     * ``seed``: varies PIDs and inodes; ``start``: the host clock.
+    * ``instances``: more instances on the same host, by name, each
+      ``{"running": bool, "cpf": {...}, "users": n, "web_users": n}``; the
+      n-th is installed in ``opt/<name>`` with superserver port 51773 + n and
+      web port 52773 + n (like the real second instance of facts.md §4.1),
+      unless its ``cpf`` sets ``[Startup] DefaultPort``/``WebServerPort``.
     """
 
     def __init__(
@@ -130,9 +177,11 @@ class SandboxHost:
         sudo: str = "nopasswd",
         seed: int = 0,
         start: datetime = DEFAULT_START,
+        instances: Mapping[str, Mapping[str, Any]] | None = None,
     ) -> None:
         self.root = Path(root).absolute()
         self.instance_name = instance
+        self._extra = _check_extra(instance, instances or {})
         self._config: dict[str, Any] = {
             "running": running, "cpf": cpf or {}, "cpf_text": cpf_text,
             "kernel": {k: str(v) for k, v in (kernel or {}).items()},
@@ -187,17 +236,14 @@ class SandboxHost:
         self.proc.mkdir(exist_ok=True)
         kernel = {"kernel.hostname": "iris-host", **cfg["kernel"]}
         _procfs.init_tree(self.proc, kernel)
-        self._write_cpf()
-        (self.install_dir / "mgr").mkdir(parents=True, exist_ok=True)
-        (self.install_dir / "bin").mkdir(exist_ok=True)
-        self.messages_log.touch()
+        _write_install(self.install_dir, cfg["cpf_text"], cfg["cpf"])
         _scripts.install(self.root)
         state = HostState(
             clock=now - 2 * 3600,
             boot_time=now - 3 * 86400,
             total_ram_mb=cfg["total_ram_mb"],
             user=cfg["user"],
-            uid=0 if cfg["user"] == "root" else 51773,
+            uid={"root": 0, "irisowner": 51773}.get(cfg["user"], 1000),
             sudo=cfg["sudo"],
             seed=cfg["seed"],
             next_pid=700 + cfg["seed"] % 200,
@@ -206,51 +252,51 @@ class SandboxHost:
                            ppid=0, uid=0, pid=1, exe="/usr/lib/systemd/systemd")  # fmt: skip
         init.start_ticks = 0
         state.spawn("sshd", ["/usr/sbin/sshd", "-D"], ppid=1, uid=0, exe="/usr/sbin/sshd")
-        inst = Instance(
-            name=self.instance_name,
-            directory=str(self.install_dir),
-            cpf=str(self.cpf_path),
-            default=True,
-            since=state.clock,
-        )
-        state.instances[inst.name] = inst
         _iris.spawn_agent(state)
-        if cfg["running"]:
-            outcome = _iris.start(state, self.proc, inst, quietly=True, durable=False)
-            if outcome.status:
-                raise SandboxError(
-                    f"starting state is inconsistent: the instance is to be running but its "
-                    f"startup fails with this CPF and kernel:\n{outcome.stdout}"
-                )
-            state.clock = max(state.clock, now)
-            _iris.connect_users(state, inst, cfg["users"], cfg["web_users"])
-        else:
-            from pytest_iris.sandbox._cpfio import ports
-
-            inst.superserver_port, inst.web_port = ports(self.cpf_path)
-            state.clock = now
+        self._add_instance(state, self.instance_name, self.install_dir, cfg, default=True)
+        for n, (name, spec) in enumerate(self._extra.items(), 1):
+            directory = self.root / "opt" / name.lower()
+            ports = {"DefaultPort": str(51773 + n - 1), "WebServerPort": str(52773 + n)}
+            values = {
+                **spec.get("cpf", {}),
+                "Startup": {**ports, **spec.get("cpf", {}).get("Startup", {})},
+            }
+            _write_install(directory, None, values)
+            self._add_instance(state, name, directory, {**spec, "cpf": values}, default=False)
+        state.clock = max(state.clock, now)
         save_state(self.root, state, durable=False)
         _procfs.render(self.proc, state, fresh=True)
         return self
 
-    def _write_cpf(self) -> None:
-        text = self._config["cpf_text"]
-        if text is None:
-            text = shipped_cpf().replace(_CPF_ORIGINAL_DIR, str(self.install_dir) + "/")
-        self.install_dir.mkdir(parents=True, exist_ok=True)
-        self.cpf_path.write_text(text, encoding="utf-8")
-        values = self._config["cpf"]
-        if values:
-            from pytest_iris.sandbox import _cpfio
-
-            _cpfio.cpf_set(
-                self.cpf_path,
-                {
-                    (sec, key): str(val)
-                    for sec, items in values.items()
-                    for key, val in items.items()
-                },
+    def _add_instance(
+        self,
+        state: HostState,
+        name: str,
+        directory: Path,
+        spec: Mapping[str, Any],
+        *,
+        default: bool,
+    ) -> None:
+        """Register an instance, start it if it is to be running, connect its users."""
+        cpf = directory / "iris.cpf"
+        inst = Instance(
+            name=name, directory=str(directory), cpf=str(cpf), default=default, since=state.clock
+        )
+        state.instances[name] = inst
+        if spec.get("running", True):
+            outcome = _iris.start(state, self.proc, inst, quietly=True, durable=False)
+            if outcome.status:
+                raise SandboxError(
+                    f"starting state is inconsistent: instance {name} is to be running but its "
+                    f"startup fails with this CPF and kernel:\n{outcome.stdout}"
+                )
+            _iris.connect_users(
+                state, inst, int(spec.get("users", 0)), int(spec.get("web_users", 0))
             )
+        else:
+            from pytest_iris.sandbox._cpfio import ports
+
+            inst.superserver_port, inst.web_port = ports(cpf)
 
     # -- context management ----------------------------------------------
 
@@ -318,18 +364,18 @@ class SandboxHost:
         """Set a tunable directly, as the test's own setup (no privilege check)."""
         _commands.write_sysctl(self.root, key, str(value))
 
-    def connect(self, users: int = 1, web_users: int = 0) -> None:
-        """Clients connect to the running instance."""
+    def connect(self, users: int = 1, web_users: int = 0, name: str | None = None) -> None:
+        """Clients connect to the running instance (the default one unless ``name``)."""
         with self._mutate() as state:
-            inst = self._instance(state)
+            inst = self._instance(state, name)
             if inst.status != "running":
                 raise SandboxError(f"instance {inst.name} is down: clients cannot connect")
             _iris.connect_users(state, inst, users, web_users)
 
-    def disconnect(self, users: int | None = None) -> int:
+    def disconnect(self, users: int | None = None, name: str | None = None) -> int:
         """Superserver clients log off (all when ``users`` is None); returns how many."""
         with self._mutate() as state:
-            inst = self._instance(state)
+            inst = self._instance(state, name)
             jobs = [
                 p.pid
                 for p in state.processes.values()
