@@ -138,3 +138,19 @@ def test_harness_publishes_to_the_endpoint_without_a_remediator(tmp_path: Path) 
         assert [m.text for m in received] == [m.text for m in messages]
         assert len(received) == 2  # written while the endpoint was down, redelivered after
         assert chaos.calls == []
+
+
+@pytest.mark.parametrize(("recover", "holds"), [(True, True), (False, False)])
+def test_quiet_steady_state(recover: bool, holds: bool, tmp_path: Path) -> None:
+    from pytest_iris.chaos.schema import Quiet
+
+    scenario = load_scenario(SCENARIO_DIR / "iris_chaos_lock_table_full.yaml")
+    fault = scenario.faults[0].model_copy(update={"params": {"peak": 97, "recover": recover}})
+    steady = scenario.steady_state.model_copy(update={"quiet": Quiet(min_severity=2, within_s=60)})
+    scenario = scenario.model_copy(update={"faults": [fault], "steady_state": steady})
+    journal = ScenarioRunner(scenario, root=tmp_path).run()
+    quiet = [p for p in journal.steady_after if p.name == "no severity 2+ in 60s"]
+    assert [p.ok for p in quiet] == [holds]
+    assert journal.steady_before[-1].ok  # the host started quietly
+    if not holds:
+        assert "LockTable Alert: Lock table is 97% full" in quiet[0].detail
