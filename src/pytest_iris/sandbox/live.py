@@ -138,7 +138,12 @@ class LiveSandbox:
         start: datetime = DEFAULT_START,
         user: str = "root",
         sudo: str = "nopasswd",
+        instances: Mapping[str, Mapping[str, Any]] | None = None,
     ) -> None:
+        if instances:
+            raise SandboxError(
+                "the live sandbox runs one instance; more instances are a fake-host feature"
+            )
         self.root = Path(root).absolute()
         self.instance_name = instance
         bad = sorted(set(kernel or {}) - IPC_KEYS)
