@@ -223,3 +223,17 @@ def test_persist_in_a_dry_run_shows_the_file_only(
     result = tool.apply(tool.plan(495), persist=conf)
     assert not conf.exists()
     assert result.details["persist"]["text"].endswith(f"kernel.shmmax = {(495 + 16) * MIB}\n")
+
+
+def test_a_call_outside_any_trace_has_one_id_and_leaves_none(
+    procfs: Path, fake_env: dict[str, str]
+) -> None:
+    from pytest_iris.tracing import current_trace_id
+
+    assert current_trace_id() is None
+    tool = KernelTool(procfs, env=fake_env)
+    plan = tool.plan(495)
+    with capture_events() as events:
+        result = tool.apply(plan, dry_run=False)
+    assert events.assert_one_trace() == result.trace_id
+    assert current_trace_id() is None  # nothing leaks into later tests of this worker

@@ -17,7 +17,7 @@ import threading
 from collections.abc import MutableMapping
 from typing import Any, TextIO
 
-from pytest_iris.tracing import current_trace_id, ensure_trace_id
+from pytest_iris.tracing import current_trace_id, new_trace_id
 
 #: level name -> number, as the standard library numbers them
 LEVELS: dict[str, int] = {
@@ -72,7 +72,9 @@ def get_logger(name: str = "pytest_iris", **initial_values: Any) -> Any:
 
 def _add_trace_id(_: Any, __: str, event: MutableMapping[str, Any]) -> MutableMapping[str, Any]:
     if not event.get("trace_id"):
-        event["trace_id"] = current_trace_id() or ensure_trace_id()
+        # outside any trace an event gets an id of its own: setting one here would
+        # leak it into everything the caller's context logs afterwards
+        event["trace_id"] = current_trace_id() or new_trace_id()
     return event
 
 

@@ -26,7 +26,7 @@ from pytest_iris.errors import CommandPrivilegeError, ToolError, ValidationError
 from pytest_iris.logging import get_logger
 from pytest_iris.models import ToolResult
 from pytest_iris.tools._exec import Completed, run
-from pytest_iris.tools.results import ResultBuilder
+from pytest_iris.tools.results import ResultBuilder, traced
 from pytest_iris.tools.settings import ToolSettings
 
 MIB = 1024 * 1024
@@ -195,6 +195,7 @@ class KernelTool:
         """The procfs file of a sysctl key (``kernel.shmmax`` -> ``sys/kernel/shmmax``)."""
         return self.procfs_root / "sys" / Path(*key.split("."))
 
+    @traced
     def read(self) -> KernelState:
         """The current tunables and memory figures; a missing or garbled file is a ToolError."""
         sem = self._ints("kernel.sem")
@@ -267,6 +268,7 @@ class KernelTool:
 
     # -- planning ----------------------------------------------------------
 
+    @traced
     def plan(
         self,
         shared_memory: HasTotal | int,
@@ -356,6 +358,7 @@ class KernelTool:
 
     # -- applying ----------------------------------------------------------
 
+    @traced
     def apply(
         self,
         plan: KernelPlan,

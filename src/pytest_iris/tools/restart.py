@@ -33,7 +33,7 @@ from pytest_iris.tools._procs import (
     client_connections,
     instance_processes,
 )
-from pytest_iris.tools.results import ResultBuilder
+from pytest_iris.tools.results import ResultBuilder, traced
 from pytest_iris.tools.settings import ToolSettings
 
 _log = get_logger("pytest_iris.tools.restart")
@@ -166,6 +166,7 @@ class RestartTool:
     def start(self, *, dry_run: bool | None = None) -> ToolResult:
         return self._run("start", force=False, dry_run=dry_run, stop=False, start=True)
 
+    @traced
     def _run(
         self, action: str, *, force: bool, dry_run: bool | None, stop: bool, start: bool
     ) -> ToolResult:

@@ -8,11 +8,33 @@ finishes, whatever the outcome.
 
 from __future__ import annotations
 
+import functools
 import time
-from typing import Any
+from collections.abc import Callable
+from typing import Any, ParamSpec, TypeVar
 
 from pytest_iris.models import Change, ToolResult, ToolStatus
-from pytest_iris.tracing import current_trace_id, ensure_trace_id
+from pytest_iris.tracing import current_trace_id, new_trace_id, trace
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+
+def traced(method: Callable[P, R]) -> Callable[P, R]:
+    """Run a tool call in the caller's trace, or in a new one that ends with the call.
+
+    So a call made outside any trace logs its events and returns its result
+    under one id, and leaves no id behind in the caller's context.
+    """
+
+    @functools.wraps(method)
+    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
+        if current_trace_id() is not None:
+            return method(*args, **kwargs)
+        with trace():
+            return method(*args, **kwargs)
+
+    return wrapper
 
 
 class ResultBuilder:
@@ -22,7 +44,7 @@ class ResultBuilder:
         self.tool = tool
         self.action = action
         self.dry_run = dry_run
-        self.trace_id = ensure_trace_id()
+        self.trace_id = current_trace_id() or new_trace_id()
         self.changes: list[Change] = []
         self.confirmations: list[str] = []
         self.details: dict[str, Any] = {}
@@ -92,7 +114,7 @@ def failure_result(
         status=ToolStatus.FAILURE,
         message=message,
         duration_s=duration_s,
-        trace_id=current_trace_id() or ensure_trace_id(),
+        trace_id=current_trace_id() or new_trace_id(),
         dry_run=dry_run,
         details=extra,
     )
