@@ -74,3 +74,5 @@ def test_schema_command_prints_model_schemas() -> None:
     assert result.returncode == 0
     assert json.loads(result.stdout)["title"] == "IRISMessage"
     assert run_cli("schema", "Nope").returncode == 2
+    every = json.loads(run_cli("schema").stdout)
+    assert {"IRISMessage", "RemediationCommand", "ToolResult", "MessageEnvelope"} <= set(every)

@@ -9,7 +9,9 @@ from typing import Any
 
 def register(subparsers: Any) -> None:
     parser = subparsers.add_parser(
-        "schema", help="print the JSON schemas of IRISMessage, RemediationCommand, ToolResult"
+        "schema",
+        help="print the JSON schemas of the models (messages, commands, results, and the "
+        "transport's wire envelopes)",
     )
     parser.add_argument("model", nargs="?", help="only this model's schema")
     parser.set_defaults(handler=run)
@@ -17,8 +19,11 @@ def register(subparsers: Any) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from pytest_iris.models import json_schemas
+    from pytest_iris.transport.envelope import MessageBatch, MessageEnvelope
 
     schemas = json_schemas()
+    for wire in (MessageEnvelope, MessageBatch):
+        schemas[wire.__name__] = wire.model_json_schema()
     if args.model:
         if args.model not in schemas:
             print(f"pytest-iris schema: unknown model {args.model!r}; known: {', '.join(schemas)}")
