@@ -48,10 +48,15 @@ def _path_open(path: str) -> None:
         pass
 
 
+def _chmod_same(path: str) -> None:
+    os.chmod(path, os.stat(path).st_mode & 0o7777)  # the mode it has: harmless if not caught
+
+
 ESCAPES_BY_FILE: dict[str, Callable[[str], None]] = {
     "open": _open_append,
     "os.open": _os_open,
     "pathlib": _path_open,
+    "os.chmod": _chmod_same,
 }
 
 

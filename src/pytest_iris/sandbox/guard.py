@@ -5,7 +5,7 @@ active, the events through which code escapes:
 
 * ``open`` (``open()``, ``Path.write_text``, ``os.open`` ...) for writing
   under the real ``/proc/sys``, ``/sys`` or ``/proc/sysrq-trigger``
-  (symlinks resolved);
+  (symlinks resolved), and ``os.truncate``/``chmod``/``chown``/``remove`` there;
 * ``subprocess.Popen``, ``os.system``, ``os.exec*``, ``os.posix_spawn``
   running ``sudo``, ``sysctl``, ``iris``, ``systemctl``, ``kill`` (and their
   kin) that do not resolve to the sandbox's own ``bin/`` — also behind
@@ -152,16 +152,28 @@ def _on_open(args: tuple[Any, ...]) -> None:
         if isinstance(mode, str)
         else isinstance(flags, int) and bool(flags & _WRITE_FLAGS)
     )
-    if not writing:
+    if writing:
+        _refuse_protected(path, "opening {raw!r} for writing")
+
+
+def _refuse_protected(path: Any, what: str) -> None:
+    if isinstance(path, int) or path is None:
         return
     raw = os.fsdecode(path)
     resolved = os.path.realpath(raw)
     if any(resolved == p.rstrip("/") or resolved.startswith(p) for p in _PROTECTED):
         raise ContainmentError(
-            f"sandbox containment: opening {raw!r} for writing would change the real host "
+            f"sandbox containment: {what.format(raw=raw)} would change the real host "
             f"({resolved}); write the sandbox's procfs instead (host.proc / 'sys/...') or run "
             "the sandbox's sysctl (host.env PATH)"
         )
+
+
+def _on_path_change(event: str) -> Callable[[tuple[Any, ...]], None]:
+    def check(args: tuple[Any, ...]) -> None:
+        _refuse_protected(args[0], f"{event}({{raw!r}})")
+
+    return check
 
 
 # -- commands -------------------------------------------------------------
@@ -362,4 +374,8 @@ _HANDLERS: dict[str, Callable[[tuple[Any, ...]], None]] = {
     "os.posix_spawn": _on_exec,
     "os.kill": _on_kill,
     "os.killpg": _on_killpg,
+    "os.truncate": _on_path_change("os.truncate"),
+    "os.chmod": _on_path_change("os.chmod"),
+    "os.chown": _on_path_change("os.chown"),
+    "os.remove": _on_path_change("os.remove"),
 }
