@@ -19,11 +19,7 @@ Calls = list[tuple[float, RemediationCommand, ToolResult | None]]
 def _calls_text(calls: Calls) -> str:
     if not calls:
         return "  (no tool call was made)"
-    lines = []
-    for t, command, result in calls:
-        outcome = f" -> {result.status.value}: {result.message}" if result is not None else ""
-        lines.append(f"  t={t:.1f}s {checks.describe_command(command)}{outcome}")
-    return "\n".join(lines)
+    return "\n".join(f"  {checks.call_text(t, command, result)}" for t, command, result in calls)
 
 
 def assert_tool_called(

@@ -215,8 +215,14 @@ def check_expectations(
 
 
 def _calls_text(calls: Iterable[tuple[float, RemediationCommand, ToolResult | None]]) -> str:
-    out = [f"{describe_command(c)} at t={t:.1f}s" for t, c, _ in calls]
+    out = [call_text(t, c, None) for t, c, _ in calls]
     return ", ".join(out) if out else "none"
+
+
+def call_text(t: float, command: RemediationCommand, result: ToolResult | None) -> str:
+    """``restart.restart(force=True) at t=6.0s -> success: ...`` (the outcome when known)."""
+    outcome = f" -> {result.status.value}: {result.message}" if result is not None else ""
+    return f"{describe_command(command)} at t={t:.1f}s{outcome}"
 
 
 def describe_command(command: RemediationCommand) -> str:
@@ -229,9 +235,7 @@ def _because(calls: list[tuple[float, RemediationCommand, ToolResult | None]], *
     relevant = [(t, c, r) for t, c, r in calls if not tools or c.tool in tools]
     if not relevant:
         return f" (no {'/'.join(tools) + ' ' if tools else ''}tool call was made)"
-    t, c, r = relevant[-1]
-    outcome = f" -> {r.status.value}: {r.message}" if r is not None else ""
-    return f" (after {describe_command(c)} at t={t:.1f}s{outcome})"
+    return f" (after {call_text(*relevant[-1])})"
 
 
 def _nearest(messages: list[IRISMessage]) -> str:

@@ -26,6 +26,7 @@ from pytest_iris.models import IRISMessage, RemediationCommand, ToolResult
 
 if TYPE_CHECKING:
     from pytest_iris.chaos.registry import Registry
+    from pytest_iris.memory import SharedMemoryPlan
 
 Remediator = Callable[[IRISMessage, "RemediationContext"], Any]
 DEFAULT_REMEDIATOR = "rules"
@@ -53,7 +54,19 @@ class RemediationContext:
 
     @property
     def procfs_root(self) -> Path:
-        return Path(self.host.procfs_root)
+        return Path(self.host.proc)
+
+    def cpf_value(self, section: str, key: str) -> str | None:
+        """A value of the host's ``iris.cpf`` as it is now (None when absent)."""
+        from pytest_iris.tools.cpf import CpfFile
+
+        return CpfFile.read(self.cpf_path).get(section, key)
+
+    def shared_memory_plan(self) -> SharedMemoryPlan:
+        """What IRIS would allocate at its next start with the CPF as it is now."""
+        from pytest_iris.tools.cpf import CpfFile, shared_memory_plan
+
+        return shared_memory_plan(CpfFile.read(self.cpf_path), self.host.state().total_ram_mb)
 
 
 def resolve_remediator(

@@ -137,7 +137,7 @@ class RuleBasedRemediator:
     def _shared_memory(
         self, message: IRISMessage, context: RemediationContext
     ) -> list[RemediationCommand]:
-        total_mb = _plan(context).total_mb
+        total_mb = context.shared_memory_plan().total_mb
         return [
             self._cmd("kernel", "apply", shared_memory_mb=total_mb, huge_pages=False),
             self._restart(context),
@@ -147,7 +147,7 @@ class RuleBasedRemediator:
         self, message: IRISMessage, context: RemediationContext
     ) -> list[RemediationCommand]:
         match = _FAILED_HUGE.search(message.text)
-        total_mb = int(match.group(1)) if match else _plan(context).total_mb
+        total_mb = int(match.group(1)) if match else context.shared_memory_plan().total_mb
         return [
             self._cmd("kernel", "apply", shared_memory_mb=total_mb, huge_pages=True),
             self._restart(context),
@@ -156,11 +156,14 @@ class RuleBasedRemediator:
     def _lock_table(
         self, message: IRISMessage, context: RemediationContext
     ) -> list[RemediationCommand]:
-        locksiz = int(_cpf(context, "config", "locksiz") or 0)
+        locksiz = int(context.cpf_value("config", "locksiz") or 0)
         if locksiz > 0:
             wanted = -(-(locksiz * 2) // 65536) * 65536  # rounded up to 64 KB, as IRIS does
             return [self._cmd("cpf", "set", changes={"config.locksiz": str(wanted)})]
-        gmheap_kb = int(_cpf(context, "config", "gmheap") or 0) or _plan(context).heap_mb * 1024
+        gmheap_kb = (
+            int(context.cpf_value("config", "gmheap") or 0)
+            or context.shared_memory_plan().heap_mb * 1024
+        )
         wanted_kb = -(-(gmheap_kb * 3 // 2) // 64) * 64
         return [
             self._cmd("cpf", "set", changes={"config.gmheap": str(wanted_kb)}),
@@ -186,7 +189,7 @@ class RuleBasedRemediator:
     def _global_buffers(
         self, message: IRISMessage, context: RemediationContext
     ) -> list[RemediationCommand]:
-        plan = _plan(context)
+        plan = context.shared_memory_plan()
         shmmax = int(context.host.read_sysctl("kernel.shmmax").split()[0])
         state = context.host.state()
         wanted = plan.global_buffers_mb * 3 // 2
@@ -210,15 +213,3 @@ class RuleBasedRemediator:
         commands.append(self._cmd("cpf", "set", changes={"config.globals": f"0,0,{wanted},0,0,0"}))
         commands.append(self._restart(context))
         return commands
-
-
-def _cpf(context: RemediationContext, section: str, key: str) -> str | None:
-    from pytest_iris.tools.cpf import CpfFile
-
-    return CpfFile.read(context.cpf_path).get(section, key)
-
-
-def _plan(context: RemediationContext) -> Any:
-    from pytest_iris.tools.cpf import CpfFile, shared_memory_plan
-
-    return shared_memory_plan(CpfFile.read(context.cpf_path), context.host.state().total_ram_mb)

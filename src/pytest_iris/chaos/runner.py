@@ -362,7 +362,7 @@ class ScenarioRunner:
         from pytest_iris import generation
 
         roles = {role: pids[0] for role, pids in self.host.pids().items() if pids}
-        plan = _shm_plan(self.host)
+        plan = self._context().shared_memory_plan()
         return generation.SequenceContext(
             install_dir=str(self.host.install_dir),
             instance=self.host.instance_name,
@@ -579,7 +579,7 @@ class ScenarioRunner:
         kernel_now = {key: self.host.read_sysctl(key) for key in _KERNEL_KEYS}
         shm = None
         if expect.shm_fits is not None:
-            plan = _shm_plan(self.host)
+            plan = self._context().shared_memory_plan()
             shm = (plan.total_bytes, int(kernel_now["kernel.shmmax"].split()[0]))
         problems = checks.check_expectations(
             expect,
@@ -589,7 +589,7 @@ class ScenarioRunner:
             messages_after=after_first,
             before=before,
             kernel_now=kernel_now,
-            cpf_value=lambda s, k: _cpf_get(self.host, s, k),
+            cpf_value=lambda s, k: self._context().cpf_value(s, k) or "",
             shm=shm,
         )
         if expect.endpoint is not None and self._endpoint is not None:
@@ -624,19 +624,6 @@ def _by_stamp(messages: list[IRISMessage]) -> list[list[IRISMessage]]:
         else:
             batches.append([message])
     return batches
-
-
-def _cpf_get(host: Any, section: str, key: str) -> str:
-    from pytest_iris.tools.cpf import CpfFile
-
-    value = CpfFile.read(host.cpf_path).get(section, key)
-    return "" if value is None else str(value)
-
-
-def _shm_plan(host: Any) -> Any:
-    from pytest_iris.tools.cpf import CpfFile, shared_memory_plan
-
-    return shared_memory_plan(CpfFile.read(host.cpf_path), host.state().total_ram_mb)
 
 
 def run_scenario(
