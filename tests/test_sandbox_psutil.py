@@ -8,6 +8,7 @@ same assertions run against each (pyfakefs' RealFsTestCase idea).
 from __future__ import annotations
 
 import contextlib
+import os
 import socket
 import subprocess
 import sys
@@ -186,3 +187,33 @@ def test_real_socket_encoding_matches_the_kernel(tmp_path: Path) -> None:
         conns = psutil.net_connections("inet")
     ips = {c.laddr.ip for c in conns}
     assert {"0.0.0.0", "10.0.0.5", "::", "::ffff:10.0.0.5"} <= ips
+
+
+def test_every_attribute_of_every_process(tree: Tree) -> None:
+    """What monitoring code often does: process_iter with all attributes."""
+    mine = {tree.root_pid, tree.listener_pid}
+    infos = {
+        p.pid: p.info for p in psutil.process_iter(attrs=[], ad_value="denied") if p.pid in mine
+    }
+    assert set(infos) == mine
+    info = infos[tree.listener_pid]
+    assert info["name"] == tree.name
+    assert info["num_threads"] == len(info["threads"]) or info["threads"] == "denied"
+    assert info["memory_full_info"].rss == info["memory_info"].rss
+    assert info["io_counters"] == "denied" or info["io_counters"].read_bytes >= 0
+    assert any(c.status == psutil.CONN_LISTEN for c in info["net_connections"])
+
+
+def test_c_backed_calls_never_reach_a_real_pid_from_the_fake(tmp_path: Path) -> None:
+    with SandboxHost(tmp_path / "host") as host, host.procfs():
+        proc = psutil.Process(host.pids()["control"][0])
+        assert proc.nice() == 0 and proc.cpu_affinity() and proc.ionice().value == 0
+        for change in (
+            lambda: proc.nice(10),
+            lambda: proc.cpu_affinity([0]),
+            lambda: proc.ionice(psutil.IOPRIO_CLASS_IDLE),
+        ):
+            with pytest.raises(psutil.AccessDenied, match="not emulated"):
+                change()
+    me = psutil.Process()
+    assert me.nice() == os.getpriority(os.PRIO_PROCESS, 0)  # the real calls are back

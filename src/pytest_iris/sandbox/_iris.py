@@ -79,7 +79,6 @@ def spawn_agent(state: HostState) -> None:
         uid=0,
         role="agent",
         exe="/usr/local/etc/irissys/ISCAgent",
-        threads=3,
     )
     port = next((i.agent_port for i in state.instances.values()), 2188)
     state.listen(agent, port)
@@ -100,7 +99,7 @@ def spawn_instance(state: HostState, inst: Instance) -> dict[str, int]:
         return proc.pid
 
     roles: dict[str, int] = {}
-    control = kernel("control", "-cc", "-B", f"-C{inst.cpf}*{name}", ppid=1, threads=2)
+    control = kernel("control", "-cc", "-B", f"-C{inst.cpf}*{name}", ppid=1)
     roles["control"] = control
     roles["write_daemon"] = kernel("write_daemon", "-w", "WRTDMN", ppid=control, rss=65536)
     for n in range(inst.write_daemon_helpers):
@@ -116,7 +115,7 @@ def spawn_instance(state: HostState, inst: Instance) -> dict[str, int]:
         "httpd",
         [httpd_bin, "-f", f"{inst.directory}/httpd/conf/httpd.conf", "-d", f"{inst.directory}/httpd"],
         ppid=control, uid=uid, role="web_server", instance=name, exe=httpd_bin,
-        cwd=f"{inst.directory}/httpd", threads=3,
+        cwd=f"{inst.directory}/httpd",
     )  # fmt: skip
     state.listen(web, inst.web_port, family=6)
     roles["web_server"] = web.pid

@@ -174,12 +174,20 @@ def _put(path: str, text: str, mode: int = 0o644) -> None:
 def _write_process(base: str, proc: Proc, state: HostState) -> None:
     os.mkdir(base)
     os.mkdir(f"{base}/fd")
-    _put(f"{base}/stat", _stat_line(proc, state))
+    os.mkdir(f"{base}/task")
+    os.mkdir(f"{base}/task/{proc.pid}")
+    stat = _stat_line(proc, state)
+    _put(f"{base}/stat", stat)
+    _put(f"{base}/task/{proc.pid}/stat", stat)
     _put(f"{base}/status", _status(proc))
     _put(f"{base}/comm", proc.comm + "\n")
     _put(f"{base}/cmdline", "".join(arg + "\0" for arg in proc.cmdline))
+    _put(f"{base}/environ", f"PATH=/usr/bin:/bin\0HOME={proc.cwd}\0")
     pages = proc.rss_kb // 4
     _put(f"{base}/statm", f"{proc.vsize_kb // 4} {pages} {pages // 2} 2048 0 512 0\n")
+    _put(f"{base}/io", _io(proc))
+    _put(f"{base}/smaps_rollup", _smaps_rollup(proc))
+    _put(f"{base}/smaps", _smaps(proc))
     os.symlink(proc.exe or "/usr/bin/true", f"{base}/exe")
     os.symlink(proc.cwd, f"{base}/cwd")
     for fd in (0, 1, 2):
@@ -188,9 +196,43 @@ def _write_process(base: str, proc: Proc, state: HostState) -> None:
         os.symlink(f"socket:[{inode}]", f"{base}/fd/{fd}")
 
 
+def _io(proc: Proc) -> str:
+    n = proc.pid
+    return (
+        f"rchar: {n * 4099}\nwchar: {n * 1031}\nsyscr: {n * 7}\nsyscw: {n * 3}\n"
+        f"read_bytes: {n * 4096}\nwrite_bytes: {n * 1024}\ncancelled_write_bytes: 0\n"
+    )
+
+
+def _smaps_rollup(proc: Proc) -> str:
+    rss, private = proc.rss_kb, proc.rss_kb // 2
+    return (
+        f"00400000-7ffd00000000 ---p 00000000 00:00 0                          [rollup]\n"
+        f"Rss:            {rss:8d} kB\nPss:            {rss * 3 // 4:8d} kB\n"
+        f"Shared_Clean:   {rss - private:8d} kB\nPrivate_Clean:  {private // 2:8d} kB\n"
+        f"Private_Dirty:  {private - private // 2:8d} kB\nSwap:           {0:8d} kB\n"
+    )
+
+
+def _smaps(proc: Proc) -> str:
+    rss, private = proc.rss_kb, proc.rss_kb // 2
+    exe = proc.exe or "/usr/bin/true"
+    return (
+        f"00400000-00c00000 r-xp 00000000 fd:00 {proc.pid * 13}                 {exe}\n"
+        f"Size:           {proc.vsize_kb:8d} kB\nRss:            {rss:8d} kB\n"
+        f"Pss:            {rss * 3 // 4:8d} kB\nShared_Clean:   {rss - private:8d} kB\n"
+        f"Shared_Dirty:          0 kB\nPrivate_Clean:  {private // 2:8d} kB\n"
+        f"Private_Dirty:  {private - private // 2:8d} kB\nReferenced:     {rss:8d} kB\n"
+        f"Anonymous:      {private:8d} kB\nLazyFree:              0 kB\n"
+        f"AnonHugePages:         0 kB\nSwap:                  0 kB\n"
+    )
+
+
 def _sync_process(pdir: Path, proc: Proc, state: HostState) -> None:
     """Rewrite what can change for a living process: stat/status and its fds."""
-    write_file(pdir / "stat", _stat_line(proc, state))
+    stat = _stat_line(proc, state)
+    write_file(pdir / "stat", stat)
+    write_file(pdir / "task" / str(proc.pid) / "stat", stat)
     write_file(pdir / "status", _status(proc))
     fd_dir = pdir / "fd"
     wanted = {str(fd): f"socket:[{inode}]" for fd, inode in proc.fds.items()}

@@ -19,7 +19,7 @@ import os
 import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 
 _lock = threading.RLock()
 
@@ -69,6 +69,7 @@ def pointed_at(host: _Host, *, real: bool = False) -> Iterator[None]:
                 raise ProcessLookupError(3, "No such process")
             saved_kill(pid, sig)
 
+        saved_methods = {} if real else _stand_ins(psutil)
         psutil.PROCFS_PATH = str(host.proc)
         psutil.process_iter.cache_clear()
         setattr(psutil, "_LOWEST_PID", None)  # noqa: B010 (private, untyped)
@@ -78,6 +79,46 @@ def pointed_at(host: _Host, *, real: bool = False) -> Iterator[None]:
     finally:
         with _lock:
             psutil.PROCFS_PATH = saved_path
+            platform_process = getattr(psutil, "_psplatform").Process  # noqa: B009 (untyped, private)
+            for name, method in saved_methods.items():
+                setattr(platform_process, name, method)
             psutil.process_iter.cache_clear()
             setattr(psutil, "_LOWEST_PID", saved_lowest)  # noqa: B010
             os.kill = saved_kill
+
+
+def _stand_ins(psutil: Any) -> dict[str, Any]:
+    """Replace psutil's C-backed per-process calls while it reads a fake host.
+
+    ``nice``, ``cpu_affinity``, ``ionice`` and ``rlimit`` call the kernel with
+    the PID directly (no procfs, no audit event): on a fake host that PID is
+    either nobody or an unrelated real process. The getters answer what a
+    default process has; the setters refuse with AccessDenied naming why.
+    Returns the originals, to put back.
+    """
+    cls = psutil._psplatform.Process
+    ntp = psutil._psplatform.ntp
+
+    def refuse(self: Any, *args: Any) -> None:
+        raise psutil.AccessDenied(self.pid, msg="changing a fake sandbox process is not emulated")
+
+    def rlimit(self: Any, resource_: int, limits: Any = None) -> Any:
+        if limits is not None:
+            refuse(self)
+        return (-1, -1)  # RLIM_INFINITY, as for most daemons
+
+    fakes: dict[str, Any] = {
+        "nice_get": lambda self: 0,
+        "nice_set": refuse,
+        "cpu_affinity_get": lambda self: list(range(2)),
+        "cpu_affinity_set": refuse,
+        "ionice_get": lambda self: ntp.pionice(psutil.IOPRIO_CLASS_NONE, 0),
+        "ionice_set": refuse,
+        "rlimit": rlimit,
+    }
+    saved = {}
+    for name, fake in fakes.items():
+        if hasattr(cls, name):
+            saved[name] = getattr(cls, name)
+            setattr(cls, name, fake)
+    return saved

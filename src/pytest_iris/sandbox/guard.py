@@ -20,9 +20,10 @@ active, the events through which code escapes:
 Each refusal raises :class:`~pytest_iris.errors.ContainmentError` naming
 what was tried and what to do instead. Audit hooks cannot be removed, so
 the hook is installed once and does nothing while no sandbox is active.
-Not covered: C code that calls the kernel without an audit event (psutil's
-``nice``/``rlimit``/``cpu_affinity`` setters, ctypes), and ``os.open`` with
-``dir_fd``.
+Not covered by the hook: C code that calls the kernel without an audit
+event (ctypes; psutil's ``nice``/``cpu_affinity``/``ionice``/``rlimit``, which
+:meth:`SandboxHost.procfs` replaces by stand-ins while psutil reads a fake
+host), and ``os.open`` with ``dir_fd``.
 """
 
 from __future__ import annotations
