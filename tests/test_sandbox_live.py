@@ -61,6 +61,18 @@ def test_stop_ends_real_processes_and_closes_real_sockets(live: LiveSandbox) -> 
     assert "2 user" in live.log_text()
 
 
+def test_snapshots_of_the_live_host(live: LiveSandbox) -> None:
+    before = live.snapshot()
+    assert before.listening == (1972, 2188, 52773) and before.connections == 2
+    assert before.kernel["kernel.shmmax"] == str(2 * GB)
+    assert live.run(["iris", "stop", "IRIS", "quietly", "restart"]).returncode == 0
+    change = live.snapshot() - before
+    assert change.status is None and change.connections == (2, 0)
+    assert {role for _, role in change.stopped.values()} >= {"control", "user_job", "superserver"}
+    assert {comm for comm, _ in change.started.values()} == {"irisdb", "httpd"}
+    assert any(line.endswith("Enabling logons") for line in change.new_log_lines)
+
+
 def test_real_shmget_decides_startup(live: LiveSandbox) -> None:
     plan = shared_memory_plan(live.cpf_path, live._ram)
     assert live.run(["iris", "stop", "IRIS", "quietly"]).returncode == 0

@@ -480,7 +480,26 @@ class LiveSandbox:
         return iris_command(self, list(args))
 
     def snapshot(self) -> Any:
-        raise SandboxError("snapshots are a fake-host feature (SandboxHost.snapshot)")
+        """Kernel (the namespace's), processes, ports, connections, CPF and log now."""
+        from pytest_iris.sandbox.snapshot import take_live
+
+        return take_live(self)
+
+    def state(self) -> HostState:
+        """The bookkeeping of the live host (instance status, clock)."""
+        return load_state(self.root)
+
+    def listening(self) -> tuple[int, ...]:
+        """Ports with a listening socket in the namespace."""
+        ports: set[int] = set()
+        for table in ("tcp", "tcp6"):
+            with open(f"/proc/{self.supervisor}/net/{table}", encoding="ascii") as fh:
+                next(fh)
+                for line in fh:
+                    fields = line.split()
+                    if fields[3] == "0A":
+                        ports.add(int(fields[1].rsplit(":", 1)[1], 16))
+        return tuple(sorted(ports))
 
 
 def main(name: str, root: str, argv: list[str]) -> int:

@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from pytest_iris.sandbox.host import SandboxHost
+    from pytest_iris.sandbox.live import LiveSandbox
 
 KERNEL_KEYS = (
     "kernel.shmmax",
@@ -116,6 +117,34 @@ def take(host: SandboxHost) -> Snapshot:
         processes={p.pid: (p.comm, p.role) for p in state.processes.values()},
         listening=listening,
         connections=established(state, inst),
+        cpf=_cpf_values(host.cpf_path.read_text(encoding="utf-8")),
+        log_lines=tuple(host.messages_log.read_text(encoding="utf-8").splitlines()),
+    )
+
+
+def take_live(host: LiveSandbox) -> Snapshot:
+    """The same snapshot of a live sandbox: its namespace's kernel and real processes."""
+    values = host.sysctl("-n", *KERNEL_KEYS).stdout.splitlines()
+    state = host.state()
+    inst = state.instances[host.instance_name]
+    with open("/proc/meminfo", encoding="ascii") as fh:  # huge pages are the real host's
+        free = next(int(line.split()[1]) for line in fh if line.startswith("HugePages_Free"))
+    processes = {}
+    for role, pids in host.pids().items():
+        for pid in pids:
+            try:
+                with open(f"/proc/{pid}/comm", encoding="utf-8") as fh:
+                    processes[pid] = (fh.read().strip(), role)
+            except OSError:
+                continue
+    return Snapshot(
+        kernel=dict(zip(KERNEL_KEYS, values, strict=False)),
+        hugepages_free=free,
+        status=inst.status,
+        health=inst.health,
+        processes=processes,
+        listening=host.listening(),
+        connections=host.connections(),
         cpf=_cpf_values(host.cpf_path.read_text(encoding="utf-8")),
         log_lines=tuple(host.messages_log.read_text(encoding="utf-8").splitlines()),
     )
