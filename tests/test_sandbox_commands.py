@@ -249,3 +249,14 @@ def test_a_second_instance_like_the_real_iris_list(tmp_path: Path) -> None:
     assert host.run(["iris", "stop", "IRIS", "quietly"]).returncode == 0
     assert host.status("IRIS2") == "running", "stopping one instance leaves the other"
     assert "Shutting down" not in (host.root / "opt/iris2/mgr/messages.log").read_text()
+
+
+def test_same_seed_same_host_other_seed_other_pids(tmp_path: Path) -> None:
+    def build(name: str, seed: int) -> tuple[dict[str, list[int]], str]:
+        host = SandboxHost(tmp_path / name, users=2, seed=seed).build()
+        host.iris("stop", "IRIS", "quietly", "restart")
+        return host.pids(), host.log_text().replace(str(host.root), "ROOT")
+
+    first, again, other = build("a", 7), build("b", 7), build("c", 8)
+    assert first == again, "a seed gives the same PIDs and a byte-identical messages.log"
+    assert first[0] != other[0]
