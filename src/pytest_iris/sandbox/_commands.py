@@ -20,7 +20,7 @@ import sys
 from collections.abc import Mapping
 from pathlib import Path
 
-from pytest_iris.errors import SandboxError
+from pytest_iris.errors import ContainmentError, SandboxError
 from pytest_iris.sandbox import _iris, _procfs
 from pytest_iris.sandbox._cmdbase import EUID_ENV
 from pytest_iris.sandbox._cmdbase import euid as _euid
@@ -28,10 +28,8 @@ from pytest_iris.sandbox._cmdbase import proc_root as _proc_root
 from pytest_iris.sandbox._iriscmd import iris_command
 from pytest_iris.sandbox._state import load_state, locked_state
 from pytest_iris.sandbox._sysctl import sysctl_command, write_sysctl
+from pytest_iris.sandbox.guard import GUARDED_COMMANDS, check_command
 
-#: commands sudo must never reach on the real host
-GUARDED = frozenset({"sudo", "sysctl", "iris", "ccontrol", "systemctl", "kill", "pkill", "killall",
-                     "reboot", "shutdown", "halt", "poweroff", "init", "telinit"})  # fmt: skip
 Outcome = _iris.Outcome
 
 
@@ -155,14 +153,11 @@ def sudo_command(root: Path, argv: list[str], *, env: Mapping[str, str]) -> Outc
     if found is None:
         return Outcome(status=1, stderr=f"sudo: {command}: command not found\n")
     bin_dir = str((root / "bin").resolve())
-    if Path(found).name in GUARDED and str(Path(found).resolve().parent) != bin_dir:
+    if Path(found).name in GUARDED_COMMANDS and str(Path(found).resolve().parent) != bin_dir:
         return Outcome(
             status=1,
             stderr=f"sudo: refusing to run the real host's {found} from inside the sandbox\n",
         )
-    from pytest_iris.errors import ContainmentError
-    from pytest_iris.sandbox.guard import check_command
-
     try:  # what the command itself would run (sh -c '...', env, timeout ...)
         check_command([found, *args[1:]], env.get("PATH"), root / "bin")
     except ContainmentError as exc:
