@@ -5,11 +5,14 @@ from __future__ import annotations
 import asyncio
 from pathlib import Path
 
+import pytest
+
 from pytest_iris.chaos.builtins import SCENARIO_DIR
 from pytest_iris.chaos.llm_remediator import LLMRemediator
-from pytest_iris.chaos.loader import load_scenario
+from pytest_iris.chaos.loader import load_scenario, load_scenario_text
 from pytest_iris.chaos.runner import ScenarioRunner
 from pytest_iris.llm.generator import LLMGenerator
+from pytest_iris.llm.providers import Provider
 from pytest_iris.llm.server import IrisOpenAIServer
 
 
@@ -36,3 +39,35 @@ def test_llm_says_nothing_to_do_for_info_lines(tmp_path: Path) -> None:
         journal = _run("license_limit", remediator, tmp_path)
     assert journal.status == "passed", journal.failures
     assert journal.of_kind("command") == []
+
+
+@pytest.fixture
+def iris_llm_providers(iris_openai_server: IrisOpenAIServer) -> tuple[Provider, ...]:
+    """Recordings come from the project's local server (see cassettes/)."""
+    return (iris_openai_server.provider(),)
+
+
+LLM_SCENARIO = """
+name: llm_lock_table
+host:
+  cpf: {config: {locksiz: 16777216}}
+faults:
+  - at: 5
+    llm: {incident: lock_table, count: 3}
+expect:
+  within_s: 30
+  tool_calls: [{tool: cpf, action: set, status: success}]
+  cpf: {config: {locksiz: {min: 33554432}}}
+"""
+
+
+def test_llm_fault_writes_recorded_lines_at_host_time(
+    iris_llm: LLMGenerator, tmp_path: Path
+) -> None:
+    scenario = load_scenario_text(LLM_SCENARIO, "llm_lock_table.yaml")
+    journal = ScenarioRunner(scenario, root=tmp_path, llm=iris_llm).run()
+    assert journal.status == "passed", journal.failures
+    messages = journal.of_kind("message")
+    assert len(messages) == 3
+    assert messages[0].t == pytest.approx(5.001)  # moved from the recording to the host clock
+    assert any("lock" in m.summary.lower() for m in messages)

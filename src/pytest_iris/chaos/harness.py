@@ -34,6 +34,7 @@ class ChaosHarness:
         root: str | os.PathLike[str],
         registry: Registry | None = None,
         remediator: str | None = None,
+        llm: Any = None,
     ) -> None:
         self.registry = registry or Registry.standalone()
         source = ""
@@ -50,7 +51,12 @@ class ChaosHarness:
         self.scenario = scenario
         self.root = Path(root)
         self.runner = ScenarioRunner(
-            scenario, remediator=remediator, registry=self.registry, root=self.root, source=source
+            scenario,
+            remediator=remediator,
+            registry=self.registry,
+            root=self.root,
+            source=source,
+            llm=llm,
         )
         self._loop = asyncio.new_event_loop()
         self._played = False

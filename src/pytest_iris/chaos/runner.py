@@ -76,8 +76,11 @@ class ScenarioRunner:
         registry: Registry | None = None,
         source: str = "",
         seed: int | None = None,
+        llm: Any = None,
     ) -> None:
         self.scenario = scenario
+        #: the LLMGenerator for ``llm`` faults (from the llm settings when not given)
+        self.llm = llm
         self.registry = registry or Registry.standalone()
         self.remediator_spec = remediator or default_remediator()
         self.root = Path(root) if root is not None else None
@@ -317,6 +320,9 @@ class ScenarioRunner:
         if action == "sequence":
             assert fault.sequence is not None
             return _by_stamp(self._render(fault.sequence, fault.params))
+        if action == "llm":
+            assert fault.llm is not None
+            return _by_stamp(await self._generate(fault.llm.incident, fault.llm.count))
         if action == "lines":
             self._append_text("".join(self._stamp(line) + "\n" for line in fault.lines or ()))
         elif action == "kernel":
@@ -357,6 +363,20 @@ class ScenarioRunner:
             )
         context = self._sequence_context()
         return list(sequences[name](context, **params))
+
+    async def _generate(self, incident: str, count: int) -> list[IRISMessage]:
+        """An LLM's lines for ``incident``, moved to start now on the host clock."""
+        if self.llm is None:
+            from pytest_iris.llm.generator import LLMGenerator
+            from pytest_iris.settings import load_settings
+
+            self.llm = LLMGenerator.from_settings(load_settings().llm)
+        generation = await self.llm.generate(incident, count)
+        messages: list[IRISMessage] = list(generation.messages)
+        if not messages:
+            return []
+        shift = host_time(self._clock() + 0.001) - messages[0].timestamp
+        return [m.model_copy(update={"timestamp": m.timestamp + shift}) for m in messages]
 
     def _sequence_context(self) -> Any:
         from pytest_iris import generation

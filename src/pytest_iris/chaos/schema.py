@@ -67,11 +67,19 @@ class SteadyState(_Model):
     after_rollbacks: bool = False
 
 
+class LLMFault(_Model):
+    """Messages an LLM writes for an incident (replayed from a cassette in tests)."""
+
+    incident: str = Field(min_length=1)
+    count: int = Field(default=3, ge=1, le=50)
+
+
 class Fault(_Model):
     """One step injected at ``at`` seconds: exactly one action field is set.
 
     - ``sequence``: write a named log sequence (``params`` passed to it)
     - ``lines``: write these raw messages.log lines as they are
+    - ``llm``: write what an LLM generates for an incident (``{incident, count}``)
     - ``kernel``: set kernel parameters on the host (a value lowered)
     - ``cpf``: change CPF values (someone edited the configuration)
     - ``kill``: kill the instance's daemon with this role (``write_daemon``...)
@@ -85,6 +93,7 @@ class Fault(_Model):
     sequence: str | None = None
     params: dict[str, Any] = Field(default_factory=dict)
     lines: list[str] | None = None
+    llm: LLMFault | None = None
     kernel: dict[KernelKey, int | str] | None = None
     cpf: CpfValues | None = None
     kill: str | None = None
@@ -118,6 +127,8 @@ class Fault(_Model):
             text = f"sequence {value}{extra}"
         elif action == "lines":
             text = f"{len(value)} raw line(s)"
+        elif action == "llm":
+            text = f"llm {value.incident} x{value.count}"
         elif action in ("kernel", "cpf"):
             text = f"{action} " + ", ".join(_flatten(value))
         else:
@@ -128,6 +139,7 @@ class Fault(_Model):
 ACTIONS: tuple[str, ...] = (
     "sequence",
     "lines",
+    "llm",
     "kernel",
     "cpf",
     "kill",

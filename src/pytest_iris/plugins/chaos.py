@@ -201,13 +201,25 @@ def iris_chaos(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Any]:
             f'{request.node.nodeid}: the iris_chaos fixture needs @pytest.mark.iris_scenario("name")'
         )
     registry = Registry.from_pytest(request.config)
+    name = str(marker.args[0])
+    llm = None
+    if _has_llm_faults(registry, name):  # the test's cassette (llm part's fixture) replays it
+        llm = request.getfixturevalue("iris_llm")
     with ChaosHarness(
-        str(marker.args[0]),
+        name,
         root=tmp_path / "chaos",
         registry=registry,
         remediator=remediator_spec(request.config),
+        llm=llm,
     ) as harness:
         yield harness
+
+
+def _has_llm_faults(registry: Any, name: str) -> bool:
+    from pytest_iris.chaos.loader import load_scenario
+
+    path = registry.scenario_paths.get(name)
+    return path is not None and any(f.llm is not None for f in load_scenario(path).faults)
 
 
 @pytest.hookimpl(wrapper=True)
