@@ -178,8 +178,18 @@ def test_fixture_needs_marker(iris_chaos):
 
 def test_markers_and_iris_chaos_fixture(pytester: pytest.Pytester) -> None:
     pytester.makepyfile(test_markers=MARKER_TESTS)
-    result = pytester.runpytest("-p", "no:cacheprovider")
+    xml = pytester.path / "junit.xml"
+    result = pytester.runpytest("-p", "no:cacheprovider", f"--junitxml={xml}")
     result.assert_outcomes(passed=2, failed=1, errors=1)
+    cases = {c.get("name"): c for c in ET.parse(xml).getroot().iter("testcase")}
+    props = {p.get("name"): p.get("value") for p in cases["test_fixed"].iter("property")}
+    assert props["iris_scenario"] == "lock_table_full"
+    assert props["iris_commands"] == "cpf.set(changes={'config.locksiz': '33554432'})"
+    whole = {
+        p.get("name"): p.get("value")
+        for p in cases["test_whole_scenario_with_reference"].iter("property")
+    }
+    assert whole["iris_status"] == "passed"
     result.stdout.fnmatch_lines(
         [
             '*the iris_chaos fixture needs @pytest.mark.iris_scenario("name")*',

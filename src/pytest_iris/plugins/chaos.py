@@ -166,18 +166,28 @@ class ScenarioItem(pytest.Item):
 def pytest_runtest_makereport(
     item: pytest.Item, call: pytest.CallInfo[None]
 ) -> Generator[None, Any, Any]:
+    journal = _journal_of(item) if call.when == "call" else None
+    if journal is not None and not isinstance(item, ScenarioItem):
+        # a marker test that played or injected a scenario reports like a scenario item
+        from pytest_iris.chaos.journal import junit_properties
+
+        item.user_properties.extend(junit_properties(journal))
     report = yield
-    if call.when == "call":
-        journal = getattr(item, "journal", None)
-        if journal is None:
-            harness = getattr(item, "funcargs", {}).get("iris_chaos")
-            runner = getattr(harness, "runner", None)
-            journal = getattr(runner, "journal", None) if runner is not None else None
-            if journal is not None and not journal.events:
-                journal = None
-        if journal is not None:
-            report.iris_journal = journal.to_dict()
+    if journal is not None:
+        report.iris_journal = journal.to_dict()
     return report
+
+
+def _journal_of(item: pytest.Item) -> Any:
+    """The scenario journal of an item: its own, or that of its iris_chaos harness."""
+    journal = getattr(item, "journal", None)
+    if journal is None:
+        harness = getattr(item, "funcargs", {}).get("iris_chaos")
+        runner = getattr(harness, "runner", None)
+        journal = getattr(runner, "journal", None)
+        if journal is not None and not journal.events:
+            journal = None
+    return journal
 
 
 # -- the marker fixture ------------------------------------------------------------
