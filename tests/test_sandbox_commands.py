@@ -260,3 +260,20 @@ def test_same_seed_same_host_other_seed_other_pids(tmp_path: Path) -> None:
     first, again, other = build("a", 7), build("b", 7), build("c", 8)
     assert first == again, "a seed gives the same PIDs and a byte-identical messages.log"
     assert first[0] != other[0]
+
+
+def test_start_console_with_and_without_quietly(tmp_path: Path) -> None:
+    host = SandboxHost(tmp_path / "h", running=False).build()
+    quiet = host.run(["iris", "start", "IRIS", "quietly"]).stdout.splitlines()
+    # container logs of `iris start IRIS quietly` (facts.md §4.4)
+    assert quiet[:2] == ["Using 'iris.cpf' configuration file", "Starting Control Process"]
+    assert re.fullmatch(r"Allocated \d+MB shared memory", quiet[2])
+    assert quiet[3].endswith("MB miscellaneous") and quiet[-1] == "Starting IRIS"
+    host.run(["iris", "stop", "IRIS", "quietly"])
+    loud = host.run(["iris", "start", "IRIS"]).stdout.splitlines()
+    # the interactive form: `Starting IRIS` first (facts.md §4.4)
+    assert loud[:3] == [
+        "Starting IRIS",
+        "Using 'iris.cpf' configuration file",
+        "Starting Control Process",
+    ]

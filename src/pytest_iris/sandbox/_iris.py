@@ -15,6 +15,8 @@ saves the state. What IRIS really does comes from ``shared/iris/facts.md``:
 * processes (§4.5): every kernel process is ``irisdb`` (comm and argv[0]);
   the daemon names WRTDMN/SWRTDMN and the ISC agent on 2188 are real, the
   argv after ``-s<mgr>`` is our invention (no real ``ps`` listing exists).
+* start prints its console lines with or without ``quietly`` (see
+  :func:`console_head`), as the real container logs show.
 * stop: no real console text of ``iris stop`` is known (§4.4). Our choice:
   ``quietly`` prints nothing; without it a one-line notice. With users
   connected IRIS halts their jobs during shutdown, so their processes end and
@@ -55,6 +57,23 @@ class Outcome:
 def ctime(epoch: float) -> str:
     """The C ``ctime`` form IRIS prints: ``Tue Jun 27 01:55:25 2023``."""
     return time.asctime(time.gmtime(epoch))
+
+
+def console_head(name: str, cpf_name: str, *, quietly: bool) -> list[str]:
+    """The first lines ``iris start`` prints (facts.md §4.4).
+
+    Interactive (a Japanese benchmark article): ``Starting IRIS`` /
+    ``Using 'iris.cpf' configuration file`` / ``Starting Control Process`` /
+    the allocation. With ``quietly`` (container logs of ``iris start IRIS
+    quietly``): ``Starting Control Process``, the allocation lines, and
+    ``Starting IRIS`` at the end. ``quietly`` suppresses questions, not these.
+    """
+    head = [f"Using '{cpf_name}' configuration file", "Starting Control Process"]
+    return head if quietly else [f"Starting {name}", *head]
+
+
+def console_tail(console: list[str], name: str, *, quietly: bool) -> list[str]:
+    return [*console, f"Starting {name}"] if quietly else console
 
 
 def mgr_dir(inst: Instance) -> Path:
@@ -197,11 +216,7 @@ def start(
         return out
     cpf = Path(inst.cpf)
     state.advance(1.0)
-    console = [
-        f"Starting {inst.name}",
-        f"Using '{cpf.name}' configuration file",
-        "Starting Control Process",
-    ]
+    console = console_head(inst.name, cpf.name, quietly=quietly)
     config = _cpfio.startup_config(cpf, state.total_ram_mb)
     plan, flags = config.plan, config.memlock
     inst.superserver_port, inst.web_port = config.superserver_port, config.web_port
@@ -272,8 +287,7 @@ def start(
     inst.users = inst.web_users = 0
     _log.startup_tail(lines, inst, roles)
     lines.write(messages_log(inst), durable=durable)
-    console.append(f"Starting {inst.name}")
-    out.stdout = "" if quietly else "\n".join(console) + "\n"
+    out.stdout = "\n".join(console_tail(console, inst.name, quietly=quietly)) + "\n"
     out.messages = lines.messages
     return out
 

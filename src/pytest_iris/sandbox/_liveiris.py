@@ -52,11 +52,7 @@ def _start(host: LiveSandbox, state: HostState, inst: Instance, quietly: bool) -
         ):
             os.unlink(host.live_dir / "up" / stale)
     state.advance(1.0)
-    console = [
-        f"Starting {inst.name}",
-        f"Using '{Path(inst.cpf).name}' configuration file",
-        "Starting Control Process",
-    ]
+    console = _iris.console_head(inst.name, Path(inst.cpf).name, quietly=quietly)
     host._send("start")
     host._wait_for("alloc")
     index = int((host.live_dir / "up" / "alloc").read_text())
@@ -81,7 +77,7 @@ def _start(host: LiveSandbox, state: HostState, inst: Instance, quietly: bool) -
     first, breakdown = allocated_messages(plans[index])
     lines.add(sev, "Generic.Event", first)
     lines.add(sev, "Generic.Event", breakdown, same_stamp=True)
-    console += [first, breakdown, f"Starting {inst.name}"]
+    console = _iris.console_tail([*console, first, breakdown], inst.name, quietly=quietly)
     found = host.pids()
     roles = {
         role: pids[0]
@@ -95,7 +91,7 @@ def _start(host: LiveSandbox, state: HostState, inst: Instance, quietly: bool) -
     inst.shm_mb = plans[index].total_mb
     _log.startup_tail(lines, inst, roles)
     lines.write(_iris.messages_log(inst))
-    return _iris.Outcome(0, "" if quietly else "\n".join(console) + "\n", "", lines.messages)
+    return _iris.Outcome(0, "\n".join(console) + "\n", "", lines.messages)
 
 
 def _stop(host: LiveSandbox, state: HostState, inst: Instance, quietly: bool) -> _iris.Outcome:
