@@ -16,24 +16,21 @@ import asyncio
 import contextlib
 import heapq
 import os
-import re
 import shutil
-import signal
 import tempfile
 import time
 from collections.abc import AsyncIterator
-from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from pytest_iris.chaos import checks
+from pytest_iris.chaos.faults import FaultInjector, clock_of, host_time
 from pytest_iris.chaos.journal import Event, Journal
 from pytest_iris.chaos.registry import Registry
 from pytest_iris.chaos.remediator import RemediationContext, Remediator, ask, resolve_remediator
-from pytest_iris.chaos.schema import Fault, Scenario, flatten
+from pytest_iris.chaos.schema import Fault, Scenario
 from pytest_iris.errors import InstanceError, ScenarioError
-from pytest_iris.grammar import HEADER, format_message
-from pytest_iris.models import IRISMessage, RemediationCommand, Severity, ToolResult, ToolStatus
+from pytest_iris.models import IRISMessage, RemediationCommand, ToolResult, ToolStatus
 from pytest_iris.reader import LogEntry, parse_text
 from pytest_iris.tracing import trace
 
@@ -43,8 +40,6 @@ MAX_ROUNDS = 12
 REACTION_S = 0.5
 #: Physical memory of a scenario host unless the scenario says (the sandbox's default).
 DEFAULT_RAM_MB = 16384
-_EPOCH = datetime(1970, 1, 1)
-_UNSTAMPED = re.compile(r"^([0-3]) (?:\[([^\]]+)\] )?(.*)$")
 
 
 def default_remediator() -> str:
@@ -52,11 +47,6 @@ def default_remediator() -> str:
     from pytest_iris.settings import load_settings
 
     return load_settings().chaos.remediator
-
-
-def host_time(clock: float) -> datetime:
-    """The sandbox host's clock (epoch seconds, UTC) as messages.log stamps it."""
-    return _EPOCH + timedelta(milliseconds=round(clock * 1000))
 
 
 class ScenarioRunner:
@@ -104,6 +94,7 @@ class ScenarioRunner:
         self._dispatcher: Any = None
         self._http_state: dict[str, Any] = {}
         self._file_state: dict[str, Any] = {}
+        self._faults: FaultInjector = cast(FaultInjector, None)  # set by open()
         self._published = 0
         self._stack = contextlib.AsyncExitStack()
         self.context: RemediationContext | None = None
@@ -164,6 +155,9 @@ class ScenarioRunner:
         self.context = RemediationContext(
             host=self.host, instance=self.host.instance_name, dispatch=self._dispatch
         )
+        self._faults = FaultInjector(
+            self.host, self.registry, scenario=self.scenario.name, seed=self.seed, llm=self.llm
+        )
         await self._stack.enter_async_context(self._transport_session())
         self.before = {
             "control": (self.host.pids().get("control") or [None])[0],
@@ -216,9 +210,7 @@ class ScenarioRunner:
                 writer = self._control_pid()
                 for batch in await self._inject(item, "fault"):
                     counter += 1
-                    heapq.heappush(
-                        agenda, (_clock_of(batch[0].timestamp), counter, (writer, batch))
-                    )
+                    heapq.heappush(agenda, (clock_of(batch[0].timestamp), counter, (writer, batch)))
             else:
                 writer, batch = item
                 if writer is not None and self._control_pid() != writer:
@@ -315,134 +307,16 @@ class ScenarioRunner:
     async def _inject(self, fault: Fault, kind: str) -> list[list[IRISMessage]]:
         """Apply one fault; a sequence is returned as batches of lines to write at their times."""
         self._event(kind, fault.describe(), data={"action": fault.action, "at": fault.at})
-        action = fault.action
-        host = self.host
-        if action == "sequence":
-            assert fault.sequence is not None
-            return _by_stamp(self._render(fault.sequence, fault.params))
-        if action == "llm":
-            assert fault.llm is not None
-            return _by_stamp(await self._generate(fault.llm.incident, fault.llm.count))
-        if action == "lines":
-            self._append_text("".join(self._stamp(line) + "\n" for line in fault.lines or ()))
-        elif action == "kernel":
-            for key, value in (fault.kernel or {}).items():
-                host.set_sysctl(key, value)
-        elif action == "cpf":
-            self._set_cpf(fault.cpf or {})
-        elif action == "kill":
-            assert fault.kill is not None
-            pids = host.pids().get(fault.kill)
-            if not pids:
-                raise ScenarioError(
-                    f"scenario {self.scenario.name}: no process with role {fault.kill!r} to kill "
-                    f"(roles: {', '.join(sorted(host.pids()))})"
-                )
-            for pid in pids:
-                host.signal(pid, signal.SIGKILL)
-        elif action == "connect":
-            host.connect(fault.connect or 0)
-        elif action == "disconnect":
-            host.disconnect(fault.disconnect)
-        elif action == "iris":
-            name = host.instance_name
-            if fault.iris in ("stop", "restart") and host.status() == "running":
-                host.iris("stop", name, "quietly")
-            if fault.iris in ("start", "restart"):
-                host.iris("start", name, "quietly")
-        elif action == "endpoint":
+        if fault.endpoint is not None:
             await self._endpoint_fault(fault.endpoint == "down")
-        return []
-
-    def _render(self, name: str, params: dict[str, Any]) -> list[IRISMessage]:
-        sequences = self.registry.sequences
-        if name not in sequences:
-            raise ScenarioError(
-                f"scenario {self.scenario.name}: unknown log sequence {name!r} "
-                f"(registered: {', '.join(sorted(sequences)) or 'none'})"
-            )
-        context = self._sequence_context()
-        return list(sequences[name](context, **params))
-
-    async def _generate(self, incident: str, count: int) -> list[IRISMessage]:
-        """An LLM's lines for ``incident``, moved to start now on the host clock."""
-        if self.llm is None:
-            from pytest_iris.llm.generator import LLMGenerator
-            from pytest_iris.settings import load_settings
-
-            self.llm = LLMGenerator.from_settings(load_settings().llm)
-        generation = await self.llm.generate(incident, count)
-        messages: list[IRISMessage] = list(generation.messages)
-        if not messages:
             return []
-        shift = host_time(self._clock() + 0.001) - messages[0].timestamp
-        return [m.model_copy(update={"timestamp": m.timestamp + shift}) for m in messages]
-
-    def _sequence_context(self) -> Any:
-        from pytest_iris import generation
-
-        roles = {role: pids[0] for role, pids in self.host.pids().items() if pids}
-        plan = self._context().shared_memory_plan()
-        return generation.SequenceContext(
-            install_dir=str(self.host.install_dir),
-            instance=self.host.instance_name,
-            pids=roles,
-            start=host_time(self._clock() + 0.001),
-            plan=plan,
-            seed=self.seed,
-            users=self.host.connections(),
-            total_ram_mb=self.host.state().total_ram_mb,
-        )
+        return await self._faults.apply(fault)
 
     def _write(self, messages: list[IRISMessage]) -> None:
-        """Append lines stamped at one instant; late ones (the clock moved on) are restamped."""
-        if not messages:
-            return
-        now = host_time(self._clock())
-        if messages[0].timestamp < now:
-            messages = [m.model_copy(update={"timestamp": now}) for m in messages]
-        self._append_text("".join(format_message(m) + "\n" for m in messages))
+        self._faults.write(messages)
 
     def _control_pid(self) -> int | None:
-        if self.host.status() != "running":
-            return None
-        pids: list[int] = self.host.pids().get("control") or []
-        return pids[0] if pids else None
-
-    def _stamp(self, line: str) -> str:
-        """A raw messages.log line as given, or ``SEVERITY [Category] text`` stamped now."""
-        line = line.rstrip("\n")
-        if HEADER.match(line):
-            return line
-        match = _UNSTAMPED.match(line)
-        if match is None:
-            raise ScenarioError(
-                f"scenario {self.scenario.name}: line {line!r} is neither a messages.log line "
-                "nor 'SEVERITY [Category] text'"
-            )
-        message = IRISMessage(
-            timestamp=host_time(self._clock()),
-            pid=self._control_pid() or 0,
-            severity=Severity(int(match.group(1))),
-            category=match.group(2),
-            text=match.group(3),
-        )
-        return format_message(message)
-
-    def _append_text(self, text: str) -> None:
-        with open(self.host.messages_log, "a", encoding="utf-8") as fh:
-            fh.write(text)
-            fh.flush()
-            os.fsync(fh.fileno())
-
-    def _set_cpf(self, values: dict[str, dict[str, Any]]) -> None:
-        from pytest_iris.tools.cpf import CpfFile
-
-        cpf = CpfFile.read(self.host.cpf_path)
-        for section, items in values.items():
-            for key, value in items.items():
-                cpf.set(section, key, str(value))
-        cpf.write()
+        return self._faults.control_pid()
 
     # -- reacting -----------------------------------------------------------------
 
@@ -631,21 +505,6 @@ class ScenarioRunner:
 _KERNEL_KEYS = ("kernel.shmmax", "kernel.shmall", "vm.nr_hugepages", "kernel.msgmni")
 
 
-def _clock_of(stamp: datetime) -> float:
-    return (stamp - _EPOCH).total_seconds()
-
-
-def _by_stamp(messages: list[IRISMessage]) -> list[list[IRISMessage]]:
-    """Group consecutive lines that share a timestamp (written together, as IRIS does)."""
-    batches: list[list[IRISMessage]] = []
-    for message in messages:
-        if batches and batches[-1][-1].timestamp == message.timestamp:
-            batches[-1].append(message)
-        else:
-            batches.append([message])
-    return batches
-
-
 def run_scenario(
     scenario: Scenario | str | os.PathLike[str],
     *,
@@ -667,4 +526,4 @@ def run_scenario(
     ).run()
 
 
-__all__ = ["ScenarioRunner", "flatten", "host_time", "run_scenario"]
+__all__ = ["ScenarioRunner", "default_remediator", "host_time", "run_scenario"]
