@@ -80,6 +80,14 @@ def namespaces_available() -> str:
     return ""
 
 
+def _die_with_parent() -> None:
+    """In the child before exec: SIGKILL it when the process that started it dies."""
+    import ctypes
+
+    libc = ctypes.CDLL(None, use_errno=True)
+    libc.prctl(1, 9, 0, 0, 0)  # PR_SET_PDEATHSIG, SIGKILL
+
+
 def _children(pid: int) -> list[int]:
     out: list[int] = []
     try:
@@ -320,9 +328,12 @@ class LiveSandbox:
         }
         python = os.path.realpath(sys.executable)
         with guard.bypass():
+            # --kill-child: unshare's death kills the namespace's PID 1 (and so all
+            # of it); PDEATHSIG: this process's death kills unshare. No orphans.
             self._unshare = subprocess.Popen(
-                [*UNSHARE, python, str(self.live_dir / "role.py"), "supervisor"],
+                [*UNSHARE, "--kill-child", python, str(self.live_dir / "role.py"), "supervisor"],
                 env=env, stdin=subprocess.DEVNULL, start_new_session=True,
+                preexec_fn=_die_with_parent,
             )  # fmt: skip
         self._wait_for("supervisor")
         children = _children(self._unshare.pid)
