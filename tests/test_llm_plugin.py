@@ -71,7 +71,7 @@ def test_settings_file_and_environment_reach_the_fixtures(
         "PYTEST_IRIS_LLM__PROVIDERS", '[{"name": "vllm", "base_url": "http://vllm:8000/v1"}]'
     )
     pytester.makepyfile(
-        test_settings="""
+        test_llm_user_settings="""
 def test_settings(iris_llm, iris_record_mode, iris_cassette_dir, pytestconfig):
     assert (iris_llm.temperature, iris_llm.max_concurrency) == (0.3, 2)
     assert [p.name for p in iris_llm.providers] == ["vllm"]
