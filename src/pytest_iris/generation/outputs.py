@@ -7,36 +7,17 @@ same directory, fsynced and renamed into place.
 
 from __future__ import annotations
 
-import contextlib
 import os
-import tempfile
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
+from pytest_iris.atomic import write_atomic as _write_atomic
+
 
 def write_atomic(path: str | os.PathLike[str], chunks: Iterable[str]) -> Path:
-    """Write ``chunks`` to ``path`` via temp file + fsync + rename; returns the path.
-
-    The parent directory is created. On any error the temporary file is
-    removed and ``path`` is left as it was.
-    """
-    target = Path(path)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as handle:
-            write = handle.write
-            for chunk in chunks:
-                write(chunk)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, target)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp)
-        raise
-    return target
+    """Write text ``chunks`` to ``path`` atomically, creating its directory; returns the path."""
+    return _write_atomic(path, chunks, make_parents=True)
 
 
 def messages_log_path(root: str | os.PathLike[str]) -> Path:

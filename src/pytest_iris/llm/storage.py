@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import os
-import tempfile
 from pathlib import Path
 from typing import Any, Final
 from urllib.parse import urlsplit
 
 from pytest_iris import __version__
+from pytest_iris.atomic import write_atomic as _write_atomic
 from pytest_iris.errors import CassetteError
 
 _KNOWN_SERVERS: Final = {
@@ -36,18 +36,8 @@ def origins(requests: list[Any], responses: list[dict[str, Any]]) -> list[str]:
 
 
 def write_atomic(path: Path, data: str) -> None:
-    """Write ``data`` to ``path`` through a temporary file, fsync and rename."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    """Write ``data`` to ``path`` atomically, creating its directory."""
+    _write_atomic(path, data, make_parents=True)
 
 
 class IrisPersister:

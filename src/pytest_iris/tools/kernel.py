@@ -480,7 +480,7 @@ class KernelTool:
         try:
             before = path.read_text(encoding="utf-8") if path.exists() else None
             path.parent.mkdir(parents=True, exist_ok=True)
-            from pytest_iris.tools.cpf.storage import write_atomic
+            from pytest_iris.atomic import write_atomic
 
             write_atomic(path, text.encode("utf-8"))  # the CPF tool's: temp, fsync, rename
         except PermissionError as error:

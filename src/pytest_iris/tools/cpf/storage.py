@@ -1,11 +1,4 @@
-"""Atomic writes and dated backups of a CPF file.
-
-A write goes to a temporary file in the same directory, is flushed and
-fsynced, gets the original file's mode (and owner, when permitted), and is
-renamed over the target; the directory is fsynced after. A process killed
-at any point leaves the old file or the new one, never a torn one; at worst
-a ``.iris.cpf.<pid>.*.tmp`` file stays behind, and the next write removes
-those whose process is gone. A symlinked CPF is written through the link.
+"""Atomic writes (:mod:`pytest_iris.atomic`) and dated backups of a CPF file.
 
 Backups follow IRIS's naming: real install directories hold
 ``iris.cpf_20220406`` next to ``iris.cpf`` (a file named after the date the
@@ -16,89 +9,16 @@ nothing already saved is overwritten.
 
 from __future__ import annotations
 
-import contextlib
 import os
 import re
 import stat
-import tempfile
 from datetime import date
 from pathlib import Path
 
-#: mode of a CPF file written where none existed
-NEW_FILE_MODE = 0o644
+from pytest_iris.atomic import real_target, write_atomic
 
-
-def real_target(path: str | os.PathLike[str]) -> Path:
-    """The file a write must replace: ``path`` with symlinks resolved."""
-    return Path(os.path.realpath(path))
-
-
-def write_atomic(path: str | os.PathLike[str], data: bytes, *, mode: int | None = None) -> Path:
-    """Replace ``path`` with ``data`` atomically, keeping its mode; returns the file written.
-
-    ``mode`` is used for a file that does not exist yet (default 0o644).
-    """
-    target = real_target(path)
-    directory = target.parent
-    try:
-        original: os.stat_result | None = os.stat(target)
-    except FileNotFoundError:
-        original = None
-    _remove_stale_temporaries(target)
-    fd, temporary = tempfile.mkstemp(
-        prefix=f".{target.name}.{os.getpid()}.", suffix=".tmp", dir=directory
-    )
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-            handle.flush()
-            if original is not None:
-                os.fchmod(handle.fileno(), stat.S_IMODE(original.st_mode))
-                with contextlib.suppress(PermissionError):
-                    os.fchown(handle.fileno(), original.st_uid, original.st_gid)
-            else:
-                os.fchmod(handle.fileno(), NEW_FILE_MODE if mode is None else mode)
-            os.fsync(handle.fileno())
-        os.replace(temporary, target)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(temporary)
-        raise
-    _fsync_directory(directory)
-    return target
-
-
-def _fsync_directory(directory: Path) -> None:
-    fd = os.open(directory, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
-def _remove_stale_temporaries(target: Path) -> None:
-    """Delete temporaries left by writers that were killed (their pid no longer runs)."""
-    pattern = re.compile(rf"^\.{re.escape(target.name)}\.(\d+)\..*\.tmp$")
-    try:
-        names = os.listdir(target.parent)
-    except OSError:
-        return
-    for name in names:
-        match = pattern.match(name)
-        if match is None or _alive(int(match.group(1))):
-            continue
-        with contextlib.suppress(OSError):
-            os.unlink(target.parent / name)
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
+# Whole-file writes are the project's one atomic writer (see its docstring).
+__all__ = ["backups", "make_backup", "next_backup_path", "real_target", "write_atomic"]
 
 
 # --- backups -------------------------------------------------------------------

@@ -1,0 +1,114 @@
+"""Atomic file replacement: the one way pytest-iris writes a whole file.
+
+A CPF, a cassette, a generated messages.log or a report that is half-written
+would be read as a broken file by whatever reads it next. So every whole-file
+write goes to a temporary file in the same directory, is flushed and
+fsynced, gets the original file's mode (and owner, when permitted), and is
+renamed over the target; the directory is fsynced after. A process killed at
+any point leaves the old file or the new one, never a torn one; at worst a
+``.<name>.<pid>.*.tmp`` file stays behind, and the next write of the same
+file removes those whose process is gone. A symlink is written through.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import re
+import stat
+import tempfile
+from collections.abc import Iterable
+from pathlib import Path
+
+#: mode of a file written where none existed
+NEW_FILE_MODE = 0o644
+
+
+def real_target(path: str | os.PathLike[str]) -> Path:
+    """The file a write must replace: ``path`` with symlinks resolved."""
+    return Path(os.path.realpath(path))
+
+
+def write_atomic(
+    path: str | os.PathLike[str],
+    data: bytes | str | Iterable[str],
+    *,
+    mode: int | None = None,
+    make_parents: bool = False,
+) -> Path:
+    """Replace ``path`` with ``data`` atomically, keeping its mode; returns the file written.
+
+    ``data`` is bytes, text (written as UTF-8) or an iterable of text chunks
+    (streamed, for large generated files). ``mode`` applies to a file that
+    does not exist yet (default 0o644). ``make_parents`` creates missing
+    directories; otherwise a missing directory is an error.
+    """
+    target = real_target(path)
+    directory = target.parent
+    if make_parents:
+        directory.mkdir(parents=True, exist_ok=True)
+    try:
+        original: os.stat_result | None = os.stat(target)
+    except FileNotFoundError:
+        original = None
+    _remove_stale_temporaries(target)
+    fd, temporary = tempfile.mkstemp(
+        prefix=f".{target.name}.{os.getpid()}.", suffix=".tmp", dir=directory
+    )
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            if isinstance(data, bytes):
+                handle.write(data)
+            elif isinstance(data, str):
+                handle.write(data.encode("utf-8"))
+            else:
+                for chunk in data:
+                    handle.write(chunk.encode("utf-8"))
+            handle.flush()
+            if original is not None:
+                os.fchmod(handle.fileno(), stat.S_IMODE(original.st_mode))
+                with contextlib.suppress(PermissionError):
+                    os.fchown(handle.fileno(), original.st_uid, original.st_gid)
+            else:
+                os.fchmod(handle.fileno(), NEW_FILE_MODE if mode is None else mode)
+            os.fsync(handle.fileno())
+        os.replace(temporary, target)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(temporary)
+        raise
+    _fsync_directory(directory)
+    return target
+
+
+def _fsync_directory(directory: Path) -> None:
+    fd = os.open(directory, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _remove_stale_temporaries(target: Path) -> None:
+    """Delete temporaries left by writers that were killed (their pid no longer runs)."""
+    pattern = re.compile(rf"^\.{re.escape(target.name)}\.(\d+)\..*\.tmp$")
+    try:
+        names = os.listdir(target.parent)
+    except OSError:
+        return
+    for name in names:
+        match = pattern.match(name)
+        if match is None or _alive(int(match.group(1))):
+            continue
+        with contextlib.suppress(OSError):
+            os.unlink(target.parent / name)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
