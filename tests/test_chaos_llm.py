@@ -22,9 +22,8 @@ def _run(name: str, remediator: LLMRemediator, root: Path):  # type: ignore[no-u
 
 
 def test_llm_classifier_gates_the_reference_rules(tmp_path: Path) -> None:
-    with IrisOpenAIServer() as server:
-        remediator = LLMRemediator(LLMGenerator([server.provider()]))
-        journal = _run("lock_table_full", remediator, tmp_path)
+    with IrisOpenAIServer() as server, LLMGenerator([server.provider()]) as generator:
+        journal = _run("lock_table_full", LLMRemediator(generator), tmp_path)
         asked = len(server.received)
     assert journal.status == "passed", journal.failures
     assert [e.summary for e in journal.of_kind("command")] == [
@@ -34,9 +33,8 @@ def test_llm_classifier_gates_the_reference_rules(tmp_path: Path) -> None:
 
 
 def test_llm_says_nothing_to_do_for_info_lines(tmp_path: Path) -> None:
-    with IrisOpenAIServer() as server:
-        remediator = LLMRemediator(LLMGenerator([server.provider()]))
-        journal = _run("license_limit", remediator, tmp_path)
+    with IrisOpenAIServer() as server, LLMGenerator([server.provider()]) as generator:
+        journal = _run("license_limit", LLMRemediator(generator), tmp_path)
     assert journal.status == "passed", journal.failures
     assert journal.of_kind("command") == []
 

@@ -10,7 +10,6 @@ what it reads back from that file. Its commands are appended to
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -21,9 +20,6 @@ from pytest_iris.models import IRISMessage, RemediationCommand
 
 if TYPE_CHECKING:
     from pytest_iris.chaos.runner import ScenarioRunner
-
-#: wall seconds to wait for a command to come back through ``consume()``
-WAIT_S = 10.0
 
 
 @contextlib.asynccontextmanager
@@ -61,21 +57,11 @@ async def deliver(runner: ScenarioRunner, new: list[IRISMessage]) -> list[IRISMe
     ]
 
 
-async def command_roundtrip(
-    runner: ScenarioRunner, command: RemediationCommand
-) -> RemediationCommand:
-    """Append the command to commands.jsonl and take it back through ``consume()``."""
-    transport = runner._transport
-    _append_line(transport.commands_path, command.model_dump_json())
-    stream = runner._file_state.setdefault("stream", transport.consume())
-    try:
-        received: RemediationCommand = await asyncio.wait_for(anext(stream), timeout=WAIT_S)
-    except TimeoutError as error:
-        raise TransportError(
-            f"command {command.id} was written to {transport.commands_path} but not consumed "
-            f"within {WAIT_S:g}s"
-        ) from error
-    return received
+def send_command(runner: ScenarioRunner, command: RemediationCommand) -> str:
+    """Append the command to commands.jsonl, as a remediator in another process would."""
+    path = runner._transport.commands_path
+    _append_line(path, command.model_dump_json())
+    return f"written to {path}"
 
 
 def _read_from(path: Path, offset: int) -> bytes:

@@ -8,6 +8,7 @@ the host clock.
 
 from __future__ import annotations
 
+import asyncio
 import os
 import re
 import signal
@@ -118,7 +119,8 @@ class FaultInjector:
             from pytest_iris.settings import load_settings
 
             self.llm = LLMGenerator.from_settings(load_settings().llm)
-        generation = await self.llm.generate(incident, count)
+        # on the generator's own event loop, where its HTTP client lives
+        generation = await asyncio.to_thread(self.llm.generate_sync, incident, count)
         messages: list[IRISMessage] = list(generation.messages)
         if not messages:
             return []

@@ -16,6 +16,7 @@ generator it is built from the ``llm`` settings section.
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 from pytest_iris.chaos.remediator import RemediationContext
@@ -52,7 +53,8 @@ class LLMRemediator:
     ) -> list[RemediationCommand]:
         if message.severity < 1 and classify(message) is None:
             return []  # the ordinary traffic never reaches the model
-        verdict = await self.generator.classify(message)
+        # on the generator's own event loop, where its HTTP client lives
+        verdict = await asyncio.to_thread(self.generator.classify_sync, message)
         label = verdict.label
         incident = classify(message)
         seen: list[dict[str, Any]] = context.memory.setdefault("llm", [])

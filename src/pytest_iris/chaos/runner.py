@@ -29,7 +29,7 @@ from pytest_iris.chaos.journal import Event, Journal
 from pytest_iris.chaos.registry import Registry
 from pytest_iris.chaos.remediator import RemediationContext, Remediator, ask, resolve_remediator
 from pytest_iris.chaos.schema import Fault, Scenario
-from pytest_iris.errors import InstanceError, ScenarioError
+from pytest_iris.errors import InstanceError, ScenarioError, TransportError
 from pytest_iris.models import IRISMessage, RemediationCommand, ToolResult, ToolStatus
 from pytest_iris.reader import LogEntry, parse_text
 from pytest_iris.tracing import trace
@@ -38,6 +38,8 @@ from pytest_iris.tracing import trace
 MAX_ROUNDS = 12
 #: Host seconds a remediator takes to react to a message (keeps the timeline readable).
 REACTION_S = 0.5
+#: Wall seconds to wait for a command to come back through a transport's ``consume()``.
+COMMAND_WAIT_S = 10.0
 #: Physical memory of a scenario host unless the scenario says (the sandbox's default).
 DEFAULT_RAM_MB = 16384
 
@@ -94,6 +96,7 @@ class ScenarioRunner:
         self._dispatcher: Any = None
         self._http_state: dict[str, Any] = {}
         self._file_state: dict[str, Any] = {}
+        self._commands: Any = None  # the transport's consume() iterator, once started
         self._faults: FaultInjector = cast(FaultInjector, None)  # set by open()
         self._published = 0
         self._stack = contextlib.AsyncExitStack()
@@ -247,6 +250,9 @@ class ScenarioRunner:
             await self._rollbacks()
         finally:
             self.journal.duration_s = round(self._clock() - self._t0, 3)
+            if self._commands is not None:
+                await self._commands.aclose()
+                self._commands = None
             await self._stack.aclose()
         self._verdict()
 
@@ -451,7 +457,18 @@ class ScenarioRunner:
         return self._published
 
     async def _through_transport(self, command: RemediationCommand) -> RemediationCommand:
-        received: RemediationCommand = await self._path_module().command_roundtrip(self, command)
+        """Send the command the transport's way and take it back through its ``consume()``."""
+        where = self._path_module().send_command(self, command)
+        if self._commands is None:
+            self._commands = self._transport.consume()
+        try:
+            received: RemediationCommand = await asyncio.wait_for(
+                anext(self._commands), timeout=COMMAND_WAIT_S
+            )
+        except TimeoutError as error:
+            raise TransportError(
+                f"command {command.id} was {where} but not consumed within {COMMAND_WAIT_S:g}s"
+            ) from error
         return received
 
     async def _endpoint_fault(self, down: bool) -> None:
