@@ -154,3 +154,21 @@ def test_quiet_steady_state(recover: bool, holds: bool, tmp_path: Path) -> None:
     assert journal.steady_before[-1].ok  # the host started quietly
     if not holds:
         assert "LockTable Alert: Lock table is 97% full" in quiet[0].detail
+
+
+@pytest.mark.parametrize(
+    ("remediator", "must_fail"),
+    [
+        ("chaos_remediators:ForceRestart", {"restart_with_users_connected"}),
+        # it also knows nothing about shared memory, so the startup failure stays unfixed
+        (
+            "chaos_remediators:GlobalsPastShmmax",
+            {"global_buffers_too_small", "shm_exhaustion_at_startup"},
+        ),
+    ],
+)
+def test_broken_remediators_fail_exactly_the_right_scenarios(
+    remediator: str, must_fail: set[str], tmp_path: Path
+) -> None:
+    failed = {name for name in NAMES if not _run(name, remediator, tmp_path / name).passed}
+    assert failed == must_fail
