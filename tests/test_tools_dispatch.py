@@ -67,7 +67,9 @@ def test_unknown_tool_is_a_validation_failure(host: Path) -> None:
     assert result.status is ToolStatus.FAILURE
     assert result.tool == "firewall"
     assert result.details["error"] == "ValidationError"
-    assert result.message.startswith("invalid command: tool: Input should be 'cpf', 'kernel' or")
+    assert result.message.startswith(
+        "invalid command: unknown tool 'firewall' (known: cpf, kernel, restart;"
+    )
 
 
 def test_unknown_or_mistyped_parameter_is_named(host: Path) -> None:
@@ -364,3 +366,29 @@ def test_another_root_never_runs_the_hosts_commands(host: Path) -> None:
     )
     assert result.status is ToolStatus.FAILURE
     assert f"command 'sysctl' not found (PATH={host / 'bin'})" in result.message
+
+
+class _Backup:
+    """A plugin's own tool, under a name no built-in has."""
+
+    def __init__(self, host: Any) -> None:
+        self.host = host
+
+    def snapshot(self, label: str, dry_run: bool = True) -> ToolResult:
+        return ToolResult(
+            tool="backup",
+            action="snapshot",
+            status=ToolStatus.SUCCESS,
+            message=f"snapshot {label} of {self.host.root.name}",
+            dry_run=dry_run,
+        )
+
+
+def test_a_plugin_tool_is_dispatched_under_its_own_name(host: Path) -> None:
+    d = dispatcher(host, tools={"backup": _Backup})
+    done = d.dispatch_sync(command("backup", "snapshot", label="before-fix"))
+    assert done.ok
+    assert done.message == f"snapshot before-fix of {host.name}"
+    unknown = dispatcher(host).dispatch_sync(command("backup", "snapshot", label="x"))
+    assert unknown.status is ToolStatus.FAILURE
+    assert "unknown tool 'backup'" in unknown.message

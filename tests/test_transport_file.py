@@ -184,7 +184,7 @@ def test_consume_restarts_on_truncation(tmp_path: Path) -> None:
 def test_bad_command_line_names_file_and_line(tmp_path: Path) -> None:
     commands = tmp_path / "commands.jsonl"
     commands.write_text(
-        command_line("ok") + "\n" + json.dumps({"tool": "dns", "action": "x"}) + "\n"
+        command_line("ok") + "\n" + json.dumps({"tool": "Not A Tool!", "action": "x"}) + "\n"
     )
 
     async def run() -> None:

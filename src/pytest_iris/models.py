@@ -11,7 +11,7 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 from enum import IntEnum, StrEnum
-from typing import Any, Literal
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
@@ -76,7 +76,9 @@ class RemediationCommand(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     id: str = Field(default_factory=lambda: uuid.uuid4().hex)
-    tool: Literal["cpf", "kernel", "restart"]
+    #: ``cpf``, ``kernel``, ``restart``, or a tool a plugin added through the
+    #: ``pytest_iris_add_tools`` hook (the dispatcher rejects names it does not know)
+    tool: str = Field(pattern=r"^[a-z][a-z0-9_]*$")
     action: str = Field(min_length=1)
     parameters: dict[str, Any] = Field(default_factory=dict)
     dry_run: bool = True

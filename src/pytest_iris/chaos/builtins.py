@@ -59,26 +59,14 @@ def pytest_iris_add_transports() -> Mapping[str, Callable[..., Any]]:
 
 
 def pytest_iris_add_tools() -> Mapping[str, Callable[..., Any]]:
-    """The three tools, each bound to a (sandbox) host's files and commands."""
+    """The three tools, as the dispatcher builds them for a (sandbox) host.
 
-    def cpf(host: Any) -> Any:
-        from pytest_iris.tools.cpf import CpfTool
+    The same factory objects the dispatcher has: a dispatcher given these
+    keeps its built-in routes; only a plugin's own factories replace them.
+    """
+    from pytest_iris.tools.dispatch import TOOL_FACTORIES
 
-        return CpfTool(host.cpf_path, total_ram_mb=host.state().total_ram_mb)
-
-    def kernel(host: Any) -> Any:
-        from pytest_iris.tools.kernel import KernelTool
-
-        return KernelTool(host.proc, env=host.env)
-
-    def restart(host: Any) -> Any:
-        from pytest_iris.tools.restart import RestartTool
-
-        return RestartTool(
-            host.instance_name, procfs_path=host.proc, host_root=host.root, env=host.env
-        )
-
-    return {"cpf": cpf, "kernel": kernel, "restart": restart}
+    return dict(TOOL_FACTORIES)
 
 
 def pytest_iris_add_templates() -> Iterable[Any]:

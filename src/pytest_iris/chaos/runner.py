@@ -413,7 +413,11 @@ class ScenarioRunner:
     def _make_dispatcher(self) -> Any:
         from pytest_iris.tools.dispatch import Dispatcher
 
-        return Dispatcher.for_sandbox(self.host, total_ram_mb=self.host.state().total_ram_mb)
+        return Dispatcher.for_sandbox(
+            self.host,
+            total_ram_mb=self.host.state().total_ram_mb,
+            tools=self.registry.tools,  # built-ins and those plugins add by the hook
+        )
 
     # -- transport -------------------------------------------------------------------
 

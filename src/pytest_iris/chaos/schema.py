@@ -167,7 +167,8 @@ class Bound(_Model):
 class ToolCall(_Model):
     """A tool call to look for among those the remediation made (a subset match)."""
 
-    tool: Literal["cpf", "kernel", "restart"]
+    #: a built-in tool (cpf, kernel, restart) or one a plugin registered
+    tool: str = Field(pattern=r"^[a-z][a-z0-9_]*$")
     action: str | None = None
     parameters: dict[str, Any] = Field(default_factory=dict)
     status: Literal["success", "failure", "partial"] | None = None

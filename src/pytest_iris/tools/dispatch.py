@@ -203,6 +203,12 @@ class Dispatcher:
         schema = SCHEMAS.get((command.tool, command.action))
         if schema is None:
             known = sorted(action for tool, action in SCHEMAS if tool == command.tool)
+            if not known:
+                tools = sorted({tool for tool, _ in SCHEMAS} | set(self.tools))
+                raise ValidationError(
+                    f"unknown tool {command.tool!r} (known: {', '.join(tools)}; plugins add "
+                    "tools through the pytest_iris_add_tools hook)"
+                )
             raise ValidationError(
                 f"tool {command.tool!r} has no action {command.action!r} "
                 f"(known: {', '.join(known)})"
