@@ -138,7 +138,29 @@ def _write_install(
     (directory / "mgr" / "messages.log").touch()
 
 
-class SandboxHost:
+class HostLayout:
+    """Where an IRIS host keeps its files under ``root``; shared by the fake and live hosts."""
+
+    root: Path
+
+    @property
+    def install_dir(self) -> Path:
+        return self.root / DEFAULT_INSTALL
+
+    @property
+    def cpf_path(self) -> Path:
+        return self.install_dir / "iris.cpf"
+
+    @property
+    def messages_log(self) -> Path:
+        return self.install_dir / "mgr" / "messages.log"
+
+    @property
+    def bin_dir(self) -> Path:
+        return self.root / "bin"
+
+
+class SandboxHost(HostLayout):
     """A fake host with one IRIS instance, built under ``root``.
 
     Parameters (all optional) set the starting state:
@@ -197,22 +219,6 @@ class SandboxHost:
     def proc(self) -> Path:
         """The procfs root (what ``psutil.PROCFS_PATH`` points at in :meth:`procfs`)."""
         return self.root / "proc"
-
-    @property
-    def install_dir(self) -> Path:
-        return self.root / DEFAULT_INSTALL
-
-    @property
-    def cpf_path(self) -> Path:
-        return self.install_dir / "iris.cpf"
-
-    @property
-    def messages_log(self) -> Path:
-        return self.install_dir / "mgr" / "messages.log"
-
-    @property
-    def bin_dir(self) -> Path:
-        return self.root / "bin"
 
     @property
     def env(self) -> dict[str, str]:

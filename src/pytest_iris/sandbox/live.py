@@ -40,7 +40,12 @@ from typing import Any
 from pytest_iris.errors import SandboxError
 from pytest_iris.sandbox import _iris
 from pytest_iris.sandbox._state import HostState, Instance, load_state, locked_state, save_state
-from pytest_iris.sandbox.host import _CPF_ORIGINAL_DIR, DEFAULT_INSTALL, DEFAULT_START, shipped_cpf
+from pytest_iris.sandbox.host import (
+    _CPF_ORIGINAL_DIR,
+    DEFAULT_START,
+    HostLayout,
+    shipped_cpf,
+)
 
 UNSHARE = (
     "unshare",
@@ -122,7 +127,7 @@ def _role(argv: list[str]) -> str:
     return "init"
 
 
-class LiveSandbox:
+class LiveSandbox(HostLayout):
     """A host of real processes and sockets in private namespaces, rooted at ``root``.
 
     Keywords as :class:`~pytest_iris.sandbox.SandboxHost`; ``kernel`` may only
@@ -174,22 +179,6 @@ class LiveSandbox:
     @property
     def live_dir(self) -> Path:
         return self.root / ".live"
-
-    @property
-    def install_dir(self) -> Path:
-        return self.root / DEFAULT_INSTALL
-
-    @property
-    def cpf_path(self) -> Path:
-        return self.install_dir / "iris.cpf"
-
-    @property
-    def messages_log(self) -> Path:
-        return self.install_dir / "mgr" / "messages.log"
-
-    @property
-    def bin_dir(self) -> Path:
-        return self.root / "bin"
 
     @property
     def proc(self) -> Path:

@@ -32,6 +32,7 @@ from typing import Any, Final
 
 from pydantic import ValidationError as PydanticValidationError
 
+from pytest_iris.atomic import fsync_directory
 from pytest_iris.errors import TransportError
 from pytest_iris.transport.envelope import MessageEnvelope
 
@@ -100,7 +101,7 @@ class Outbox:
                 self.path, os.O_RDWR | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC, 0o644
             )
             if created:
-                _fsync_directory(self.directory)
+                fsync_directory(self.directory)
             self._load()
             return self
 
@@ -264,7 +265,7 @@ class Outbox:
         finally:
             os.close(fd)
         os.replace(temporary, self.path)
-        _fsync_directory(self.directory)
+        fsync_directory(self.directory)
         if self._fd is not None:
             os.close(self._fd)
         self._fd = os.open(self.path, os.O_RDWR | os.O_APPEND | os.O_CLOEXEC)
@@ -287,15 +288,6 @@ def _parse(line: bytes) -> dict[str, Any] | None:
     except ValueError:
         return None
     return value if isinstance(value, dict) else None
-
-
-def _fsync_directory(directory: Path) -> None:
-    """Make a created or renamed file's directory entry durable."""
-    fd = os.open(directory, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
 
 
 def _write_all(fd: int, data: bytes) -> None:
