@@ -87,12 +87,17 @@ class _Counter(_Assembler):
         seconds = set(map(_STAMP, rows))  # few distinct seconds per run
         for stamp in seconds:
             stamps(stamp, "000")  # ValueError for an impossible date
-        earliest = min(seconds, key=_chronological)
-        latest = max(seconds, key=_chronological)
-        self._extremes(
-            (earliest, min(r[1] for r in rows if r[0] == earliest)),
-            (latest, max(r[1] for r in rows if r[0] == latest)),
-        )
+        if len({stamp[:8] for stamp in seconds}) == 1:
+            # One day: (stamp, millis) tuples compare as time does, in C.
+            low, high = min(rows), max(rows)
+            self._extremes((low[0], low[1]), (high[0], high[1]))
+        else:
+            earliest = min(seconds, key=_chronological)
+            latest = max(seconds, key=_chronological)
+            self._extremes(
+                (earliest, min(r[1] for r in rows if r[0] == earliest)),
+                (latest, max(r[1] for r in rows if r[0] == latest)),
+            )
         self.entries += len(rows)
         self._severities.update(map(_SEVERITY, rows))
         self._categories.update(map(_CATEGORY, rows))
