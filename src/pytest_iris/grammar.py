@@ -29,20 +29,35 @@ HEADER: Final = re.compile(
 )
 
 _TEXT_MAX = MAX_LINE_BYTES - 300
+#: A time of day that exists; a stamped line with another (hour 24) falls to
+#: the line-by-line path, which reports it as an invalid timestamp.
+_TIME = r"(?:[01]\d|2[0-3]):[0-5]\d:[0-5]\d"
+_CATEGORY = r"(?: \[([^\]\n\r\x00]{1,255})\])?"
+
 #: :data:`HEADER` for many lines at once (``findall`` over a block of text,
-#: with ``re.M``), with the same groups; an absent category or text is ``""``.
-#: Lengths are bounded so that no matched line exceeds :data:`MAX_LINE_BYTES`.
+#: with ``re.M``). Groups: date ``MM/DD/YY``, time ``HH:MM:SS``, millis, pid,
+#: severity, category, text; an absent category or text is ``""``. Lengths
+#: are bounded so that no matched line exceeds :data:`MAX_LINE_BYTES`.
 HEADER_LINES: Final = re.compile(
-    r"^(\d\d/\d\d/\d\d-\d\d:\d\d:\d\d):(\d\d\d) \((0|[1-9]\d{0,9})\) ([0-3])"
-    r"(?: \[([^\]\n\r\x00]{1,255})\])?(?: ([^\n\r\x00]{0," + str(_TEXT_MAX) + r"}))?$",
+    r"^(\d\d/\d\d/\d\d)-("
+    + _TIME
+    + r"):(\d\d\d) \((0|[1-9]\d{0,9})\) ([0-3])"
+    + _CATEGORY
+    + r"(?: ([^\n\r\x00]{0,"
+    + str(_TEXT_MAX)
+    + r"}))?$",
     re.M,
 )
 
-#: :data:`HEADER_LINES` for counting: the pid is not captured and of the text
-#: only its first character (whether it is empty decides what may continue it).
+#: :data:`HEADER_LINES` for counting. Groups: year (captured ahead, so that a
+#: row's leading (year, date, time, millis) sorts as time does), date, time,
+#: millis, severity, category, and of the text only its first character
+#: (whether it is empty decides what may continue the entry).
 SUMMARY_LINES: Final = re.compile(
-    r"^(\d\d/\d\d/\d\d-\d\d:\d\d:\d\d):(\d\d\d) \((?:0|[1-9]\d{0,9})\) ([0-3])"
-    r"(?: \[([^\]\n\r\x00]{1,255})\])?(?: (?:([^\n\r\x00])[^\n\r\x00]{0,"
+    r"^(?=\d\d/\d\d/(\d\d))(\d\d/\d\d/\d\d)-(" + _TIME + r"):(\d\d\d) "
+    r"\((?:0|[1-9]\d{0,9})\) ([0-3])"
+    + _CATEGORY
+    + r"(?: (?:([^\n\r\x00])[^\n\r\x00]{0,"
     + str(_TEXT_MAX - 1)
     + r"})?)?$",
     re.M,

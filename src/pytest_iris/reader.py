@@ -149,7 +149,7 @@ class _Assembler:
 
     def pending(self, row: tuple[str, ...]) -> tuple[str | None, ...]:
         """The :data:`HEADER` groups of the last row of a run (still open)."""
-        return (row[0], row[1], row[2], row[3], row[4] or None, row[5] or None)
+        return (f"{row[0]}-{row[1]}", row[2], row[3], row[4], row[5] or None, row[6] or None)
 
     def take_rows(self, rows: list[tuple[str, ...]], number: int) -> None:
         """Output one-line entries from ``LINES`` rows; ``ValueError`` on a bad date."""

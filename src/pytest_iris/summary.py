@@ -67,8 +67,8 @@ class _Counter(_Assembler):
 
     def __init__(self) -> None:
         super().__init__()
-        self._low: tuple[str, str] | None = None
-        self._high: tuple[str, str] | None = None
+        self._low: tuple[str, ...] | None = None
+        self._high: tuple[str, ...] | None = None
         self._severities: Counter[str] = Counter()
         self._categories: Counter[str] = Counter()
         self.entries = 0
@@ -78,26 +78,15 @@ class _Counter(_Assembler):
     LINES = SUMMARY_LINES
 
     def pending(self, row: tuple[str, ...]) -> tuple[str | None, ...]:
-        return (row[0], row[1], "0", row[2], row[3] or None, row[4] or None)
+        return (f"{row[1]}-{row[2]}", row[3], "0", row[4], row[5] or None, row[6] or None)
 
     def take_rows(self, rows: list[tuple[str, ...]], number: int) -> None:
         if not rows:
             return
-        stamps = self._stamps
-        seconds = set(map(_STAMP, rows))  # few distinct seconds per run
-        for stamp in seconds:
-            stamps(stamp, "000")  # ValueError for an impossible date
-        if len({stamp[:8] for stamp in seconds}) == 1:
-            # One day: (stamp, millis) tuples compare as time does, in C.
-            low, high = min(rows), max(rows)
-            self._extremes((low[0], low[1]), (high[0], high[1]))
-        else:
-            earliest = min(seconds, key=_chronological)
-            latest = max(seconds, key=_chronological)
-            self._extremes(
-                (earliest, min(r[1] for r in rows if r[0] == earliest)),
-                (latest, max(r[1] for r in rows if r[0] == latest)),
-            )
+        for date in set(map(_DATE, rows)):  # a run spans few dates
+            self._stamps.date(date)  # ValueError for a date that does not exist
+        # Rows start (year, date, time, millis): tuples compare as time does, in C.
+        self._extremes(min(rows), max(rows))
         self.entries += len(rows)
         self._severities.update(map(_SEVERITY, rows))
         self._categories.update(map(_CATEGORY, rows))
@@ -106,19 +95,21 @@ class _Counter(_Assembler):
         stamp, millis = groups[0], groups[1]
         assert stamp is not None
         assert millis is not None
-        self._stamps(stamp, millis)  # ValueError for an impossible date
-        self._extremes((stamp, millis), (stamp, millis))
+        self._stamps(stamp, millis)  # ValueError for a time that does not exist
+        row = (stamp[6:8], stamp[:8], stamp[9:], millis)
+        self._extremes(row, row)
         self.entries += 1
         self._severities[groups[3] or "0"] += 1
         self._categories[groups[4] or ""] += 1
 
-    def _extremes(self, low: tuple[str, str], high: tuple[str, str]) -> None:
-        if self._low is None or _order(low) < _order(self._low):
+    def _extremes(self, low: tuple[str, ...], high: tuple[str, ...]) -> None:
+        low, high = low[:4], high[:4]
+        if self._low is None or low < self._low:
             self._low = low
-            self.first = self._stamps(*low)
-        if self._high is None or _order(high) > _order(self._high):
+            self.first = self._stamps.at(low[1], low[2], low[3])
+        if self._high is None or high > self._high:
             self._high = high
-            self.last = self._stamps(*high)
+            self.last = self._stamps.at(high[1], high[2], high[3])
 
     def fill(self, summary: LogSummary) -> None:
         summary.entries = self.entries
@@ -127,18 +118,9 @@ class _Counter(_Assembler):
         summary.by_category = Counter({(k or None): v for k, v in self._categories.items()})
 
 
-def _chronological(stamp: str) -> str:
-    """``MM/DD/YY-HH:MM:SS`` rearranged so that it sorts as time does."""
-    return stamp[6:8] + stamp[0:5] + stamp[8:]
-
-
-def _order(stamp_millis: tuple[str, str]) -> str:
-    return _chronological(stamp_millis[0]) + stamp_millis[1]
-
-
-_STAMP = itemgetter(0)
-_SEVERITY = itemgetter(2)
-_CATEGORY = itemgetter(3)
+_DATE = itemgetter(1)
+_SEVERITY = itemgetter(4)
+_CATEGORY = itemgetter(5)
 
 
 def summarize(path: str | os.PathLike[str]) -> LogSummary:
