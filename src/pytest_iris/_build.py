@@ -9,7 +9,7 @@ builds the frozen model directly. Anything else goes through the validator.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Final, TypeVar
 
@@ -20,7 +20,7 @@ _FIELDS: Final = frozenset(IRISMessage.model_fields)
 #: Every parsed message sets every field, and a frozen model never changes
 #: its fields-set, so all parsed messages may share one.
 _SHARED_FIELDS: Final = set(_FIELDS)
-T = TypeVar("T")
+T = TypeVar("T", bound=tuple[object, ...])
 _new = object.__new__
 _set = object.__setattr__
 
@@ -77,6 +77,17 @@ def time_of_day(time: str) -> timedelta:
     return offset
 
 
+#: pid text -> int: an instance's daemons log under the same few pids.
+_PIDS: Final[dict[str, int]] = {}
+
+
+def _pid(text: str) -> int:
+    if len(_PIDS) >= 65536:
+        _PIDS.clear()
+    value = _PIDS[text] = int(text)
+    return value
+
+
 _default_stamps = StampCache()
 #: "000".."999" -> timedelta; adding one is ten times cheaper than ``replace``.
 _MILLIS: Final = {f"{n:03d}": timedelta(milliseconds=n) for n in range(1000)}
@@ -114,9 +125,12 @@ def build_rows(
     rows: Sequence[Sequence[str]],
     stamps: StampCache,
     first_line: int,
-    entry: Callable[[int, IRISMessage], T],
+    entry: type[T],
 ) -> list[T]:
-    """``entry(line, message)`` for consecutive one-line entries matched by ``HEADER_LINES``.
+    """``entry((line, message))`` for consecutive one-line entries matched by ``HEADER_LINES``.
+
+    ``entry`` is a tuple subclass (a named tuple): it is built with
+    ``tuple.__new__``, skipping the named tuple's Python-level constructor.
 
     Raises ``ValueError`` if any row names an impossible date; the caller
     then falls back to line-by-line assembly to report it.
@@ -128,6 +142,8 @@ def build_rows(
     times = _TIMES
     fields = _SHARED_FIELDS
     millis = _MILLIS
+    pids = _PIDS
+    make = tuple.__new__
     number = first_line
     for row in rows:
         base = dates.get(row[0])
@@ -142,7 +158,7 @@ def build_rows(
             "__dict__",
             {
                 "timestamp": base + offset + millis[row[2]],
-                "pid": int(row[3]),
+                "pid": pids.get(row[3]) or _pid(row[3]),
                 "severity": severity[row[4]],
                 "category": row[5] or None,
                 "text": row[6],
@@ -152,6 +168,6 @@ def build_rows(
         _set(message, "__pydantic_fields_set__", fields)
         _set(message, "__pydantic_extra__", None)
         _set(message, "__pydantic_private__", None)
-        append(entry(number, message))
+        append(make(entry, (number, message)))
         number += 1
     return out
