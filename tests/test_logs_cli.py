@@ -35,12 +35,22 @@ def test_generate_prints_to_stdout(capsys: pytest.CaptureFixture[str]) -> None:
 
 
 def test_generate_bad_input_exits_2(capsys: pytest.CaptureFixture[str]) -> None:
-    assert main(["generate", "--count", "3"]) == 2
+    assert main(["generate", "--count", "3", "--sequence", "startup"]) == 2
     assert "smaller than" in capsys.readouterr().err
     assert main(["generate", "--sequence", "lock_table:peak=20"]) == 2
     assert "peak must be 86..100" in capsys.readouterr().err
     assert main(["generate", "--start", "yesterday"]) == 2
     assert "ISO 8601" in capsys.readouterr().err
+
+
+def test_a_short_log_without_named_sequences_is_noise_only(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    assert main(["generate", "--count", "3", "--seed", "1"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert len(lines) == 3
+    assert main(["generate", "--count", "60", "--seed", "1"]) == 0
+    assert "Allocated" in capsys.readouterr().out  # room for the default startup
 
 
 def test_sequences_lists_every_sequence(capsys: pytest.CaptureFixture[str]) -> None:

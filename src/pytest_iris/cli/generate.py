@@ -31,7 +31,8 @@ def register(subparsers: Any) -> None:
         action="append",
         default=None,
         metavar="NAME",
-        help="a sequence to include, repeatable, in order (default: startup)",
+        help="a sequence to include, repeatable, in order (default: startup, when "
+        "--count leaves room for it; otherwise background noise only)",
     )
     parser.add_argument("--no-sequences", action="store_true", help="background noise only")
     parser.add_argument("--start", default=None, metavar="ISO", help="time of the first line")
@@ -52,12 +53,22 @@ def register(subparsers: Any) -> None:
     listing.set_defaults(handler=run_sequences)
 
 
+#: the default startup sequence is left out of logs shorter than this
+_ROOM_FOR_STARTUP = 50
+
+
 def run(args: argparse.Namespace) -> int:
     from pytest_iris.errors import ConfigError
     from pytest_iris.generation.factory import parse_start
     from pytest_iris.generation.stream import LogStream
 
-    sequences = [] if args.no_sequences else (args.sequence or ["startup"])
+    if args.no_sequences:
+        sequences: list[str] = []
+    elif args.sequence:
+        sequences = args.sequence
+    else:
+        # A log usually opens with the instance starting; a few lines cannot hold it.
+        sequences = ["startup"] if args.count >= _ROOM_FOR_STARTUP else []
     try:
         stream = LogStream(
             args.seed,
