@@ -17,18 +17,12 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from pytest_iris.sandbox.snapshot import KernelKey
+
 #: CPF values by section then key, e.g. ``{"config": {"globals": "0,0,512,0,0,0"}}``.
 CpfValues = dict[str, dict[str, str | int]]
 
 _NAME = re.compile(r"^[a-z0-9][a-z0-9_\-]*$")
-KernelKey = Literal[
-    "kernel.shmmax",
-    "kernel.shmall",
-    "kernel.shmmni",
-    "kernel.sem",
-    "kernel.msgmni",
-    "vm.nr_hugepages",
-]
 
 
 class _Model(BaseModel):

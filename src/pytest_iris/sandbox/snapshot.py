@@ -16,20 +16,22 @@ changed, in plain data a test can compare::
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal, get_args
 
 if TYPE_CHECKING:
     from pytest_iris.sandbox.host import SandboxHost
     from pytest_iris.sandbox.live import LiveSandbox
 
-KERNEL_KEYS = (
+#: The kernel tunables an IRIS host's state is made of (snapshots, scenarios).
+KernelKey = Literal[
     "kernel.shmmax",
     "kernel.shmall",
     "kernel.shmmni",
     "kernel.sem",
     "kernel.msgmni",
     "vm.nr_hugepages",
-)
+]
+KERNEL_KEYS: tuple[KernelKey, ...] = get_args(KernelKey)
 
 
 @dataclass(frozen=True)
@@ -101,7 +103,7 @@ def take(host: SandboxHost) -> Snapshot:
 
     state = host.state()
     inst = state.instances[host.instance_name]
-    kernel = {key: read_key(host.proc, key) for key in KERNEL_KEYS}
+    kernel: dict[str, str] = {key: read_key(host.proc, key) for key in KERNEL_KEYS}
     meminfo = (host.proc / "meminfo").read_text(encoding="ascii")
     free = next(
         int(line.split()[1]) for line in meminfo.splitlines() if line.startswith("HugePages_Free")
