@@ -4,8 +4,8 @@ Real logs hold more than stamped lines: banners, recovery blocks, wrapped
 text, and sometimes garbage, NUL bytes or a half-written last line. The
 reader attaches what belongs to an entry and reports the rest as a
 :class:`LogProblem` with its line number, so every byte read ends up in an
-entry or a problem. Memory stays constant: files are read in chunks and only
-the entry being assembled is held.
+entry or a problem. Memory stays constant: files are read in 256 KiB chunks,
+and only the entries of the current chunk are held.
 """
 
 from __future__ import annotations
@@ -30,8 +30,8 @@ from pytest_iris.grammar import (
 )
 from pytest_iris.models import IRISMessage
 
+#: Bytes read at a time: the entries built from one chunk are all that is held.
 _CHUNK: Final = 1 << 18
-_PREVIEW: Final = 200
 
 
 class LogEntry(NamedTuple):
