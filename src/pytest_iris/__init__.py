@@ -8,8 +8,9 @@ features a suite does not use.
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from pytest_iris._lazy import lazy_exports
 
 __version__ = "0.1.0"
 
@@ -90,24 +91,12 @@ _EXPORTS: dict[str, str] = {
 }
 #: ``format`` and ``parse`` are the design's names; they shadow builtins only
 #: as attributes of this package.
-_ALIASES: dict[str, tuple[str, str]] = {
-    "format": ("pytest_iris.grammar", "format_message"),
-    "parse": ("pytest_iris.codec", "parse_message"),
-}
+_EXPORTS["format"] = "pytest_iris.grammar:format_message"
+_EXPORTS["parse"] = "pytest_iris.codec:parse_message"
 
-__all__ = sorted([*_EXPORTS, *_ALIASES, "__version__"])
+__all__ = sorted([*_EXPORTS, "__version__"])
 
-
-def __getattr__(name: str) -> Any:
-    if name in _EXPORTS:
-        value = getattr(importlib.import_module(_EXPORTS[name]), name)
-    elif name in _ALIASES:
-        module, attribute = _ALIASES[name]
-        value = getattr(importlib.import_module(module), attribute)
-    else:
-        raise AttributeError(f"module 'pytest_iris' has no attribute {name!r}")
-    globals()[name] = value
-    return value
+__getattr__ = lazy_exports(__name__, _EXPORTS, globals())
 
 
 def __dir__() -> list[str]:

@@ -7,8 +7,7 @@ vcrpy.
 
 from __future__ import annotations
 
-import importlib
-from typing import Any
+from pytest_iris._lazy import lazy_exports
 
 _EXPORTS: dict[str, str] = {
     "LLMGenerator": "pytest_iris.llm.generator",
@@ -26,9 +25,4 @@ _EXPORTS: dict[str, str] = {
 __all__ = sorted(_EXPORTS)
 
 
-def __getattr__(name: str) -> Any:
-    if name not in _EXPORTS:
-        raise AttributeError(f"module 'pytest_iris.llm' has no attribute {name!r}")
-    value = getattr(importlib.import_module(_EXPORTS[name]), name)
-    globals()[name] = value
-    return value
+__getattr__ = lazy_exports(__name__, _EXPORTS, globals())

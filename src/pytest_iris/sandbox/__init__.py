@@ -11,7 +11,9 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from pytest_iris._lazy import lazy_exports
 
 _NAMES = {
     "SandboxHost": "pytest_iris.sandbox.host",
@@ -25,15 +27,7 @@ _NAMES = {
 __all__ = ["LiveSandbox", "SandboxHost", "Snapshot", "SnapshotDiff", "diff", "namespaces_available"]
 
 
-def __getattr__(name: str) -> Any:
-    if name not in _NAMES:
-        raise AttributeError(f"module 'pytest_iris.sandbox' has no attribute {name!r}")
-    import importlib
-
-    value = getattr(importlib.import_module(_NAMES[name]), name)
-    globals()[name] = value
-    return value
-
+__getattr__ = lazy_exports(__name__, _NAMES, globals())
 
 if TYPE_CHECKING:
     from pytest_iris.sandbox.host import SandboxHost as SandboxHost
