@@ -25,8 +25,8 @@ from pathlib import Path
 
 from pytest_iris import logging as iris_logging
 from pytest_iris.chaos.loader import load_scenario
-from pytest_iris.chaos.registry import Registry
 from pytest_iris.chaos.runner import DEFAULT_RAM_MB, ScenarioRunner
+from pytest_iris.registry import Registry
 
 
 def median_s(runs: int, work: Callable[[], object]) -> float:

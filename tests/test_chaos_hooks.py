@@ -9,10 +9,10 @@ from typing import Any
 import pytest
 
 from pytest_iris import hookspecs
-from pytest_iris.chaos.registry import IrisPluginManager, Registry
 from pytest_iris.chaos.remediator import resolve_remediator
 from pytest_iris.chaos.rules import RuleBasedRemediator
 from pytest_iris.errors import ConfigError, ScenarioError
+from pytest_iris.registry import IrisPluginManager, Registry
 from pytest_iris.tracing import current_trace_id, trace
 
 HOOKS = [name for name in dir(hookspecs) if name.startswith("pytest_iris_")]

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from pytest_iris.chaos.builtins import SCENARIO_DIR
+from pytest_iris.builtin_plugin import SCENARIO_DIR
 
 TESTS = Path(__file__).parent
 
@@ -203,7 +203,7 @@ def test_markers_and_iris_chaos_fixture(pytester: pytest.Pytester) -> None:
 PLUGIN = """
 from pathlib import Path
 
-from pytest_iris.models import IRISMessage, Severity
+from pytest_iris.log.model import IRISMessage, Severity
 
 
 def pytest_iris_add_sequences():

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from pytest_iris.chaos.builtins import SCENARIO_DIR
+from pytest_iris.builtin_plugin import SCENARIO_DIR
 from pytest_iris.chaos.loader import load_scenario
 from pytest_iris.chaos.runner import ScenarioRunner, run_scenario
 

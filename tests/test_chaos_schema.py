@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from pytest_iris.chaos.builtins import SCENARIO_DIR
+from pytest_iris.builtin_plugin import SCENARIO_DIR
 from pytest_iris.chaos.loader import load_scenario, load_scenario_text, scenario_files
 from pytest_iris.errors import ScenarioError
 

@@ -17,7 +17,7 @@ from pytest_iris.llm.generator import LLMGenerator
 from pytest_iris.llm.guard import deny_network
 from pytest_iris.llm.providers import Provider
 from pytest_iris.llm.server import GARBLED, IrisOpenAIServer
-from pytest_iris.reader import LogEntry, read_log
+from pytest_iris.log.reader import LogEntry, read_log
 
 
 @pytest.fixture

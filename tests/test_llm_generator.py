@@ -10,12 +10,12 @@ from collections.abc import Iterator
 import pytest
 
 from pytest_iris.errors import ConfigError, LLMError
-from pytest_iris.grammar import format_message
 from pytest_iris.llm.generator import LLMGenerator
 from pytest_iris.llm.prompts import CLASSIFY_SYSTEM, INCIDENTS
 from pytest_iris.llm.providers import Provider
 from pytest_iris.llm.server import GARBLED, IrisOpenAIServer
-from pytest_iris.reader import LogEntry, parse_text
+from pytest_iris.log.grammar import format_message
+from pytest_iris.log.reader import LogEntry, parse_text
 from pytest_iris.testing import capture_events
 from pytest_iris.tracing import trace
 

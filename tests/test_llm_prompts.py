@@ -5,9 +5,9 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from pytest_iris.codec import parse_message
 from pytest_iris.generation import load_catalog, sequence_names
 from pytest_iris.llm import prompts
+from pytest_iris.log.codec import parse_message
 
 REAL_LOG = Path(__file__).parent / "data" / "messages_real.log"
 

@@ -9,7 +9,7 @@ import pytest
 
 from pytest_iris.cli import main
 from pytest_iris.generation import LogStream, sequence_names
-from pytest_iris.reader import LogProblem, read_log
+from pytest_iris.log.reader import LogProblem, read_log
 
 
 def test_generate_writes_the_stream_to_a_file(tmp_path: Path) -> None:

@@ -9,8 +9,8 @@ import pytest
 
 from pytest_iris.errors import ConfigError
 from pytest_iris.generation import LiveLogWriter, LogStream
-from pytest_iris.grammar import format_message
-from pytest_iris.reader import LogEntry, LogProblem, read_log
+from pytest_iris.log.grammar import format_message
+from pytest_iris.log.reader import LogEntry, LogProblem, read_log
 
 
 def _texts(path: Path) -> list[str]:

@@ -23,7 +23,7 @@ def test_iris_log_marker_and_fixture(pytester: pytest.Pytester) -> None:
     pytester.makepyfile(
         """
         import pytest
-        from pytest_iris.reader import read_log, LogProblem
+        from pytest_iris.log.reader import read_log, LogProblem
 
         @pytest.mark.iris_log("startup", "lock_table:peak=99", "shutdown", count=300,
                               start="2024-05-01T08:00:00")
@@ -109,7 +109,7 @@ def test_live_log_fixture_is_stopped_and_joined(pytester: pytest.Pytester) -> No
         """
         import threading
         import pytest
-        from pytest_iris.reader import read_log
+        from pytest_iris.log.reader import read_log
 
         @pytest.mark.iris_log(rate=1.0, live={"rate": 1000, "rotate_every": 50})
         def test_live(iris_live_log):

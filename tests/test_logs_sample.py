@@ -7,7 +7,7 @@ import shlex
 from pathlib import Path
 
 from pytest_iris.cli import main
-from pytest_iris.reader import LogEntry, LogProblem, read_log
+from pytest_iris.log.reader import LogEntry, LogProblem, read_log
 
 REPO = Path(__file__).parents[1]
 SAMPLE = REPO / "log_samples" / "messages.log"

@@ -17,8 +17,8 @@ from pytest_iris.generation import (
     sequence_names,
 )
 from pytest_iris.generation.catalog import parse_catalog
+from pytest_iris.log.model import IRISMessage
 from pytest_iris.memory import plan_shared_memory
-from pytest_iris.models import IRISMessage
 
 PIDS = {"control": 1149, "write_daemon": 1180, "write_daemon_helper_1": 1183,
         "write_daemon_helper_2": 1184, "journal_daemon": 1190, "web_server": 1201,

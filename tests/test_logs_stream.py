@@ -14,8 +14,8 @@ import pytest
 from pytest_iris.errors import ConfigError
 from pytest_iris.generation import Entry, LogStream, format_entry, to_message, write_messages_log
 from pytest_iris.generation.sequences import sequence_names
-from pytest_iris.grammar import format_message
-from pytest_iris.reader import LogEntry, LogProblem, parse_text, read_log
+from pytest_iris.log.grammar import format_message
+from pytest_iris.log.reader import LogEntry, LogProblem, parse_text, read_log
 
 ALL = sequence_names()
 

@@ -14,7 +14,7 @@ from pydantic import ValidationError as PydanticValidationError
 import pytest_iris
 from pytest_iris import IRISMessage, Severity, format_message, parse_message
 from pytest_iris.errors import ParseError
-from pytest_iris.reader import LogEntry, parse_text
+from pytest_iris.log.reader import LogEntry, parse_text
 
 BANNER = (
     "06/26/23-08:02:18:110 (144145) 0 [Generic.Event]\n"

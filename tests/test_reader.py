@@ -14,8 +14,8 @@ from hypothesis import strategies as st
 
 from pytest_iris import LogEntry, LogProblem, parse_lines, read_log
 from pytest_iris.errors import LogReadError
-from pytest_iris.grammar import MAX_LINE_BYTES
-from pytest_iris.reader import LogItem
+from pytest_iris.log.grammar import MAX_LINE_BYTES
+from pytest_iris.log.reader import LogItem
 
 GOOD = b"01/15/25-20:21:48:401 (646) 0 [Utility.Event] Merging /home/irisowner/iris-merge.cpf\n"
 

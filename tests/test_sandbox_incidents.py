@@ -17,8 +17,8 @@ from pathlib import Path
 import psutil
 import pytest
 
+from pytest_iris.log.reader import read_log
 from pytest_iris.memory import SharedMemoryPlan
-from pytest_iris.reader import read_log
 from pytest_iris.sandbox import SandboxHost
 from pytest_iris.tools.cpf import CpfFile, shared_memory_plan
 

@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
+from pytest_iris.log.reader import LogEntry
 from pytest_iris.models import RemediationCommand, Severity, ToolResult, ToolStatus
-from pytest_iris.reader import LogEntry
 from pytest_iris.testing import capture_events
 from pytest_iris.tools.dispatch import Dispatcher
 from pytest_iris.tracing import trace

@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
+from pytest_iris.log.reader import LogEntry, read_log
 from pytest_iris.models import IRISMessage, RemediationCommand, Severity
-from pytest_iris.reader import LogEntry, read_log
 from pytest_iris.transport import FileTransport, HttpTransport, MessageTransport, MockEndpoint
 
 

@@ -15,8 +15,8 @@ from pathlib import Path
 import pytest
 
 from pytest_iris.errors import TransportError
+from pytest_iris.log.reader import LogEntry, read_log
 from pytest_iris.models import IRISMessage, RemediationCommand, Severity
-from pytest_iris.reader import LogEntry, read_log
 from pytest_iris.transport import FileTransport, MessageEnvelope, MessageTransport
 
 
@@ -62,7 +62,7 @@ WRITER = textwrap.dedent(
     """
     import sys
     from datetime import datetime
-    from pytest_iris.models import IRISMessage
+    from pytest_iris.log.model import IRISMessage
     from pytest_iris.transport import FileTransport
 
     path, name, count = sys.argv[1], sys.argv[2], int(sys.argv[3])

@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from pytest_iris.errors import ConfigError, TransportError
-from pytest_iris.models import IRISMessage, Severity
+from pytest_iris.log.model import IRISMessage, Severity
 from pytest_iris.testing import capture_events
 from pytest_iris.tracing import trace
 from pytest_iris.transport import HttpTransport, MessageTransport, MockEndpoint, RetryPolicy

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from pytest_iris.models import IRISMessage, Severity
+from pytest_iris.log.model import IRISMessage, Severity
 from pytest_iris.transport import HttpTransport, MockEndpoint, RetryPolicy
 
 START = datetime(2026, 3, 1, 9, 0, 0)
@@ -99,7 +99,7 @@ PUBLISHER = textwrap.dedent(
     """
     import asyncio, sys
     from datetime import datetime, timedelta
-    from pytest_iris.models import IRISMessage
+    from pytest_iris.log.model import IRISMessage
     from pytest_iris.transport import HttpTransport, RetryPolicy
 
     url, outbox = sys.argv[1], sys.argv[2]

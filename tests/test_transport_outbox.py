@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from pytest_iris.errors import TransportError
-from pytest_iris.models import IRISMessage, Severity
+from pytest_iris.log.model import IRISMessage, Severity
 from pytest_iris.testing import capture_events
 from pytest_iris.transport import MessageEnvelope, Outbox
 from pytest_iris.transport import outbox as outbox_module
@@ -176,7 +176,7 @@ APPENDER = textwrap.dedent(
     """
     import sys
     from datetime import datetime
-    from pytest_iris.models import IRISMessage
+    from pytest_iris.log.model import IRISMessage
     from pytest_iris.transport import Outbox
     from pytest_iris.transport.envelope import wrap
 

@@ -16,23 +16,23 @@ __version__ = "0.1.0"
 
 #: public name -> module that defines it
 _EXPORTS: dict[str, str] = {
-    "IRISMessage": "pytest_iris.models",
-    "Severity": "pytest_iris.models",
+    "IRISMessage": "pytest_iris.log.model",
+    "Severity": "pytest_iris.log.model",
     "RemediationCommand": "pytest_iris.models",
     "ToolResult": "pytest_iris.models",
     "ToolStatus": "pytest_iris.models",
     "Change": "pytest_iris.models",
     "json_schemas": "pytest_iris.models",
-    "format_message": "pytest_iris.grammar",
-    "parse_message": "pytest_iris.codec",
-    "LogEntry": "pytest_iris.reader",
-    "LogProblem": "pytest_iris.reader",
-    "read_log": "pytest_iris.reader",
-    "parse_lines": "pytest_iris.reader",
-    "parse_text": "pytest_iris.reader",
-    "iter_messages": "pytest_iris.reader",
-    "LogSummary": "pytest_iris.summary",
-    "summarize": "pytest_iris.summary",
+    "format_message": "pytest_iris.log.grammar",
+    "parse_message": "pytest_iris.log.codec",
+    "LogEntry": "pytest_iris.log.reader",
+    "LogProblem": "pytest_iris.log.reader",
+    "read_log": "pytest_iris.log.reader",
+    "parse_lines": "pytest_iris.log.reader",
+    "parse_text": "pytest_iris.log.reader",
+    "iter_messages": "pytest_iris.log.reader",
+    "LogSummary": "pytest_iris.log.summary",
+    "summarize": "pytest_iris.log.summary",
     "InstanceError": "pytest_iris.errors",
     "ValidationError": "pytest_iris.errors",
     "ParseError": "pytest_iris.errors",
@@ -91,8 +91,8 @@ _EXPORTS: dict[str, str] = {
 }
 #: ``format`` and ``parse`` are the design's names; they shadow builtins only
 #: as attributes of this package.
-_EXPORTS["format"] = "pytest_iris.grammar:format_message"
-_EXPORTS["parse"] = "pytest_iris.codec:parse_message"
+_EXPORTS["format"] = "pytest_iris.log.grammar:format_message"
+_EXPORTS["parse"] = "pytest_iris.log.codec:parse_message"
 
 __all__ = sorted([*_EXPORTS, "__version__"])
 
@@ -104,8 +104,6 @@ def __dir__() -> list[str]:
 
 
 if TYPE_CHECKING:
-    from pytest_iris.codec import parse_message
-    from pytest_iris.codec import parse_message as parse
     from pytest_iris.errors import (
         CassetteError,
         ConfigError,
@@ -121,8 +119,19 @@ if TYPE_CHECKING:
         TransportError,
         ValidationError,
     )
-    from pytest_iris.grammar import format_message
-    from pytest_iris.grammar import format_message as format
+    from pytest_iris.log.codec import parse_message
+    from pytest_iris.log.codec import parse_message as parse
+    from pytest_iris.log.grammar import format_message
+    from pytest_iris.log.grammar import format_message as format
+    from pytest_iris.log.reader import (
+        LogEntry,
+        LogProblem,
+        iter_messages,
+        parse_lines,
+        parse_text,
+        read_log,
+    )
+    from pytest_iris.log.summary import LogSummary, summarize
     from pytest_iris.models import (
         Change,
         IRISMessage,
@@ -132,12 +141,3 @@ if TYPE_CHECKING:
         ToolStatus,
         json_schemas,
     )
-    from pytest_iris.reader import (
-        LogEntry,
-        LogProblem,
-        iter_messages,
-        parse_lines,
-        parse_text,
-        read_log,
-    )
-    from pytest_iris.summary import LogSummary, summarize

@@ -1,8 +1,8 @@
 """Fast construction of :class:`IRISMessage` from regex groups the grammar matched.
 
 The file parser builds hundreds of thousands of messages a second. Groups
-that matched :data:`pytest_iris.grammar.HEADER` (and continuation lines that
-passed :func:`~pytest_iris.grammar.continuation_allowed`) already satisfy
+that matched :data:`pytest_iris.log.grammar.HEADER` (and continuation lines that
+passed :func:`~pytest_iris.log.grammar.continuation_allowed`) already satisfy
 every model rule, so validation would only repeat the regex's work; this
 builds the frozen model directly. Anything else goes through the validator.
 """
@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Final, TypeVar
 
-from pytest_iris.models import IRISMessage, Severity
+from pytest_iris.log.model import IRISMessage, Severity
 
 _SEVERITY: Final = {str(int(s)): s for s in Severity}
 _FIELDS: Final = frozenset(IRISMessage.model_fields)

@@ -2,11 +2,11 @@
 
 pytest adds these specs through ``pytest_addhooks`` (see
 :mod:`pytest_iris.plugins.chaos`), so any pytest plugin or ``conftest.py``
-can implement them. Outside pytest, :class:`pytest_iris.chaos.registry.Registry`
+can implement them. Outside pytest, :class:`pytest_iris.registry.Registry`
 uses its own ``pluggy.PluginManager("iris")`` with the same specs, loading
 plugins from the ``pytest_iris`` entry-point group. The built-in templates,
 sequences, transports, tools, scenarios and remediators are registered
-through these very hooks (:mod:`pytest_iris.chaos.builtins`), the same way a
+through these very hooks (:mod:`pytest_iris.builtin_plugin`), the same way a
 third party adds its own.
 
 Every hook takes no arguments and returns what it adds; all results are

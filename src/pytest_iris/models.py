@@ -1,73 +1,29 @@
-"""The models every stage shares: log messages, remediation commands, tool results.
+"""The models every stage shares: remediation commands and tool results.
 
-One message model runs through generation, transports and tools, so it lives
-here and nowhere else. The grammar rules that decide what is *valid* live in
-:mod:`pytest_iris.grammar`; the model only enforces them so that
-``parse(format(m)) == m`` holds for every message that can be constructed.
+The log message model (:class:`IRISMessage`, :class:`Severity`) lives in
+:mod:`pytest_iris.log`, the one package that formats and parses a line; it
+is re-exported here for the stages that pass messages along.
 """
 
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
-from enum import IntEnum, StrEnum
+from enum import StrEnum
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field
 
-from pytest_iris import grammar
+from pytest_iris.log.model import IRISMessage, Severity
 
-
-class Severity(IntEnum):
-    """The third field of a messages.log line: 0 info ... 3 fatal."""
-
-    INFO = 0
-    WARNING = 1
-    SEVERE = 2
-    FATAL = 3
-
-
-class IRISMessage(BaseModel):
-    """One entry of messages.log: a stamped line plus its continuation lines.
-
-    ``category`` is ``None`` for Caché-format lines, which have no
-    ``[Category]`` field. ``continuation`` holds the unstamped lines that
-    belong to the entry (the startup banner, a WIJ recovery block, indented
-    wrap lines), without their line breaks.
-    """
-
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
-    timestamp: datetime
-    pid: int = Field(ge=0)
-    severity: Severity
-    category: str | None = None
-    text: str = ""
-    continuation: tuple[str, ...] = ()
-
-    @field_validator("timestamp")
-    @classmethod
-    def _whole_milliseconds(cls, value: datetime) -> datetime:
-        problem = grammar.timestamp_problem(value)
-        if problem:
-            raise ValueError(problem)
-        return value
-
-    @model_validator(mode="after")
-    def _round_trips(self) -> IRISMessage:
-        problem = grammar.message_problem(self.category, self.text, self.continuation)
-        if problem:
-            raise ValueError(problem)
-        return self
-
-    def format(self) -> str:
-        """The entry as it appears in messages.log, lines joined by ``\\n``."""
-        return grammar.format_message(self)
-
-    @property
-    def header(self) -> str:
-        """The stamped first line alone."""
-        return grammar.format_header(self)
+__all__ = [
+    "Change",
+    "IRISMessage",
+    "RemediationCommand",
+    "Severity",
+    "ToolResult",
+    "ToolStatus",
+    "json_schemas",
+]
 
 
 class RemediationCommand(BaseModel):

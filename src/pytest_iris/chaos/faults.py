@@ -15,11 +15,11 @@ import signal
 from datetime import datetime, timedelta
 from typing import Any
 
-from pytest_iris.chaos.registry import Registry
 from pytest_iris.chaos.schema import Fault
 from pytest_iris.errors import ScenarioError
-from pytest_iris.grammar import HEADER, format_message
-from pytest_iris.models import IRISMessage, Severity
+from pytest_iris.log.grammar import HEADER, format_message
+from pytest_iris.log.model import IRISMessage, Severity
+from pytest_iris.registry import Registry
 
 _EPOCH = datetime(1970, 1, 1)
 _UNSTAMPED = re.compile(r"^([0-3]) (?:\[([^\]]+)\] )?(.*)$")

@@ -16,12 +16,12 @@ from types import TracebackType
 from typing import Any
 
 from pytest_iris.chaos.journal import Journal
-from pytest_iris.chaos.registry import Registry
 from pytest_iris.chaos.remediator import Remediator, resolve_remediator
 from pytest_iris.chaos.runner import ScenarioRunner
 from pytest_iris.chaos.schema import Scenario
 from pytest_iris.errors import ScenarioError
 from pytest_iris.models import IRISMessage, RemediationCommand, ToolResult
+from pytest_iris.registry import Registry
 
 
 class ChaosHarness:

@@ -25,8 +25,8 @@ from pytest_iris.errors import ConfigError, ValidationError
 from pytest_iris.models import IRISMessage, RemediationCommand, ToolResult
 
 if TYPE_CHECKING:
-    from pytest_iris.chaos.registry import Registry
     from pytest_iris.memory import SharedMemoryPlan
+    from pytest_iris.registry import Registry
 
 Remediator = Callable[[IRISMessage, "RemediationContext"], Any]
 DEFAULT_REMEDIATOR = "rules"
@@ -92,7 +92,7 @@ def resolve_remediator(
             target = getattr(target, part)
     else:
         if registry is None:
-            from pytest_iris.chaos.registry import Registry
+            from pytest_iris.registry import Registry
 
             registry = Registry.standalone()
         known = registry.remediators

@@ -26,12 +26,12 @@ from typing import Any, cast
 from pytest_iris.chaos import checks
 from pytest_iris.chaos.faults import FaultInjector, clock_of, host_time
 from pytest_iris.chaos.journal import Event, Journal
-from pytest_iris.chaos.registry import Registry
 from pytest_iris.chaos.remediator import RemediationContext, Remediator, ask, resolve_remediator
 from pytest_iris.chaos.schema import Fault, Scenario
 from pytest_iris.errors import InstanceError, ScenarioError, TransportError
+from pytest_iris.log.reader import LogEntry, parse_text
 from pytest_iris.models import IRISMessage, RemediationCommand, ToolResult, ToolStatus
-from pytest_iris.reader import LogEntry, parse_text
+from pytest_iris.registry import Registry
 from pytest_iris.tracing import trace
 
 #: Rounds of messages -> commands -> new messages after one fault before giving up.

@@ -45,10 +45,10 @@ def run(args: argparse.Namespace) -> int:
     from pytest_iris import logging as iris_logging
     from pytest_iris.chaos.journal import Journal, summary_lines
     from pytest_iris.chaos.loader import load_scenario
-    from pytest_iris.chaos.registry import Registry
     from pytest_iris.chaos.remediator import resolve_remediator
     from pytest_iris.chaos.runner import ScenarioRunner, default_remediator
     from pytest_iris.errors import InstanceError
+    from pytest_iris.registry import Registry
 
     iris_logging.configure(level="warning")
     # like `python -m`, a remediator module in the current directory is importable

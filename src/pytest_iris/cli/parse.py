@@ -33,7 +33,7 @@ def run(args: argparse.Namespace) -> int:
             if args.json:
                 _dump_json(path)
             else:
-                from pytest_iris.summary import summarize
+                from pytest_iris.log.summary import summarize
 
                 print(summarize(path).render())
         except LogReadError as error:
@@ -43,7 +43,7 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _dump_json(path: str) -> None:
-    from pytest_iris.reader import LogEntry, read_log
+    from pytest_iris.log.reader import LogEntry, read_log
 
     write = sys.stdout.write
     for item in read_log(path):

@@ -16,8 +16,8 @@ from dataclasses import dataclass
 from importlib import resources
 from typing import Any
 
-from pytest_iris import grammar
 from pytest_iris.errors import ConfigError
+from pytest_iris.log import grammar
 
 _FIELDS = frozenset(
     {"id", "category", "severity", "text", "continuation", "placeholders", "role", "weight",

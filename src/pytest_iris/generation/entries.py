@@ -4,7 +4,7 @@ The generator works on :class:`Entry` tuples (time as integer milliseconds)
 rather than :class:`~pytest_iris.models.IRISMessage` models: building a
 pydantic model per line would cost more than everything else the writer
 does. :func:`format_entry` writes the same bytes as
-:func:`pytest_iris.grammar.format_message` of :func:`to_message` (a test
+:func:`pytest_iris.log.grammar.format_message` of :func:`to_message` (a test
 checks that on every template), so nothing is lost by skipping the model.
 """
 
@@ -13,7 +13,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import NamedTuple
 
-from pytest_iris.models import IRISMessage, Severity
+from pytest_iris.log.model import IRISMessage, Severity
 
 #: Millisecond clocks count from here; every messages.log year is 2000-2099.
 EPOCH = datetime(2000, 1, 1)

@@ -19,7 +19,7 @@ from pytest_iris.errors import ConfigError
 from pytest_iris.generation.outputs import messages_log_path, write_atomic
 from pytest_iris.generation.seeds import derive_seed
 from pytest_iris.generation.stream import LogStream, Placement
-from pytest_iris.models import IRISMessage
+from pytest_iris.log.model import IRISMessage
 
 
 @dataclass(frozen=True)
@@ -42,7 +42,7 @@ class GeneratedLog:
 
     def messages(self) -> Iterator[IRISMessage]:
         """The file's messages as the project's parser reads them."""
-        from pytest_iris.reader import iter_messages
+        from pytest_iris.log.reader import iter_messages
 
         return iter_messages(self.path)
 

@@ -26,13 +26,13 @@ from pytest_iris.generation.catalog import load_catalog
 from pytest_iris.generation.context import SequenceContext
 from pytest_iris.generation.entries import Entry, to_message
 from pytest_iris.generation.seeds import derive_rng
+from pytest_iris.log.model import IRISMessage
 from pytest_iris.memory import (
     SharedMemoryPlan,
     allocated_message,
     failed_huge_pages_message,
     failed_message,
 )
-from pytest_iris.models import IRISMessage
 
 SequenceFunction = Callable[..., None]
 

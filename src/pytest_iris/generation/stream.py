@@ -35,7 +35,7 @@ from pytest_iris.generation.entries import END_MS, Entry, format_entry, from_ms,
 from pytest_iris.generation.pools import ValuePools, build_pools
 from pytest_iris.generation.seeds import derive_rng, derive_seed
 from pytest_iris.generation.sequences import get_sequence, render_entries
-from pytest_iris.models import IRISMessage
+from pytest_iris.log.model import IRISMessage
 
 DAY_MS: Final = 86_400_000
 #: Sequences that (re)start the instance: daemons get new PIDs before them.

@@ -13,9 +13,9 @@ import random
 from datetime import datetime, timedelta
 from pathlib import Path
 
-from pytest_iris.codec import parse_message
-from pytest_iris.grammar import format_message
-from pytest_iris.models import IRISMessage
+from pytest_iris.log.codec import parse_message
+from pytest_iris.log.grammar import format_message
+from pytest_iris.log.model import IRISMessage
 
 STAMP_FORMAT = "%m/%d/%y-%H:%M:%S:%f"
 

@@ -18,13 +18,13 @@ from types import TracebackType
 from typing import TYPE_CHECKING, Any, Final, TypeVar, cast
 
 from pytest_iris.errors import CassetteError, LLMError
-from pytest_iris.grammar import format_message
 from pytest_iris.llm import prompts
 from pytest_iris.llm._http import http_module, ssl_context
 from pytest_iris.llm.providers import Provider
 from pytest_iris.llm.results import Classification, Generation, Stats
 from pytest_iris.llm.validate import check_answer
-from pytest_iris.models import IRISMessage
+from pytest_iris.log.grammar import format_message
+from pytest_iris.log.model import IRISMessage
 
 if TYPE_CHECKING:
     from openai import AsyncOpenAI

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from pytest_iris.grammar import format_message
 from pytest_iris.llm import prompts
-from pytest_iris.models import IRISMessage
+from pytest_iris.log.grammar import format_message
+from pytest_iris.log.model import IRISMessage
 
 
 @dataclass(frozen=True, slots=True)

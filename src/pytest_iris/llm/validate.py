@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from pytest_iris.models import IRISMessage
-from pytest_iris.reader import LogEntry, parse_text
+from pytest_iris.log.model import IRISMessage
+from pytest_iris.log.reader import LogEntry, parse_text
 
 
 @dataclass(frozen=True, slots=True)

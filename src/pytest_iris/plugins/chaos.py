@@ -26,8 +26,8 @@ import pytest
 
 
 def pytest_addhooks(pluginmanager: pytest.PytestPluginManager) -> None:
+    from pytest_iris import builtin_plugin as builtins
     from pytest_iris import hookspecs
-    from pytest_iris.chaos import builtins
 
     pluginmanager.add_hookspecs(hookspecs)
     if pluginmanager.get_plugin("pytest_iris.builtins") is None:
@@ -84,7 +84,7 @@ def pytest_configure(config: pytest.Config) -> None:
 
 def _scenario_path(config: pytest.Config, entry: str) -> Path:
     if entry == "builtin":
-        from pytest_iris.chaos.builtins import SCENARIO_DIR
+        from pytest_iris.builtin_plugin import SCENARIO_DIR
 
         return SCENARIO_DIR
     path = Path(entry)
@@ -129,8 +129,8 @@ class ScenarioItem(pytest.Item):
 
     def runtest(self) -> None:
         from pytest_iris.chaos.journal import junit_properties
-        from pytest_iris.chaos.registry import Registry
         from pytest_iris.chaos.runner import ScenarioRunner
+        from pytest_iris.registry import Registry
 
         factory: pytest.TempPathFactory = self.config._tmp_path_factory  # type: ignore[attr-defined]
         root = factory.mktemp(f"chaos-{self.scenario.name}", numbered=True)
@@ -203,7 +203,7 @@ def iris_chaos(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Any]:
     ``iris_chaos.run(remediator)`` plays the whole scenario and returns the journal.
     """
     from pytest_iris.chaos.harness import ChaosHarness
-    from pytest_iris.chaos.registry import Registry
+    from pytest_iris.registry import Registry
 
     marker = request.node.get_closest_marker("iris_scenario")
     if marker is None or not marker.args:

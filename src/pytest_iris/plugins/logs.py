@@ -103,7 +103,7 @@ def _catalog(config: pytest.Config) -> Any:
         catalog = load_catalog()
         extra: list[Any] = []
         if hasattr(config.hook, "pytest_iris_add_templates"):  # specs come with the chaos part
-            from pytest_iris.chaos.registry import Registry
+            from pytest_iris.registry import Registry
 
             extra = list(Registry.from_pytest(config).templates)
         config.stash[_CATALOG_KEY] = catalog.extended(extra) if extra else catalog

@@ -37,7 +37,7 @@ from pytest_iris.sandbox._procfs import read_key
 from pytest_iris.sandbox._state import HostState, Instance, Proc
 
 if TYPE_CHECKING:
-    from pytest_iris.models import IRISMessage
+    from pytest_iris.log.model import IRISMessage
 
 #: How many 1/8 reductions IRIS tries before giving up. Not documented: our choice.
 MAX_REDUCTIONS = 8

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 from pytest_iris.sandbox._state import HostState, Instance
 
 if TYPE_CHECKING:
-    from pytest_iris.models import IRISMessage
+    from pytest_iris.log.model import IRISMessage
 
 
 #: milliseconds from the Unix epoch to the generator's EPOCH (2000-01-01)

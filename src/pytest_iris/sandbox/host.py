@@ -431,7 +431,7 @@ class SandboxHost(HostLayout):
 
     def messages(self) -> list[Any]:
         """The instance's messages.log parsed (``LogEntry`` / ``LogProblem`` items)."""
-        from pytest_iris.reader import read_log
+        from pytest_iris.log.reader import read_log
 
         return list(read_log(self.messages_log))
 

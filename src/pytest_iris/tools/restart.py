@@ -331,7 +331,7 @@ class RestartTool:
                 data = handle.read()
         except FileNotFoundError:
             return []
-        from pytest_iris.reader import LogEntry, parse_text
+        from pytest_iris.log.reader import LogEntry, parse_text
 
         found: list[IRISMessage] = []
         for item in parse_text(data.decode("utf-8", "replace")):

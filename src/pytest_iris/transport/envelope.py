@@ -14,7 +14,7 @@ from collections.abc import Sequence
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
 
-from pytest_iris.models import IRISMessage
+from pytest_iris.log.model import IRISMessage
 from pytest_iris.tracing import current_trace_id
 
 #: ids are 1-128 characters of letters, digits, ``-``, ``_``, ``.`` and ``:``

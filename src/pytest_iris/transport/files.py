@@ -22,7 +22,7 @@ from typing import Literal
 from pydantic import ValidationError as PydanticValidationError
 
 from pytest_iris.errors import TransportError
-from pytest_iris.grammar import format_message
+from pytest_iris.log.grammar import format_message
 from pytest_iris.models import IRISMessage, RemediationCommand
 from pytest_iris.transport.envelope import wrap
 

@@ -68,7 +68,7 @@ class Registry:
     @classmethod
     def standalone(cls, plugins: Iterable[object] = (), *, entry_points: bool = True) -> Registry:
         """A registry outside pytest: built-ins, entry-point plugins, then ``plugins``."""
-        from pytest_iris.chaos import builtins
+        from pytest_iris import builtin_plugin as builtins
 
         manager = IrisPluginManager()
         manager.register(builtins, "pytest_iris.builtins")

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 #: Where the built-in scenario library lives (package data).
-SCENARIO_DIR = Path(__file__).parent / "scenarios"
+SCENARIO_DIR = Path(__file__).parent / "chaos" / "scenarios"
 
 
 def _optional(module: str) -> Any:

@@ -13,8 +13,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from operator import itemgetter
 
-from pytest_iris.grammar import SUMMARY_LINES
-from pytest_iris.reader import LogProblem, _Assembler, read_log
+from pytest_iris.log.grammar import SUMMARY_LINES
+from pytest_iris.log.reader import LogProblem, _Assembler, read_log
 
 #: How many problems a summary keeps verbatim; the rest are only counted.
 KEPT_PROBLEMS = 1000

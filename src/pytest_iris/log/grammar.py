@@ -14,7 +14,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Final
 
 if TYPE_CHECKING:
-    from pytest_iris.models import IRISMessage
+    from pytest_iris.log.model import IRISMessage
 
 #: Lines longer than this are reported as problems instead of parsed.
 MAX_LINE_BYTES: Final = 64 * 1024

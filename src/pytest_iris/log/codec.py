@@ -2,16 +2,16 @@
 
 ``parse(format(m)) == m`` for every valid message, and ``format(parse(t)) ==
 t`` for every real entry. ``parse`` is strict (one entry or an error naming
-what is wrong); use :mod:`pytest_iris.reader` for whole logs, which never
+what is wrong); use :mod:`pytest_iris.log.reader` for whole logs, which never
 raises on content.
 """
 
 from __future__ import annotations
 
 from pytest_iris.errors import ParseError
-from pytest_iris.grammar import format_message
-from pytest_iris.models import IRISMessage
-from pytest_iris.reader import LogEntry, parse_lines
+from pytest_iris.log.grammar import format_message
+from pytest_iris.log.model import IRISMessage
+from pytest_iris.log.reader import LogEntry, parse_lines
 
 __all__ = ["format_message", "parse_message"]
 

@@ -19,7 +19,7 @@ from typing import IO, ClassVar, Final, NamedTuple
 
 from pytest_iris._build import StampCache, build_message, build_rows
 from pytest_iris.errors import LogReadError
-from pytest_iris.grammar import (
+from pytest_iris.log.grammar import (
     HEADER,
     HEADER_LINES,
     MAX_LINE_BYTES,
@@ -28,7 +28,7 @@ from pytest_iris.grammar import (
     TRAILING_SEPARATOR,
     continuation_allowed,
 )
-from pytest_iris.models import IRISMessage
+from pytest_iris.log.model import IRISMessage
 
 #: Bytes read at a time: the entries built from one chunk are all that is held.
 _CHUNK: Final = 1 << 18
