@@ -30,9 +30,9 @@ from typing import Any
 
 import httpx
 
+from pytest_iris._http.server import BackgroundServer, Request, Response
 from pytest_iris.log.model import IRISMessage, Severity
 from pytest_iris.transport import HttpTransport, MockEndpoint
-from pytest_iris.transport.endpoint._server import BackgroundServer, Request, Response
 from pytest_iris.transport.envelope import encode_one, wrap
 
 PUBLISHERS = 50

@@ -319,7 +319,7 @@ def test_logging_never_sets_a_trace_id_on_later_messages(
 
 def test_batch_rejection_fails_only_the_named_message(tmp_path: Path) -> None:
     """A receiver that rejects index 1 of a batch: that publish raises, the rest arrive."""
-    from pytest_iris.transport.endpoint._server import BackgroundServer, Request, Response
+    from pytest_iris._http.server import BackgroundServer, Request, Response
     from pytest_iris.transport.envelope import MessageBatch
 
     bodies: list[list[str]] = []
@@ -360,7 +360,7 @@ def test_retry_after_is_honoured_up_to_the_cap(tmp_path: Path) -> None:
     """A 429 with ``Retry-After: 0.3`` makes the next attempt wait at least that long."""
     import time
 
-    from pytest_iris.transport.endpoint._server import BackgroundServer, Request, Response
+    from pytest_iris._http.server import BackgroundServer, Request, Response
 
     arrivals: list[float] = []
 

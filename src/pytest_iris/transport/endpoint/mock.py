@@ -27,8 +27,8 @@ from typing import Any
 
 from pydantic import ValidationError as PydanticValidationError
 
+from pytest_iris._http.server import BackgroundServer, Request, Response
 from pytest_iris.models import IRISMessage, RemediationCommand, Severity
-from pytest_iris.transport.endpoint._server import BackgroundServer, Request, Response
 from pytest_iris.transport.endpoint.faults import Faults
 from pytest_iris.transport.envelope import MessageBatch, MessageEnvelope
 
