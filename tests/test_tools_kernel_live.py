@@ -10,30 +10,23 @@ host's kernel can refuse it whatever it tries:
 - privilege failure as a non-root user: root -> ``unshare --ipc`` (a private
   IPC namespace, in case) -> nobody, where every ``sysctl -w`` is refused.
 
+The child imports a world-readable copy of the tool (tools_support.NobodyPython),
+never the checkout, so the tests pass from a checkout under a private directory.
 Skipped with the reason when namespaces, setpriv or an interpreter nobody
 can run are not available.
 """
 
 from __future__ import annotations
 
-import functools
 import json
 import os
-import shutil
-import subprocess
-import sys
-import sysconfig
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-import pytest_iris
-
-NOBODY = ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups"]
-SRC = str(Path(pytest_iris.__file__).parents[1])
-SITE = sysconfig.get_paths()["purelib"]
-REAL_PATH = "/usr/sbin:/usr/bin:/sbin:/bin"
+from tools_support import NOBODY, NobodyPython, Unavailable
 
 SCRIPT = """
 import json, sys
@@ -60,39 +53,29 @@ out["event_traces"] = sorted(events.trace_ids())
 print(json.dumps(out))
 """
 
-
-PROBE = "import sys; print(sys.version_info[:2])"
-
-
-@functools.cache
-def nobody_python() -> str | None:
-    """An interpreter of this Python version that ``nobody`` can run, or None."""
-    if shutil.which("setpriv") is None:
-        return None
-    version = f"{sys.version_info.major}.{sys.version_info.minor}"
-    for candidate in (os.path.realpath(sys.executable), f"/usr/bin/python{version}"):
-        try:
-            done = subprocess.run(
-                [*NOBODY, "sh", "-c", 'exec "$@"', "sh", candidate, "-c", PROBE],
-                capture_output=True,
-                text=True,
-                timeout=30,
-                check=False,
-            )
-        except OSError:
-            continue
-        if done.returncode == 0 and done.stdout.strip() == str(sys.version_info[:2]):
-            return candidate
-    return None
+#: What SCRIPT imports: these (and what they load) are copied where nobody can read them.
+IMPORTS = [
+    "pytest_iris.errors",
+    "pytest_iris.testing",
+    "pytest_iris.tools.kernel",
+    "pytest_iris.tracing",
+    "pytest_iris.atomic",
+]
 
 
-def run_tool(prefix: list[str], **args: Any) -> dict[str, Any]:
-    python = nobody_python()
-    if python is None:
-        pytest.skip("no setpriv, or no interpreter of this version that nobody can run")
-    env = {"PATH": REAL_PATH, "PYTHONPATH": os.pathsep.join([SRC, SITE]), "LC_ALL": "C"}
-    argv = [*prefix, python, "-S", "-c", SCRIPT, json.dumps(args)]
-    done = subprocess.run(argv, capture_output=True, text=True, env=env, timeout=60, check=False)
+@pytest.fixture(scope="module")
+def nobody() -> Iterator[NobodyPython]:
+    """An interpreter nobody can run and a readable copy of the tool, wherever the checkout is."""
+    try:
+        runner = NobodyPython.prepare(IMPORTS)
+    except Unavailable as why:
+        pytest.skip(f"cannot run code as nobody here: {why}")
+    yield runner
+    runner.close()
+
+
+def run_tool(nobody: NobodyPython, prefix: list[str], **args: Any) -> dict[str, Any]:
+    done = nobody.run(prefix, SCRIPT, json.dumps(args))
     if done.returncode != 0 and ("unshare failed" in done.stderr or "unshare:" in done.stderr):
         pytest.skip(f"namespaces not permitted here: {done.stderr.strip()}")
     assert done.returncode == 0, done.stderr
@@ -103,7 +86,7 @@ def host_shmmax() -> str:
     return Path("/proc/sys/kernel/shmmax").read_text()
 
 
-def test_live_apply_in_an_ipc_namespace_with_the_real_sysctl() -> None:
+def test_live_apply_in_an_ipc_namespace_with_the_real_sysctl(nobody: NobodyPython) -> None:
     before_host = host_shmmax()
     # 2**64 - 1 - 2**24 is the kernel default; ask for more than any real default
     # cannot work, so lower it first inside the namespace with the real sysctl.
@@ -118,7 +101,7 @@ def test_live_apply_in_an_ipc_namespace_with_the_real_sysctl() -> None:
         'sysctl -q -w kernel.shmmax=33554432 kernel.shmall=8192 && exec "$@"',
         "sh",
     ]
-    out = run_tool(prefix, total_mb=495, huge_pages=False)
+    out = run_tool(nobody, prefix, total_mb=495, huge_pages=False)
     assert out["before"] == 33554432
     result = out["result"]
     assert result["status"] == "success", result
@@ -130,7 +113,7 @@ def test_live_apply_in_an_ipc_namespace_with_the_real_sysctl() -> None:
     assert host_shmmax() == before_host  # the host never saw it
 
 
-def test_live_refusal_of_a_global_tunable_names_the_command() -> None:
+def test_live_refusal_of_a_global_tunable_names_the_command(nobody: NobodyPython) -> None:
     before_host = host_shmmax()
     nr = Path("/proc/sys/vm/nr_hugepages").read_text()
     prefix = [
@@ -147,7 +130,7 @@ def test_live_refusal_of_a_global_tunable_names_the_command() -> None:
     pages = 100000 * 1024 // 2048 + 1
     if int(nr) >= pages:
         pytest.skip("host already has enough huge pages for the plan")
-    out = run_tool(prefix, total_mb=100000, huge_pages=True)
+    out = run_tool(nobody, prefix, total_mb=100000, huge_pages=True)
     # shmmax (namespaced) went through; vm.nr_hugepages (global) was refused
     assert out["result"]["status"] == "partial"
     assert out["commands"] == [f"sudo sysctl -w vm.nr_hugepages={pages}"]
@@ -156,7 +139,7 @@ def test_live_refusal_of_a_global_tunable_names_the_command() -> None:
     assert host_shmmax() == before_host
 
 
-def test_privilege_failure_as_a_non_root_user() -> None:
+def test_privilege_failure_as_a_non_root_user(nobody: NobodyPython) -> None:
     if os.geteuid() != 0:
         pytest.skip("needs root to create the private IPC namespace before dropping to nobody")
     # root lowers shmmax in a private IPC namespace, then the tool runs as nobody there
@@ -169,7 +152,7 @@ def test_privilege_failure_as_a_non_root_user() -> None:
         "sh",
     ]
     before_host = host_shmmax()
-    out = run_tool(prefix, total_mb=495, huge_pages=False)
+    out = run_tool(nobody, prefix, total_mb=495, huge_pages=False)
     need = (495 + 16) * 1024 * 1024
     assert out["result"]["status"] == "failure"
     assert out["commands"][0] == f"sudo sysctl -w kernel.shmmax={need}"
