@@ -33,6 +33,16 @@ def register(subparsers: Any) -> None:
         sub.set_defaults(handler=run)
         return sub
 
+    def retention(sub: argparse.ArgumentParser) -> None:
+        sub.add_argument(
+            "--keep-backups", type=int, default=50, metavar="N",
+            help="keep the N newest dated backups (1..10000, default 50)",
+        )  # fmt: skip
+        sub.add_argument(
+            "--backup-max-age-days", type=int, default=365, metavar="DAYS",
+            help="remove backups older than DAYS (0..36500, default 365)",
+        )  # fmt: skip
+
     add("show", "catalogued parameters, units, defaults and the shared memory estimate")
     add("validate", "check every catalogued value and the file's form")
     setter = add("set", "change parameters: NAME=VALUE ...")
@@ -44,20 +54,34 @@ def register(subparsers: Any) -> None:
     rollback = add("rollback", "restore the newest dated backup (FILE_YYYYMMDD)")
     rollback.add_argument("--apply", action="store_true", help="restore (current file backed up)")
     rollback.add_argument("--backup", default=None, help="restore this backup instead")
+    rollback.add_argument(
+        "--force", action="store_true",
+        help="restore --backup even if it is not a CPF of the same instance",
+    )  # fmt: skip
     merger = add("merge", "apply a CPF merge file (its [Actions] are recorded, not run)")
     merger.add_argument("merge_file", metavar="MERGE_FILE")
     merger.add_argument("--apply", action="store_true", help="write (after a dated backup)")
+    for sub in (setter, rollback, merger):
+        retention(sub)
 
 
 def run(args: argparse.Namespace) -> int:
     from pytest_iris.errors import InstanceError, ValidationError
     from pytest_iris.models import ToolResult
     from pytest_iris.tools.cpf import CpfTool
+    from pytest_iris.tools.cpf.storage import BackupRetention
 
-    tool = CpfTool(
-        args.file, total_ram_mb=args.ram_mb, allow_unknown=getattr(args, "allow_unknown", False)
-    )
     try:
+        retention = BackupRetention(
+            keep=getattr(args, "keep_backups", 50),
+            max_age_days=getattr(args, "backup_max_age_days", 365),
+        )
+        tool = CpfTool(
+            args.file,
+            total_ram_mb=args.ram_mb,
+            allow_unknown=getattr(args, "allow_unknown", False),
+            retention=retention,
+        )
         result: ToolResult
         if args.cpf_action == "show":
             result = tool.show()
@@ -66,7 +90,7 @@ def run(args: argparse.Namespace) -> int:
         elif args.cpf_action == "set":
             result = tool.set(_assignments(args.assignments), apply=args.apply)
         elif args.cpf_action == "rollback":
-            result = tool.rollback(apply=args.apply, backup=args.backup)
+            result = tool.rollback(apply=args.apply, backup=args.backup, force=args.force)
         else:
             result = tool.merge(args.merge_file, apply=args.apply)
     except ValidationError as error:

@@ -2,9 +2,12 @@
 
 Every method returns a :class:`~pytest_iris.models.ToolResult`; an invalid
 change raises :class:`~pytest_iris.errors.ValidationError` before anything
-is read from or written to disk beyond the CPF itself. Applying writes a
-dated backup first (``iris.cpf_YYYYMMDD``), then the new file atomically;
-if the file changed on disk since it was read, nothing is written.
+is read from or written to disk beyond the CPF itself. Applying holds the
+CPF's write lock from the read to the write (two ``cpf set --apply`` at once
+both land), writes a dated backup first (``iris.cpf_YYYYMMDD``, named from
+the caller's clock, never reused), then the new file atomically, then prunes
+backups beyond the retention; if the file changed on disk since it was read
+(a writer that ignores the lock), nothing is written.
 """
 
 from __future__ import annotations
@@ -13,7 +16,7 @@ import contextlib
 import difflib
 import os
 from collections.abc import Callable, Iterable, Iterator, Mapping
-from datetime import date
+from datetime import date, datetime
 from pathlib import Path
 from types import TracebackType
 from typing import Any
@@ -60,12 +63,19 @@ class CpfTool:
         *,
         total_ram_mb: int | None = None,
         allow_unknown: bool = False,
-        today: Callable[[], date] = date.today,
+        today: Callable[[], date] | None = None,
+        now: Callable[[], datetime] | None = None,
+        retention: storage.BackupRetention | None = None,
     ) -> None:
+        """``now`` is the clock that names and ages backups (a sandbox passes its host
+        clock); ``today`` is the older day-only form of it. Default: real time."""
         self.path = Path(path)
         self.total_ram_mb = total_ram_mb
         self.allow_unknown = allow_unknown
-        self._today = today
+        if now is None:
+            now = _day_clock(today) if today is not None else datetime.now
+        self._now = now
+        self.retention = retention if retention is not None else storage.BackupRetention()
 
     def __enter__(self) -> CpfTool:
         return self
@@ -158,7 +168,7 @@ class CpfTool:
         All values are validated, together, before anything is written; a
         dry run (the default) reports the changes and the diff only.
         """
-        with _logged_rejection("set", self.path):
+        with _logged_rejection("set", self.path), self._locked(apply):
             return self._set(changes, apply)
 
     def _set(self, changes: Changes, apply: bool) -> ToolResult:
@@ -184,7 +194,7 @@ class CpfTool:
 
     def merge(self, merge_file: str | os.PathLike[str], apply: bool = False) -> ToolResult:
         """Apply a merge file's keys (validated first); record its ``[Actions]`` lines."""
-        with _logged_rejection("merge", self.path):
+        with _logged_rejection("merge", self.path), self._locked(apply):
             return self._merge(merge_file, apply)
 
     def _merge(self, merge_file: str | os.PathLike[str], apply: bool) -> ToolResult:
@@ -213,13 +223,25 @@ class CpfTool:
         return self._finish(result, original, updated, apply, "merge")
 
     def rollback(
-        self, apply: bool = False, backup: str | os.PathLike[str] | None = None
+        self,
+        apply: bool = False,
+        backup: str | os.PathLike[str] | None = None,
+        *,
+        force: bool = False,
     ) -> ToolResult:
         """Restore the newest dated backup (or ``backup``); the current file is backed up first.
 
         So a rollback can itself be rolled back, and nothing on disk is lost.
         A bare ``backup`` name (``iris.cpf_20240309``) is looked up next to the CPF.
+        The backup must parse as a CPF of the same instance (see
+        :func:`_foreign`) unless ``force``: ``--backup /etc/passwd`` is refused.
         """
+        with _logged_rejection("rollback", self.path), self._locked(apply):
+            return self._rollback(apply, backup, force)
+
+    def _rollback(
+        self, apply: bool, backup: str | os.PathLike[str] | None, force: bool
+    ) -> ToolResult:
         result = ResultBuilder(self.name, "rollback", dry_run=not apply)
         available = self.backups()
         source = available[-1] if available else None
@@ -233,12 +255,23 @@ class CpfTool:
             )
         current = self.read()
         restored = CpfFile.read(source)
+        if not force:
+            problems = _foreign(current, restored)
+            if problems:
+                raise ValidationError(
+                    f"{source} is not a backup of {self.path}: {'; '.join(problems)} "
+                    "(use force to restore it anyway)"
+                )
         for target, before, after in _differences(current, restored):
             result.change(target, before, after, applied=False, reason=f"from {source.name}")
         result.details["restored_from"] = str(source)
         return self._finish(result, current, restored, apply, "rollback")
 
     # --- writing ---------------------------------------------------------------
+
+    def _locked(self, apply: bool) -> contextlib.AbstractContextManager[None]:
+        """The CPF's write lock when applying (read, check, backup and write under it)."""
+        return storage.locked(self.path) if apply else contextlib.nullcontext()
 
     def _finish(
         self, result: ResultBuilder, original: CpfFile, updated: CpfFile, apply: bool, verb: str
@@ -273,13 +306,48 @@ class CpfTool:
             ) from None
         if on_disk != old:
             raise ToolError(f"{self.path} changed on disk while the {verb} was prepared; retry")
-        backup = storage.make_backup(self.path, self._today())
+        now = self._now()
+        backup = storage.make_backup(self.path, now.date())
         _log.info("cpf.backup", path=str(self.path), backup=str(backup))
         storage.write_atomic(self.path, new)
+        pruned = storage.prune_backups(self.path, self.retention, now, keep_also=backup)
+        if pruned:
+            _log.info("cpf.backups.pruned", path=str(self.path), removed=[str(p) for p in pruned])
         _log.info(f"cpf.{verb}.applied", path=str(self.path), changes=targets)
         result.changes[:] = [c.model_copy(update={"applied": True}) for c in result.changes]
         result.details["backup"] = str(backup) if backup else None
         return result.success(f"{self.path}: {len(effective)} change(s) applied, backup {backup}")
+
+
+#: keys that name the instance a CPF belongs to (facts.md / the real files in cpf/)
+_IDENTITY = (("ConfigFile", "Product"), ("Databases", "IRISSYS"), ("Startup", "DefaultPort"))
+
+
+def _day_clock(today: Callable[[], date]) -> Callable[[], datetime]:
+    """A ``now`` clock from a day-only ``today`` (midnight of each day)."""
+    return lambda: datetime.combine(today(), datetime.min.time())
+
+
+def _foreign(current: CpfFile, candidate: CpfFile) -> list[str]:
+    """Why ``candidate`` cannot be a backup of ``current`` (empty: it can).
+
+    It must be a well-formed CPF (no stray lines), hold at least one of the
+    current file's sections, and agree on the keys that name the instance
+    (product, the IRISSYS database directory, the superserver port) where
+    both files have them. Invented rule: IRIS has no rollback command.
+    """
+    problems = candidate.problems()[:3]
+    if problems:
+        return problems
+    mine = {s.casefold() for s in current.sections()}
+    if mine and not mine & {s.casefold() for s in candidate.sections()}:
+        return ["it shares no [section] with the current file"]
+    out = []
+    for section, key in _IDENTITY:
+        a, b = current.get(section, key), candidate.get(section, key)
+        if a is not None and b is not None and a != b:
+            out.append(f"[{section}]{key} is {b!r}, the instance's is {a!r}")
+    return out
 
 
 def _reason(parameter: Any) -> str:
