@@ -13,8 +13,16 @@ from collections.abc import Iterable
 from datetime import datetime, timedelta
 from typing import Any
 
+from pytest_iris.chaos.delivery import EndpointCounts
 from pytest_iris.chaos.journal import Journal, Probe
-from pytest_iris.chaos.schema import Bound, Expect, MessageMatch, SteadyState, ToolCall
+from pytest_iris.chaos.schema import (
+    Bound,
+    EndpointExpectation,
+    Expect,
+    MessageMatch,
+    SteadyState,
+    ToolCall,
+)
 from pytest_iris.models import IRISMessage, RemediationCommand, ToolResult
 
 #: roles without which logons hang (the control process, write daemon, superserver)
@@ -212,6 +220,34 @@ def check_expectations(
         if found:
             problems.append(f"expected no message {unwanted.describe()}; found {_quote(found[0])}")
     return problems
+
+
+def endpoint_problems(expected: EndpointExpectation, counts: EndpointCounts) -> list[str]:
+    """Whether the endpoint holds every published message once and the outbox is empty."""
+    problems: list[str] = []
+    if expected.received_all and counts.received != counts.published:
+        problems.append(
+            f"endpoint received {counts.received} of the {counts.published} message(s) "
+            f"published ({counts.duplicates} duplicate(s) dropped)"
+        )
+    if counts.received < expected.min_received:
+        problems.append(
+            f"endpoint received {counts.received} message(s), "
+            f"expected at least {expected.min_received}"
+        )
+    if expected.outbox_empty and counts.outbox:
+        problems.append(f"{counts.outbox} message(s) still in the outbox")
+    return problems
+
+
+def deadline_problem(time_to_remediate_s: float, within_s: float) -> str | None:
+    """The remediation's last fix came after the scenario's deadline."""
+    if time_to_remediate_s > within_s:
+        return (
+            f"remediation took {time_to_remediate_s:.1f}s of host time, "
+            f"over the {within_s:g}s deadline"
+        )
+    return None
 
 
 def _calls_text(calls: Iterable[tuple[float, RemediationCommand, ToolResult | None]]) -> str:

@@ -13,7 +13,7 @@ import asyncio
 import os
 from pathlib import Path
 from types import TracebackType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pytest_iris.chaos.journal import Journal
 from pytest_iris.chaos.remediator import Remediator, resolve_remediator
@@ -22,6 +22,9 @@ from pytest_iris.chaos.schema import Scenario
 from pytest_iris.errors import ScenarioError
 from pytest_iris.models import IRISMessage, RemediationCommand, ToolResult
 from pytest_iris.registry import Registry
+
+if TYPE_CHECKING:
+    from pytest_iris.settings import IrisSettings
 
 
 class ChaosHarness:
@@ -35,6 +38,7 @@ class ChaosHarness:
         registry: Registry | None = None,
         remediator: str | None = None,
         llm: Any = None,
+        settings: IrisSettings | None = None,
     ) -> None:
         self.registry = registry or Registry.standalone()
         source = ""
@@ -57,6 +61,7 @@ class ChaosHarness:
             root=self.root,
             source=source,
             llm=llm,
+            settings=settings,
         )
         self._loop = asyncio.new_event_loop()
         self._played = False
@@ -84,7 +89,7 @@ class ChaosHarness:
     @property
     def endpoint(self) -> Any:
         """The mock endpoint of a ``transport: http`` scenario (None otherwise)."""
-        return self.runner._endpoint
+        return self.runner.endpoint
 
     @property
     def journal(self) -> Journal:
@@ -106,14 +111,16 @@ class ChaosHarness:
     def inject(self, remediator: Remediator | str | None = None) -> list[IRISMessage]:
         """Inject every fault; returns the messages written. A remediator reacts if given."""
         if isinstance(remediator, str):
-            remediator = resolve_remediator(remediator, self.registry)()
+            remediator = resolve_remediator(
+                remediator, self.registry, settings=self.runner.settings
+            )()
         return self._loop.run_until_complete(self.runner.inject(remediator))
 
     def dispatch(self, command: RemediationCommand | dict[str, Any]) -> ToolResult:
         """Run one command through the tools on this host (recorded like a remediator's)."""
         if isinstance(command, dict):
             command = RemediationCommand.model_validate(command)
-        return self._loop.run_until_complete(self.runner._dispatch(command))
+        return self._loop.run_until_complete(self.runner.dispatch(command))
 
     def run(self, remediator: Remediator | str | None = None) -> Journal:
         """Play the whole scenario (steady state, faults, remediation, checks)."""
@@ -122,7 +129,9 @@ class ChaosHarness:
         self._played = True
         if isinstance(remediator, str):
             self.journal.remediator = remediator
-            remediator = resolve_remediator(remediator, self.registry)()
+            remediator = resolve_remediator(
+                remediator, self.registry, settings=self.runner.settings
+            )()
         self._loop.run_until_complete(self.runner.play(remediator))
         return self.journal
 

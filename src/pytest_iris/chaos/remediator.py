@@ -7,13 +7,15 @@ A remediator is any callable ``remediator(message, context)`` where
 an iterable of them, or an awaitable / async iterator of the same: sync and
 async code are both welcome. It may also call the tools itself through
 ``context.dispatch(command)``. A class is instantiated once per scenario run,
-so it may keep state. It is named ``module:callable`` or by a short name
+so it may keep state; a class whose constructor takes a ``settings`` keyword
+gets the run's :class:`~pytest_iris.settings.IrisSettings`. It is named ``module:callable`` or by a short name
 registered through the ``pytest_iris_add_remediators`` hook (``rules``, the
 default, is the built-in reference).
 """
 
 from __future__ import annotations
 
+import functools
 import importlib
 import inspect
 from collections.abc import AsyncIterable, Awaitable, Callable, Iterable
@@ -25,8 +27,10 @@ from pytest_iris.errors import ConfigError, ValidationError
 from pytest_iris.models import IRISMessage, RemediationCommand, ToolResult
 
 if TYPE_CHECKING:
+    from pytest_iris.host import Host
     from pytest_iris.memory import SharedMemoryPlan
     from pytest_iris.registry import Registry
+    from pytest_iris.settings import IrisSettings
 
 Remediator = Callable[[IRISMessage, "RemediationContext"], Any]
 DEFAULT_REMEDIATOR = "rules"
@@ -41,7 +45,7 @@ class RemediationContext:
     so far, ``memory`` a dict the remediator may keep state in.
     """
 
-    host: Any
+    host: Host
     instance: str
     dispatch: Callable[[RemediationCommand], Awaitable[ToolResult]]
     history: list[IRISMessage] = field(default_factory=list)
@@ -66,15 +70,16 @@ class RemediationContext:
         """What IRIS would allocate at its next start with the CPF as it is now."""
         from pytest_iris.tools.cpf import CpfFile, shared_memory_plan
 
-        return shared_memory_plan(CpfFile.read(self.cpf_path), self.host.state().total_ram_mb)
+        return shared_memory_plan(CpfFile.read(self.cpf_path), self.host.total_ram_mb)
 
 
 def resolve_remediator(
-    spec: str | None, registry: Registry | None = None
+    spec: str | None, registry: Registry | None = None, *, settings: IrisSettings | None = None
 ) -> Callable[[], Remediator]:
     """A factory for the remediator named ``spec`` (``module:callable`` or a registered name).
 
-    Errors name the spec and what is wrong with it.
+    A class that takes a ``settings`` keyword is given ``settings``. Errors
+    name the spec and what is wrong with it.
     """
     spec = (spec or DEFAULT_REMEDIATOR).strip()
     if ":" in spec:
@@ -105,9 +110,21 @@ def resolve_remediator(
     if not callable(target):
         raise ConfigError(f"remediator {spec!r} is not callable")
     if inspect.isclass(target):
+        if settings is not None and _takes_settings(target):
+            builder: Callable[..., Any] = target
+            factory: Any = functools.partial(builder, settings=settings)
+            return cast("Callable[[], Remediator]", factory)
         return cast("Callable[[], Remediator]", target)
     remediator: Remediator = target
     return lambda: remediator
+
+
+def _takes_settings(cls: type) -> bool:
+    try:
+        parameters = inspect.signature(cls).parameters
+    except (TypeError, ValueError):
+        return False
+    return "settings" in parameters
 
 
 async def ask(

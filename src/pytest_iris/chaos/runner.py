@@ -19,36 +19,30 @@ import os
 import shutil
 import tempfile
 import time
-from collections.abc import AsyncIterator
 from pathlib import Path
-from typing import Any, cast
+from typing import TYPE_CHECKING, Any, cast
 
 from pytest_iris.chaos import checks
+from pytest_iris.chaos.delivery import DirectPath
 from pytest_iris.chaos.faults import FaultInjector, clock_of, host_time
 from pytest_iris.chaos.journal import Event, Journal
 from pytest_iris.chaos.remediator import RemediationContext, Remediator, ask, resolve_remediator
 from pytest_iris.chaos.schema import Fault, Scenario
-from pytest_iris.errors import InstanceError, ScenarioError, TransportError
+from pytest_iris.errors import InstanceError, ScenarioError
 from pytest_iris.log.reader import LogEntry, parse_text
 from pytest_iris.models import IRISMessage, RemediationCommand, ToolResult, ToolStatus
 from pytest_iris.registry import Registry
 from pytest_iris.tracing import trace
 
+if TYPE_CHECKING:
+    from pytest_iris.host import Host
+    from pytest_iris.settings import IrisSettings
+    from pytest_iris.transport.endpoint.mock import MockEndpoint
+
 #: Rounds of messages -> commands -> new messages after one fault before giving up.
 MAX_ROUNDS = 12
 #: Host seconds a remediator takes to react to a message (keeps the timeline readable).
 REACTION_S = 0.5
-#: Wall seconds to wait for a command to come back through a transport's ``consume()``.
-COMMAND_WAIT_S = 10.0
-#: Physical memory of a scenario host unless the scenario says (the sandbox's default).
-DEFAULT_RAM_MB = 16384
-
-
-def default_remediator() -> str:
-    """The ``chaos.remediator`` setting (``PYTEST_IRIS_CHAOS__REMEDIATOR``), ``rules`` by default."""
-    from pytest_iris.settings import load_settings
-
-    return load_settings().chaos.remediator
 
 
 class ScenarioRunner:
@@ -56,7 +50,10 @@ class ScenarioRunner:
 
     ``root`` is where the sandbox host is built (a temporary directory,
     removed afterwards, when omitted). ``remediator`` is ``module:callable``
-    or a registered name; ``registry`` resolves names, sequences and tools.
+    or a registered name (default: the ``chaos.remediator`` setting);
+    ``registry`` resolves names, sequences and tools; ``settings`` are the
+    run's (:meth:`IrisSettings.defaults` when not given: the library never
+    loads them itself).
     """
 
     def __init__(
@@ -69,12 +66,18 @@ class ScenarioRunner:
         source: str = "",
         seed: int | None = None,
         llm: Any = None,
+        settings: IrisSettings | None = None,
     ) -> None:
         self.scenario = scenario
+        if settings is None:
+            from pytest_iris.settings import IrisSettings
+
+            settings = IrisSettings.defaults()
+        self.settings = settings
         #: the LLMGenerator for ``llm`` faults (from the llm settings when not given)
         self.llm = llm
         self.registry = registry or Registry.standalone()
-        self.remediator_spec = remediator or default_remediator()
+        self.remediator_spec = remediator or self.settings.chaos.remediator
         self.root = Path(root) if root is not None else None
         self.seed = scenario.seed if seed is None else seed
         self.journal = Journal(
@@ -84,21 +87,17 @@ class ScenarioRunner:
             seed=self.seed,
             source=source,
         )
-        self.host: Any = None
+        self._host: Host | None = None
+        #: how messages reach the remediator (set by open(); one class per ``transport:``)
+        self.path: DirectPath = DirectPath(self._note)
         self._offset = 0
         self._t0 = 0.0
         self._first_fault: float | None = None
         self._last_fix: float | None = None
         self._calls: list[tuple[float, RemediationCommand, ToolResult | None]] = []
         self._messages: list[IRISMessage] = []
-        self._endpoint: Any = None
-        self._transport: Any = None
         self._dispatcher: Any = None
-        self._http_state: dict[str, Any] = {}
-        self._file_state: dict[str, Any] = {}
-        self._commands: Any = None  # the transport's consume() iterator, once started
         self._faults: FaultInjector = cast(FaultInjector, None)  # set by open()
-        self._published = 0
         self._stack = contextlib.AsyncExitStack()
         self.context: RemediationContext | None = None
         self.before: dict[str, Any] = {}
@@ -138,8 +137,9 @@ class ScenarioRunner:
         from pytest_iris.sandbox import SandboxHost
 
         spec = self.scenario.host
-        self.host = SandboxHost(
+        host = self._host = SandboxHost(
             root,
+            instance=self.settings.instance,
             running=spec.instance == "running",
             cpf={s: dict(v) for s, v in spec.cpf.items()},
             kernel={str(k): v for k, v in spec.kernel.items()},
@@ -147,23 +147,29 @@ class ScenarioRunner:
             web_users=spec.web_users,
             sudo=spec.sudo,
             seed=self.seed,
-            total_ram_mb=spec.total_ram_mb or DEFAULT_RAM_MB,
+            total_ram_mb=spec.total_ram_mb or self.settings.sandbox.total_ram_mb,
         )
         self._stack = contextlib.AsyncExitStack()
-        self._stack.enter_context(self.host)
+        self._stack.enter_context(host)
         self._t0 = self._clock()
         self._offset = self.host.messages_log.stat().st_size
-        self._messages = [e.message for e in self.host.messages() if isinstance(e, LogEntry)]
+        self._messages = [e.message for e in host.messages() if isinstance(e, LogEntry)]
         self._dispatcher = self._make_dispatcher()
         self.context = RemediationContext(
-            host=self.host, instance=self.host.instance_name, dispatch=self._dispatch
+            host=self.host, instance=self.host.instance_name, dispatch=self.dispatch
         )
         self._faults = FaultInjector(
-            self.host, self.registry, scenario=self.scenario.name, seed=self.seed, llm=self.llm
+            self.host,
+            self.registry,
+            scenario=self.scenario.name,
+            seed=self.seed,
+            llm=self.llm,
+            llm_settings=self.settings.llm,
         )
-        await self._stack.enter_async_context(self._transport_session())
+        self.path = self._make_path()
+        await self._stack.enter_async_context(self.path)
         self.before = {
-            "control": (self.host.pids().get("control") or [None])[0],
+            "control": self._faults.control_pid(),
             "users": self.host.connections(),
         }
         self.kernel_at_start = {key: self.host.read_sysctl(key).strip() for key in _KERNEL_KEYS}
@@ -176,7 +182,9 @@ class ScenarioRunner:
     async def play(self, remediator: Remediator | None = None) -> None:
         """Steady state, faults with the remediator reacting, expectations, steady state."""
         if remediator is None:
-            remediator = resolve_remediator(self.remediator_spec, self.registry)()
+            remediator = resolve_remediator(
+                self.remediator_spec, self.registry, settings=self.settings
+            )()
         self.journal.steady_before = self._probe()
         broken = [p for p in self.journal.steady_before if not p.ok]
         if broken:
@@ -228,7 +236,7 @@ class ScenarioRunner:
             if remediator is not None:
                 await self._react(remediator, self._context())
             else:  # the test's own code is the consumer: still publish through the transport
-                await self._deliver(self._read_new())
+                await self.path.deliver(self._read_new())
         if remediator is not None:
             await self._settle(remediator, self._context())
         return self._messages[start:]
@@ -250,11 +258,20 @@ class ScenarioRunner:
             await self._rollbacks()
         finally:
             self.journal.duration_s = round(self._clock() - self._t0, 3)
-            if self._commands is not None:
-                await self._commands.aclose()
-                self._commands = None
             await self._stack.aclose()
         self._verdict()
+
+    @property
+    def host(self) -> Host:
+        """The scenario's sandbox host (once :meth:`open` built it)."""
+        if self._host is None:
+            raise ScenarioError("the scenario host is not open")
+        return self._host
+
+    @property
+    def endpoint(self) -> MockEndpoint | None:
+        """The mock endpoint of a ``transport: http`` scenario (None otherwise)."""
+        return self.path.endpoint
 
     def _context(self) -> RemediationContext:
         if self.context is None:
@@ -295,7 +312,7 @@ class ScenarioRunner:
     # -- the clock ---------------------------------------------------------------
 
     def _clock(self) -> float:
-        return float(self.host.state().clock)
+        return self.host.clock()
 
     def _now(self) -> float:
         return round(self._clock() - self._t0, 3)
@@ -308,13 +325,17 @@ class ScenarioRunner:
     def _event(self, kind: Any, summary: str, **fields: Any) -> Event:
         return self.journal.add(Event(t=self._now(), kind=kind, summary=summary, **fields))
 
+    def _note(self, summary: str) -> None:
+        """The delivery path's callback: what it did, on the timeline."""
+        self._event("note", summary)
+
     # -- faults --------------------------------------------------------------------
 
     async def _inject(self, fault: Fault, kind: str) -> list[list[IRISMessage]]:
         """Apply one fault; a sequence is returned as batches of lines to write at their times."""
         self._event(kind, fault.describe(), data={"action": fault.action, "at": fault.at})
         if fault.endpoint is not None:
-            await self._endpoint_fault(fault.endpoint == "down")
+            await self.path.set_endpoint(fault.endpoint == "down")
             return []
         return await self._faults.apply(fault)
 
@@ -356,7 +377,7 @@ class ScenarioRunner:
     async def _react(self, remediator: Remediator, context: RemediationContext) -> None:
         for _ in range(MAX_ROUNDS):
             new = self._read_new()
-            delivered = await self._deliver(new)
+            delivered = await self.path.deliver(new)
             if not new and not delivered:
                 return
             for message in delivered:
@@ -383,12 +404,11 @@ class ScenarioRunner:
 
     async def _command(self, command: RemediationCommand, context: RemediationContext) -> None:
         self.host.advance(REACTION_S)
-        if self._transport is not None:
-            command = await self._through_transport(command)
-        result = await self._dispatch(command)
+        command = await self.path.through(command)
+        result = await self.dispatch(command)
         context.results.append(result)
 
-    async def _dispatch(self, command: RemediationCommand) -> ToolResult:
+    async def dispatch(self, command: RemediationCommand) -> ToolResult:
         """Run one command through the tools' dispatcher and journal both ends."""
         when = self._now()
         self._event("command", checks.describe_command(command), data=command.model_dump())
@@ -415,72 +435,25 @@ class ScenarioRunner:
 
         return Dispatcher.for_sandbox(
             self.host,
-            total_ram_mb=self.host.state().total_ram_mb,
+            total_ram_mb=self.host.total_ram_mb,
             tools=self.registry.tools,  # built-ins and those plugins add by the hook
         )
 
-    # -- transport -------------------------------------------------------------------
+    # -- delivery ------------------------------------------------------------------
 
-    @contextlib.asynccontextmanager
-    async def _transport_session(self) -> AsyncIterator[None]:
-        """``direct``: nothing; ``file``/``http``: the transport (and endpoint) for the run."""
+    def _make_path(self) -> DirectPath:
+        """The scenario's delivery path, reporting to the journal through :meth:`_note`."""
         kind = self.scenario.transport
-        if kind == "direct":
-            yield
-            return
-        path = self._path_module()
+        work = self.host.root.parent
         if kind == "http":
-            async with path.session(self) as (endpoint, transport):
-                self._endpoint, self._transport = endpoint, transport
-                try:
-                    yield
-                finally:
-                    self._endpoint = self._transport = None
-            return
-        async with path.session(self) as transport:
-            self._transport = transport
-            try:
-                yield
-            finally:
-                self._transport = None
+            from pytest_iris.chaos._http import HttpPath
 
-    def _path_module(self) -> Any:
-        from pytest_iris.chaos import _file, _http
+            return HttpPath(work / "outbox", self._note, seed=self.seed)
+        if kind == "file":
+            from pytest_iris.chaos._file import FilePath
 
-        return _http if self.scenario.transport == "http" else _file
-
-    async def _deliver(self, new: list[IRISMessage]) -> list[IRISMessage]:
-        """Messages that reach the remediator now: all of them, or what crossed the transport."""
-        if self._transport is None:
-            return new
-        self._published += len(new)
-        delivered: list[IRISMessage] = await self._path_module().deliver(self, new)
-        return delivered
-
-    def _published_count(self) -> int:
-        return self._published
-
-    async def _through_transport(self, command: RemediationCommand) -> RemediationCommand:
-        """Send the command the transport's way and take it back through its ``consume()``."""
-        where = self._path_module().send_command(self, command)
-        if self._commands is None:
-            self._commands = self._transport.consume()
-        try:
-            received: RemediationCommand = await asyncio.wait_for(
-                anext(self._commands), timeout=COMMAND_WAIT_S
-            )
-        except TimeoutError as error:
-            raise TransportError(
-                f"command {command.id} was {where} but not consumed within {COMMAND_WAIT_S:g}s"
-            ) from error
-        return received
-
-    async def _endpoint_fault(self, down: bool) -> None:
-        if self._endpoint is None:
-            raise ScenarioError("endpoint faults need 'transport: http'")
-        from pytest_iris.chaos import _http
-
-        await _http.set_down(self, down)
+            return FilePath(work / "transport", self._note)
+        return DirectPath(self._note)
 
     # -- the verdict -------------------------------------------------------------------
 
@@ -507,17 +480,15 @@ class ScenarioRunner:
             cpf_value=lambda s, k: self._context().cpf_value(s, k) or "",
             shm=shm,
         )
-        if expect.endpoint is not None and self._endpoint is not None:
-            from pytest_iris.chaos import _http
-
-            problems += _http.endpoint_problems(self, expect.endpoint)
+        counts = self.path.endpoint_counts()
+        if expect.endpoint is not None and counts is not None:
+            problems += checks.endpoint_problems(expect.endpoint, counts)
         if self._last_fix is not None and self._first_fault is not None:
             ttr = round(self._last_fix - self._first_fault, 3)
             self.journal.time_to_remediate_s = ttr
-            if ttr > expect.within_s:
-                problems.append(
-                    f"remediation took {ttr:.1f}s of host time, over the {expect.within_s:g}s deadline"
-                )
+            late = checks.deadline_problem(ttr, expect.within_s)
+            if late:
+                problems.append(late)
         self.journal.failures.extend(problems)
         for problem in problems:
             self._event("error", problem, ok=False)
@@ -532,6 +503,7 @@ def run_scenario(
     remediator: str | None = None,
     registry: Registry | None = None,
     root: str | os.PathLike[str] | None = None,
+    settings: IrisSettings | None = None,
 ) -> Journal:
     """Run a scenario (a model, a file, or a registered name) and return its journal."""
     registry = registry or Registry.standalone()
@@ -543,8 +515,13 @@ def run_scenario(
         source = str(path)
         scenario = load_scenario(path)
     return ScenarioRunner(
-        scenario, remediator=remediator, registry=registry, root=root, source=source
+        scenario,
+        remediator=remediator,
+        registry=registry,
+        root=root,
+        source=source,
+        settings=settings,
     ).run()
 
 
-__all__ = ["ScenarioRunner", "default_remediator", "host_time", "run_scenario"]
+__all__ = ["ScenarioRunner", "host_time", "run_scenario"]
