@@ -220,3 +220,129 @@ def test_sigkill_during_appends_keeps_every_acknowledged_record(tmp_path: Path) 
         acked = set(acknowledged)
         assert [p for p in pending if p in acked] == acknowledged
         start = int(pending[-1][1:]) + 1
+
+
+# --- nothing lost: dead letters, and 404/401/307 during redelivery ------------
+
+
+class _Scripted:
+    """A real HTTP server on 127.0.0.1:0 answering POSTs from a script of statuses.
+
+    Each POST to ``/messages`` takes the next scripted status (200 when the
+    script is empty); ``307`` redirects to ``/moved/messages``, which accepts.
+    Accepted envelope ids are recorded.
+    """
+
+    def __init__(self, script: list[int]) -> None:
+        import json
+        import threading
+        from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+        self.script = list(script)
+        self.accepted: list[str] = []
+        self.seen: list[tuple[str, int]] = []
+        lock = threading.Lock()
+        owner = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def do_POST(self) -> None:
+                body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
+                with lock:
+                    if self.path == "/moved/messages":
+                        status = 200
+                    else:
+                        status = owner.script.pop(0) if owner.script else 200
+                    owner.seen.append((self.path, status))
+                    if status == 200:
+                        owner.accepted.append(json.loads(body)["id"])
+                reply = json.dumps({"error": f"scripted {status}"}).encode()
+                self.send_response(status)
+                if status == 307:
+                    self.send_header("Location", "/moved/messages")
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(reply)))
+                self.end_headers()
+                self.wfile.write(reply)
+
+            def log_message(self, *args: object) -> None:
+                return None
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+
+    def __enter__(self) -> _Scripted:
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+        self.thread.join(timeout=10)
+
+
+def _journal(i: int) -> IRISMessage:
+    return IRISMessage(
+        timestamp=datetime(2026, 7, 1, 12, 0, i),
+        pid=4000 + i,
+        severity=Severity.WARNING,
+        category="Journal",
+        text=f"journal event {i}",
+    )
+
+
+def test_redelivery_through_404_401_307_loses_nothing(tmp_path: Path) -> None:
+    import asyncio
+
+    from pytest_iris.transport import HttpTransport, RetryPolicy
+
+    once = RetryPolicy(attempts=1, base_delay_s=0.01, max_delay_s=0.02, seed=1)
+    kept = [wrap(_journal(i)) for i in range(6)]
+    with Outbox(tmp_path / "box") as box:  # what an earlier run could not deliver
+        box.append(kept)
+    ids = [e.id for e in kept]
+    # redelivery meets 404, 401, 307 (followed), 404, a 422 (the receiver refuses
+    # that message for good), 401, then 200s
+    with _Scripted([404, 401, 307, 404, 422, 401]) as server:
+
+        async def run() -> None:
+            http = HttpTransport(server.url, outbox_dir=tmp_path / "box", retry=once)
+            async with http:
+                await http.drain(timeout_s=30)
+                assert http.outbox.dead_lettered == 1
+
+        with capture_events() as events:
+            asyncio.run(run())
+    letters = outbox_module.read_dead_letters(tmp_path / "box")
+    dead = [letter["envelope"].id for letter in letters]
+    assert sorted(server.accepted + dead) == sorted(ids)  # every message: delivered or dead
+    assert len(dead) == 1 and letters[0]["status"] == 422 and letters[0]["reason"] == "rejected"
+    assert "scripted 422" in letters[0]["detail"]
+    assert ("/moved/messages", 200) in server.seen  # the 307 was followed
+    event = events.assert_event("outbox.dropped", reason="rejected", status=422)
+    assert event["dead_letter"] == str(tmp_path / "box" / "dead-letter.jsonl")
+
+
+def test_retention_expiry_goes_to_the_dead_letter_file(tmp_path: Path) -> None:
+    now = [1000.0]
+    first = envelope(1).model_copy(update={"created": 1000.0})
+    second = envelope(2).model_copy(update={"created": 1050.0})
+    with Outbox(tmp_path, retention_s=60, clock=lambda: now[0]) as box:
+        box.append([first, second])
+        now[0] = 1070.0
+        assert box.expire() == [first]
+        assert box.pending_ids() == ["m2"] and box.dead_lettered == 1
+    (letter,) = outbox_module.read_dead_letters(tmp_path)
+    assert letter["envelope"] == first and letter["reason"] == "retention"
+    assert letter["age_s"] == 70.0 and letter["at"] == 1070.0
+
+
+def test_a_dead_letter_that_cannot_be_written_keeps_the_message(tmp_path: Path) -> None:
+    with Outbox(tmp_path) as box:
+        box.append([envelope(1)])
+        (tmp_path / "dead-letter.jsonl").mkdir()  # the file cannot be opened for writing
+        with pytest.raises(TransportError, match="stays in the outbox"):
+            box.drop(envelope(1), "rejected", status=400)
+        assert box.pending_ids() == ["m1"] and box.dead_lettered == 0

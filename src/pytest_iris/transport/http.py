@@ -3,8 +3,11 @@
 ``publish`` tries a message a few times (exponential backoff with jitter);
 if the receiver stays unreachable the message goes to the :class:`Outbox`
 (fsynced) and ``publish`` returns False. A background task redelivers the
-outbox in order as soon as the receiver answers again, and drops a message
-only after the retention, logging ``outbox.dropped``.
+outbox in order as soon as the receiver answers again. A message leaves the
+outbox undelivered only into its dead-letter file (``outbox.dropped``): when
+the receiver rejects it for good (400, 409, 413, 415, 422) or after the
+retention; a 401, 403, 404 or unfollowable redirect during redelivery keeps
+it (the receiver may be misconfigured or restarting). Redirects are followed.
 
 Why ``max_in_flight``: ``httpx.AsyncClient`` gets slower, not faster, with
 many concurrent requests (encode/httpx#3215); a few connections with the
@@ -39,6 +42,8 @@ MESSAGES_PATH = "/messages"
 BATCH_PATH = "/messages/batch"
 COMMANDS_PATH = "/commands"
 _RETRY_STATUSES = frozenset({408, 425, 429})
+#: answers that say the message itself is bad: redelivery dead-letters it at once
+_PERMANENT_STATUSES = frozenset({400, 409, 413, 415, 422})
 #: how often the redelivery task looks for messages past their retention, seconds
 EXPIRE_EVERY_S = 1.0
 
@@ -53,6 +58,8 @@ class _Outcome:
     error: str = ""
     #: seconds the receiver asked us to wait (``Retry-After``), if it said
     retry_after: float | None = None
+    #: the HTTP status of a rejection
+    status: int | None = None
 
 
 class _Rejected(Exception):
@@ -170,6 +177,7 @@ class HttpTransport:
             timeout=httpx.Timeout(self.settings.timeout_s),
             limits=httpx.Limits(max_connections=limit, max_keepalive_connections=limit),
             headers={"Content-Type": "application/json", **self._headers},
+            follow_redirects=True,
         )
         self._loop = loop
         self._requests = asyncio.Semaphore(limit)
@@ -356,7 +364,7 @@ class HttpTransport:
                 retry_after=_seconds(response.headers.get("retry-after")),
             )
         reason, index = _error_of(response)
-        return _Outcome(False, rejected=f"HTTP {status}: {reason}", index=index)
+        return _Outcome(False, rejected=f"HTTP {status}: {reason}", index=index, status=status)
 
     async def _store(self, envelopes: list[MessageEnvelope]) -> None:
         await asyncio.to_thread(self.outbox.append, envelopes)
@@ -418,11 +426,16 @@ class HttpTransport:
             await asyncio.to_thread(self.outbox.remove, [e.id for e in batch])
             self.stats["redelivered"] += len(batch)
             return True
-        if outcome.rejected is not None:  # never deliverable: drop it, logged, and go on
+        if outcome.rejected is not None and outcome.status in _PERMANENT_STATUSES:
+            # never deliverable: to the dead-letter file, logged, and go on
             index = outcome.index if outcome.index is not None else 0
             bad = batch[index] if 0 <= index < len(batch) else batch[0]
-            self.outbox.drop(bad, "rejected", detail=outcome.rejected)
+            await asyncio.to_thread(
+                self.outbox.drop, bad, "rejected", status=outcome.status, detail=outcome.rejected
+            )
             return True
+        if outcome.rejected is not None:  # 401/404/3xx...: kept until it goes or expires
+            self._last_error = outcome.rejected
         return False
 
     async def drain(self, timeout_s: float = 30.0) -> None:

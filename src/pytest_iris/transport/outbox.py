@@ -14,6 +14,15 @@ away, which loses nothing that was acknowledged. ``del`` records are not
 fsynced: losing one only means a redelivery, which receivers drop by id.
 A lock file (``flock``) keeps a second process from sharing the directory;
 the kernel releases it when its owner dies, however it dies.
+
+Nothing leaves the outbox silently. A message given up on (the receiver
+rejected it for good, or it outlived the retention) is first appended to
+``dead-letter.jsonl`` in the same directory, one JSON object a line with the
+envelope, the reason, the HTTP status if any and the time, fsynced, and only
+then removed from the outbox; it is counted (:attr:`Outbox.dead_lettered`)
+and logged (``outbox.dropped`` with ``dead_letter``). If the dead letter
+cannot be written, the message stays pending. :func:`read_dead_letters`
+reads the file back.
 """
 
 from __future__ import annotations
@@ -38,6 +47,7 @@ from pytest_iris.transport.envelope import MessageEnvelope
 
 LOG_NAME: Final = "outbox.log"
 LOCK_NAME: Final = "outbox.lock"
+DEAD_LETTER_NAME: Final = "dead-letter.jsonl"
 #: rewrite the file once it holds this many records and 4x more than are pending
 COMPACT_AT: Final = 4096
 
@@ -56,6 +66,9 @@ class Outbox:
             raise TransportError(f"outbox retention must be > 0 seconds, got {retention_s}")
         self.directory = Path(directory)
         self.path = self.directory / LOG_NAME
+        self.dead_letter_path = self.directory / DEAD_LETTER_NAME
+        #: messages moved to the dead-letter file by this object
+        self.dead_lettered = 0
         self.retention_s = retention_s
         self._clock = clock
         self._lock = threading.RLock()
@@ -190,18 +203,58 @@ class Outbox:
             self.drop(envelope, "retention", age_s=round(now - envelope.created, 3))
         return old
 
-    def drop(self, envelope: MessageEnvelope, reason: str, **details: Any) -> None:
-        """Give up on one message, with a warning event naming it and why."""
-        if self.remove([envelope.id], why=reason):
-            self._log.warning(
-                "outbox.dropped",
-                message_id=envelope.id,
-                reason=reason,
-                retention_s=self.retention_s,
-                header=envelope.message.header,
-                trace_id=envelope.trace_id,
+    def drop(
+        self, envelope: MessageEnvelope, reason: str, *, status: int | None = None, **details: Any
+    ) -> None:
+        """Give up on one message: dead-letter it (with ``reason``/``status``), then forget it.
+
+        The dead letter is fsynced before the message leaves the outbox; if it
+        cannot be written the message stays pending and TransportError says why.
+        """
+        with self._lock:
+            if envelope.id not in self._pending:
+                return
+            letter = {
+                "reason": reason,
+                "status": status,
+                "at": self._clock(),
+                "retention_s": self.retention_s,
                 **details,
-            )
+                "envelope": envelope.model_dump(mode="json"),
+            }
+            line = json.dumps(letter, separators=(",", ":"), default=str).encode() + b"\n"
+            try:
+                fd = os.open(
+                    self.dead_letter_path,
+                    os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC,
+                    0o644,
+                )
+                try:
+                    _write_all(fd, line)
+                    os.fsync(fd)
+                finally:
+                    os.close(fd)
+            except OSError as error:
+                raise TransportError(
+                    f"cannot dead-letter message {envelope.id} in "
+                    f"{str(self.dead_letter_path)!r}: {error}; it stays in the outbox"
+                ) from error
+            self.remove([envelope.id], why=reason)
+            self.dead_lettered += 1
+        self._log.warning(
+            "outbox.dropped",
+            message_id=envelope.id,
+            reason=reason,
+            status=status,
+            dead_letter=str(self.dead_letter_path),
+            dead_lettered=self.dead_lettered,
+            retention_s=self.retention_s,
+            header=envelope.message.header,
+            trace_id=envelope.trace_id,
+            **details,
+        )
+
+    dead_letter = drop
 
     # -- internals -------------------------------------------------------------
 
@@ -270,6 +323,28 @@ class Outbox:
             os.close(self._fd)
         self._fd = os.open(self.path, os.O_RDWR | os.O_APPEND | os.O_CLOEXEC)
         self._records = len(self._pending)
+
+
+def read_dead_letters(directory: str | os.PathLike[str]) -> list[dict[str, Any]]:
+    """The dead letters of the outbox in ``directory``, oldest first (``envelope`` parsed).
+
+    A torn last line (a kill while writing) is skipped: its message was still
+    pending in the outbox at that moment.
+    """
+    path = Path(directory) / DEAD_LETTER_NAME
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError:
+        return []
+    letters = []
+    for line in data.splitlines():
+        try:
+            letter = json.loads(line)
+            letter["envelope"] = MessageEnvelope.model_validate(letter["envelope"])
+        except (ValueError, KeyError, TypeError, PydanticValidationError):
+            continue
+        letters.append(letter)
+    return letters
 
 
 def _record(payload: dict[str, Any]) -> bytes:
