@@ -12,13 +12,22 @@ Routes (JSON bodies):
 
 A bad payload gets 422 with ``{"error": reason, "index": i}`` (``index`` for
 batches). A message whose id was seen before is acknowledged and not stored
-again. Faults come from :class:`~pytest_iris.transport.endpoint.faults.Faults`.
+again. Faults come from :class:`~pytest_iris.transport.endpoint.faults.Faults`
+and apply to every route, the user's included.
+
+The user's own routes (any method, path, body format) come first:
+``endpoint.expect("POST", "/hook", json={...}).respond_with_json({...})``
+(:mod:`~pytest_iris.transport.endpoint.expect`). A request that matches
+neither a user route nor a built-in one gets 404 and is kept in
+:attr:`MockEndpoint.unexpected`; the ``iris_endpoint`` fixture fails the
+test at teardown with what came.
 """
 
 from __future__ import annotations
 
 import asyncio
 import json
+import re
 import threading
 import time
 from collections.abc import Iterable
@@ -27,8 +36,10 @@ from typing import Any
 
 from pydantic import ValidationError as PydanticValidationError
 
+from pytest_iris._http.match import UNSET, RequestSpec, nearest
 from pytest_iris._http.server import BackgroundServer, Request, Response
 from pytest_iris.models import IRISMessage, RemediationCommand, Severity
+from pytest_iris.transport.endpoint.expect import Expectation, Expectations, Kind
 from pytest_iris.transport.endpoint.faults import Faults
 from pytest_iris.transport.envelope import MessageBatch, MessageEnvelope
 
@@ -41,8 +52,13 @@ class MockEndpoint:
 
     def __init__(self, *, seed: int = 0, host: str = "127.0.0.1", port: int = 0) -> None:
         self.faults = Faults(seed)
-        self._server = BackgroundServer(self._handle, host=host, port=port, admit=self.faults.admit)
+        self._server = BackgroundServer(
+            self._handle, host=host, port=port, admit=self.faults.admit, name="iris-endpoint"
+        )
         self._lock = threading.Condition()
+        self._expectations = Expectations()
+        self._history: list[Request] = []
+        self._unexpected: list[Request] = []
         self._envelopes: list[MessageEnvelope] = []
         self._ids: set[str] = set()
         self._commands: list[RemediationCommand] = []
@@ -95,6 +111,92 @@ class MockEndpoint:
             self.duplicates = 0
             self.requests = 0
             self.rejections.clear()
+            self._history.clear()
+            self._unexpected.clear()
+        self._expectations.clear()
+
+    # -- the user's own routes -------------------------------------------------------
+
+    def expect(
+        self,
+        method: str | None = None,
+        path: str | re.Pattern[str] | None = None,
+        *,
+        json: Any = UNSET,
+        data: bytes | str | None = None,
+        headers: dict[str, str] | None = None,
+        query: dict[str, str | list[str]] | None = None,
+        once: bool = False,
+        ordered: bool = False,
+    ) -> Expectation:
+        """A route of the user's own: answer matching requests as the responder says.
+
+        ``json`` compares the body as a JSON value, ``data`` as bytes (text is
+        UTF-8 encoded); ``headers`` and ``query`` must be present with those
+        values. ``once``: answers one request; ``ordered``: answers one request,
+        and ordered expectations must arrive in the order they were declared.
+        Chain ``.respond_with_json/_data/_status/_handler(...)``; without one it
+        answers ``200`` with an empty body.
+        """
+        kind: Kind = "ordered" if ordered else "oneshot" if once else "permanent"
+        return self._expectations.add(
+            method, path, json=json, data=data, headers=headers, query=query, kind=kind
+        )
+
+    def expect_once(
+        self, method: str | None = None, path: str | None = None, **kw: Any
+    ) -> Expectation:
+        """:meth:`expect` answering a single request."""
+        return self.expect(method, path, once=True, **kw)
+
+    def expect_ordered(
+        self, method: str | None = None, path: str | None = None, **kw: Any
+    ) -> Expectation:
+        """:meth:`expect` answering a single request, in declaration order."""
+        return self.expect(method, path, ordered=True, **kw)
+
+    @property
+    def expectations(self) -> list[Expectation]:
+        """The user routes still in force (spent one-shot and ordered ones are gone)."""
+        return self._expectations.all()
+
+    @property
+    def history(self) -> list[Request]:
+        """Every request the endpoint handled (faulted ones excluded), in arrival order."""
+        with self._lock:
+            return list(self._history)
+
+    @property
+    def unexpected(self) -> list[Request]:
+        """Requests no user route or built-in route answered."""
+        with self._lock:
+            return list(self._unexpected)
+
+    def requests_to(self, path: str | re.Pattern[str], method: str | None = None) -> list[Request]:
+        """The handled requests to ``path`` (and ``method``), in arrival order."""
+        spec = RequestSpec.build(method, path)
+        return [r for r in self.history if not spec.differences(r)]
+
+    def check(self) -> None:
+        """Fail when a request came that nothing expected, or ordered ones came out of order.
+
+        The ``iris_endpoint`` fixture calls this at teardown.
+        """
+        problems = list(self._expectations.errors)
+        for request in self.unexpected:
+            body = request.body[:200].decode("utf-8", "replace")
+            problems.append(
+                f"unexpected {request.method} {request.target} "
+                f"(content-type {request.headers.get('content-type', '-')}): {body!r}"
+            )
+        if problems:
+            routes = [e.spec.describe() for e in self._expectations.all()] or ["(none)"]
+            raise AssertionError(
+                f"the endpoint at {self.url} received requests nobody expected:\n  "
+                + "\n  ".join(problems)
+                + "\nuser routes still in force:\n  "
+                + "\n  ".join(routes)
+            )
 
     # -- what was received -----------------------------------------------------
 
@@ -115,8 +217,21 @@ class MockEndpoint:
         with self._lock:
             return [e.id for e in self._envelopes]
 
-    def wait_for(self, count: int, timeout: float = 5.0) -> list[IRISMessage]:
-        """Block until at least ``count`` messages are stored; fail after ``timeout`` s."""
+    def wait_for(
+        self,
+        count: int,
+        timeout: float = 5.0,
+        *,
+        path: str | re.Pattern[str] | None = None,
+        method: str | None = None,
+    ) -> list[Any]:
+        """Block until at least ``count`` messages are stored; fail after ``timeout`` s.
+
+        With ``path`` (and ``method``): until ``count`` requests to that route
+        were handled, returning those :class:`Request`\\ s.
+        """
+        if path is not None or method is not None:
+            return self._wait_for_requests(count, timeout, RequestSpec.build(method, path))
         deadline = time.monotonic() + timeout
         with self._lock:
             while len(self._envelopes) < count:
@@ -131,6 +246,22 @@ class MockEndpoint:
                 self._lock.wait(left)
             return [e.message for e in self._envelopes]
 
+    def _wait_for_requests(self, count: int, timeout: float, spec: RequestSpec) -> list[Request]:
+        deadline = time.monotonic() + timeout
+        with self._lock:
+            while True:
+                found = [r for r in self._history if not spec.differences(r)]
+                if len(found) >= count:
+                    return found
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    seen = "\n".join(f"  {r.method} {r.target}" for r in self._history[-5:])
+                    raise AssertionError(
+                        f"waited {timeout:g} s for {count} request(s) {spec.describe()} at "
+                        f"{self.url}, got {len(found)}; last requests:\n{seen or '  (none)'}"
+                    )
+                self._lock.wait(left)
+
     def assert_received(
         self,
         *,
@@ -139,12 +270,27 @@ class MockEndpoint:
         text: str | None = None,
         pid: int | None = None,
         at_least: int = 1,
-    ) -> list[IRISMessage]:
+        method: str | None = None,
+        path: str | re.Pattern[str] | None = None,
+        json: Any = UNSET,
+        data: bytes | str | None = None,
+        headers: dict[str, str] | None = None,
+        query: dict[str, str | list[str]] | None = None,
+    ) -> list[Any]:
         """The messages matching every given criterion; fails listing the closest ones.
 
         ``text`` matches as a substring. The failure names, for the five
-        closest messages, which criteria each one missed.
+        closest messages, which criteria each one missed. With any of
+        ``method``, ``path``, ``json``, ``data``, ``headers`` or ``query`` it
+        checks requests on any route instead and returns the matching
+        :class:`Request`\\ s; a failure lists the nearest requests and how each
+        differs.
         """
+        if (method, path, data, headers, query) != (None,) * 5 or json is not UNSET:
+            spec = RequestSpec.build(
+                method, path, json=json, data=data, headers=headers, query=query
+            )
+            return self._assert_requests(spec, at_least)
         criteria = _criteria(category, min_severity, text, pid)
         messages = self.received
         found = [m for m in messages if not _missed(m, criteria)]
@@ -159,6 +305,20 @@ class MockEndpoint:
         raise AssertionError(
             f"expected at least {at_least} message(s) with {wanted} at {self.url}, "
             f"found {len(found)} among {len(messages)} received; closest:\n"
+            + ("\n".join(lines) if lines else "  (nothing received)")
+        )
+
+    def _assert_requests(self, spec: RequestSpec, at_least: int) -> list[Request]:
+        history = self.history
+        found = [r for r in history if not spec.differences(r)]
+        if len(found) >= at_least:
+            return found
+        lines = [
+            f"  {r.method} {r.target}: " + "; ".join(diffs) for r, diffs in nearest(spec, history)
+        ]
+        raise AssertionError(
+            f"expected at least {at_least} request(s) {spec.describe()} at {self.url}, "
+            f"found {len(found)} among {len(history)} received; nearest:\n"
             + ("\n".join(lines) if lines else "  (nothing received)")
         )
 
@@ -189,7 +349,14 @@ class MockEndpoint:
             return Response(None)
         if decision.status is not None:
             return _json(decision.status, {"error": "injected fault"})
-        response = self._route(request)
+        with self._lock:
+            self._history.append(request)
+            self._lock.notify_all()
+        expectation = self._expectations.find(request)
+        if expectation is not None:
+            response = await expectation.answer(request)
+        else:
+            response = self._route(request)
         if response.status == 200 and request.method == "POST" and self.faults.lose_reply():
             return Response(None)
         return response
@@ -211,7 +378,10 @@ class MockEndpoint:
                 {"error": f"use {allowed[route[1]]} for {route[1]}"},
                 {"Allow": allowed[route[1]]},
             )
-        return _json(404, {"error": f"no route {request.path}"})
+        with self._lock:
+            self._unexpected.append(request)
+        routes = [e.spec.describe() for e in self._expectations.all()]
+        return _json(404, {"error": f"no route {request.path}", "routes": routes})
 
     def _post_one(self, request: Request) -> Response:
         try:
