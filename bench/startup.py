@@ -1,16 +1,28 @@
-"""pytest start-up with the ``iris`` plugin installed, against ``-p no:iris``.
+"""What installing pytest-iris costs a pytest suite that never uses it.
 
-pytest loads the plugin in every suite where pytest-iris is installed, even
-suites that never use it, so its import path must stay small. Runs a trivial
-one-test suite in fresh interpreters, alternating the two configurations,
-and prints the medians. Target: the plugin adds at most 30 ms.
+Builds the wheel of this checkout, then two fresh virtual environments in a
+temporary directory:
 
-    python bench/startup.py [--runs N]
+* ``absent``    - pytest alone, at the version the wheel resolves to;
+* ``installed`` - the pytest-iris wheel and its dependencies (no extras).
+
+A trivial one-test suite runs in fresh interpreters, alternating the two,
+and the script prints the medians and their difference against the target
+(installing pytest-iris adds at most 30 ms). It also lists the pytest
+plugins each environment auto-loads, and times ``-p no:iris`` in the
+``installed`` environment so that the plugin's own share is visible beside
+what its dependencies' plugins (anyio, Faker when installed) add.
+
+    python bench/startup.py [--runs N] [--keep DIR]
+
+pip installs from the package index configured for pip (and its cache);
+nothing else is fetched.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import statistics
 import subprocess
 import sys
@@ -18,12 +30,41 @@ import tempfile
 import time
 from pathlib import Path
 
+ROOT = Path(__file__).resolve().parent.parent
+TARGET_MS = 30.0
+PLUGINS = (
+    "from importlib.metadata import entry_points\n"
+    "print(' '.join(sorted(ep.name for ep in entry_points(group='pytest11'))) or '-')"
+)
 
-def run_once(directory: Path, *extra: str) -> float:
+
+def run(*command: str | Path, cwd: Path | None = None) -> str:
+    done = subprocess.run(
+        [str(part) for part in command], cwd=cwd, capture_output=True, text=True, check=False
+    )
+    if done.returncode != 0:
+        sys.exit(f"failed ({done.returncode}): {' '.join(map(str, command))}\n{done.stderr}")
+    return done.stdout
+
+
+def build_wheel(out: Path) -> Path:
+    run(sys.executable, "-m", "pip", "wheel", "--quiet", "--no-deps", "-w", out, ROOT)
+    (wheel,) = out.glob("pytest_iris-*.whl")
+    return wheel
+
+
+def venv(path: Path, *requirements: str | Path) -> Path:
+    run(sys.executable, "-m", "venv", path)
+    python = path / "bin" / "python"
+    run(python, "-m", "pip", "install", "--quiet", "--disable-pip-version-check", *requirements)
+    return python
+
+
+def pytest_run(python: Path, suite: Path, *extra: str) -> float:
     start = time.perf_counter()
     subprocess.run(
-        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", *extra],
-        cwd=directory,
+        [python, "-m", "pytest", "-q", "-p", "no:cacheprovider", *extra],
+        cwd=suite,
         check=True,
         capture_output=True,
     )
@@ -33,22 +74,44 @@ def run_once(directory: Path, *extra: str) -> float:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--runs", type=int, default=15)
+    parser.add_argument("--keep", type=Path, help="build the environments here and keep them")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
-        directory = Path(tmp)
-        (directory / "test_trivial.py").write_text("def test_nothing():\n    pass\n")
-        run_once(directory)  # warm the OS caches for both
-        with_plugin: list[float] = []
-        without: list[float] = []
+        base = args.keep or Path(tmp)
+        base.mkdir(parents=True, exist_ok=True)
+        print("building the wheel and two fresh environments ...", flush=True)
+        wheel = build_wheel(base / "dist")
+        installed = venv(base / "installed", wheel)
+        version = run(installed, "-c", "import pytest; print(pytest.__version__)").strip()
+        absent = venv(base / "absent", f"pytest=={version}")
+        suite = base / "suite"
+        suite.mkdir(exist_ok=True)
+        (suite / "test_trivial.py").write_text("def test_nothing():\n    pass\n")
+        for python in (absent, installed, installed):  # warm the OS caches
+            pytest_run(python, suite)
+        times: dict[str, list[float]] = {"absent": [], "installed": [], "no-iris": []}
         for _ in range(args.runs):
-            with_plugin.append(run_once(directory))
-            without.append(run_once(directory, "-p", "no:iris"))
-    base = statistics.median(without)
-    plugin = statistics.median(with_plugin)
-    print(f"pytest start-up, trivial suite, median of {args.runs} alternating runs")
-    print(f"  -p no:iris (baseline)   {base * 1000:8.1f} ms")
-    print(f"  iris plugin loaded      {plugin * 1000:8.1f} ms")
-    print(f"  cost of the plugin      {(plugin - base) * 1000:8.1f} ms   (target <= 30 ms)")
+            times["absent"].append(pytest_run(absent, suite))
+            times["installed"].append(pytest_run(installed, suite))
+            times["no-iris"].append(pytest_run(installed, suite, "-p", "no:iris"))
+        medians = {name: statistics.median(values) * 1000 for name, values in times.items()}
+        cost = medians["installed"] - medians["absent"]
+        print(
+            f"pytest {version} start-up, trivial suite, median of {args.runs} alternating runs"
+            f" (PYTHONDONTWRITEBYTECODE={os.environ.get('PYTHONDONTWRITEBYTECODE', '')!r})"
+        )
+        print(f"  plugins auto-loaded, absent:    {run(absent, '-c', PLUGINS).strip()}")
+        print(f"  plugins auto-loaded, installed: {run(installed, '-c', PLUGINS).strip()}")
+        print(f"  pytest-iris absent (baseline)   {medians['absent']:8.1f} ms")
+        print(f"  pytest-iris installed           {medians['installed']:8.1f} ms")
+        print(f"  installed, -p no:iris           {medians['no-iris']:8.1f} ms")
+        print(
+            f"  plugin's own import             {medians['installed'] - medians['no-iris']:8.1f} ms"
+        )
+        verdict = "ok" if cost <= TARGET_MS else "OVER TARGET"
+        print(
+            f"  cost of installing pytest-iris  {cost:8.1f} ms   (target <= {TARGET_MS:.0f} ms) {verdict}"
+        )
 
 
 if __name__ == "__main__":
