@@ -191,10 +191,9 @@ class RuleBasedRemediator:
     ) -> list[RemediationCommand]:
         plan = context.shared_memory_plan()
         shmmax = int(context.host.read_sysctl("kernel.shmmax").split()[0])
-        state = context.host.state()
         wanted = plan.global_buffers_mb * 3 // 2
         # never ask for more than half of the RAM for shared memory
-        ceiling_mb = state.total_ram_mb // 2
+        ceiling_mb = context.host.total_ram_mb // 2
         extra = wanted - plan.global_buffers_mb
         if plan.total_mb + extra > ceiling_mb:
             wanted = max(

@@ -2,7 +2,7 @@
 
 Each ``*_command`` function (``iris`` in :mod:`._iriscmd`, ``sysctl`` in
 :mod:`._sysctl`) takes the host root and argv, acts on the host's files under
-its lock, and returns an :class:`~pytest_iris.sandbox._iris.Outcome` (stdout,
+its lock, and returns an :class:`~pytest_iris.host.Outcome` (stdout,
 stderr, status). The executables in ``bin/`` are thin scripts that call
 :func:`main`; :class:`SandboxHost` calls the same functions in-process.
 
@@ -21,6 +21,7 @@ from collections.abc import Mapping
 from pathlib import Path
 
 from pytest_iris.errors import ContainmentError, SandboxError
+from pytest_iris.host import Outcome
 from pytest_iris.sandbox import _iris, _procfs
 from pytest_iris.sandbox._cmdbase import EUID_ENV
 from pytest_iris.sandbox._cmdbase import euid as _euid
@@ -29,9 +30,6 @@ from pytest_iris.sandbox._iriscmd import iris_command
 from pytest_iris.sandbox._state import load_state, locked_state
 from pytest_iris.sandbox._sysctl import sysctl_command, write_sysctl
 from pytest_iris.sandbox.guard import GUARDED_COMMANDS, check_command
-
-Outcome = _iris.Outcome
-
 
 # -- signals and kill -----------------------------------------------------
 

@@ -28,30 +28,17 @@ from __future__ import annotations
 
 import math
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
 
+from pytest_iris.host import Outcome
 from pytest_iris.sandbox import _cpfio, _log
 from pytest_iris.sandbox._procfs import read_key
 from pytest_iris.sandbox._state import HostState, Instance, Proc
 
-if TYPE_CHECKING:
-    from pytest_iris.log.model import IRISMessage
-
 #: How many 1/8 reductions IRIS tries before giving up. Not documented: our choice.
 MAX_REDUCTIONS = 8
 STARTUP_ABORTED = "An error was detected during InterSystems IRIS startup.\n** Startup aborted **\n"
-
-
-@dataclass
-class Outcome:
-    """What an ``iris`` subcommand prints and returns."""
-
-    status: int = 0
-    stdout: str = ""
-    stderr: str = ""
-    messages: list[IRISMessage] = field(default_factory=list)
 
 
 def ctime(epoch: float) -> str:

@@ -11,10 +11,10 @@ import os
 from collections.abc import Mapping
 from pathlib import Path
 
+from pytest_iris.host import Outcome
 from pytest_iris.sandbox import _iris, _procfs
 from pytest_iris.sandbox._cmdbase import euid as _euid
 from pytest_iris.sandbox._cmdbase import proc_root as _proc_root
-from pytest_iris.sandbox._iris import Outcome
 from pytest_iris.sandbox._state import HostState, Instance, load_state, locked_state
 
 _USAGE = """usage:

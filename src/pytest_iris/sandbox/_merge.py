@@ -14,8 +14,9 @@ from __future__ import annotations
 from pathlib import Path
 
 from pytest_iris.errors import InstanceError
+from pytest_iris.host import Outcome
 from pytest_iris.sandbox import _log
-from pytest_iris.sandbox._iris import Outcome, messages_log
+from pytest_iris.sandbox._iris import messages_log
 from pytest_iris.sandbox._state import HostState, Instance
 
 

@@ -18,22 +18,15 @@ import contextlib
 import os
 import threading
 from collections.abc import Callable, Iterator
-from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
+
+from pytest_iris.host import Host
 
 _lock = threading.RLock()
 
 
-class _Host(Protocol):
-    @property
-    def root(self) -> Path: ...
-
-    @property
-    def proc(self) -> Path: ...
-
-
 @contextlib.contextmanager
-def pointed_at(host: _Host, *, real: bool = False) -> Iterator[None]:
+def pointed_at(host: Host, *, real: bool = False) -> Iterator[None]:
     """Swap ``psutil.PROCFS_PATH`` for ``host.proc`` until the block ends.
 
     ``real=True`` (live sandbox): the PIDs are real processes, so signals are

@@ -13,10 +13,10 @@ from collections.abc import Mapping
 from pathlib import Path
 
 from pytest_iris.errors import SandboxError
+from pytest_iris.host import Outcome
 from pytest_iris.sandbox import _procfs
 from pytest_iris.sandbox._cmdbase import euid as _euid
 from pytest_iris.sandbox._cmdbase import proc_root as _proc_root
-from pytest_iris.sandbox._iris import Outcome
 from pytest_iris.sandbox._state import host_lock, load_state
 
 

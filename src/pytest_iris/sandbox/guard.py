@@ -37,9 +37,10 @@ import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 
 from pytest_iris.errors import ContainmentError
+from pytest_iris.host import Host
 
 #: programs that change the host when they run for real
 GUARDED_COMMANDS = frozenset({
@@ -53,14 +54,6 @@ _WRAPPERS = frozenset({"env", "nohup", "timeout", "nice", "ionice", "stdbuf", "s
 _SHELLS = frozenset({"sh", "bash", "dash", "zsh", "ksh", "ash", "fish"})
 _WRITE_FLAGS = os.O_WRONLY | os.O_RDWR | os.O_APPEND | os.O_CREAT | os.O_TRUNC
 _PROTECTED = ("/proc/sys/", "/sys/", "/proc/sysrq-trigger")
-
-
-class _Host(Protocol):
-    @property
-    def root(self) -> Path: ...
-
-    @property
-    def bin_dir(self) -> Path: ...
 
 
 @dataclass
@@ -92,7 +85,7 @@ def active() -> bool:
 
 
 @contextlib.contextmanager
-def contained(host: _Host) -> Iterator[Scope]:
+def contained(host: Host) -> Iterator[Scope]:
     """Turn the guard on for ``host`` until the block ends."""
     _install()
     scope = Scope(root=host.root, bin_dir=str(host.bin_dir.resolve()))

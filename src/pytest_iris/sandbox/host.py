@@ -32,12 +32,11 @@ import os
 import subprocess
 from collections.abc import Iterator, Mapping, Sequence
 from datetime import UTC, datetime
-from functools import cache
-from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pytest_iris.errors import SandboxError
+from pytest_iris.host import Outcome
 from pytest_iris.sandbox import _commands, _iris, _procfs, _scripts
 from pytest_iris.sandbox._state import (
     STATE_DIR,
@@ -47,21 +46,16 @@ from pytest_iris.sandbox._state import (
     locked_state,
     save_state,
 )
+from pytest_iris.sandbox.layout import (
+    DEFAULT_START,
+    CpfValues,
+    HostLayout,
+    write_install,
+)
+from pytest_iris.sandbox.procview import run_with_procfs
 
-#: Host clock at build time unless given: fixed, so every run is identical.
-DEFAULT_START = datetime(2026, 11, 26, 9, 0, 0, tzinfo=UTC)
-DEFAULT_INSTALL = "usr/irissys"
-#: where the shipped CPF (IRIS 2023.1, RHEL 8) keeps its databases
-_CPF_ORIGINAL_DIR = "/intersystems/"
-
-
-@cache
-def shipped_cpf() -> str:
-    """The real ``iris.cpf`` shipped as package data (IRIS 2023.1 on RHEL 8)."""
-    return resources.files("pytest_iris.sandbox").joinpath("data/iris.cpf").read_text("utf-8")
-
-
-CpfValues = Mapping[str, Mapping[str, object]]
+if TYPE_CHECKING:
+    from pytest_iris.sandbox.snapshot import Snapshot
 
 
 def _check_arguments(
@@ -113,51 +107,6 @@ def _check_extra(default: str, extra: Mapping[str, Mapping[str, Any]]) -> dict[s
         )
         out[name] = dict(spec)
     return out
-
-
-def _write_install(
-    directory: Path, cpf_text: str | None, values: Mapping[str, Mapping[str, object]]
-) -> None:
-    """An install directory: iris.cpf (the shipped one, moved there), mgr/messages.log."""
-    (directory / "mgr").mkdir(parents=True, exist_ok=True)
-    (directory / "bin").mkdir(exist_ok=True)
-    text = (
-        cpf_text
-        if cpf_text is not None
-        else shipped_cpf().replace(_CPF_ORIGINAL_DIR, f"{directory}/")
-    )
-    cpf = directory / "iris.cpf"
-    cpf.write_text(text, encoding="utf-8")
-    if values:
-        from pytest_iris.sandbox import _cpfio
-
-        _cpfio.cpf_set(
-            cpf,
-            {(sec, key): str(val) for sec, items in values.items() for key, val in items.items()},
-        )
-    (directory / "mgr" / "messages.log").touch()
-
-
-class HostLayout:
-    """Where an IRIS host keeps its files under ``root``; shared by the fake and live hosts."""
-
-    root: Path
-
-    @property
-    def install_dir(self) -> Path:
-        return self.root / DEFAULT_INSTALL
-
-    @property
-    def cpf_path(self) -> Path:
-        return self.install_dir / "iris.cpf"
-
-    @property
-    def messages_log(self) -> Path:
-        return self.install_dir / "mgr" / "messages.log"
-
-    @property
-    def bin_dir(self) -> Path:
-        return self.root / "bin"
 
 
 class SandboxHost(HostLayout):
@@ -242,7 +191,7 @@ class SandboxHost(HostLayout):
         self.proc.mkdir(exist_ok=True)
         kernel = {"kernel.hostname": "iris-host", **cfg["kernel"]}
         _procfs.init_tree(self.proc, kernel)
-        _write_install(self.install_dir, cfg["cpf_text"], cfg["cpf"])
+        write_install(self.install_dir, cfg["cpf_text"], cfg["cpf"])
         _scripts.install(self.root)
         state = HostState(
             clock=now - 2 * 3600,
@@ -267,7 +216,7 @@ class SandboxHost(HostLayout):
                 **spec.get("cpf", {}),
                 "Startup": {**ports, **spec.get("cpf", {}).get("Startup", {})},
             }
-            _write_install(directory, None, values)
+            write_install(directory, None, values)
             self._add_instance(state, name, directory, {**spec, "cpf": values}, default=False)
         state.clock = max(state.clock, now)
         save_state(self.root, state, durable=False)
@@ -355,11 +304,24 @@ class SandboxHost(HostLayout):
         args: Sequence[str] | str = argv if isinstance(argv, str) else list(argv)
         return subprocess.run(args, check=False, **kwargs)
 
-    def iris(self, *args: str) -> _iris.Outcome:
+    def run_with_procfs(
+        self, argv: Sequence[str], **kwargs: Any
+    ) -> subprocess.CompletedProcess[str]:
+        """``argv`` with :attr:`proc` bound over ``/proc`` in a private mount namespace.
+
+        Real ``ps``, ``top``, ``sysctl -a``, ``free`` ... then read this host.
+        Raises SandboxError naming why when mount namespaces are not permitted
+        (:func:`pytest_iris.sandbox.procview.unavailable` says so beforehand).
+        """
+        kwargs.setdefault("env", self.env)
+        kwargs.setdefault("cwd", self.root)
+        return run_with_procfs(self.proc, argv, **kwargs)
+
+    def iris(self, *args: str) -> Outcome:
         """The ``iris`` command run in-process (same code as ``bin/iris``)."""
         return _commands.iris_command(self.root, list(args))
 
-    def sysctl(self, *args: str, root: bool = True) -> _iris.Outcome:
+    def sysctl(self, *args: str, root: bool = True) -> Outcome:
         """The ``sysctl`` command in-process; ``root=False`` runs it as the sandbox user."""
         return _commands.sysctl_command(self.root, list(args), as_root=root)
 
@@ -398,8 +360,21 @@ class SandboxHost(HostLayout):
         _commands.deliver_signal(self.root, pid, sig)
 
     def advance(self, seconds: float) -> None:
+        """Move the host clock forward (process times and uptime follow)."""
         with self._mutate() as state:
             state.advance(seconds)
+
+    def clock(self) -> float:
+        """The host clock (epoch seconds)."""
+        return self.state().clock
+
+    def now(self) -> datetime:
+        """The host clock as an aware ``datetime``."""
+        return datetime.fromtimestamp(self.clock(), UTC)
+
+    @property
+    def total_ram_mb(self) -> int:
+        return self.state().total_ram_mb
 
     def _instance(self, state: HostState, name: str | None = None) -> Instance:
         name = name or self.instance_name
@@ -414,6 +389,9 @@ class SandboxHost(HostLayout):
         """``"running"`` or ``"down"``."""
         return self._instance(self.state(), name).status
 
+    def health(self, name: str | None = None) -> str:
+        return self._instance(self.state(), name).health
+
     def pids(self, name: str | None = None) -> dict[str, list[int]]:
         """The instance's PIDs by role (``control``, ``write_daemon``, ``user_job`` ...)."""
         state = self.state()
@@ -423,6 +401,24 @@ class SandboxHost(HostLayout):
             if proc.instance == inst.name:
                 roles.setdefault(proc.role, []).append(proc.pid)
         return roles
+
+    def processes(self) -> dict[int, tuple[str, str]]:
+        """Every process of the host: pid -> (comm, role)."""
+        return {p.pid: (p.comm, p.role) for p in self.state().processes.values()}
+
+    def listening(self) -> tuple[int, ...]:
+        """Ports with a listening socket."""
+        return tuple(
+            sorted({s.lport for s in self.state().sockets.values() if s.state == "LISTEN"})
+        )
+
+    def hugepages_free(self) -> int:
+        """``HugePages_Free`` of the host's meminfo."""
+        with open(self.proc / "meminfo", encoding="ascii") as fh:
+            return next(int(line.split()[1]) for line in fh if line.startswith("HugePages_Free"))
+
+    def refresh_procfs(self) -> None:
+        """Nothing to do: every change renders the procfs at once."""
 
     def connections(self, name: str | None = None) -> int:
         """Established client connections to the instance's superserver and web ports."""
@@ -438,7 +434,7 @@ class SandboxHost(HostLayout):
     def log_text(self) -> str:
         return self.messages_log.read_text(encoding="utf-8")
 
-    def snapshot(self) -> Any:
+    def snapshot(self) -> Snapshot:
         """Everything observable about the host now, for :func:`diff` assertions."""
         from pytest_iris.sandbox.snapshot import take
 

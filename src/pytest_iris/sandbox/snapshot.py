@@ -16,11 +16,9 @@ changed, in plain data a test can compare::
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Literal, get_args
+from typing import Any, Literal, get_args
 
-if TYPE_CHECKING:
-    from pytest_iris.sandbox.host import SandboxHost
-    from pytest_iris.sandbox.live import LiveSandbox
+from pytest_iris.host import Host
 
 #: The kernel tunables an IRIS host's state is made of (snapshots, scenarios).
 KernelKey = Literal[
@@ -98,57 +96,20 @@ def _cpf_values(text: str) -> dict[str, str]:
     return values
 
 
-def take(host: SandboxHost) -> Snapshot:
-    from pytest_iris.sandbox._procfs import read_key
-
-    state = host.state()
-    inst = state.instances[host.instance_name]
-    kernel: dict[str, str] = {key: read_key(host.proc, key) for key in KERNEL_KEYS}
-    meminfo = (host.proc / "meminfo").read_text(encoding="ascii")
-    free = next(
-        int(line.split()[1]) for line in meminfo.splitlines() if line.startswith("HugePages_Free")
-    )
-    listening = tuple(sorted(s.lport for s in state.sockets.values() if s.state == "LISTEN"))
-    from pytest_iris.sandbox._iris import established
-
+def take(host: Host) -> Snapshot:
+    """Everything observable about ``host`` now (fake or live: only the Host protocol is used)."""
+    host.refresh_procfs()
+    status = host.status()
     return Snapshot(
-        kernel=kernel,
-        hugepages_free=free,
-        status=inst.status,
-        health=inst.health,
-        processes={p.pid: (p.comm, p.role) for p in state.processes.values()},
-        listening=listening,
-        connections=established(state, inst),
-        cpf=_cpf_values(host.cpf_path.read_text(encoding="utf-8")),
-        log_lines=tuple(host.messages_log.read_text(encoding="utf-8").splitlines()),
-    )
-
-
-def take_live(host: LiveSandbox) -> Snapshot:
-    """The same snapshot of a live sandbox: its namespace's kernel and real processes."""
-    values = host.sysctl("-n", *KERNEL_KEYS).stdout.splitlines()
-    state = host.state()
-    inst = state.instances[host.instance_name]
-    with open("/proc/meminfo", encoding="ascii") as fh:  # huge pages are the real host's
-        free = next(int(line.split()[1]) for line in fh if line.startswith("HugePages_Free"))
-    processes = {}
-    for role, pids in host.pids().items():
-        for pid in pids:
-            try:
-                with open(f"/proc/{pid}/comm", encoding="utf-8") as fh:
-                    processes[pid] = (fh.read().strip(), role)
-            except OSError:
-                continue
-    return Snapshot(
-        kernel=dict(zip(KERNEL_KEYS, values, strict=False)),
-        hugepages_free=free,
-        status=inst.status,
-        health=inst.health,
-        processes=processes,
+        kernel={key: host.read_sysctl(key) for key in KERNEL_KEYS},
+        hugepages_free=host.hugepages_free(),
+        status=status,
+        health=host.health(),
+        processes=host.processes(),
         listening=host.listening(),
         connections=host.connections(),
         cpf=_cpf_values(host.cpf_path.read_text(encoding="utf-8")),
-        log_lines=tuple(host.messages_log.read_text(encoding="utf-8").splitlines()),
+        log_lines=tuple(host.log_text().splitlines()),
     )
 
 

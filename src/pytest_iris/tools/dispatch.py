@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from pytest_iris.errors import CommandPrivilegeError, InstanceError, ToolError, ValidationError
+from pytest_iris.host import Host, command_environment
 from pytest_iris.logging import get_logger
 from pytest_iris.models import RemediationCommand, ToolResult
 from pytest_iris.tools.results import failure_result
@@ -69,27 +70,31 @@ class HostPaths:
     refresh: Callable[[], object] | None = None
 
 
-def _kernel_factory(host: Any) -> Any:
+#: what a tool factory is given: a host, or the paths of a host root
+ToolHost = Host | HostPaths
+
+
+def _kernel_factory(host: ToolHost) -> Any:
     from pytest_iris.tools.kernel import KernelTool
 
     return KernelTool(host.proc, env=host.env)
 
 
-def _restart_factory(host: Any) -> Any:
+def _restart_factory(host: ToolHost) -> Any:
     from pytest_iris.tools.restart import RestartTool
 
     refresh = getattr(host, "refresh", None) or getattr(host, "refresh_procfs", None)
     return RestartTool(procfs_path=host.proc, host_root=host.root, env=host.env, refresh=refresh)
 
 
-def _cpf_factory(host: Any) -> Any:
+def _cpf_factory(host: ToolHost) -> Any:
     from pytest_iris.tools.cpf import CpfTool
 
     return CpfTool(host.cpf_path)
 
 
 #: the built-in tools as ``factory(host) -> tool`` (the ``pytest_iris_add_tools`` hook's form)
-TOOL_FACTORIES: dict[str, Callable[[Any], Any]] = {
+TOOL_FACTORIES: dict[str, Callable[[ToolHost], Any]] = {
     "cpf": _cpf_factory,
     "kernel": _kernel_factory,
     "restart": _restart_factory,
@@ -111,8 +116,8 @@ class Dispatcher:
         iris_cmd: str = "iris",
         total_ram_mb: int | None = None,
         refresh: Callable[[], object] | None = None,
-        tools: Mapping[str, Callable[[Any], Any]] | None = None,
-        host: Any = None,
+        tools: Mapping[str, Callable[[ToolHost], Any]] | None = None,
+        host: Host | None = None,
     ) -> None:
         base = Path(os.path.realpath(root))
         if env is None and base != Path("/"):
@@ -139,12 +144,12 @@ class Dispatcher:
             if factory is not TOOL_FACTORIES.get(name)
         }
         #: what a tool factory is given: the sandbox host, or the paths of this root
-        self.target: Any = host if host is not None else self.host
+        self.target: ToolHost = host if host is not None else self.host
 
     @classmethod
-    def for_sandbox(cls, host: Any, **kwargs: Any) -> Dispatcher:
-        """A dispatcher acting on a :class:`pytest_iris.sandbox.SandboxHost`."""
-        kwargs.setdefault("refresh", getattr(host, "refresh_procfs", None))
+    def for_sandbox(cls, host: Host, **kwargs: Any) -> Dispatcher:
+        """A dispatcher acting on a :class:`pytest_iris.host.Host` (fake or live sandbox)."""
+        kwargs.setdefault("refresh", host.refresh_procfs)
         kwargs.setdefault("host", host)
         return cls(host.root, env=host.env, procfs_root=host.proc, cpf_path=host.cpf_path, **kwargs)
 
@@ -160,9 +165,7 @@ class Dispatcher:
         """
         base = Path(os.path.realpath(root))
         if base != Path("/") and (base / ".sandbox").is_dir():
-            from pytest_iris.sandbox.host import SandboxHost
-
-            kwargs.setdefault("env", SandboxHost(base).env)
+            kwargs.setdefault("env", command_environment(base))
         return cls(base, **kwargs)
 
     # -- validation --------------------------------------------------------

@@ -17,11 +17,12 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from pytest_iris.host import Outcome
 from pytest_iris.sandbox import _iris, _log
 from pytest_iris.sandbox._state import HostState, Instance, load_state, locked_state
 
 if TYPE_CHECKING:
-    from pytest_iris.sandbox.live import LiveSandbox
+    from pytest_iris.sandbox.live.sandbox import LiveSandbox
 
 _TIMEOUT = 20.0
 
@@ -35,12 +36,12 @@ def _alive(pid: int) -> bool:
         return False
 
 
-def _start(host: LiveSandbox, state: HostState, inst: Instance, quietly: bool) -> _iris.Outcome:
+def _start(host: LiveSandbox, state: HostState, inst: Instance, quietly: bool) -> Outcome:
     from pytest_iris.memory import allocated_messages, failed_message
     from pytest_iris.sandbox import _cpfio
 
     if inst.status == "running":
-        return _iris.Outcome(1, "", f"InterSystems IRIS instance {inst.name} is already running.\n")
+        return Outcome(1, "", f"InterSystems IRIS instance {inst.name} is already running.\n")
     config = _cpfio.startup_config(Path(inst.cpf), state.total_ram_mb)
     plans = [config.plan]
     for _ in range(_iris.MAX_REDUCTIONS):
@@ -68,9 +69,7 @@ def _start(host: LiveSandbox, state: HostState, inst: Instance, quietly: bool) -
     if index < 0:
         _log.catalog_line(lines, inst, {"control": control_pid}, "startup.error_detected")
         lines.write(_iris.messages_log(inst))
-        return _iris.Outcome(
-            1, "\n".join(console) + "\n" + _iris.STARTUP_ABORTED, "", lines.messages
-        )
+        return Outcome(1, "\n".join(console) + "\n" + _iris.STARTUP_ABORTED, "", lines.messages)
     host._wait_for("control", "superserver", "web_server")
     host._wait_for(prefix="daemon-", count=2 + 2)
     sev = 1 if index else 0
@@ -91,12 +90,12 @@ def _start(host: LiveSandbox, state: HostState, inst: Instance, quietly: bool) -
     inst.shm_mb = plans[index].total_mb
     _log.startup_tail(lines, inst, roles)
     lines.write(_iris.messages_log(inst))
-    return _iris.Outcome(0, "\n".join(console) + "\n", "", lines.messages)
+    return Outcome(0, "\n".join(console) + "\n", "", lines.messages)
 
 
-def _stop(host: LiveSandbox, state: HostState, inst: Instance, quietly: bool) -> _iris.Outcome:
+def _stop(host: LiveSandbox, state: HostState, inst: Instance, quietly: bool) -> Outcome:
     if inst.status != "running":
-        return _iris.Outcome(1, "", f"InterSystems IRIS instance {inst.name} is not running.\n")
+        return Outcome(1, "", f"InterSystems IRIS instance {inst.name} is not running.\n")
     from pytest_iris.sandbox import guard
 
     pids = host.pids()
@@ -119,7 +118,7 @@ def _stop(host: LiveSandbox, state: HostState, inst: Instance, quietly: bool) ->
     inst.status, inst.since = "down", state.clock
     inst.users = inst.web_users = inst.shm_mb = 0
     lines.write(_iris.messages_log(inst))
-    return _iris.Outcome(
+    return Outcome(
         0,
         "" if quietly else f"Stopping InterSystems IRIS instance {inst.name}...\n",
         "",
@@ -127,7 +126,7 @@ def _stop(host: LiveSandbox, state: HostState, inst: Instance, quietly: bool) ->
     )
 
 
-def iris_command(host: LiveSandbox, argv: list[str]) -> _iris.Outcome:
+def iris_command(host: LiveSandbox, argv: list[str]) -> Outcome:
     from pytest_iris.sandbox import _commands
 
     sub = argv[0].lower() if argv else ""
@@ -138,13 +137,13 @@ def iris_command(host: LiveSandbox, argv: list[str]) -> _iris.Outcome:
     with locked_state(host.root) as state:
         inst = state.instances.get(words[0] if words else "")
         if inst is None:
-            return _iris.Outcome(1, "", f"iris: unknown instance '{words[0] if words else ''}'\n")
+            return Outcome(1, "", f"iris: unknown instance '{words[0] if words else ''}'\n")
         if sub == "start":
             return _start(host, state, inst, "quietly" in flags)
         out = _stop(host, state, inst, "quietly" in flags)
         if out.status == 0 and "restart" in flags:
             again = _start(host, state, inst, "quietly" in flags)
-            out = _iris.Outcome(
+            out = Outcome(
                 again.status, out.stdout + again.stdout, again.stderr, out.messages + again.messages
             )
         return out
@@ -152,7 +151,7 @@ def iris_command(host: LiveSandbox, argv: list[str]) -> _iris.Outcome:
 
 def main(name: str, root: str, argv: list[str]) -> int:
     """Entry of the live sandbox's ``bin/iris`` and ``bin/sysctl``."""
-    from pytest_iris.sandbox.live import LiveSandbox
+    from pytest_iris.sandbox.live.sandbox import LiveSandbox
 
     host = LiveSandbox.__new__(LiveSandbox)
     host.root, host._unshare = Path(root), None

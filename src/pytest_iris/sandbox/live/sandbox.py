@@ -3,7 +3,7 @@
 ``unshare --user --map-root-user --pid --fork --mount-proc --ipc --net``
 starts a supervisor as PID 1 of new namespaces. In them run real processes
 whose comm is ``irisdb`` (a symlink to Python named like IRIS's kernel
-executable; see :mod:`._live_role`), real listening sockets on 1972 and 52773
+executable; see :mod:`._role`), real listening sockets on 1972 and 52773
 (and the ISC agent on 2188) on the namespace's own loopback, and real client
 connections to them. ``iris start`` asks the namespace's kernel for the
 shared memory with a real ``shmget`` of the planned size, so the real
@@ -31,21 +31,20 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator, Mapping, Sequence
-from datetime import datetime
+from datetime import UTC, datetime
 from functools import cache
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from pytest_iris import defaults
 from pytest_iris.errors import SandboxError
-from pytest_iris.sandbox import _iris
+from pytest_iris.host import Outcome
 from pytest_iris.sandbox._state import HostState, Instance, load_state, locked_state, save_state
-from pytest_iris.sandbox.host import (
-    _CPF_ORIGINAL_DIR,
-    DEFAULT_START,
-    HostLayout,
-    shipped_cpf,
-)
+from pytest_iris.sandbox.layout import DEFAULT_START, HostLayout, write_install
+
+if TYPE_CHECKING:
+    from pytest_iris.sandbox.snapshot import Snapshot
 
 UNSHARE = (
     "unshare",
@@ -139,7 +138,7 @@ class LiveSandbox(HostLayout):
         self,
         root: str | os.PathLike[str],
         *,
-        instance: str = "IRIS",
+        instance: str = defaults.INSTANCE,
         running: bool = True,
         cpf: Mapping[str, Mapping[str, object]] | None = None,
         cpf_text: str | None = None,
@@ -225,19 +224,7 @@ class LiveSandbox(HostLayout):
         live = self.live_dir
         for sub in ("up", "proc"):
             (live / sub).mkdir(parents=True, exist_ok=True)
-        (self.install_dir / "mgr").mkdir(parents=True, exist_ok=True)
-        text = cfg["cpf_text"] or shipped_cpf().replace(
-            _CPF_ORIGINAL_DIR, str(self.install_dir) + "/"
-        )
-        self.cpf_path.write_text(text, encoding="utf-8")
-        if cfg["cpf"]:
-            from pytest_iris.sandbox._cpfio import cpf_set
-
-            cpf_set(
-                self.cpf_path,
-                {(s, k): str(v) for s, items in cfg["cpf"].items() for k, v in items.items()},
-            )
-        self.messages_log.touch()
+        write_install(self.install_dir, cfg["cpf_text"], cfg["cpf"])
         python = os.path.realpath(sys.executable)
         names = {"irisdb": self.install_dir / "bin" / "irisdb", "httpd": self.install_dir / "httpd" / "bin" / "httpd",
                  "ISCAgent": live / "ISCAgent", "client": live / "client"}  # fmt: skip
@@ -247,7 +234,7 @@ class LiveSandbox(HostLayout):
                 link.symlink_to(python)
         script = live / "role.py"
         script.write_text(
-            resources.files("pytest_iris.sandbox").joinpath("_live_role.py").read_text("utf-8")
+            resources.files("pytest_iris.sandbox.live").joinpath("_role.py").read_text("utf-8")
         )
         meminfo = Path("/proc/meminfo").read_text(encoding="ascii").split()
         real_ram = int(meminfo[meminfo.index("MemTotal:") + 1]) // 1024
@@ -301,11 +288,9 @@ class LiveSandbox(HostLayout):
             path.chmod(0o755)
         # sudo is the fake host's (its policy file is this root's state): the
         # namespace's user is root already, so it only runs the command
-        from pytest_iris.sandbox._scripts import _TEMPLATE
+        from pytest_iris.sandbox._scripts import install_command
 
-        sudo = self.bin_dir / "sudo"
-        sudo.write_text(_TEMPLATE.format(python=sys.executable, root=str(self.root), name="sudo"))
-        sudo.chmod(0o755)
+        install_command(self.bin_dir, self.root, "sudo")
 
     def _start_namespaces(self) -> None:
         from pytest_iris.sandbox import guard
@@ -384,6 +369,42 @@ class LiveSandbox(HostLayout):
     def status(self, name: str | None = None) -> str:
         return load_state(self.root).instances[name or self.instance_name].status
 
+    def health(self, name: str | None = None) -> str:
+        return load_state(self.root).instances[name or self.instance_name].health
+
+    def processes(self) -> dict[int, tuple[str, str]]:
+        """The namespace's processes: host pid -> (comm, role)."""
+        out: dict[int, tuple[str, str]] = {}
+        for role, pids in self.pids().items():
+            for pid in pids:
+                try:
+                    with open(f"/proc/{pid}/comm", encoding="utf-8") as fh:
+                        out[pid] = (fh.read().strip(), role)
+                except OSError:
+                    continue
+        return out
+
+    def hugepages_free(self) -> int:
+        """The real host's (huge pages are not namespaced)."""
+        with open("/proc/meminfo", encoding="ascii") as fh:
+            return next(int(line.split()[1]) for line in fh if line.startswith("HugePages_Free"))
+
+    # -- the clock -------------------------------------------------------------
+
+    def clock(self) -> float:
+        return load_state(self.root).clock
+
+    def now(self) -> datetime:
+        return datetime.fromtimestamp(self.clock(), UTC)
+
+    def advance(self, seconds: float) -> None:
+        with locked_state(self.root) as state:
+            state.advance(seconds)
+
+    @property
+    def total_ram_mb(self) -> int:
+        return load_state(self.root).total_ram_mb
+
     def connections(self, name: str | None = None) -> int:
         """Established connections to 1972/52773, read from the namespace's /proc/net/tcp{,6}."""
         count = 0
@@ -422,7 +443,7 @@ class LiveSandbox(HostLayout):
 
     # -- acting ----------------------------------------------------------------
 
-    def sysctl(self, *args: str) -> _iris.Outcome:
+    def sysctl(self, *args: str) -> Outcome:
         """The real ``sysctl`` in the namespace's user and IPC namespaces.
 
         Writes are limited to IPC-namespace keys: the namespace's root maps to
@@ -436,17 +457,23 @@ class LiveSandbox(HostLayout):
         for arg in args:
             if arg.startswith("-") and "=" not in arg:
                 if set(arg.lstrip("-")) - set("neqaAXNwb") or arg.startswith("--"):
-                    return _iris.Outcome(
+                    return Outcome(
                         1, "", f"sysctl: option {arg} is not available in the live sandbox\n"
                     )
             elif "=" in arg:
                 key = arg.split("=", 1)[0].strip().replace("/", ".")
                 if key not in IPC_KEYS:
-                    return _iris.Outcome(1, "", f'sysctl: permission denied on key "{key}"\n')
+                    return Outcome(1, "", f'sysctl: permission denied on key "{key}"\n')
         argv = ["nsenter", f"--target={self.supervisor}", "--user", "--ipc", "--", SYSCTL, *args]
         with guard.bypass():
             done = subprocess.run(argv, capture_output=True, text=True, timeout=30, check=False)
-        return _iris.Outcome(done.returncode, done.stdout, done.stderr)
+        return Outcome(done.returncode, done.stdout, done.stderr)
+
+    def set_sysctl(self, key: str, value: object) -> None:
+        """Set an IPC-namespace tunable with the real ``sysctl -w`` in the namespace."""
+        out = self.sysctl("-w", f"{key}={value}")
+        if out.status:
+            raise SandboxError(f"sysctl -w {key}={value}: {out.stderr.strip()}")
 
     def read_sysctl(self, key: str) -> str:
         out = self.sysctl("-n", key)
@@ -462,6 +489,52 @@ class LiveSandbox(HostLayout):
         kwargs.setdefault("env", self.env)
         return subprocess.run(argv if isinstance(argv, str) else list(argv), check=False, **kwargs)
 
+    def run_with_procfs(
+        self, argv: Sequence[str], **kwargs: Any
+    ) -> subprocess.CompletedProcess[str]:
+        """``argv`` inside the namespaces, whose ``/proc`` is the namespace's own (real) one."""
+        from pytest_iris.sandbox import guard
+        from pytest_iris.sandbox.procview import TOOLS_PATH, refuse_guarded
+
+        refuse_guarded(argv)
+        env = dict(kwargs.pop("env", None) or os.environ)
+        env["PATH"] = TOOLS_PATH
+        kwargs.setdefault("capture_output", True)
+        kwargs.setdefault("text", True)
+        kwargs.setdefault("timeout", 60)
+        kwargs.setdefault("cwd", self.root)
+        command = ["nsenter", f"--target={self.supervisor}", "--user", "--pid", "--mount",
+                   "--ipc", "--net", "--", *argv]  # fmt: skip
+        with guard.bypass():
+            return subprocess.run(command, env=env, check=False, **kwargs)
+
+    def signal(self, pid: int, sig: int) -> None:
+        """A real signal to one of the namespace's processes (others are refused)."""
+        from pytest_iris.sandbox import guard
+
+        if pid not in self.processes():
+            raise SandboxError(f"pid {pid} is not a process of this live sandbox")
+        with guard.bypass():
+            os.kill(pid, sig)
+
+    def disconnect(self, users: int | None = None) -> int:
+        """Superserver clients log off: their job processes end (all when ``users`` is None)."""
+        import signal as signals
+
+        jobs = self.pids().get("user_job", [])
+        gone = jobs if users is None else jobs[:users]
+        for pid in gone:
+            self.signal(pid, signals.SIGTERM)
+        deadline = time.monotonic() + _TIMEOUT
+        while any(os.path.exists(f"/proc/{pid}/cmdline") and _cmdline(pid) for pid in gone):
+            if time.monotonic() > deadline:
+                raise SandboxError(f"live sandbox: jobs {gone} did not end")
+            time.sleep(0.01)
+        with locked_state(self.root) as state:
+            inst = state.instances[self.instance_name]
+            inst.users = max(0, inst.users - len(gone))
+        return len(gone)
+
     def connect(self, users: int = 1, web_users: int = 0) -> None:
         """Real clients connect from inside the namespace (a job process per superserver client)."""
         before = {p for p in os.listdir(self.live_dir / "up") if p.startswith("job-")}
@@ -473,17 +546,17 @@ class LiveSandbox(HostLayout):
             state.instances[self.instance_name].users += users
             state.instances[self.instance_name].web_users += web_users
 
-    def iris(self, *args: str) -> _iris.Outcome:
+    def iris(self, *args: str) -> Outcome:
         """``iris list|qlist|all|start|stop`` for the live instance."""
-        from pytest_iris.sandbox._liveiris import iris_command
+        from pytest_iris.sandbox.live._iris import iris_command
 
         return iris_command(self, list(args))
 
-    def snapshot(self) -> Any:
+    def snapshot(self) -> Snapshot:
         """Kernel (the namespace's), processes, ports, connections, CPF and log now."""
-        from pytest_iris.sandbox.snapshot import take_live
+        from pytest_iris.sandbox.snapshot import take
 
-        return take_live(self)
+        return take(self)
 
     def state(self) -> HostState:
         """The bookkeeping of the live host (instance status, clock)."""
@@ -503,10 +576,10 @@ class LiveSandbox(HostLayout):
 
 
 def main(name: str, root: str, argv: list[str]) -> int:
-    """Entry of the live sandbox's ``bin/iris`` and ``bin/sysctl`` (see :mod:`._liveiris`)."""
-    from pytest_iris.sandbox import _liveiris
+    """Entry of the live sandbox's ``bin/iris`` and ``bin/sysctl`` (see :mod:`._iris`)."""
+    from pytest_iris.sandbox.live import _iris
 
-    return _liveiris.main(name, root, argv)
+    return _iris.main(name, root, argv)
 
 
 __all__ = ["LiveSandbox", "main", "namespaces_available"]
