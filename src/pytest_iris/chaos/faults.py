@@ -17,6 +17,7 @@ from typing import Any
 
 from pytest_iris.chaos.schema import Fault
 from pytest_iris.errors import ScenarioError
+from pytest_iris.host import Host
 from pytest_iris.log.grammar import HEADER, format_message
 from pytest_iris.log.model import IRISMessage, Severity
 from pytest_iris.registry import Registry
@@ -50,7 +51,7 @@ class FaultInjector:
     """Applies the faults of one scenario to one sandbox host."""
 
     def __init__(
-        self, host: Any, registry: Registry, *, scenario: str, seed: int = 0, llm: Any = None
+        self, host: Host, registry: Registry, *, scenario: str, seed: int = 0, llm: Any = None
     ) -> None:
         self.host = host
         self.registry = registry
@@ -60,7 +61,7 @@ class FaultInjector:
         self.llm = llm
 
     def clock(self) -> float:
-        return float(self.host.state().clock)
+        return self.host.clock()
 
     async def apply(self, fault: Fault) -> list[list[IRISMessage]]:
         """Apply ``fault`` (not ``endpoint``: the transport's); lines to write come back in batches."""
@@ -131,7 +132,7 @@ class FaultInjector:
         from pytest_iris import generation
         from pytest_iris.tools.cpf import CpfFile, shared_memory_plan
 
-        ram_mb = self.host.state().total_ram_mb
+        ram_mb = self.host.total_ram_mb
         roles = {role: pids[0] for role, pids in self.host.pids().items() if pids}
         return generation.SequenceContext(
             install_dir=str(self.host.install_dir),
