@@ -25,7 +25,8 @@ from pathlib import Path
 
 from pytest_iris import logging as iris_logging
 from pytest_iris.chaos.loader import load_scenario
-from pytest_iris.chaos.runner import DEFAULT_RAM_MB, ScenarioRunner
+from pytest_iris.chaos.runner import ScenarioRunner
+from pytest_iris.defaults import TOTAL_RAM_MB
 from pytest_iris.registry import Registry
 
 
@@ -49,7 +50,7 @@ def host_only(scenario: object, root: Path) -> None:
         cpf={s: dict(v) for s, v in spec.cpf.items()},
         kernel={str(k): v for k, v in spec.kernel.items()},
         users=spec.users,
-        total_ram_mb=spec.total_ram_mb or DEFAULT_RAM_MB,
+        total_ram_mb=spec.total_ram_mb or TOTAL_RAM_MB,
     )
     with host:
         pass

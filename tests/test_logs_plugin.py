@@ -8,14 +8,16 @@ import re
 import pytest
 
 from pytest_iris.generation import LogStream
-from pytest_iris.plugins.logs import seed_for_test
+from pytest_iris.seeds import seed_for
 
 
 def test_bad_ini_seed_is_a_usage_error(pytester: pytest.Pytester) -> None:
     pytester.makeini("[pytest]\niris_seed = soon\n")
     pytester.makepyfile("def test_x():\n    pass\n")
     result = pytester.runpytest()
-    result.stderr.fnmatch_lines(["*iris_seed must be an integer, got 'soon'*"])
+    result.stderr.fnmatch_lines(
+        ["*seed: Input should be a valid integer*'soon'*from ini iris_seed*"]
+    )
     assert result.ret != 0
 
 
@@ -79,10 +81,10 @@ def test_seed_option_ini_header_and_per_test_seed(pytester: pytest.Pytester) -> 
         out, seeds = run(*args)
         assert f"iris-seed: {base} (replay generated logs with --iris-seed={base})" in out
         expected = [
-            str(seed_for_test(base, f"test_seeds.py::{name}")) for name in ("test_a", "test_b")
+            str(seed_for(base, f"test_seeds.py::{name}", "test")) for name in ("test_a", "test_b")
         ]
         assert seeds == [(e, e) for e in expected]
-    assert seed_for_test(1, "x") != seed_for_test(2, "x") != seed_for_test(1, "y")
+    assert seed_for(1, "x", "test") != seed_for(2, "x", "test") != seed_for(1, "y", "test")
 
 
 def test_same_bytes_under_xdist(pytester: pytest.Pytester) -> None:
@@ -130,8 +132,8 @@ def test_live_log_fixture_is_stopped_and_joined(pytester: pytest.Pytester) -> No
 def test_settings_logs_section_gives_seed_and_defaults(
     pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setenv("PYTEST_IRIS_LOGS__SEED", "55")
-    pytester.makefile(".yaml", iris="logs:\n  count: 123\n  instance: PROD\n")
+    monkeypatch.setenv("PYTEST_IRIS_SEED", "55")
+    pytester.makefile(".yaml", iris="instance: PROD\nlogs:\n  count: 123\n")
     pytester.makepyfile(
         """
         def test_defaults(iris_log):

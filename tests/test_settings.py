@@ -20,11 +20,11 @@ def test_yaml_file_then_environment_overrides(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     config = tmp_path / "iris.yaml"
-    config.write_text("tools:\n  budget_s: 5\n  instance: TEST\n")
-    monkeypatch.setenv("PYTEST_IRIS_TOOLS__INSTANCE", "FROMENV")
+    config.write_text("instance: TEST\ntools:\n  budget_s: 5\n")
+    monkeypatch.setenv("PYTEST_IRIS_INSTANCE", "FROMENV")
     settings = load_settings(config)
     assert settings.tools.budget_s == 5
-    assert settings.tools.instance == "FROMENV"
+    assert settings.instance == "FROMENV"
     monkeypatch.setenv("PYTEST_IRIS_CONFIG", str(config))
     assert load_settings().tools.budget_s == 5
 
@@ -49,7 +49,7 @@ def test_invalid_settings_name_file_and_field(tmp_path: Path, content: str, mess
 def test_invalid_environment_value_is_named(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("PYTEST_IRIS_CONFIG", raising=False)
     monkeypatch.setenv("PYTEST_IRIS_TOOLS__BUDGET_S", "soon")
-    with pytest.raises(ConfigError, match=r"environment \(PYTEST_IRIS_\*\).*tools.budget_s"):
+    with pytest.raises(ConfigError, match=r"tools.budget_s.*environment \(PYTEST_IRIS_\*\)"):
         load_settings()
 
 

@@ -1,9 +1,25 @@
-"""Settings from environment variables (``PYTEST_IRIS_...``) and a YAML file.
+"""All pytest-iris settings in one validated object, read through one door.
 
 One root model with a section per part; each part defines its section model
-in its own package and it is added here as a field. Values come, strongest
-first, from explicit arguments, the environment (``PYTEST_IRIS_TRANSPORT__
-RETENTION_S=60``), the YAML file, then the defaults. Loading validates
+in its own package and it is added here as a field. Settings that several
+parts share (``seed``, ``instance``) live at the top, once.
+
+Where a value comes from, strongest first:
+
+1. a pytest command-line option (``--iris-seed``, ``--iris-remediator``,
+   ``--iris-record-mode``, ``--iris-cassette-dir``),
+2. the matching ini key (``iris_seed``, ``iris_remediator`` ...),
+3. the environment (``PYTEST_IRIS_SEED=7``,
+   ``PYTEST_IRIS_TRANSPORT__RETENTION_S=60``),
+4. the YAML file (``--iris-config`` > ini ``iris_config`` >
+   ``$PYTEST_IRIS_CONFIG``),
+5. the defaults of the models.
+
+Under pytest, :func:`pytest_iris.plugins.core.settings_for` (fixture
+``iris_settings``) loads them once at start-up; the ``pytest-iris`` command
+loads them once at its entry. The library never loads settings itself: it
+takes them (or the section it needs) as arguments, and uses the models'
+defaults (:meth:`IrisSettings.defaults`) when given none. Loading validates
 everything at once and fails with a :class:`~pytest_iris.errors.ConfigError`
 that names the source and the field.
 """
@@ -11,10 +27,12 @@ that names the source and the field.
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from contextvars import ContextVar
 from pathlib import Path
 from typing import Any
 
+from pydantic import Field
 from pydantic import ValidationError as PydanticValidationError
 from pydantic_settings import (
     BaseSettings,
@@ -23,6 +41,7 @@ from pydantic_settings import (
     YamlConfigSettingsSource,
 )
 
+from pytest_iris import defaults
 from pytest_iris.chaos.settings import ChaosSettings
 from pytest_iris.errors import ConfigError
 from pytest_iris.generation.settings import LogSettings
@@ -34,7 +53,8 @@ from pytest_iris.transport.settings import TransportSettings
 ENV_PREFIX = "PYTEST_IRIS_"
 #: Environment variable naming the YAML file when none is passed.
 ENV_FILE_VAR = "PYTEST_IRIS_CONFIG"
-_yaml_file_var: ContextVar[Path | None] = ContextVar("pytest_iris_settings_yaml")
+#: (YAML file, read the environment?) of the load in progress
+_sources_var: ContextVar[tuple[Path | None, bool]] = ContextVar("pytest_iris_settings_sources")
 
 
 class IrisSettings(BaseSettings):
@@ -47,12 +67,25 @@ class IrisSettings(BaseSettings):
         validate_default=True,
     )
 
+    #: base seed of the run: each test's seeds derive from it and the test's node id
+    seed: int = Field(default=defaults.SEED, ge=0)
+    #: name of the IRIS instance: of the sandbox host, in generated logs, for the restart tool
+    instance: str = Field(default=defaults.INSTANCE, min_length=1, pattern=r"^[A-Za-z0-9_-]+$")
     chaos: ChaosSettings = ChaosSettings()
     tools: ToolSettings = ToolSettings()
     transport: TransportSettings = TransportSettings()
     llm: LLMSettings = LLMSettings()
     logs: LogSettings = LogSettings()
     sandbox: SandboxSettings = SandboxSettings()
+
+    @classmethod
+    def defaults(cls) -> IrisSettings:
+        """The models' defaults only: no environment, no file (what the library uses alone)."""
+        token = _sources_var.set((None, False))
+        try:
+            return cls()
+        finally:
+            _sources_var.reset(token)
 
     @classmethod
     def settings_customise_sources(
@@ -63,38 +96,49 @@ class IrisSettings(BaseSettings):
         dotenv_settings: PydanticBaseSettingsSource,
         file_secret_settings: PydanticBaseSettingsSource,
     ) -> tuple[PydanticBaseSettingsSource, ...]:
-        yaml_file = _yaml_file_var.get(None)
-        sources: list[PydanticBaseSettingsSource] = [init_settings, env_settings]
+        yaml_file, use_env = _sources_var.get((None, True))
+        sources: list[PydanticBaseSettingsSource] = [init_settings]
+        if use_env:
+            sources.append(env_settings)
         if yaml_file is not None:
             sources.append(YamlConfigSettingsSource(settings_cls, yaml_file=yaml_file))
         return tuple(sources)
 
 
 def load_settings(
-    yaml_file: str | os.PathLike[str] | None = None, **overrides: Any
+    yaml_file: str | os.PathLike[str] | None = None,
+    *,
+    origins: Mapping[str, str] | None = None,
+    **overrides: Any,
 ) -> IrisSettings:
-    """Load and validate settings; ``yaml_file`` defaults to ``$PYTEST_IRIS_CONFIG``."""
+    """Load and validate settings; ``yaml_file`` defaults to ``$PYTEST_IRIS_CONFIG``.
+
+    ``overrides`` are the strongest source (nested sections as dicts, merged
+    with the others); ``origins`` names where each override came from
+    (``{"chaos.remediator": "--iris-remediator"}``) for error messages.
+    """
     path = yaml_file if yaml_file is not None else os.environ.get(ENV_FILE_VAR) or None
     if path is not None:
         if not Path(path).is_file():
             raise ConfigError(f"settings file {os.fspath(path)!r} does not exist")
         _check_yaml(Path(path))
-    token = _yaml_file_var.set(Path(path) if path is not None else None)
+    token = _sources_var.set((Path(path) if path is not None else None, True))
     try:
         return IrisSettings(**overrides)
     except PydanticValidationError as error:
         where = (
             f"settings file {os.fspath(path)!r} or environment ({ENV_PREFIX}*)"
             if path
-            else (f"environment ({ENV_PREFIX}*)")
+            else f"environment ({ENV_PREFIX}*)"
         )
-        details = "; ".join(
-            f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']} (got {e.get('input')!r})"
-            for e in error.errors()
-        )
-        raise ConfigError(f"invalid pytest-iris settings from {where}: {details}") from error
+        details = []
+        for e in error.errors():
+            field = ".".join(str(p) for p in e["loc"])
+            source = (origins or {}).get(field, where)
+            details.append(f"{field}: {e['msg']} (got {e.get('input')!r}) [from {source}]")
+        raise ConfigError(f"invalid pytest-iris settings: {'; '.join(details)}") from error
     finally:
-        _yaml_file_var.reset(token)
+        _sources_var.reset(token)
 
 
 def _check_yaml(path: Path) -> None:

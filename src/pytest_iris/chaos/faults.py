@@ -13,7 +13,7 @@ import os
 import re
 import signal
 from datetime import datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pytest_iris.chaos.schema import Fault
 from pytest_iris.errors import ScenarioError
@@ -21,6 +21,9 @@ from pytest_iris.host import Host
 from pytest_iris.log.grammar import HEADER, format_message
 from pytest_iris.log.model import IRISMessage, Severity
 from pytest_iris.registry import Registry
+
+if TYPE_CHECKING:
+    from pytest_iris.llm.settings import LLMSettings
 
 _EPOCH = datetime(1970, 1, 1)
 _UNSTAMPED = re.compile(r"^([0-3]) (?:\[([^\]]+)\] )?(.*)$")
@@ -51,14 +54,22 @@ class FaultInjector:
     """Applies the faults of one scenario to one sandbox host."""
 
     def __init__(
-        self, host: Host, registry: Registry, *, scenario: str, seed: int = 0, llm: Any = None
+        self,
+        host: Host,
+        registry: Registry,
+        *,
+        scenario: str,
+        seed: int = 0,
+        llm: Any = None,
+        llm_settings: LLMSettings | None = None,
     ) -> None:
         self.host = host
         self.registry = registry
         self.scenario = scenario
         self.seed = seed
-        #: the LLMGenerator for ``llm`` faults (from the llm settings when not given)
+        #: the LLMGenerator for ``llm`` faults (built from ``llm_settings`` when not given)
         self.llm = llm
+        self.llm_settings = llm_settings
 
     def clock(self) -> float:
         return self.host.clock()
@@ -117,9 +128,9 @@ class FaultInjector:
         """An LLM's lines for ``incident``, moved to start now on the host clock."""
         if self.llm is None:
             from pytest_iris.llm.generator import LLMGenerator
-            from pytest_iris.settings import load_settings
+            from pytest_iris.llm.settings import LLMSettings
 
-            self.llm = LLMGenerator.from_settings(load_settings().llm)
+            self.llm = LLMGenerator.from_settings(self.llm_settings or LLMSettings())
         # on the generator's own event loop, where its HTTP client lives
         generation = await asyncio.to_thread(self.llm.generate_sync, incident, count)
         messages: list[IRISMessage] = list(generation.messages)

@@ -11,17 +11,21 @@ kernel values). When the two disagree the disagreement is kept in
 guess is how remediations break hosts.
 
 Registered as ``llm`` (``--iris-remediator llm``); without an explicit
-generator it is built from the ``llm`` settings section.
+generator it is built from the ``llm`` section of the run's settings, which
+the runner passes as ``settings=``.
 """
 
 from __future__ import annotations
 
 import asyncio
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pytest_iris.chaos.remediator import RemediationContext
 from pytest_iris.chaos.rules import RuleBasedRemediator, classify
 from pytest_iris.models import IRISMessage, RemediationCommand
+
+if TYPE_CHECKING:
+    from pytest_iris.settings import IrisSettings
 
 #: the LLM's label each rule-based incident must agree with
 _FAMILY = {
@@ -39,12 +43,19 @@ _FAMILY = {
 class LLMRemediator:
     """``remediator(message, context)`` gated by an LLM classification."""
 
-    def __init__(self, generator: Any = None, *, rules: RuleBasedRemediator | None = None) -> None:
+    def __init__(
+        self,
+        generator: Any = None,
+        *,
+        rules: RuleBasedRemediator | None = None,
+        settings: IrisSettings | None = None,
+    ) -> None:
         if generator is None:
             from pytest_iris.llm.generator import LLMGenerator
-            from pytest_iris.settings import load_settings
+            from pytest_iris.llm.settings import LLMSettings
 
-            generator = LLMGenerator.from_settings(load_settings().llm)
+            llm = settings.llm if settings is not None else LLMSettings()
+            generator = LLMGenerator.from_settings(llm)
         self.generator = generator
         self.rules = rules or RuleBasedRemediator()
 

@@ -20,12 +20,12 @@ def dispatch(
     from pytest_iris import logging as iris_logging
     from pytest_iris.errors import ConfigError
     from pytest_iris.models import RemediationCommand
-    from pytest_iris.settings import load_settings
     from pytest_iris.tools.dispatch import Dispatcher
 
     name = f"pytest-iris {tool}" + (f" {action}" if tool != "restart" else "")
     try:
-        settings = load_settings().tools
+        root_settings = args.settings()
+        settings = root_settings.tools
         if overrides:
             settings = settings.model_copy(update=overrides)
     except ConfigError as error:
@@ -34,6 +34,8 @@ def dispatch(
     # events go to stderr; a person at a shell sees warnings unless a level was configured
     chosen = "log_level" in settings.model_fields_set
     iris_logging.configure(level=settings.log_level if chosen else "warning")
+    if tool == "restart":
+        params = {"instance": root_settings.instance, **params}
     command = RemediationCommand(
         tool=tool,
         action=action,

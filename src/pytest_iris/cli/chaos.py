@@ -46,7 +46,7 @@ def run(args: argparse.Namespace) -> int:
     from pytest_iris.chaos.journal import Journal, summary_lines
     from pytest_iris.chaos.loader import load_scenario
     from pytest_iris.chaos.remediator import resolve_remediator
-    from pytest_iris.chaos.runner import ScenarioRunner, default_remediator
+    from pytest_iris.chaos.runner import ScenarioRunner
     from pytest_iris.errors import InstanceError
     from pytest_iris.registry import Registry
 
@@ -55,14 +55,16 @@ def run(args: argparse.Namespace) -> int:
     if os.getcwd() not in sys.path:
         sys.path.insert(0, os.getcwd())
     try:
-        remediator = args.remediator or default_remediator()
+        settings = args.settings()
+        remediator = args.remediator or settings.chaos.remediator
         registry = Registry.standalone()
         library = registry.scenario_paths
         if args.list:
             for name, path in sorted(library.items()):
                 print(f"{name:32} {load_scenario(path).title}")
             return 0
-        resolve_remediator(remediator, registry)  # a bad spec fails before any host is built
+        # a bad spec fails before any host is built
+        resolve_remediator(remediator, registry, settings=settings)
         chosen = _choose(args.scenarios, library)
         scenarios = [(load_scenario(path), path) for path in chosen]
     except InstanceError as error:
@@ -72,7 +74,12 @@ def run(args: argparse.Namespace) -> int:
     for scenario, path in scenarios:
         root = Path(args.keep) / scenario.name if args.keep else None
         runner = ScenarioRunner(
-            scenario, remediator=remediator, registry=registry, root=root, source=str(path)
+            scenario,
+            remediator=remediator,
+            registry=registry,
+            root=root,
+            source=str(path),
+            settings=settings,
         )
         journal = runner.run()
         journals.append(journal)

@@ -44,7 +44,7 @@ _EXPORTS: dict[str, str] = {
     "Entry": "pytest_iris.generation.entries",
     "format_entry": "pytest_iris.generation.entries",
     "to_message": "pytest_iris.generation.entries",
-    "derive_seed": "pytest_iris.generation.seeds",
+    "derive_seed": "pytest_iris.seeds",
     "LogStream": "pytest_iris.generation.stream",
     "ScheduledSequence": "pytest_iris.generation.stream",
     "write_messages_log": "pytest_iris.generation.outputs",
@@ -87,7 +87,6 @@ if TYPE_CHECKING:
     from pytest_iris.generation.entries import Entry, format_entry, to_message
     from pytest_iris.generation.live import LiveLogWriter
     from pytest_iris.generation.outputs import write_atomic, write_messages_log
-    from pytest_iris.generation.seeds import derive_seed
     from pytest_iris.generation.sequences import (
         describe_sequences,
         render_entries,
@@ -95,3 +94,4 @@ if TYPE_CHECKING:
         sequence_names,
     )
     from pytest_iris.generation.stream import LogStream, ScheduledSequence
+    from pytest_iris.seeds import derive_seed

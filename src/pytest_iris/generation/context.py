@@ -15,6 +15,8 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import TYPE_CHECKING
 
+from pytest_iris import defaults
+
 if TYPE_CHECKING:
     from pytest_iris.memory import SharedMemoryPlan
 
@@ -56,7 +58,7 @@ class SequenceContext:
     """
 
     install_dir: str = "/usr/irissys"
-    instance: str = "IRIS"
+    instance: str = defaults.INSTANCE
     pids: Mapping[str, int] = field(default_factory=dict)
     plan: SharedMemoryPlan | None = None
     start: datetime = DEFAULT_START
@@ -64,7 +66,7 @@ class SequenceContext:
     users: int = 0
     huge_pages: bool = False
     globals_auto: bool = False
-    total_ram_mb: int = 8192
+    total_ram_mb: int = defaults.TOTAL_RAM_MB
     superserver_port: int = 1972
     web_port: int = 52773
     nodename: str = "rhel8"

@@ -17,9 +17,9 @@ from typing import Any
 
 from pytest_iris.errors import ConfigError
 from pytest_iris.generation.outputs import messages_log_path, write_atomic
-from pytest_iris.generation.seeds import derive_seed
 from pytest_iris.generation.stream import LogStream, Placement
 from pytest_iris.log.model import IRISMessage
+from pytest_iris.seeds import derive_seed
 
 
 @dataclass(frozen=True)

@@ -25,7 +25,6 @@ from pytest_iris.generation.builder import Builder
 from pytest_iris.generation.catalog import load_catalog
 from pytest_iris.generation.context import SequenceContext
 from pytest_iris.generation.entries import Entry, to_message
-from pytest_iris.generation.seeds import derive_rng
 from pytest_iris.log.model import IRISMessage
 from pytest_iris.memory import (
     SharedMemoryPlan,
@@ -33,6 +32,7 @@ from pytest_iris.memory import (
     failed_huge_pages_message,
     failed_message,
 )
+from pytest_iris.seeds import derive_rng
 
 SequenceFunction = Callable[..., None]
 

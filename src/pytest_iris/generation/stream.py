@@ -27,15 +27,16 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any, Final, Union
 
+from pytest_iris import defaults
 from pytest_iris.errors import ConfigError
 from pytest_iris.generation.builder import Builder
 from pytest_iris.generation.catalog import Catalog, load_catalog
 from pytest_iris.generation.context import DEFAULT_START, ROLES, SequenceContext
 from pytest_iris.generation.entries import END_MS, Entry, format_entry, from_ms, to_message, to_ms
 from pytest_iris.generation.pools import ValuePools, build_pools
-from pytest_iris.generation.seeds import derive_rng, derive_seed
 from pytest_iris.generation.sequences import get_sequence, render_entries
 from pytest_iris.log.model import IRISMessage
+from pytest_iris.seeds import derive_rng, derive_seed
 
 DAY_MS: Final = 86_400_000
 #: Sequences that (re)start the instance: daemons get new PIDs before them.
@@ -253,8 +254,8 @@ class LogStream:
         rate: float = 0.02,
         jitter: float = 0.8,
         install_dir: str = "/usr/irissys",
-        instance: str = "IRIS",
-        total_ram_mb: int = 8192,
+        instance: str = defaults.INSTANCE,
+        total_ram_mb: int = defaults.TOTAL_RAM_MB,
         context: SequenceContext | None = None,
         catalog: Catalog | None = None,
         chunk: int = 256,

@@ -91,9 +91,11 @@ def _scenario_path(config: pytest.Config, entry: str) -> Path:
     return path if path.is_absolute() else config.rootpath / path
 
 
-def remediator_spec(config: pytest.Config) -> str | None:
-    value = config.getoption("iris_remediator", None) or config.getini("iris_remediator")
-    return str(value) if value else None
+def remediator_spec(config: pytest.Config) -> str:
+    """The remediator under test: ``--iris-remediator`` > ini > ``chaos.remediator`` setting."""
+    from pytest_iris.plugins.core import settings_for
+
+    return settings_for(config).chaos.remediator
 
 
 # -- collection -----------------------------------------------------------------
@@ -130,6 +132,7 @@ class ScenarioItem(pytest.Item):
     def runtest(self) -> None:
         from pytest_iris.chaos.journal import junit_properties
         from pytest_iris.chaos.runner import ScenarioRunner
+        from pytest_iris.plugins.core import settings_for
         from pytest_iris.registry import Registry
 
         factory: pytest.TempPathFactory = self.config._tmp_path_factory  # type: ignore[attr-defined]
@@ -140,6 +143,7 @@ class ScenarioItem(pytest.Item):
             registry=Registry.from_pytest(self.config),
             root=root,
             source=str(self.path),
+            settings=settings_for(self.config),
         )
         self.journal = runner.run()
         self.user_properties.extend(junit_properties(self.journal))
@@ -203,6 +207,7 @@ def iris_chaos(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Any]:
     ``iris_chaos.run(remediator)`` plays the whole scenario and returns the journal.
     """
     from pytest_iris.chaos.harness import ChaosHarness
+    from pytest_iris.plugins.core import settings_for
     from pytest_iris.registry import Registry
 
     marker = request.node.get_closest_marker("iris_scenario")
@@ -221,6 +226,7 @@ def iris_chaos(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Any]:
         registry=registry,
         remediator=remediator_spec(request.config),
         llm=llm,
+        settings=settings_for(request.config),
     ) as harness:
         yield harness
 

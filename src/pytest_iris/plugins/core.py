@@ -1,16 +1,36 @@
-"""Options every part shares: the settings file, validated at start-up."""
+"""The one door to settings under pytest: ``settings_for(config)`` and ``iris_settings``.
+
+Every fixture of every part reads its settings here. The pytest options and
+ini keys that set a value (``--iris-seed``/``iris_seed``,
+``--iris-remediator``/``iris_remediator``, ``--iris-record-mode``/
+``iris_record_mode``, ``--iris-cassette-dir``/``iris_cassette_dir``) are the
+strongest source, then the environment, the YAML file (``--iris-config`` >
+ini ``iris_config`` > ``$PYTEST_IRIS_CONFIG``) and the defaults: see
+:mod:`pytest_iris.settings`. They are validated once, at start-up.
+"""
 
 from __future__ import annotations
 
 import os
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import pytest
+
+from pytest_iris import defaults
 
 if TYPE_CHECKING:
     from pytest_iris.settings import IrisSettings
 
 _SETTINGS_KEY = pytest.StashKey["IrisSettings"]()
+
+#: (option dest, ini key, settings field): pytest's own sources of a setting.
+#: The options are added by the part that owns the setting.
+OPTION_FIELDS: tuple[tuple[str, str, str], ...] = (
+    ("iris_seed", "iris_seed", "seed"),
+    ("iris_remediator", "iris_remediator", "chaos.remediator"),
+    ("iris_record_mode", "iris_record_mode", "llm.record_mode"),
+    ("iris_cassette_dir", "iris_cassette_dir", "llm.cassette_dir"),
+)
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -36,31 +56,72 @@ def _settings_file(config: pytest.Config) -> str | None:
     return None
 
 
-@pytest.hookimpl(tryfirst=True)
-def pytest_configure(config: pytest.Config) -> None:
-    # Validate at start-up, but pay for pydantic only when there is something to read.
-    path = _settings_file(config)
-    if path is None and not any(name.startswith("PYTEST_IRIS_") for name in os.environ):
-        return
+def _ini(config: pytest.Config, name: str) -> str:
+    try:
+        value = config.getini(name)
+    except ValueError:  # the part that declares it is not registered
+        return ""
+    return value.strip() if isinstance(value, str) else ""
+
+
+def _overrides(config: pytest.Config) -> tuple[dict[str, Any], dict[str, str]]:
+    """The settings pytest's options and ini keys give, nested, and where each came from."""
+    values: dict[str, Any] = {}
+    origins: dict[str, str] = {}
+    for dest, ini, field in OPTION_FIELDS:
+        value: Any = config.getoption(dest, None)
+        origin = "--" + dest.replace("_", "-")
+        if value is None or value == "":
+            value, origin = _ini(config, ini), f"ini {ini}"
+        if value is None or value == "":
+            continue
+        *sections, name = field.split(".")
+        target = values
+        for section in sections:
+            target = target.setdefault(section, {})
+        target[name] = value
+        origins[field] = origin
+    return values, origins
+
+
+def _load(config: pytest.Config) -> IrisSettings:
     from pytest_iris.errors import ConfigError
     from pytest_iris.settings import load_settings
 
+    values, origins = _overrides(config)
     try:
-        config.stash[_SETTINGS_KEY] = load_settings(path)
+        return load_settings(_settings_file(config), origins=origins, **values)
     except ConfigError as error:
         raise pytest.UsageError(str(error)) from error
 
 
-def settings_for(config: pytest.Config) -> IrisSettings:
-    """The validated settings of this run (defaults when none were given)."""
-    if _SETTINGS_KEY not in config.stash:
-        from pytest_iris.settings import load_settings
+@pytest.hookimpl(tryfirst=True)
+def pytest_configure(config: pytest.Config) -> None:
+    # Validate at start-up, but pay for pydantic only when there is something to read.
+    if (
+        _settings_file(config) is None
+        and not any(name.startswith("PYTEST_IRIS_") for name in os.environ)
+        and not _overrides(config)[0]
+    ):
+        return
+    config.stash[_SETTINGS_KEY] = _load(config)
 
-        config.stash[_SETTINGS_KEY] = load_settings()
+
+def settings_for(config: pytest.Config) -> IrisSettings:
+    """The validated settings of this run (the defaults when nothing sets any)."""
+    if _SETTINGS_KEY not in config.stash:
+        config.stash[_SETTINGS_KEY] = _load(config)
     return config.stash[_SETTINGS_KEY]
+
+
+def base_seed(config: pytest.Config) -> int:
+    """The run's base seed (the ``seed`` setting); pydantic stays unloaded when nothing sets it."""
+    if _SETTINGS_KEY in config.stash:
+        return config.stash[_SETTINGS_KEY].seed
+    return defaults.SEED
 
 
 @pytest.fixture(scope="session")
 def iris_settings(pytestconfig: pytest.Config) -> IrisSettings:
-    """The pytest-iris settings of this run, from ``--iris-config``/ini/env."""
+    """The pytest-iris settings of this run: options > ini > environment > file > defaults."""
     return settings_for(pytestconfig)

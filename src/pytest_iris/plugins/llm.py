@@ -13,6 +13,8 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
+from pytest_iris.plugins.core import settings_for
+
 if TYPE_CHECKING:
     from pytest_iris.llm.cassette import CassetteSession
     from pytest_iris.llm.generator import LLMGenerator
@@ -64,11 +66,8 @@ def iris_openai_server() -> Iterator[IrisOpenAIServer]:
 
 @pytest.fixture
 def iris_llm_settings(pytestconfig: pytest.Config) -> LLMSettings:
-    """The ``llm`` section of pytest-iris settings (env, ``--iris-config`` YAML)."""
-    from pytest_iris.settings import load_settings
-
-    path = pytestconfig.getoption("iris_config", None) or pytestconfig.getini("iris_config")
-    return load_settings(path or None).llm
+    """The ``llm`` section of pytest-iris settings (options > ini > env > YAML > defaults)."""
+    return settings_for(pytestconfig).llm
 
 
 @pytest.fixture
@@ -78,23 +77,15 @@ def iris_llm_providers(iris_llm_settings: LLMSettings) -> tuple[Provider, ...]:
 
 
 @pytest.fixture
-def iris_record_mode(pytestconfig: pytest.Config, iris_llm_settings: LLMSettings) -> str:
+def iris_record_mode(iris_llm_settings: LLMSettings) -> str:
     """Record mode: ``--iris-record-mode``, else ini ``iris_record_mode``, else settings."""
-    from pytest_iris.llm.cassette import check_mode
-
-    mode = pytestconfig.getoption("iris_record_mode") or _ini(pytestconfig, "iris_record_mode")
-    return check_mode(mode or iris_llm_settings.record_mode)
+    return iris_llm_settings.record_mode
 
 
 @pytest.fixture
 def iris_cassette_dir(pytestconfig: pytest.Config, iris_llm_settings: LLMSettings) -> Path:
     """Cassette directory: ``--iris-cassette-dir``, else ini ``iris_cassette_dir``, else settings."""
-    value = (
-        pytestconfig.getoption("iris_cassette_dir")
-        or _ini(pytestconfig, "iris_cassette_dir")
-        or iris_llm_settings.cassette_dir
-    )
-    return pytestconfig.rootpath / os.path.expanduser(value)
+    return pytestconfig.rootpath / os.path.expanduser(iris_llm_settings.cassette_dir)
 
 
 @pytest.fixture
@@ -141,8 +132,3 @@ def iris_llm_log(request: pytest.FixtureRequest, iris_llm: LLMGenerator, tmp_pat
     if kwargs:
         raise pytest.UsageError(f"iris_llm marker: unknown arguments {sorted(kwargs)}")
     return write_incidents(iris_llm, tmp_path / "mgr" / "messages.log", tuple(incidents), count)
-
-
-def _ini(config: pytest.Config, name: str) -> str:
-    value = config.getini(name)
-    return value.strip() if isinstance(value, str) else ""

@@ -9,11 +9,18 @@ machine and any xdist worker.
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Iterator
-from typing import Any
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import pytest
+
+from pytest_iris.plugins.core import base_seed, settings_for
+from pytest_iris.seeds import seed_for
+
+if TYPE_CHECKING:
+    from pytest_iris.generation.factory import GeneratedLog, LogFactory
+    from pytest_iris.generation.live import LiveLogWriter
 
 _MARKER = (
     "iris_log(*sequences, count=N, seed=N, start=ISO, rate=R, jitter=J, install_dir=DIR, "
@@ -30,45 +37,14 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         default=None,
         type=int,
         metavar="N",
-        help="base seed for generated IRIS logs (default: ini iris_seed, else 0); each test's "
-        "seed is derived from it and the test's node id",
+        help="base seed of the run (default: ini iris_seed, else the seed setting, else 0); "
+        "each test's seeds (logs, sandbox host, endpoint) derive from it and its node id",
     )
-    parser.addini("iris_seed", "base seed for generated IRIS logs (an integer)", default="")
+    parser.addini("iris_seed", "base seed of the run (an integer)", default="")
 
 
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", _MARKER)
-
-
-def base_seed(config: pytest.Config) -> int:
-    """The run's base seed: ``--iris-seed``, else ini ``iris_seed``, else the
-    settings' ``logs.seed`` (YAML or ``PYTEST_IRIS_LOGS__SEED``), else 0."""
-    value = config.getoption("iris_seed", None)
-    if value is not None:
-        return int(value)
-    raw = str(config.getini("iris_seed") or "").strip()
-    if raw:
-        try:
-            return int(raw)
-        except ValueError:
-            raise pytest.UsageError(
-                f"ini option iris_seed must be an integer, got {raw!r}"
-            ) from None
-    from pytest_iris.plugins import core
-
-    # Settings were loaded at start-up only if a file or PYTEST_IRIS_* asked for
-    # them; otherwise pydantic stays unimported and the default applies.
-    if core._SETTINGS_KEY in config.stash:
-        seed = core.settings_for(config).logs.seed
-        if seed is not None:
-            return seed
-    return 0
-
-
-def seed_for_test(base: int, nodeid: str) -> int:
-    """A test's seed: SHA-256 of the base seed and node id (never ``hash()``)."""
-    digest = hashlib.sha256(f"{base}\x1ftest\x1f{nodeid}".encode()).digest()
-    return int.from_bytes(digest[:8], "big") >> 1
 
 
 def pytest_report_header(config: pytest.Config) -> str:
@@ -89,7 +65,7 @@ def _marker_options(request: pytest.FixtureRequest) -> dict[str, Any]:
 @pytest.fixture
 def iris_seed(request: pytest.FixtureRequest) -> int:
     """This test's seed, derived from the base seed and the node id."""
-    return seed_for_test(base_seed(request.config), request.node.nodeid)
+    return seed_for(request.config, request.node.nodeid, "test")
 
 
 _CATALOG_KEY = pytest.StashKey[Any]()
@@ -110,41 +86,68 @@ def _catalog(config: pytest.Config) -> Any:
     return config.stash[_CATALOG_KEY]
 
 
-def _defaults(config: pytest.Config) -> dict[str, Any]:
-    """Stream defaults from the settings' ``logs`` section, and the catalog."""
-    from pytest_iris.plugins.core import settings_for
+@pytest.fixture
+def iris_log_kwargs(request: pytest.FixtureRequest) -> dict[str, Any]:
+    """Stream options of ``iris_log``, ``iris_log_factory`` and ``iris_live_log``.
 
-    logs = settings_for(config).logs
+    From the settings (``logs`` section, ``instance``); override this fixture
+    in a conftest to change them for a directory, ``@pytest.mark.iris_log``
+    to change them for one test.
+    """
+    settings = settings_for(request.config)
+    logs = settings.logs
     return {
         "rate": logs.rate,
         "jitter": logs.jitter,
         "count": logs.count,
-        "instance": logs.instance,
-        "catalog": _catalog(config),
+        "instance": settings.instance,
     }
 
 
 @pytest.fixture
-def iris_log_factory(request: pytest.FixtureRequest, tmp_path: Any, iris_seed: int) -> Any:
-    """Make several generated messages.log files: ``iris_log_factory("startup", count=500)``."""
-    from pytest_iris.generation.factory import LogFactory
-
-    return LogFactory(tmp_path / "iris-logs", iris_seed, **_defaults(request.config))
+def iris_live_log_kwargs() -> dict[str, Any]:
+    """Writer options of ``iris_live_log`` (``rate``, ``rotate_every`` ...); the marker's
+    ``live={...}`` wins. Empty: the :class:`~pytest_iris.generation.live.LiveLogWriter` defaults."""
+    return {}
 
 
 @pytest.fixture
-def iris_log(request: pytest.FixtureRequest, tmp_path: Any, iris_seed: int) -> Any:
+def iris_log_factory(
+    request: pytest.FixtureRequest, tmp_path: Path, iris_seed: int, iris_log_kwargs: dict[str, Any]
+) -> LogFactory:
+    """Make several generated messages.log files: ``iris_log_factory("startup", count=500)``."""
+    from pytest_iris.generation.factory import LogFactory
+
+    return LogFactory(
+        tmp_path / "iris-logs", iris_seed, **iris_log_kwargs, catalog=_catalog(request.config)
+    )
+
+
+@pytest.fixture
+def iris_log(
+    request: pytest.FixtureRequest, tmp_path: Path, iris_seed: int, iris_log_kwargs: dict[str, Any]
+) -> GeneratedLog:
     """A finished ``<tmp>/iris/mgr/messages.log`` chosen by ``@pytest.mark.iris_log``."""
     from pytest_iris.generation.factory import LogFactory
 
-    options = {**_defaults(request.config), **_marker_options(request)}
+    options = {
+        **iris_log_kwargs,
+        "catalog": _catalog(request.config),
+        **_marker_options(request),
+    }
     options.pop("live", None)
     seed = options.pop("seed", iris_seed)
     return LogFactory(tmp_path, seed)(seed=seed, root=tmp_path / "iris", **options)
 
 
 @pytest.fixture
-def iris_live_log(request: pytest.FixtureRequest, tmp_path: Any, iris_seed: int) -> Iterator[Any]:
+def iris_live_log(
+    request: pytest.FixtureRequest,
+    tmp_path: Path,
+    iris_seed: int,
+    iris_log_kwargs: dict[str, Any],
+    iris_live_log_kwargs: dict[str, Any],
+) -> Iterator[LiveLogWriter]:
     """A started :class:`~pytest_iris.generation.live.LiveLogWriter` on ``<tmp>/iris-live/mgr/messages.log``.
 
     Stream options come from ``@pytest.mark.iris_log``, writer options from
@@ -156,10 +159,10 @@ def iris_live_log(request: pytest.FixtureRequest, tmp_path: Any, iris_seed: int)
     from pytest_iris.generation.outputs import messages_log_path
     from pytest_iris.generation.stream import LogStream
 
-    defaults = _defaults(request.config)
-    defaults.pop("count")
+    defaults = {**iris_log_kwargs, "catalog": _catalog(request.config)}
+    defaults.pop("count", None)
     options = {**defaults, **_marker_options(request)}
-    live = dict(options.pop("live", None) or {})
+    live = {**iris_live_log_kwargs, **(options.pop("live", None) or {})}
     seed = options.pop("seed", iris_seed)
     root = tmp_path / "iris-live"
     options.setdefault("install_dir", str(root))

@@ -10,11 +10,18 @@ Defaults come from the ``sandbox`` settings section (``SandboxSettings``).
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Iterator
-from typing import Any
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import pytest
+
+from pytest_iris.plugins.core import settings_for
+from pytest_iris.seeds import seed_for
+
+if TYPE_CHECKING:
+    from pytest_iris.sandbox.host import SandboxHost
+    from pytest_iris.sandbox.live import LiveSandbox
 
 _HOST_KEYS = frozenset({"cpf", "cpf_text", "kernel", "total_ram_mb", "running", "users", "web_users",
                         "user", "sudo", "instance", "seed", "start", "hugepages", "memory_mb",
@@ -30,17 +37,26 @@ def pytest_configure(config: pytest.Config) -> None:
     )
 
 
-def host_kwargs(request: pytest.FixtureRequest) -> dict[str, Any]:
-    """The SandboxHost keywords for this test: settings, then marker values; a node-id seed."""
-    from pytest_iris.plugins.core import settings_for
+@pytest.fixture
+def iris_host_kwargs(request: pytest.FixtureRequest) -> dict[str, Any]:
+    """Starting state of ``iris_sandbox`` / ``iris_live_sandbox`` hosts: ``iris_host`` keywords.
 
-    defaults = settings_for(request.config).sandbox
-    kwargs: dict[str, Any] = {
-        "instance": defaults.instance,
-        "total_ram_mb": defaults.total_ram_mb,
-        "user": defaults.user,
-        "sudo": defaults.sudo,
+    From the settings (``sandbox`` section, ``instance``); override this
+    fixture in a conftest to change it for a directory,
+    ``@pytest.mark.iris_host`` to change it for one test.
+    """
+    settings = settings_for(request.config)
+    return {
+        "instance": settings.instance,
+        "total_ram_mb": settings.sandbox.total_ram_mb,
+        "user": settings.sandbox.user,
+        "sudo": settings.sandbox.sudo,
     }
+
+
+def host_kwargs(request: pytest.FixtureRequest) -> dict[str, Any]:
+    """The SandboxHost keywords for this test: ``iris_host_kwargs``, then the markers; a node-id seed."""
+    kwargs: dict[str, Any] = dict(request.getfixturevalue("iris_host_kwargs"))
     for marker in reversed(list(request.node.iter_markers("iris_host"))):
         if marker.args:
             raise pytest.UsageError(
@@ -61,13 +77,12 @@ def host_kwargs(request: pytest.FixtureRequest) -> dict[str, Any]:
     if "memory_mb" in kwargs:
         kwargs["total_ram_mb"] = kwargs.pop("memory_mb")
     if "seed" not in kwargs:
-        digest = hashlib.sha256(f"{defaults.base_seed}:{request.node.nodeid}".encode()).digest()
-        kwargs["seed"] = int.from_bytes(digest[:4], "big")
+        kwargs["seed"] = seed_for(request.config, request.node.nodeid, "sandbox")
     return kwargs
 
 
 @pytest.fixture
-def iris_sandbox(request: pytest.FixtureRequest, tmp_path: Any) -> Iterator[Any]:
+def iris_sandbox(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[SandboxHost]:
     """A fake IRIS host (function scope): psutil reads its procfs, the guard is on.
 
     ``host.env`` runs its ``iris``/``sysctl``/``sudo``; see ``SandboxHost``.
@@ -79,7 +94,7 @@ def iris_sandbox(request: pytest.FixtureRequest, tmp_path: Any) -> Iterator[Any]
 
 
 @pytest.fixture
-def iris_live_sandbox(request: pytest.FixtureRequest, tmp_path: Any) -> Iterator[Any]:
+def iris_live_sandbox(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[LiveSandbox]:
     """The host made of real processes and sockets in Linux namespaces (skips where not permitted)."""
     from pytest_iris.sandbox.live import LiveSandbox, namespaces_available
 

@@ -9,12 +9,17 @@ the test starts; its keywords are those of
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
+
+from pytest_iris.plugins.core import settings_for
+from pytest_iris.seeds import seed_for
+
+if TYPE_CHECKING:
+    from pytest_iris.transport import FileTransport, HttpTransport, MockEndpoint
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -25,22 +30,32 @@ def pytest_configure(config: pytest.Config) -> None:
     )
 
 
-def _seed(request: pytest.FixtureRequest) -> int:
-    digest = hashlib.sha256(request.node.nodeid.encode()).digest()
-    return int.from_bytes(digest[:4], "big")
+@pytest.fixture
+def iris_endpoint_kwargs(request: pytest.FixtureRequest) -> dict[str, Any]:
+    """Keywords of ``iris_endpoint``'s :class:`~pytest_iris.transport.MockEndpoint`.
 
-
-def _settings(request: pytest.FixtureRequest) -> Any:
-    from pytest_iris.settings import load_settings
-
-    config = request.config
-    path = config.getoption("iris_config", default=None) or config.getini("iris_config") or None
-    return load_settings(path)
+    A seed for its random faults derived from the test's node id; override
+    this fixture in a conftest to change them for a directory.
+    """
+    return {"seed": seed_for(request.config, request.node.nodeid, "endpoint")}
 
 
 @pytest.fixture
-def iris_endpoint(request: pytest.FixtureRequest) -> Iterator[Any]:
-    """A running :class:`~pytest_iris.transport.MockEndpoint` on 127.0.0.1 (ephemeral port)."""
+def iris_transport_kwargs(request: pytest.FixtureRequest) -> dict[str, Any]:
+    """The ``transport`` settings section as ``iris_transport`` and ``iris_file_transport``
+    read it (``retry``, ``batch_size``, ``file_format`` ...); override to change them."""
+    return settings_for(request.config).transport.model_dump()
+
+
+@pytest.fixture
+def iris_endpoint(
+    request: pytest.FixtureRequest, iris_endpoint_kwargs: dict[str, Any]
+) -> Iterator[MockEndpoint]:
+    """A running :class:`~pytest_iris.transport.MockEndpoint` on 127.0.0.1 (ephemeral port).
+
+    Routes of the user's own come from ``iris_endpoint.expect(...)``; a request
+    that no route answered fails the test at teardown, listing what came.
+    """
     from pytest_iris.errors import ConfigError
     from pytest_iris.transport import MockEndpoint
 
@@ -53,27 +68,31 @@ def iris_endpoint(request: pytest.FixtureRequest) -> Iterator[Any]:
                 pytrace=False,
             )
         faults.update(marker.kwargs)
-    with MockEndpoint(seed=_seed(request)) as endpoint:
+    with MockEndpoint(**iris_endpoint_kwargs) as endpoint:
         try:
             endpoint.faults.configure(**faults)
         except (ConfigError, TypeError, ValueError) as error:
             pytest.fail(f"{request.node.nodeid}: iris_endpoint_faults: {error}", pytrace=False)
         yield endpoint
+        try:
+            endpoint.check()
+        except AssertionError as failure:
+            pytest.fail(str(failure), pytrace=False)
 
 
 @pytest.fixture
 def iris_transport(
-    request: pytest.FixtureRequest, iris_endpoint: Any, tmp_path: Path
-) -> Iterator[Any]:
+    iris_endpoint: MockEndpoint, tmp_path: Path, iris_transport_kwargs: dict[str, Any]
+) -> Iterator[HttpTransport]:
     """An :class:`~pytest_iris.transport.HttpTransport` bound to ``iris_endpoint``.
 
     Settings (retry, batching, retention) come from the ``transport`` section;
     the outbox lives in the test's ``tmp_path``. Use it inside a coroutine:
     ``asyncio.run(...)`` with ``async with iris_transport: ...``.
     """
-    from pytest_iris.transport import HttpTransport
+    from pytest_iris.transport import HttpTransport, TransportSettings
 
-    settings = _settings(request).transport
+    settings = TransportSettings.model_validate(iris_transport_kwargs)
     transport = HttpTransport.from_settings(
         settings, url=iris_endpoint.url, outbox_dir=tmp_path / "iris-outbox"
     )
@@ -84,15 +103,17 @@ def iris_transport(
 
 
 @pytest.fixture
-def iris_file_transport(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Any]:
+def iris_file_transport(
+    tmp_path: Path, iris_transport_kwargs: dict[str, Any]
+) -> Iterator[FileTransport]:
     """A :class:`~pytest_iris.transport.FileTransport` writing ``tmp_path/messages.log``.
 
     Commands are read from ``tmp_path/commands.jsonl``; the format (``iris``
     or ``jsonl``) comes from the ``transport.file_format`` setting.
     """
-    from pytest_iris.transport import FileTransport
+    from pytest_iris.transport import FileTransport, TransportSettings
 
-    settings = _settings(request).transport
+    settings = TransportSettings.model_validate(iris_transport_kwargs)
     suffix = "log" if settings.file_format == "iris" else "jsonl"
     with FileTransport(
         tmp_path / f"messages.{suffix}",

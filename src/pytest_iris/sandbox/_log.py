@@ -139,7 +139,7 @@ def catalog_line(
     """One line from the generator's template catalog (e.g. ``wd.died``)."""
     from pytest_iris.generation.builder import Builder
     from pytest_iris.generation.catalog import load_catalog
-    from pytest_iris.generation.seeds import derive_rng
+    from pytest_iris.seeds import derive_rng
 
     writer.state.advance(0.003)
     context = _context(writer, inst, roles)

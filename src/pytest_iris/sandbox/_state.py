@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from pytest_iris import defaults
 from pytest_iris.errors import SandboxError
 
 STATE_DIR = ".sandbox"
@@ -101,7 +102,7 @@ class HostState:
 
     clock: float
     boot_time: float
-    total_ram_mb: int = 16384
+    total_ram_mb: int = defaults.TOTAL_RAM_MB
     hugepagesize_kb: int = 2048
     nodename: str = "iris-host"
     address: str = "10.0.0.5"

@@ -35,6 +35,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from pytest_iris import defaults
 from pytest_iris.errors import SandboxError
 from pytest_iris.host import Outcome
 from pytest_iris.sandbox import _commands, _iris, _procfs, _scripts
@@ -136,12 +137,12 @@ class SandboxHost(HostLayout):
         self,
         root: str | os.PathLike[str],
         *,
-        instance: str = "IRIS",
+        instance: str = defaults.INSTANCE,
         running: bool = True,
         cpf: CpfValues | None = None,
         cpf_text: str | None = None,
         kernel: Mapping[str, object] | None = None,
-        total_ram_mb: int = 16384,
+        total_ram_mb: int = defaults.TOTAL_RAM_MB,
         users: int = 0,
         web_users: int = 0,
         user: str = "root",

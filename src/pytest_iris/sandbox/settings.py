@@ -3,7 +3,8 @@
 The starting state every ``iris_sandbox`` / ``iris_live_sandbox`` host gets
 unless its test's ``@pytest.mark.iris_host(...)`` says otherwise. Set them in
 the YAML settings file (``sandbox: {total_ram_mb: 65536}``) or the
-environment (``PYTEST_IRIS_SANDBOX__USER=irisowner``).
+environment (``PYTEST_IRIS_SANDBOX__USER=irisowner``). The instance name and
+the base seed are the top-level ``instance`` and ``seed`` settings.
 """
 
 from __future__ import annotations
@@ -12,20 +13,18 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from pytest_iris import defaults
+
 
 class SandboxSettings(BaseModel):
     """Host defaults for the sandbox fixtures."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
-    #: name of the IRIS instance on the host
-    instance: str = Field(default="IRIS", min_length=1, pattern=r"^[A-Za-z0-9_-]+$")
     #: physical memory (meminfo MemTotal; IRIS's automatic globals are 25 % of it)
-    total_ram_mb: int = Field(default=16384, ge=512)
+    total_ram_mb: int = Field(default=defaults.TOTAL_RAM_MB, ge=512)
     #: the user code runs as on the host: ``root`` or a login such as ``irisowner``
     user: str = Field(default="root", min_length=1)
     #: whether that user's ``sudo`` works: ``nopasswd``, ``password`` (fails
     #: non-interactively) or ``denied`` (not in sudoers)
     sudo: Literal["nopasswd", "password", "denied"] = "nopasswd"
-    #: mixed with each test's node id into the host's seed (PIDs, inodes, log details)
-    base_seed: int = Field(default=0, ge=0)

@@ -22,6 +22,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
+from pytest_iris import defaults
 from pytest_iris.errors import ToolError
 from pytest_iris.logging import get_logger
 from pytest_iris.models import IRISMessage, Severity, ToolResult
@@ -78,7 +79,7 @@ class RestartTool:
         refresh: Callable[[], object] | None = None,
     ) -> None:
         self.settings = settings or ToolSettings()
-        self.instance = instance or self.settings.instance
+        self.instance = instance or defaults.INSTANCE
         self.iris_cmd = iris_cmd
         self.procfs_path = Path(procfs_path)
         self.host_root = Path(host_root)

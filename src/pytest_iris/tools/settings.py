@@ -31,8 +31,6 @@ class ToolSettings(BaseModel):
     sysctl_timeout_s: float = Field(default=10.0, gt=0)
     #: default file ``kernel apply --persist`` writes, relative to the host root
     sysctl_d_file: str = "/etc/sysctl.d/99-intersystems-iris.conf"
-    #: instance the restart tool acts on
-    instance: str = Field(default="IRIS", min_length=1)
     #: one ``iris qlist`` (finding the instance's directory), seconds
     query_timeout_s: float = Field(default=10.0, gt=0)
     #: ``iris stop`` until the processes are gone, seconds
