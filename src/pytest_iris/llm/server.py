@@ -1,30 +1,65 @@
-"""``IrisOpenAIServer``: a local OpenAI-compatible chat server that writes IRIS lines.
+"""``IrisOpenAIServer``: a local OpenAI-compatible server for any client a test uses.
 
-A real HTTP server (stdlib, HTTP/1.1 keep-alive, one thread per connection)
-on 127.0.0.1 with an ephemeral port. It answers ``POST /v1/chat/completions``
-for the prompts of :mod:`pytest_iris.llm.prompts`: generation requests get
-entries from the template engine, classify requests get a label from fixed
-rules. It can be told to misbehave (status codes with ``Retry-After``, slow
-answers, dropped connections, output that breaks the IRIS format) so that
-retries and fallback run through the real openai SDK. Cassettes recorded from
-it say so: every answer carries ``Server: pytest-iris-iris_openai_server``.
+A real HTTP server on 127.0.0.1 (ephemeral port) on the shared HTTP core
+(:mod:`pytest_iris._http`: h11 framing, one asyncio loop in one thread).
+Routes: ``POST /v1/chat/completions`` (``stream``, ``stream_options.include_usage``,
+``tools``/``tool_choice``, ``response_format`` ``json_object``/``json_schema``,
+``n``), ``POST /v1/responses`` (plain and streamed events), ``POST
+/v1/embeddings`` (deterministic vectors, float or base64), ``GET /v1/models``
+and ``GET /v1/models/{id}``.
+
+Answers come from the test's scripts (``server.reply(...)``,
+:mod:`pytest_iris.llm.script`); pytest-iris's own prompts, unscripted, get
+IRIS-aware answers (:mod:`pytest_iris.llm.iris_answers`); anything else gets
+a 400 that names what to script. Faults (status codes with ``Retry-After``,
+slow answers, dropped connections, output that breaks the IRIS format) apply
+to every route. Cassettes recorded from it say so: every answer carries
+``Server: pytest-iris-iris_openai_server``.
 """
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import json
-import re
 import threading
 import time
 from collections import deque
+from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Final, Literal
 
 from pytest_iris import __version__
-from pytest_iris.llm._catalog import parse_stamp, render_incident, render_text
+from pytest_iris._http.server import BackgroundServer, Request, Response, json_response
+from pytest_iris.llm import _jsonschema, _wire
+from pytest_iris.llm.iris_answers import answer, classify_rule, iris_answer
 from pytest_iris.llm.providers import Provider
+from pytest_iris.llm.script import (
+    UNSET,
+    Matcher,
+    Reply,
+    ReplyHandler,
+    Script,
+    Scripts,
+    ToolCall,
+    conversation,
+    last_user_text,
+)
+
+__all__ = [
+    "DEFAULT_MODEL",
+    "GARBLED",
+    "RECORDED_AGAINST",
+    "SERVER_NAME",
+    "Fault",
+    "IrisOpenAIServer",
+    "Received",
+    "Reply",
+    "Script",
+    "ToolCall",
+    "answer",
+    "classify_rule",
+]
 
 SERVER_NAME: Final = "pytest-iris-iris_openai_server"
 #: What a cassette recorded from this server says about its origin.
@@ -38,9 +73,6 @@ GARBLED: Final = (
     "[Generic.Event] Allocated 495MB shared memory\n"
     "(1234) 2 something went wrong"
 )
-_INCIDENT = re.compile(r"^Incident: (\S+)$", re.M)
-_SEVERITY = re.compile(r"^\S+ \(\d+\) ([0-3]) ")
-_COUNT = re.compile(r"^Write (\d+) entries.*starting at (\S+?)\.?$", re.M)
 
 FaultKind = Literal["status", "slow", "garble", "drop"]
 
@@ -57,7 +89,7 @@ class Fault:
 
 @dataclass(frozen=True, slots=True)
 class Received:
-    """A request as the server saw it (headers lower-cased)."""
+    """A request as the server saw it (headers lower-cased; body parsed JSON or None)."""
 
     method: str
     path: str
@@ -65,8 +97,16 @@ class Received:
     body: Any
 
 
+class _Refused(Exception):
+    """A request the server answers with a 400 naming what is wrong."""
+
+    def __init__(self, message: str, code: str = "invalid_request_error") -> None:
+        super().__init__(message)
+        self.code = code
+
+
 class IrisOpenAIServer:
-    """Start with ``with IrisOpenAIServer() as server:``; point providers at ``server.base_url``."""
+    """Start with ``with IrisOpenAIServer() as server:``; point clients at ``server.base_url``."""
 
     def __init__(self, host: str = "127.0.0.1", port: int = 0, *, model: str = DEFAULT_MODEL):
         self.model = model
@@ -75,21 +115,25 @@ class IrisOpenAIServer:
         self.peak_concurrent = 0
         self._concurrent = 0
         self._faults: deque[Fault] = deque()
+        self._scripts = Scripts()
         self._lock = threading.Lock()
-        self._stopping = threading.Event()
-        self._httpd = _QuietServer((host, port), _handler_for(self))
-        self._httpd.daemon_threads = True
-        self._thread: threading.Thread | None = None
+        self._server = BackgroundServer(
+            self._handle,
+            host=host,
+            port=port,
+            server_header=f"{SERVER_NAME}/{__version__}",
+            name="iris-openai-server",
+        )
 
     # -- addresses ------------------------------------------------------------------------
 
     @property
     def url(self) -> str:
-        host, port = self._httpd.server_address[:2]
-        return f"http://{host!s}:{port}"
+        return self._server.url
 
     @property
     def base_url(self) -> str:
+        """What an OpenAI client takes as ``base_url`` (``.../v1``)."""
         return self.url + "/v1"
 
     def provider(self, name: str = "iris-local", *, model: str | None = None) -> Provider:
@@ -97,6 +141,41 @@ class IrisOpenAIServer:
         return Provider(
             name=name, base_url=self.base_url, model=model or self.model, api_key_env=None
         )
+
+    # -- scripted answers -----------------------------------------------------------------
+
+    def reply(
+        self,
+        match: Matcher = None,
+        *,
+        content: str | None = None,
+        tool_calls: Sequence[ToolCall | Mapping[str, Any] | tuple[str, Any]] | None = None,
+        json: Any = UNSET,
+        stream: Sequence[str] | None = None,
+        handler: ReplyHandler | None = None,
+        times: int | None = None,
+    ) -> Script:
+        """Script the answer to requests that ``match`` accepts (first added, first tried).
+
+        ``match``: substring or compiled regex of the last user message, a dict
+        that must be a subset of the request body, a callable of the body, or
+        None (any request). Answer with ``content`` text, ``tool_calls``
+        (``[{"name": ..., "arguments": {...}}]``), ``json`` (a value sent as
+        JSON text, checked against the request's ``json_schema``), ``stream``
+        (text in the pieces a streaming client receives), or ``handler(body)``
+        returning any of those. With none of them, the server fills in a value
+        valid for the request's schema or forced tool. ``times``: uses, then
+        the script is spent.
+        """
+        if handler is not None and (content, tool_calls, stream) != (None, None, None):
+            raise TypeError("give handler= or content=/tool_calls=/json=/stream=, not both")
+        if times is not None and times < 1:
+            raise ValueError(f"times must be >= 1 or None, got {times}")
+        scripted = None if handler is not None else Reply.build(content, tool_calls, json, stream)
+        return self._scripts.add(Script(match, scripted, handler, times))
+
+    def clear_replies(self) -> None:
+        self._scripts.clear()
 
     # -- misbehaviour ---------------------------------------------------------------------
 
@@ -129,22 +208,11 @@ class IrisOpenAIServer:
     # -- lifecycle ------------------------------------------------------------------------
 
     def start(self) -> IrisOpenAIServer:
-        self._thread = threading.Thread(
-            target=self._httpd.serve_forever,
-            kwargs={"poll_interval": 0.02},
-            name="iris-openai-server",
-            daemon=True,
-        )
-        self._thread.start()
+        self._server.start()
         return self
 
     def stop(self) -> None:
-        self._stopping.set()
-        if self._thread is not None:
-            self._httpd.shutdown()
-            self._thread.join()
-            self._thread = None
-        self._httpd.server_close()
+        self._server.stop()
 
     def __enter__(self) -> IrisOpenAIServer:
         return self.start()
@@ -152,187 +220,276 @@ class IrisOpenAIServer:
     def __exit__(self, *exc: object) -> None:
         self.stop()
 
-    # -- answering ------------------------------------------------------------------------
+    # -- one request ----------------------------------------------------------------------
 
-    def _enter(self) -> None:
-        with self._lock:
-            self._concurrent += 1
-            self.peak_concurrent = max(self.peak_concurrent, self._concurrent)
-
-    def _leave(self) -> None:
-        with self._lock:
-            self._concurrent -= 1
-
-    def _record(self, received: Received) -> None:
-        with self._lock:
-            self.received.append(received)
-
-    def sleep(self, seconds: float) -> None:
-        """Wait, but stop waiting when the server shuts down."""
-        if seconds > 0:
-            self._stopping.wait(seconds)
-
-    def completion(self, body: dict[str, Any], garbled: bool = False) -> dict[str, Any]:
-        """The chat.completion object answering ``body``."""
-        canonical = json.dumps(body, sort_keys=True, separators=(",", ":"))
-        digest = hashlib.sha256(canonical.encode()).hexdigest()
-        content = GARBLED if garbled else answer(body.get("messages", []), int(digest[:12], 16))
-        prompt_tokens = len(canonical) // 4
-        completion_tokens = max(1, len(content) // 4)
-        return {
-            "id": f"chatcmpl-iris-{digest[:24]}",
-            "object": "chat.completion",
-            "created": int(time.time()),
-            "model": str(body.get("model") or self.model),
-            "system_fingerprint": SERVER_NAME,
-            "choices": [
-                {
-                    "index": 0,
-                    "message": {"role": "assistant", "content": content},
-                    "finish_reason": "stop",
-                    "logprobs": None,
-                }
-            ],
-            "usage": {
-                "prompt_tokens": prompt_tokens,
-                "completion_tokens": completion_tokens,
-                "total_tokens": prompt_tokens + completion_tokens,
-            },
-        }
-
-
-def answer(messages: list[dict[str, Any]], seed: int) -> str:
-    """The assistant's text for a pytest-iris prompt (generation or classification)."""
-    user = [str(m.get("content", "")) for m in messages if m.get("role") == "user"]
-    if user and user[0].startswith("Entry:\n"):  # a classify chat (maybe a retry of one)
-        return classify_rule(user[0][len("Entry:\n") :])
-    for text in reversed(user):
-        found = _INCIDENT.search(text)
-        if found is None:
-            continue
-        count_match = _COUNT.search(text)
-        count = int(count_match.group(1)) if count_match else 5
-        start = (
-            parse_stamp(count_match.group(2))
-            if count_match
-            else parse_stamp("11/26/26-10:00:00:000")
-        )
-        try:
-            return render_text(render_incident(found.group(1), min(count, 200), start, seed))
-        except ValueError as error:
-            return f"I cannot write that incident: {error}"
-    return "I only write InterSystems IRIS messages.log entries."
-
-
-def classify_rule(entry: str) -> str:
-    """The fixed rules the server uses as its 'model' for classification."""
-    lowered = entry.lower()
-    if any(
-        w in lowered for w in ("died", "terminated abnormally", "freezing", "pausing users", "hung")
-    ):
-        return "restart"
-    if any(
-        w in lowered for w in ("failed to allocate", "insufficient huge pages", "shmmax", "space")
-    ):
-        return "os"
-    stamped = _SEVERITY.match(entry)
-    if (
-        stamped
-        and stamped.group(1) != "0"
-        and "allocated" in lowered
-        and "shared memory" in lowered
-    ):
-        return "os"  # started only after the 1/8 reduction: the kernel limits are too low
-    if any(
-        w in lowered for w in ("lock table", "gmheap", "global buffer setting", "license limit")
-    ):
-        return "config"
-    return "none"
-
-
-class _QuietServer(ThreadingHTTPServer):
-    """No tracebacks on stderr for connections a client (or a fault) cut short."""
-
-    daemon_threads = True
-    request_queue_size = 256  # the stdlib's 5 refuses a burst of concurrent clients
-
-    def handle_error(self, request: Any, client_address: Any) -> None:
-        return None
-
-
-def _handler_for(server: IrisOpenAIServer) -> type[BaseHTTPRequestHandler]:
-    class Handler(BaseHTTPRequestHandler):
-        protocol_version = "HTTP/1.1"
-        server_version = f"{SERVER_NAME}/{__version__}"
-        sys_version = ""
-        timeout = 10
-        disable_nagle_algorithm = True
-
-        def log_message(self, format: str, *args: Any) -> None:
-            """Quiet: tests read ``server.received`` instead."""
-
-        def do_GET(self) -> None:
-            if self.path.rstrip("/") == "/v1/models":
-                self._json(
-                    200, {"object": "list", "data": [{"id": server.model, "object": "model"}]}
-                )
-            else:
-                self._json(404, _error(f"no route {self.path}", "not_found"))
-
-        def do_POST(self) -> None:
-            length = int(self.headers.get("content-length") or 0)
-            raw = self.rfile.read(length)
+    async def _handle(self, request: Request) -> Response:
+        body: Any = None
+        if request.body:
             try:
-                body = json.loads(raw or b"{}")
+                body = json.loads(request.body)
             except ValueError:
                 body = None
-            headers = {k.lower(): v for k, v in self.headers.items()}
-            server._record(Received("POST", self.path, headers, body))
-            if self.path.rstrip("/") != "/v1/chat/completions":
-                self._json(404, _error(f"no route {self.path}", "not_found"))
-                return
-            if not isinstance(body, dict):
-                self._json(400, _error("the body is not a JSON object", "invalid_request_error"))
-                return
-            server._enter()
-            try:
-                self._answer(body)
-            finally:
-                server._leave()
-
-        def _answer(self, body: dict[str, Any]) -> None:
-            server.sleep(server.latency_s)
-            fault = server._next_fault()
+        with self._lock:
+            self.received.append(Received(request.method, request.path, request.headers, body))
+            self._concurrent += 1
+            self.peak_concurrent = max(self.peak_concurrent, self._concurrent)
+        try:
+            if self.latency_s > 0:
+                await asyncio.sleep(self.latency_s)
+            fault = self._next_fault()
             if fault is not None and fault.kind == "drop":
-                self.close_connection = True
-                self.connection.close()
-                return
+                return Response(None)
             if fault is not None and fault.kind == "status":
-                extra = {}
-                if fault.retry_after is not None:
-                    extra["Retry-After"] = f"{fault.retry_after:g}"
+                extra = (
+                    {} if fault.retry_after is None else {"Retry-After": f"{fault.retry_after:g}"}
+                )
                 kind = "rate_limit_exceeded" if fault.status == 429 else "server_error"
-                self._json(fault.status, _error(f"injected HTTP {fault.status}", kind), extra)
-                return
+                return json_response(
+                    fault.status, _error(f"injected HTTP {fault.status}", kind), extra
+                )
             if fault is not None and fault.kind == "slow":
-                server.sleep(fault.delay_s)
+                await asyncio.sleep(fault.delay_s)
             garbled = fault is not None and fault.kind == "garble"
-            self._json(200, server.completion(body, garbled))
-
-        def _json(self, status: int, payload: Any, extra: dict[str, str] | None = None) -> None:
-            data = json.dumps(payload).encode()
             try:
-                self.send_response(status)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(data)))
-                for name, value in (extra or {}).items():
-                    self.send_header(name, value)
-                self.end_headers()
-                self.wfile.write(data)
-            except (BrokenPipeError, ConnectionResetError):
-                self.close_connection = True  # the client gave up (timeout): nothing to do
+                return self._route(request, body, garbled)
+            except _Refused as refused:
+                return json_response(400, _error(str(refused), refused.code))
+        finally:
+            with self._lock:
+                self._concurrent -= 1
 
-    return Handler
+    def _route(self, request: Request, body: Any, garbled: bool) -> Response:
+        path = request.path.rstrip("/")
+        path = path[3:] if path.startswith("/v1/") or path == "/v1" else path
+        if request.method == "GET" and path == "/models":
+            return json_response(200, {"object": "list", "data": [self._model_object(self.model)]})
+        if request.method == "GET" and path.startswith("/models/"):
+            return json_response(200, self._model_object(path.removeprefix("/models/")))
+        routes = {"/chat/completions": self._chat, "/responses": self._responses}
+        if path in routes or path == "/embeddings":
+            if request.method != "POST":
+                return json_response(
+                    405, _error(f"use POST for {request.path}", "invalid_request_error")
+                )
+            if not isinstance(body, dict):
+                raise _Refused("the body is not a JSON object")
+            if path == "/embeddings":
+                return self._embeddings(body)
+            return routes[path](body, garbled)
+        return json_response(404, _error(f"no route {request.method} {request.path}", "not_found"))
+
+    def _model_object(self, name: str) -> dict[str, Any]:
+        return {"id": name, "object": "model", "created": 0, "owned_by": SERVER_NAME}
+
+    # -- what to answer -------------------------------------------------------------------
+
+    def _reply_for(self, body: dict[str, Any], digest: str, garbled: bool) -> Reply:
+        last = last_user_text(body)
+        script = self._scripts.find(body, last)
+        if garbled:
+            return Reply.build(content=GARBLED)
+        if script is not None:
+            try:
+                return script.answer(body)
+            except Exception as error:
+                raise _Refused(
+                    f"the reply handler of script {script.describe()} failed: "
+                    f"{type(error).__name__}: {error}"
+                ) from error
+        messages = [{"role": role, "content": text} for role, text in conversation(body)]
+        text = iris_answer(messages, int(digest[:12], 16))
+        if text is None:
+            scripts = "; ".join(self._scripts.describe()) or "none"
+            raise _Refused(
+                f"no scripted reply matches this request and it is not a pytest-iris prompt "
+                f"(last user message: {last[:80]!r}). Script one in the test: "
+                "iris_openai_server.reply(match='...', content='...') (or tool_calls=, json=, "
+                f"stream=, handler=). Scripts in force: {scripts}",
+                "unscripted_request",
+            )
+        return Reply.build(content=text)
+
+    def _answer(
+        self,
+        reply: Reply,
+        digest: str,
+        *,
+        tools: dict[str, Any],
+        forced: str | None,
+        schema: dict[str, Any] | None,
+        json_mode: bool,
+        strict: bool,
+    ) -> _wire.Answer:
+        calls = reply.tool_calls
+        content = reply.content
+        if reply.auto:
+            if forced is not None:
+                arguments = _jsonschema.instance(tools.get(forced) or {"type": "object"})
+                calls = (ToolCall(forced, json.dumps(arguments)),)
+            elif schema is not None:
+                content = json.dumps(_jsonschema.instance(schema))
+            elif json_mode:
+                content = "{}"
+            else:
+                raise _Refused(
+                    "the scripted reply gives no content=, json=, stream=, tool_calls= or "
+                    "handler=, and the request asks for no JSON schema or forced tool to fill in"
+                )
+        for call in calls:
+            if call.name not in tools:
+                offered = ", ".join(tools) or "none"
+                raise _Refused(
+                    f"the scripted tool call {call.name!r} is not among the request's tools "
+                    f"({offered})"
+                )
+        if not calls and strict and content is not None:
+            self._check_json(content, schema, json_mode)
+        ids = tuple(
+            _wire.Call(f"call_{_short_hash(digest, j)}", c.name, c.arguments)
+            for j, c in enumerate(calls)
+        )
+        text = None if calls and content is None else (content or "")
+        pieces = reply.stream if reply.stream is not None else _wire.pieces_of(text or "")
+        return _wire.Answer(text, ids, tuple(pieces))
+
+    @staticmethod
+    def _check_json(content: str, schema: dict[str, Any] | None, json_mode: bool) -> None:
+        if schema is None and not json_mode:
+            return
+        try:
+            value = json.loads(content)
+        except ValueError:
+            raise _Refused(
+                f"the request asks for JSON (response_format) but the scripted content is not "
+                f"JSON: {content[:60]!r}; script json=... instead"
+            ) from None
+        if schema is not None:
+            problems = _jsonschema.errors(value, schema)
+            if problems:
+                raise _Refused(
+                    "the scripted JSON does not validate against the request's schema: "
+                    + "; ".join(problems[:3])
+                )
+        elif not isinstance(value, dict):
+            raise _Refused("json_object mode needs a JSON object; the scripted JSON is not one")
+
+    # -- Chat Completions -----------------------------------------------------------------
+
+    def _chat(self, body: dict[str, Any], garbled: bool) -> Response:
+        if not isinstance(body.get("messages"), list) or not body["messages"]:
+            raise _Refused("'messages' is required: a non-empty list of chat messages")
+        digest = _digest(body)
+        tools = {
+            str(t["function"]["name"]): t["function"].get("parameters") or {}
+            for t in body.get("tools") or []
+            if isinstance(t, dict) and isinstance(t.get("function"), dict)
+        }
+        choice = body.get("tool_choice")
+        forced = _forced_tool(choice, tools)
+        response_format = body.get("response_format") or {}
+        schema = None
+        if response_format.get("type") == "json_schema":
+            schema = (response_format.get("json_schema") or {}).get("schema") or {}
+        reply = self._reply_for(body, digest, garbled)
+        answer = self._answer(
+            reply,
+            digest,
+            tools=tools,
+            forced=forced,
+            schema=schema,
+            json_mode=response_format.get("type") == "json_object",
+            strict=not garbled,
+        )
+        count = int(body.get("n") or 1)
+        if not 1 <= count <= 128:
+            raise _Refused(f"n must be between 1 and 128, got {count}")
+        answers = [answer] * count
+        ident = f"chatcmpl-iris-{digest[:24]}"
+        model = str(body.get("model") or self.model)
+        created = int(time.time())
+        prompt = len(_canonical(body)) // 4
+        if body.get("stream"):
+            usage = bool((body.get("stream_options") or {}).get("include_usage"))
+            chunks = _wire.chat_chunks(ident, model, created, answers, prompt, SERVER_NAME, usage)
+            return _event_stream(chunks)
+        return json_response(
+            200, _wire.chat_completion(ident, model, created, answers, prompt, SERVER_NAME)
+        )
+
+    # -- Responses API --------------------------------------------------------------------
+
+    def _responses(self, body: dict[str, Any], garbled: bool) -> Response:
+        if body.get("input") in (None, "", []):
+            raise _Refused("'input' is required: a string or a list of input items")
+        digest = _digest(body)
+        tools = {
+            str(t["name"]): t.get("parameters") or {}
+            for t in body.get("tools") or []
+            if isinstance(t, dict) and t.get("type") == "function" and "name" in t
+        }
+        forced = _forced_tool(body.get("tool_choice"), tools)
+        text_format = (body.get("text") or {}).get("format") or {}
+        schema = text_format.get("schema") if text_format.get("type") == "json_schema" else None
+        reply = self._reply_for(body, digest, garbled)
+        answer = self._answer(
+            reply,
+            digest,
+            tools=tools,
+            forced=forced,
+            schema=schema,
+            json_mode=text_format.get("type") == "json_object",
+            strict=not garbled,
+        )
+        ident = digest[:24]
+        model = str(body.get("model") or self.model)
+        created = int(time.time())
+        prompt = len(_canonical(body)) // 4
+        if body.get("stream"):
+            return _event_stream(_wire.response_events(ident, model, created, body, answer, prompt))
+        output = _wire.response_items(ident, answer)
+        return json_response(
+            200, _wire.response_object(ident, model, created, body, output, prompt)
+        )
+
+    # -- embeddings -----------------------------------------------------------------------
+
+    def _embeddings(self, body: dict[str, Any]) -> Response:
+        raw = body.get("input")
+        if raw in (None, "", []):
+            raise _Refused("'input' is required: a string or a list of strings or token lists")
+        return json_response(200, _wire.embeddings(body, str(body.get("model") or self.model)))
+
+
+def _forced_tool(choice: Any, tools: dict[str, Any]) -> str | None:
+    if isinstance(choice, dict):
+        name = choice.get("name") or (choice.get("function") or {}).get("name")
+        if name is not None and name not in tools:
+            raise _Refused(f"tool_choice names {name!r}, which is not among the tools")
+        return str(name) if name is not None else None
+    if choice == "required" and tools:
+        return next(iter(tools))
+    return None
+
+
+def _canonical(body: dict[str, Any]) -> str:
+    return json.dumps(body, sort_keys=True, separators=(",", ":"))
+
+
+def _digest(body: dict[str, Any]) -> str:
+    return hashlib.sha256(_canonical(body).encode()).hexdigest()
+
+
+def _short_hash(digest: str, index: int) -> str:
+    return hashlib.sha256(f"{digest}:{index}".encode()).hexdigest()[:24]
+
+
+def _event_stream(chunks: Iterable[bytes]) -> Response:
+    async def produce() -> AsyncIterator[bytes]:
+        for chunk in chunks:
+            yield chunk
+
+    headers = {"Content-Type": "text/event-stream; charset=utf-8", "Cache-Control": "no-cache"}
+    return Response(200, headers=headers, stream=produce())
 
 
 def _error(message: str, kind: str) -> dict[str, Any]:
