@@ -58,3 +58,27 @@ async def async_lock_fixer(message: IRISMessage, context: Any) -> list[dict[str,
 
 def nothing(message: IRISMessage, context: Any) -> None:
     """Never does anything."""
+
+
+def restart_on_died(message: IRISMessage, context: Any) -> RemediationCommand | None:
+    """Naive: a forced restart on every 'died' line, whatever instance it is about."""
+    if "died" not in message.text:
+        return None
+    return RemediationCommand(
+        tool="restart", action="restart", parameters={"force": True}, dry_run=False
+    )
+
+
+class RestartTwice:
+    """Restarts on the first two severe lines it sees (one restart too many)."""
+
+    def __init__(self) -> None:
+        self.left = 2
+
+    def __call__(self, message: IRISMessage, context: Any) -> RemediationCommand | None:
+        if message.severity < 2 or not self.left:
+            return None
+        self.left -= 1
+        return RemediationCommand(
+            tool="restart", action="restart", parameters={"force": True}, dry_run=False
+        )

@@ -146,80 +146,132 @@ def check_expectations(
     kernel_now: dict[str, str],
     cpf_value: Any,
     shm: tuple[int, int] | None,
-) -> list[str]:
-    """All expectation failures, each one sentence (empty when the remediation did its job)."""
-    problems: list[str] = []
+    restarts: int = 0,
+) -> list[Probe]:
+    """Every expectation checked, each a :class:`Probe`: its name, outcome and one sentence."""
+    out: list[Probe] = []
+
+    def check(name: str, problem: str | None, found: str) -> None:
+        out.append(Probe(name, problem is None, problem or found))
+
     for want in expect.tool_calls:
-        if not any(command_matches(want, c, r) for _, c, r in calls):
-            problems.append(f"expected a tool call {want.describe()}; made: {_calls_text(calls)}")
+        hits = [(t, c, r) for t, c, r in calls if command_matches(want, c, r)]
+        wrong = want.count().problem(len(hits))
+        problem = None
+        if wrong and not hits:
+            problem = f"expected a tool call {want.describe()}; made: {_calls_text(calls)}"
+        elif wrong:
+            problem = f"tool calls {want.describe()}: {wrong}: {_calls_text(hits)}"
+        check(f"tool call {want.describe()}", problem, f"made: {_calls_text(hits)}")
     for forbidden in expect.no_tool_calls:
         hits = [(t, c, r) for t, c, r in calls if command_matches(forbidden, c, r)]
-        if hits:
-            problems.append(
-                f"expected no tool call {forbidden.describe()}; made: {_calls_text(hits)}"
-            )
+        check(
+            f"no tool call {forbidden.describe()}",
+            f"expected no tool call {forbidden.describe()}; made: {_calls_text(hits)}"
+            if hits
+            else None,
+            "none made",
+        )
+    if expect.restarts is not None:
+        wrong = expect.restarts.problem(restarts)
+        check(
+            "restarts",
+            f"restarts of instance {host.instance_name}: {wrong}" + _because(calls, "restart")
+            if wrong
+            else None,
+            f"{restarts} restart(s)",
+        )
     for sysctl, bound in expect.kernel.items():
-        problem = bound_problem(sysctl, kernel_now.get(sysctl, ""), bound)
-        if problem:
-            problems.append(problem + _because(calls, "kernel"))
+        value = kernel_now.get(sysctl, "")
+        problem = bound_problem(sysctl, value, bound)
+        check(sysctl, problem + _because(calls, "kernel") if problem else None, f"{value.strip()}")
     for section, keys in expect.cpf.items():
         for key, cpf_bound in keys.items():
-            problem = bound_problem(f"CPF [{section}] {key}", cpf_value(section, key), cpf_bound)
-            if problem:
-                problems.append(problem + _because(calls, "cpf"))
+            value = cpf_value(section, key)
+            problem = bound_problem(f"CPF [{section}] {key}", value, cpf_bound)
+            check(
+                f"CPF [{section}] {key}",
+                problem + _because(calls, "cpf") if problem else None,
+                f"{value}",
+            )
     status = host.status()
-    if expect.instance is not None and status != expect.instance:
-        detail = ""
-        if status == "down":
-            failures = [m for m in messages_after if m.severity >= 2]
-            if failures:
-                detail = f"; last severe message: {_quote(failures[-1])}"
-        problems.append(
-            f"instance {host.instance_name}: expected {expect.instance}, found {status}{detail}"
-            + _because(calls)
-        )
+    if expect.instance is not None:
+        problem = None
+        if status != expect.instance:
+            detail = ""
+            if status == "down":
+                failures = [m for m in messages_after if m.severity >= 2]
+                if failures:
+                    detail = f"; last severe message: {_quote(failures[-1])}"
+            problem = (
+                f"instance {host.instance_name}: expected {expect.instance}, found {status}{detail}"
+                + _because(calls)
+            )
+        check(f"instance {expect.instance}", problem, f"instance {host.instance_name} is {status}")
     control_now = (host.pids().get("control") or [None])[0] if status == "running" else None
     restarted = control_now is not None and control_now != before.get("control")
-    if expect.restarted is not None and restarted != expect.restarted:
-        if restarted:
+    if expect.restarted is not None:
+        problem = None
+        if restarted != expect.restarted and restarted:
             users = before.get("users", 0)
             who = f" while {users} user(s) were connected" if users else ""
-            problems.append(
+            problem = (
                 f"expected the instance not to be restarted, but it was{who}: control process "
                 f"{before.get('control')} replaced by {control_now}" + _because(calls, "restart")
             )
-        else:
-            problems.append(
+        elif restarted != expect.restarted:
+            problem = (
                 "expected the instance to be restarted (new control process), but it was not"
                 + _because(calls, "restart")
             )
+        check(
+            "restarted" if expect.restarted else "not restarted",
+            problem,
+            f"control process {before.get('control')} -> {control_now}",
+        )
     if expect.users_connected is not None:
         users = host.connections()
-        if users != expect.users_connected:
-            problems.append(
-                f"expected {expect.users_connected} client connection(s) still established, "
-                f"found {users}" + _because(calls, "restart")
-            )
+        check(
+            f"{expect.users_connected} user(s) connected",
+            f"expected {expect.users_connected} client connection(s) still established, "
+            f"found {users}" + _because(calls, "restart")
+            if users != expect.users_connected
+            else None,
+            f"{users} connected",
+        )
     if expect.shm_fits is not None and shm is not None:
         need, shmmax = shm
         fits = need <= shmmax
-        if fits != expect.shm_fits:
-            problems.append(
-                f"shared memory the CPF asks for ({need // (1 << 20)}MB) "
-                f"{'fits within' if fits else 'exceeds'} kernel.shmmax ({shmmax} bytes = "
-                f"{shmmax // (1 << 20)}MB)" + _because(calls, "cpf", "kernel")
-            )
+        text = (
+            f"shared memory the CPF asks for ({need // (1 << 20)}MB) "
+            f"{'fits within' if fits else 'exceeds'} kernel.shmmax ({shmmax} bytes = "
+            f"{shmmax // (1 << 20)}MB)"
+        )
+        check(
+            "shared memory fits" if expect.shm_fits else "shared memory exceeds kernel.shmmax",
+            text + _because(calls, "cpf", "kernel") if fits != expect.shm_fits else None,
+            text,
+        )
     for wanted_message in expect.messages_after:
-        if not any(message_matches(wanted_message, m) for m in messages_after):
-            problems.append(
-                f"expected a message {wanted_message.describe()} after the faults; "
-                f"{len(messages_after)} message(s) were written" + _nearest(messages_after)
-            )
+        found = [m for m in messages_after if message_matches(wanted_message, m)]
+        check(
+            f"message {wanted_message.describe()}",
+            None
+            if found
+            else f"expected a message {wanted_message.describe()} after the faults; "
+            f"{len(messages_after)} message(s) were written" + _nearest(messages_after),
+            f"found {_quote(found[0])}" if found else "",
+        )
     for unwanted in expect.no_messages_after:
         found = [m for m in messages_after if message_matches(unwanted, m)]
-        if found:
-            problems.append(f"expected no message {unwanted.describe()}; found {_quote(found[0])}")
-    return problems
+        check(
+            f"no message {unwanted.describe()}",
+            f"expected no message {unwanted.describe()}; found {_quote(found[0])}"
+            if found
+            else None,
+            "none written",
+        )
+    return out
 
 
 def endpoint_problems(expected: EndpointExpectation, counts: EndpointCounts) -> list[str]:

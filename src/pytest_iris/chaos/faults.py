@@ -70,6 +70,10 @@ class FaultInjector:
         #: the LLMGenerator for ``llm`` faults (built from ``llm_settings`` when not given)
         self.llm = llm
         self.llm_settings = llm_settings
+        #: daemons this scenario killed, by role, while their instance still runs
+        #: (a sequence about their death names their pid, not a new one)
+        self.killed: dict[str, int] = {}
+        self._killed_in: int | None = None
 
     def clock(self) -> float:
         return self.host.clock()
@@ -114,6 +118,10 @@ class FaultInjector:
             )
         for pid in pids:
             self.host.signal(pid, signal.SIGKILL)
+        if self._killed_in != self.control_pid():
+            self.killed.clear()
+        self._killed_in = self.control_pid()
+        self.killed[role] = pids[0]
 
     def render(self, name: str, params: dict[str, Any]) -> list[IRISMessage]:
         sequences = self.registry.sequences
@@ -145,6 +153,8 @@ class FaultInjector:
 
         ram_mb = self.host.total_ram_mb
         roles = {role: pids[0] for role, pids in self.host.pids().items() if pids}
+        if self._killed_in == self.control_pid():  # the instance the kills were aimed at
+            roles = {**self.killed, **roles}
         return generation.SequenceContext(
             install_dir=str(self.host.install_dir),
             instance=self.host.instance_name,
@@ -163,7 +173,27 @@ class FaultInjector:
         now = host_time(self.clock())
         if messages[0].timestamp < now:
             messages = [m.model_copy(update={"timestamp": now}) for m in messages]
-        self.append("".join(format_message(m) + "\n" for m in messages))
+        # the host already logged this very line (a killed daemon's death): IRIS says it once
+        seen = self._recent(now - timedelta(seconds=1))
+        messages = [m for m in messages if (m.pid, m.text) not in seen]
+        if messages:
+            self.append("".join(format_message(m) + "\n" for m in messages))
+
+    def _recent(self, since: datetime) -> set[tuple[int, str]]:
+        """``(pid, text)`` of the entries at the end of messages.log stamped ``since`` or later."""
+        from pytest_iris.log.reader import LogEntry, parse_text
+
+        with open(self.host.messages_log, "rb") as fh:
+            start = max(0, fh.seek(0, os.SEEK_END) - 4096)
+            fh.seek(start)
+            tail = fh.read().decode("utf-8", errors="replace")
+        if start:
+            tail = tail[tail.find("\n") + 1 :]  # a partial first line
+        return {
+            (item.message.pid, item.message.text)
+            for item in parse_text(tail)
+            if isinstance(item, LogEntry) and item.message.timestamp >= since
+        }
 
     def control_pid(self) -> int | None:
         if self.host.status() != "running":

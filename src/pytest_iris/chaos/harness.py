@@ -11,9 +11,10 @@ from __future__ import annotations
 
 import asyncio
 import os
+import time
 from pathlib import Path
 from types import TracebackType
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 from pytest_iris.chaos.journal import Journal
 from pytest_iris.chaos.remediator import Remediator, resolve_remediator
@@ -65,10 +66,19 @@ class ChaosHarness:
         )
         self._loop = asyncio.new_event_loop()
         self._played = False
+        self._opened = 0.0
 
     def __enter__(self) -> ChaosHarness:
+        self._opened = time.perf_counter()
         self._loop.run_until_complete(self.runner.open(self.root / "host"))
         return self
+
+    def _did(self, what: Literal["injected", "dispatched"]) -> None:
+        """What the test has done so far, until a verdict says more; wall time since open."""
+        journal = self.journal
+        if journal.status == "running" or (what == "injected" and journal.status == "dispatched"):
+            journal.status = what
+        journal.wall_s = time.perf_counter() - self._opened
 
     def __exit__(
         self,
@@ -80,6 +90,7 @@ class ChaosHarness:
             self._loop.run_until_complete(self.runner.close())
         finally:
             self._loop.close()
+            self.journal.wall_s = time.perf_counter() - self._opened
 
     @property
     def host(self) -> Any:
@@ -114,29 +125,45 @@ class ChaosHarness:
             remediator = resolve_remediator(
                 remediator, self.registry, settings=self.runner.settings
             )()
-        return self._loop.run_until_complete(self.runner.inject(remediator))
+        try:
+            return self._loop.run_until_complete(self.runner.inject(remediator))
+        finally:
+            self._did("injected")
 
     def dispatch(self, command: RemediationCommand | dict[str, Any]) -> ToolResult:
         """Run one command through the tools on this host (recorded like a remediator's)."""
         if isinstance(command, dict):
             command = RemediationCommand.model_validate(command)
-        return self._loop.run_until_complete(self.runner.dispatch(command))
+        try:
+            return self._loop.run_until_complete(self.runner.dispatch(command))
+        finally:
+            self._did("dispatched")
 
     def run(self, remediator: Remediator | str | None = None) -> Journal:
         """Play the whole scenario (steady state, faults, remediation, checks)."""
         if self._played:
             raise ScenarioError(f"scenario {self.scenario.name!r} was already played")
         self._played = True
+        name = None
         if isinstance(remediator, str):
-            self.journal.remediator = remediator
+            name = remediator
             remediator = resolve_remediator(
                 remediator, self.registry, settings=self.runner.settings
             )()
-        self._loop.run_until_complete(self.runner.play(remediator))
+        try:
+            self._loop.run_until_complete(self.runner.play(remediator, name=name))
+        finally:
+            self.journal.wall_s = time.perf_counter() - self._opened
         return self.journal
 
     def verify(self) -> list[str]:
         """Check the scenario's expectations now; returns the failures (also journaled)."""
         start = len(self.journal.failures)
         self.runner.verify()
+        self.runner.settle_verdict()
         return self.journal.failures[start:]
+
+    @property
+    def checked(self) -> bool:
+        """Whether the scenario's expectations were checked (``run()`` or ``verify()``)."""
+        return self.runner.verified

@@ -45,11 +45,15 @@ class Journal:
     remediator: str = ""
     seed: int = 0
     source: str = ""
-    status: Literal["passed", "failed", "error", "running"] = "running"
+    #: a verdict (passed, failed, error) once the expectations were checked; what a
+    #: test did otherwise (injected the faults, dispatched commands); running until then
+    status: Literal["passed", "failed", "error", "running", "injected", "dispatched"] = "running"
     events: list[Event] = field(default_factory=list)
     steady_before: list[Probe] = field(default_factory=list)
     steady_after: list[Probe] = field(default_factory=list)
     steady_after_rollbacks: list[Probe] = field(default_factory=list)
+    #: every expectation checked after the remediation, passed or not
+    checks: list[Probe] = field(default_factory=list)
     failures: list[str] = field(default_factory=list)
     time_to_remediate_s: float | None = None
     duration_s: float = 0.0
@@ -87,7 +91,7 @@ class Journal:
     def from_dict(cls, data: dict[str, Any]) -> Journal:
         data = dict(data)
         data["events"] = [Event(**e) for e in data.get("events", [])]
-        for key in ("steady_before", "steady_after", "steady_after_rollbacks"):
+        for key in ("steady_before", "steady_after", "steady_after_rollbacks", "checks"):
             data[key] = [Probe(**p) for p in data.get(key, [])]
         return cls(**data)
 
@@ -100,26 +104,50 @@ def probes_text(probes: list[Probe]) -> str:
     return "BROKEN: " + "; ".join(f"{p.name}: {p.detail}" for p in probes if not p.ok)
 
 
+def result_mark(event: Event) -> str:
+    """`` ok``, `` FAILED``, or what an expected refusal reads as."""
+    if event.ok is None:
+        return ""
+    if event.ok:
+        return " ok"
+    return " (refused, as the scenario expects)" if event.data.get("expected") else " FAILED"
+
+
 def summary_lines(journal: Journal) -> list[str]:
     """The terminal summary of one run, a few lines a person reads at a glance."""
     c = journal.counts()
-    ttr = f"{journal.time_to_remediate_s:.1f}s" if journal.time_to_remediate_s is not None else "-"
-    lines = [
-        f"{journal.status.upper():6} {journal.scenario} [{journal.remediator}] "
+    counts = (
         f"faults={c['faults']} messages={c['messages']} commands={c['commands']} "
-        f"results={c['results_ok']} ok/{c['results_failed']} failed "
-        f"time-to-remediate={ttr} wall={journal.wall_s * 1000:.0f}ms",
-        f"       steady state before: {probes_text(journal.steady_before)}",
-        f"       steady state after:  {probes_text(journal.steady_after)}",
-    ]
+        f"results={c['results_ok']} ok/{c['results_failed']} failed"
+    )
+    head = f"{journal.status.upper():6} {journal.scenario} [{journal.remediator}] {counts}"
+    if journal.status in ("injected", "dispatched", "running"):
+        # a test drove the harness itself: no verdict, nothing checked
+        lines = [f"{head} wall={journal.wall_s * 1000:.0f}ms (expectations not checked)"]
+    else:
+        ttr = "-" if journal.time_to_remediate_s is None else f"{journal.time_to_remediate_s:.1f}s"
+        lines = [
+            f"{head} time-to-remediate={ttr} wall={journal.wall_s * 1000:.0f}ms",
+            f"       steady state before: {probes_text(journal.steady_before)}",
+            f"       steady state after:  {probes_text(journal.steady_after)}",
+        ]
     if journal.steady_after_rollbacks:
         lines.append(f"       after rollbacks:     {probes_text(journal.steady_after_rollbacks)}")
     for event in journal.events:
         if event.kind == "fault":
             lines.append(f"       t={event.t:7.1f}s fault   {event.summary}")
+        elif event.kind == "note" and event.data.get("skipped"):
+            lines.append(f"       t={event.t:7.1f}s skipped {event.summary}")
         elif event.kind in ("command", "result", "error"):
-            mark = "" if event.ok is None else (" ok" if event.ok else " FAILED")
-            lines.append(f"       t={event.t:7.1f}s {event.kind:7} {event.summary}{mark}")
+            lines.append(
+                f"       t={event.t:7.1f}s {event.kind:7} {event.summary}{result_mark(event)}"
+            )
+    if journal.checks:
+        lines.append("       checks:")
+        lines += [
+            f"         {'ok    ' if p.ok else 'FAILED'} {p.name}: {p.detail}"
+            for p in journal.checks
+        ]
     lines += [f"       ! {failure}" for failure in journal.failures]
     return lines
 

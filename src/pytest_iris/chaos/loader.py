@@ -14,6 +14,7 @@ from pathlib import Path
 import yaml
 from pydantic import ValidationError as PydanticValidationError
 
+from pytest_iris import _yaml
 from pytest_iris.chaos.schema import Scenario
 from pytest_iris.errors import ScenarioError
 
@@ -38,16 +39,18 @@ def load_scenario(path: str | os.PathLike[str]) -> Scenario:
 
 def load_scenario_text(text: str, source: str = "<scenario>") -> Scenario:
     """Validate scenario YAML held in a string; ``source`` names it in errors."""
+    # bounded loader: anchors/aliases, !!python tags and huge trees refused before any walk
     try:
-        root = yaml.compose(text, Loader=yaml.SafeLoader)
-    except yaml.MarkedYAMLError as error:
-        mark = error.problem_mark or error.context_mark
-        line = mark.line + 1 if mark is not None else 1
-        raise ScenarioError(f"{source}:{line}: not valid YAML: {error.problem}") from error
+        root = _yaml.compose(text, source)
+    except _yaml.YamlInputError as error:
+        raise ScenarioError(str(error)) from None
     if root is None:
         raise ScenarioError(f"{source}:1: empty scenario file")
     _check_duplicates(root, source)
-    data = yaml.safe_load(text)
+    try:
+        data = _yaml.construct(root, source)
+    except _yaml.YamlInputError as error:
+        raise ScenarioError(str(error)) from None
     if not isinstance(data, dict):
         raise ScenarioError(
             f"{source}:{root.start_mark.line + 1}: a scenario is a mapping "

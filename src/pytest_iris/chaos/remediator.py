@@ -127,6 +127,17 @@ def _takes_settings(cls: type) -> bool:
     return "settings" in parameters
 
 
+def remediator_name(remediator: object) -> str:
+    """``module:qualname`` of a remediator object (of its class for an instance)."""
+    target = (
+        remediator
+        if inspect.isfunction(remediator) or inspect.isclass(remediator)
+        else type(remediator)
+    )
+    module = getattr(target, "__module__", None) or "?"
+    return f"{module}:{getattr(target, '__qualname__', type(target).__name__)}"
+
+
 async def ask(
     remediator: Remediator, message: IRISMessage, context: RemediationContext
 ) -> list[RemediationCommand]:

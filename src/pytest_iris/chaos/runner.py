@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import heapq
 import os
 import shutil
@@ -25,9 +26,16 @@ from typing import TYPE_CHECKING, Any, cast
 from pytest_iris.chaos import checks
 from pytest_iris.chaos.delivery import DirectPath
 from pytest_iris.chaos.faults import FaultInjector, clock_of, host_time
-from pytest_iris.chaos.journal import Event, Journal
-from pytest_iris.chaos.remediator import RemediationContext, Remediator, ask, resolve_remediator
+from pytest_iris.chaos.journal import Event, Journal, Probe
+from pytest_iris.chaos.remediator import (
+    RemediationContext,
+    Remediator,
+    ask,
+    remediator_name,
+    resolve_remediator,
+)
 from pytest_iris.chaos.schema import Fault, Scenario
+from pytest_iris.chaos.timeline import InstanceTimeline
 from pytest_iris.errors import InstanceError, ScenarioError
 from pytest_iris.log.reader import LogEntry, parse_text
 from pytest_iris.models import IRISMessage, RemediationCommand, ToolResult, ToolStatus
@@ -92,6 +100,11 @@ class ScenarioRunner:
         self.path: DirectPath = DirectPath(self._note)
         self._offset = 0
         self._t0 = 0.0
+        #: which control process ran when (faults are aimed at the instance of their time)
+        self.instances = InstanceTimeline()
+        #: what is due when: (host clock, order, fault or (writing instance, lines))
+        self._agenda: list[tuple[float, int, Fault | tuple[int | None, list[IRISMessage]]]] = []
+        self._counter = 0
         self._first_fault: float | None = None
         self._last_fix: float | None = None
         self._calls: list[tuple[float, RemediationCommand, ToolResult | None]] = []
@@ -99,6 +112,8 @@ class ScenarioRunner:
         self._dispatcher: Any = None
         self._faults: FaultInjector = cast(FaultInjector, None)  # set by open()
         self._stack = contextlib.AsyncExitStack()
+        #: whether the expectations were checked (play() or verify()): only then a verdict
+        self.verified = False
         self.context: RemediationContext | None = None
         self.before: dict[str, Any] = {}
         self.kernel_at_start: dict[str, str] = {}
@@ -168,6 +183,7 @@ class ScenarioRunner:
         )
         self.path = self._make_path()
         await self._stack.enter_async_context(self.path)
+        self.instances.observe(self._clock(), self._faults.control_pid())
         self.before = {
             "control": self._faults.control_pid(),
             "users": self.host.connections(),
@@ -179,12 +195,19 @@ class ScenarioRunner:
             (e.section or "", e.key): e.value for e in CpfFile.read(self.host.cpf_path).entries()
         }
 
-    async def play(self, remediator: Remediator | None = None) -> None:
-        """Steady state, faults with the remediator reacting, expectations, steady state."""
+    async def play(self, remediator: Remediator | None = None, *, name: str | None = None) -> None:
+        """Steady state, faults with the remediator reacting, expectations, steady state.
+
+        ``remediator`` is the test's own object (the configured one when None),
+        ``name`` what the journal calls it (its ``module:qualname`` when None).
+        """
+        self.verified = True
         if remediator is None:
             remediator = resolve_remediator(
                 self.remediator_spec, self.registry, settings=self.settings
             )()
+        else:  # the test's own object: the journal names it, not the configured one
+            self.journal.remediator = name or remediator_name(remediator)
         self.journal.steady_before = self._probe()
         broken = [p for p in self.journal.steady_before if not p.ok]
         if broken:
@@ -197,42 +220,30 @@ class ScenarioRunner:
         self.verify()
         self._verdict()
 
+    def settle_verdict(self) -> None:
+        """Passed or failed now (after :meth:`verify` from outside :meth:`play`)."""
+        self._verdict()
+
     def _verdict(self) -> None:
-        if self.journal.status != "error":
+        """Passed or failed once the expectations were checked (a harness may never check)."""
+        if self.journal.status != "error" and self.verified:
             self.journal.status = "failed" if self.journal.failures else "passed"
 
     async def inject(self, remediator: Remediator | None) -> list[IRISMessage]:
-        """Inject every fault in time order; the remediator (if any) reacts after each."""
+        """Inject every fault at its time; the remediator (if any) reacts between instants.
+
+        A discrete-event loop on the host clock: faults, and the lines of the
+        sequences they start, each happen at their time; everything due at one
+        instant happens before the remediator reacts, and while it reacts
+        (:data:`REACTION_S`) what is due meanwhile still happens.
+        """
         start = len(self._messages)
-        # a discrete-event loop on the host clock: faults, and the lines of the
-        # sequences they start, each written at its time, the remediator
-        # reacting after each one
-        agenda: list[tuple[float, int, Fault | tuple[int | None, list[IRISMessage]]]] = [
-            (self._t0 + f.at, n, f) for n, f in enumerate(self.scenario.faults)
-        ]
-        counter = len(agenda)
-        heapq.heapify(agenda)
-        while agenda:
-            when, _, item = heapq.heappop(agenda)
-            self._advance_to(when)
-            if isinstance(item, Fault):
-                if self._first_fault is None:
-                    self._first_fault = self._clock()
-                writer = self._control_pid()
-                for batch in await self._inject(item, "fault"):
-                    counter += 1
-                    heapq.heappush(agenda, (clock_of(batch[0].timestamp), counter, (writer, batch)))
-            else:
-                writer, batch = item
-                if writer is not None and self._control_pid() != writer:
-                    # the instance that was writing this sequence is gone (restarted or down)
-                    self._event(
-                        "note",
-                        f"dropped {len(batch)} line(s) of a sequence: the instance "
-                        f"that was writing it (control process {writer}) is gone",
-                    )
-                else:
-                    self._write(batch)
+        for n, fault in enumerate(self.scenario.faults):
+            self._agenda.append((self._t0 + fault.at, n, fault))
+        self._counter = len(self._agenda)
+        heapq.heapify(self._agenda)
+        while self._agenda:
+            await self._run_due(self._agenda[0][0])
             if remediator is not None:
                 await self._react(remediator, self._context())
             else:  # the test's own code is the consumer: still publish through the transport
@@ -243,6 +254,7 @@ class ScenarioRunner:
 
     def verify(self) -> None:
         """Check the expectations and the steady state after the remediation."""
+        self.verified = True
         self._check(self.before)
         self.journal.steady_after = self._probe()
         broken = [p for p in self.journal.steady_after if not p.ok]
@@ -339,6 +351,64 @@ class ScenarioRunner:
             return []
         return await self._faults.apply(fault)
 
+    async def _run_due(self, until: float) -> None:
+        """Advance the clock to ``until``, making everything due by then happen at its time."""
+        while self._agenda and self._agenda[0][0] <= until:
+            when, _, item = heapq.heappop(self._agenda)
+            self._advance_to(when)
+            if isinstance(item, Fault):
+                if self._first_fault is None:
+                    self._first_fault = self._clock()
+                for batch in await self._fault_due(item, when):
+                    self._counter += 1
+                    writer = self.instances.at(when)
+                    heapq.heappush(
+                        self._agenda, (clock_of(batch[0].timestamp), self._counter, (writer, batch))
+                    )
+                continue
+            writer, batch = item
+            if writer is not None and self._control_pid() != writer:
+                # the instance that was writing this sequence is gone (restarted or down)
+                self._event(
+                    "note",
+                    f"dropped {len(batch)} line(s) of a sequence: the instance "
+                    f"that was writing it (control process {writer}) is gone",
+                )
+            else:
+                self._write(batch)
+        self._advance_to(until)
+
+    async def _fault_due(self, fault: Fault, when: float) -> list[list[IRISMessage]]:
+        """A fault at its scheduled clock ``when``, against the instance that ran then.
+
+        The remediation may have kept the host busy past ``when`` (a restart
+        takes host seconds): a fault aimed at the instance (its lines, its
+        daemons) whose instance has since stopped or been replaced is skipped
+        and journaled, never applied to the new one.
+        """
+        busy = [t for t, _, _ in self._calls if self._t0 + t >= when]
+        if fault.action in _INSTANCE_FAULTS:
+            gone = self.instances.gone_since(when, self._control_pid(), t0=self._t0)
+            if gone is None and fault.kill is not None and self._control_pid() is None:
+                gone = "the instance is down"
+            if gone is not None:
+                self._event(
+                    "note",
+                    f"skipped fault {fault.describe()} scheduled at t={fault.at:g}s: {gone}",
+                    data={"action": fault.action, "at": fault.at, "skipped": True},
+                )
+                return []
+        if busy:
+            late = round(self._clock() - when, 3)
+            self._event(
+                "note",
+                f"fault {fault.describe()} scheduled at t={fault.at:g}s applied {late:g}s late: "
+                f"the remediation's command at t={busy[0]:.1f}s kept the host busy",
+            )
+        batches = await self._inject(fault, "fault")
+        self.instances.observe(self._clock(), self._control_pid())
+        return batches
+
     def _write(self, messages: list[IRISMessage]) -> None:
         self._faults.write(messages)
 
@@ -403,7 +473,7 @@ class ScenarioRunner:
         await self._react(remediator, context)
 
     async def _command(self, command: RemediationCommand, context: RemediationContext) -> None:
-        self.host.advance(REACTION_S)
+        await self._run_due(self._clock() + REACTION_S)
         command = await self.path.through(command)
         result = await self.dispatch(command)
         context.results.append(result)
@@ -412,7 +482,11 @@ class ScenarioRunner:
         """Run one command through the tools' dispatcher and journal both ends."""
         when = self._now()
         self._event("command", checks.describe_command(command), data=command.model_dump())
+        started, control = self._clock(), self._control_pid()
         result: ToolResult = await self._dispatcher.dispatch(command)
+        if self._control_pid() != control:  # gone from the start of the command to its end
+            self.instances.observe(started, None)
+        self.instances.observe(self._clock(), self._control_pid())
         self._calls.append((when, command, result))
         changed = any(c.applied for c in result.changes)
         if result.status is ToolStatus.SUCCESS and (changed or command.tool == "restart"):
@@ -455,6 +529,25 @@ class ScenarioRunner:
             return FilePath(work / "transport", self._note)
         return DirectPath(self._note)
 
+    def _mark_expected_refusals(self) -> None:
+        """A refusal the scenario expects reads as such in the journal, not as a failure."""
+        expected = {
+            id(result)
+            for _, command, result in self._calls
+            if result is not None and _expected_failure(self.scenario, command, result)
+        }
+        if not expected:
+            return
+        results = iter([r for _, _, r in self._calls])
+        for n, event in enumerate(self.journal.events):
+            if event.kind != "result":
+                continue
+            result = next(results, None)
+            if result is not None and id(result) in expected:
+                self.journal.events[n] = dataclasses.replace(
+                    event, data={**event.data, "expected": True}
+                )
+
     # -- the verdict -------------------------------------------------------------------
 
     def _check(self, before: dict[str, Any]) -> None:
@@ -469,7 +562,7 @@ class ScenarioRunner:
         if expect.shm_fits is not None:
             plan = self._context().shared_memory_plan()
             shm = (plan.total_bytes, int(kernel_now["kernel.shmmax"].split()[0]))
-        problems = checks.check_expectations(
+        probes = checks.check_expectations(
             expect,
             host=self.host,
             journal=self.journal,
@@ -479,19 +572,43 @@ class ScenarioRunner:
             kernel_now=kernel_now,
             cpf_value=lambda s, k: self._context().cpf_value(s, k) or "",
             shm=shm,
+            restarts=self.instances.restarts(),
         )
         counts = self.path.endpoint_counts()
         if expect.endpoint is not None and counts is not None:
-            problems += checks.endpoint_problems(expect.endpoint, counts)
+            wrong = checks.endpoint_problems(expect.endpoint, counts)
+            probes.append(
+                Probe(
+                    "endpoint received every message once",
+                    not wrong,
+                    "; ".join(wrong) or f"{counts.received} received, outbox empty",
+                )
+            )
         if self._last_fix is not None and self._first_fault is not None:
             ttr = round(self._last_fix - self._first_fault, 3)
             self.journal.time_to_remediate_s = ttr
             late = checks.deadline_problem(ttr, expect.within_s)
-            if late:
-                problems.append(late)
+            probes.append(
+                Probe(f"remediated within {expect.within_s:g}s", late is None, late or f"{ttr:g}s")
+            )
+        self.journal.checks = probes
+        problems = [p.detail for p in probes if not p.ok]
+        self._mark_expected_refusals()
         self.journal.failures.extend(problems)
         for problem in problems:
             self._event("error", problem, ok=False)
+
+
+#: faults aimed at the instance itself: its log lines and its processes
+_INSTANCE_FAULTS = frozenset({"sequence", "llm", "lines", "kill"})
+
+
+def _expected_failure(scenario: Scenario, command: RemediationCommand, result: ToolResult) -> bool:
+    """Whether the scenario expects this call to fail or be refused (``status: failure``)."""
+    return any(
+        want.status in ("failure", "partial") and checks.command_matches(want, command, result)
+        for want in scenario.expect.tool_calls
+    )
 
 
 _KERNEL_KEYS = ("kernel.shmmax", "kernel.shmall", "vm.nr_hugepages", "kernel.msgmni")

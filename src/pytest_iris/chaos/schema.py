@@ -158,8 +158,42 @@ class Bound(_Model):
         return self
 
 
+class Count(_Model):
+    """How many times something may happen: ``{min: 1, max: 1}``; a bare number means exactly."""
+
+    min: int | None = Field(default=None, ge=0)
+    max: int | None = Field(default=None, ge=0)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _exactly(cls, value: Any) -> Any:
+        if isinstance(value, int) and not isinstance(value, bool):
+            return {"min": value, "max": value}
+        return value
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Count:
+        if self.min is None and self.max is None:
+            raise ValueError("a count needs min, max or both")
+        if self.min is not None and self.max is not None and self.min > self.max:
+            raise ValueError(f"min ({self.min}) is greater than max ({self.max})")
+        return self
+
+    def problem(self, found: int) -> str | None:
+        """``expected at most 1, found 2`` (None when ``found`` is within the bounds)."""
+        if self.min is not None and found < self.min:
+            return f"expected at least {self.min}, found {found}"
+        if self.max is not None and found > self.max:
+            return f"expected at most {self.max}, found {found}"
+        return None
+
+
 class ToolCall(_Model):
-    """A tool call to look for among those the remediation made (a subset match)."""
+    """A tool call to look for among those the remediation made (a subset match).
+
+    Under ``tool_calls`` at least one matching call is expected unless
+    ``min``/``max`` bound the count (``{tool: restart, max: 1}``: none or one).
+    """
 
     #: a built-in tool (cpf, kernel, restart) or one a plugin registered
     tool: str = Field(pattern=r"^[a-z][a-z0-9_]*$")
@@ -167,6 +201,21 @@ class ToolCall(_Model):
     parameters: dict[str, Any] = Field(default_factory=dict)
     status: Literal["success", "failure", "partial"] | None = None
     dry_run: bool | None = None
+    #: how many matching calls are allowed (``tool_calls`` only)
+    min: int | None = Field(default=None, ge=0)
+    max: int | None = Field(default=None, ge=0)
+
+    @model_validator(mode="after")
+    def _bounds(self) -> ToolCall:
+        if self.min is not None and self.max is not None and self.min > self.max:
+            raise ValueError(f"min ({self.min}) is greater than max ({self.max})")
+        return self
+
+    def count(self) -> Count:
+        """The allowed number of matching calls (at least one unless bounded)."""
+        if self.min is None and self.max is None:
+            return Count(min=1)
+        return Count(min=self.min, max=self.max)
 
     def describe(self) -> str:
         parts = [self.tool + (f".{self.action}" if self.action else "")]
@@ -227,6 +276,8 @@ class Expect(_Model):
     kernel: dict[KernelKey, Bound] = Field(default_factory=dict)
     cpf: dict[str, dict[str, Bound]] = Field(default_factory=dict)
     restarted: bool | None = None
+    #: how many times the instance got a new control process (``{max: 1}``, or a number)
+    restarts: Count | None = None
     instance: Literal["running", "down"] | None = None
     users_connected: int | None = Field(default=None, ge=0)
     #: shared memory the CPF needs must fit in kernel.shmmax
@@ -234,6 +285,17 @@ class Expect(_Model):
     messages_after: list[MessageMatch] = Field(default_factory=list)
     no_messages_after: list[MessageMatch] = Field(default_factory=list)
     endpoint: EndpointExpectation | None = None
+
+    @field_validator("no_tool_calls")
+    @classmethod
+    def _no_counts(cls, value: list[ToolCall]) -> list[ToolCall]:
+        for call in value:
+            if call.min is not None or call.max is not None:
+                raise ValueError(
+                    "min/max go under tool_calls; no_tool_calls means none at all "
+                    f"(found min/max on {call.describe()!r})"
+                )
+        return value
 
     @field_validator("kernel", "cpf", mode="before")
     @classmethod
