@@ -18,6 +18,7 @@ import pytest
 
 from pytest_iris.host import Host
 from pytest_iris.sandbox import LiveSandbox, SandboxHost, namespaces_available
+from pytest_iris.sandbox.procview import unavailable
 
 
 @pytest.fixture(params=["fake", "live"])
@@ -115,6 +116,21 @@ def test_a_killed_job_is_gone(host: Host) -> None:
     while job in host.processes() and time.monotonic() < deadline:
         time.sleep(0.01)
     assert job not in host.processes()
+
+
+def test_real_ps_reads_the_hosts_proc(host: Host) -> None:
+    reason = unavailable()
+    if reason:
+        pytest.skip(reason)
+    done = host.run_with_procfs(["ps", "-eo", "pid,comm"])
+    assert done.returncode == 0, done.stderr
+    rows = {int(line.split()[0]): line.split()[1] for line in done.stdout.splitlines()[1:]}
+    control = host.pids()["control"][0]
+    if isinstance(host, LiveSandbox):
+        # inside the namespaces ps shows the namespace's own pids: match by name
+        assert "irisdb" in rows.values()
+    else:
+        assert rows[control] == "irisdb"
 
 
 def test_run_with_procfs_refuses_commands_that_reach_the_real_host(host: Host) -> None:

@@ -214,7 +214,7 @@ def test_sysctl_loads_conf_files_from_the_host_root(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("kwargs", "message"),
     [
-        ({"kernel": {"kernel.shmmx": 1}}, "unknown tunable 'kernel.shmmx'; known: kernel.hostname"),
+        ({"kernel": {"kernel.shmmx": 1}}, "unknown tunable 'kernel.shmmx'; known: fs.file-max"),
         ({"kernel": {"kernel.shmmax": "lots"}}, "kernel.shmmax must be a non-negative number"),
         ({"users": -1}, "users=...) must be a non-negative int"),
         ({"sudo": "maybe"}, "sudo=...) must be 'nopasswd'"),

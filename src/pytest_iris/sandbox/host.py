@@ -207,7 +207,11 @@ class SandboxHost(HostLayout):
         init = state.spawn("systemd", ["/usr/lib/systemd/systemd", "--switched-root", "--system"],
                            ppid=0, uid=0, pid=1, exe="/usr/lib/systemd/systemd")  # fmt: skip
         init.start_ticks = 0
-        state.spawn("sshd", ["/usr/sbin/sshd", "-D"], ppid=1, uid=0, exe="/usr/sbin/sshd")
+        sshd = state.spawn("sshd", ["/usr/sbin/sshd", "-D"], ppid=1, uid=0, exe="/usr/sbin/sshd")
+        # the operator's login shell: /proc/self, and the pid run_with_procfs's command gets
+        home = "/root" if state.uid == 0 else f"/home/{cfg['user']}"
+        state.spawn("bash", ["-bash"], ppid=sshd.pid, uid=state.uid, role="shell",
+                    exe="/usr/bin/bash", cwd=home)  # fmt: skip
         _iris.spawn_agent(state)
         self._add_instance(state, self.instance_name, self.install_dir, cfg, default=True)
         for n, (name, spec) in enumerate(self._extra.items(), 1):
@@ -316,7 +320,7 @@ class SandboxHost(HostLayout):
         """
         kwargs.setdefault("env", self.env)
         kwargs.setdefault("cwd", self.root)
-        return run_with_procfs(self.proc, argv, **kwargs)
+        return run_with_procfs(self.proc, argv, self_pid=_procfs.shell_pid(self.state()), **kwargs)
 
     def iris(self, *args: str) -> Outcome:
         """The ``iris`` command run in-process (same code as ``bin/iris``)."""

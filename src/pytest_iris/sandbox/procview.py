@@ -32,11 +32,17 @@ from pytest_iris.errors import SandboxError
 TOOLS_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 #: commands that read or write only ``/proc`` (the rest of the guarded ones act on the real host)
 _PROC_ONLY = frozenset({"sysctl"})
-_BIND = 'mount --bind "$1" /proc || exit 125; shift; exec "$@"'
+#: in a new PID namespace (the shell is its PID 1) with its own /proc mounted: keep
+#: ns_last_pid open, bind the sandbox's tree over /proc, then fork the command so that it
+#: gets the pid the sandbox's ``/proc/self`` names (procps looks itself up by pid)
+_BIND = (
+    'exec 3>/proc/sys/kernel/ns_last_pid 2>/dev/null; mount --bind "$1" /proc || exit 125; '
+    'if [ "$2" -gt 1 ]; then echo $(($2 - 1)) >&3; fi 2>/dev/null; exec 3>&-; shift 2; "$@"'
+)
 
 
 def _prefix() -> list[str]:
-    prefix = ["unshare", "--mount", "--propagation", "private"]
+    prefix = ["unshare", "--mount", "--propagation", "private", "--pid", "--fork", "--mount-proc"]
     if os.geteuid() != 0:
         prefix[1:1] = ["--user", "--map-root-user"]
     return prefix
@@ -52,7 +58,7 @@ def unavailable() -> str:
     with guard.bypass():
         try:
             done = subprocess.run(
-                [*_prefix(), "--", "/bin/sh", "-c", _BIND, "sh", "/proc", "true"],
+                [*_prefix(), "--", "/bin/sh", "-c", _BIND, "sh", "/proc", "0", "true"],
                 capture_output=True, text=True, timeout=20, check=False,
             )  # fmt: skip
         except (OSError, subprocess.TimeoutExpired) as exc:
@@ -80,9 +86,13 @@ def refuse_guarded(argv: Sequence[str]) -> None:
 
 
 def run_with_procfs(
-    proc: str | os.PathLike[str], argv: Sequence[str], **kwargs: Any
+    proc: str | os.PathLike[str], argv: Sequence[str], *, self_pid: int = 0, **kwargs: Any
 ) -> subprocess.CompletedProcess[str]:
-    """Run ``argv`` with ``proc`` bound over ``/proc`` (as ``subprocess.run``: text, captured)."""
+    """Run ``argv`` with ``proc`` bound over ``/proc`` (as ``subprocess.run``: text, captured).
+
+    ``self_pid``: the pid the command gets in its PID namespace, the one the
+    tree's ``self`` names (0: whatever comes next).
+    """
     from pytest_iris.sandbox import guard
 
     refuse_guarded(argv)
@@ -95,7 +105,7 @@ def run_with_procfs(
     kwargs.setdefault("capture_output", True)
     kwargs.setdefault("text", True)
     kwargs.setdefault("timeout", 60)
-    command = [*_prefix(), "--", "/bin/sh", "-c", _BIND, "sh", str(root), *argv]
+    command = [*_prefix(), "--", "/bin/sh", "-c", _BIND, "sh", str(root), str(self_pid), *argv]
     with guard.bypass():
         return subprocess.run(command, env=env, check=False, **kwargs)
 

@@ -90,7 +90,8 @@ def _restart_factory(host: ToolHost) -> Any:
 def _cpf_factory(host: ToolHost) -> Any:
     from pytest_iris.tools.cpf import CpfTool
 
-    return CpfTool(host.cpf_path)
+    # a host names its CPF backups (iris.cpf_YYYYMMDD) by its own clock
+    return CpfTool(host.cpf_path, now=host.now if isinstance(host, Host) else None)
 
 
 #: the built-in tools as ``factory(host) -> tool`` (the ``pytest_iris_add_tools`` hook's form)
@@ -465,7 +466,12 @@ class Dispatcher:
     def _cpf(self, command: RemediationCommand, params: dict[str, Any]) -> ToolResult:
         from pytest_iris.tools.cpf import CpfTool
 
-        tool = CpfTool(params.get("path", self.host.cpf_path), total_ram_mb=self.total_ram_mb)
+        target = self.target
+        tool = CpfTool(
+            params.get("path", self.host.cpf_path),
+            total_ram_mb=self.total_ram_mb,
+            now=target.now if isinstance(target, Host) else None,  # the host's clock names backups
+        )
         apply = not command.dry_run
         if command.action == "show":
             return tool.show()
