@@ -10,7 +10,7 @@ import signal
 import subprocess
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -236,7 +236,7 @@ class Tail:
 
 
 @pytest.fixture
-def tail_of(tmp_path: Path) -> Iterator[object]:
+def tail_of() -> Iterator[Callable[[Path], Tail]]:
     if shutil.which("tail") is None:
         pytest.skip("GNU tail not installed (.ci/run installs coreutils)")
     started: list[Tail] = []
@@ -254,88 +254,76 @@ def _expected(live: LiveLogWriter, polls: list[float]) -> list[str]:
     return [r.text for r in live.truth.readable(polls)]
 
 
-def test_tail_follows_logrotate_and_sees_every_line(tmp_path: Path, tail_of) -> None:  # type: ignore[no-untyped-def]
-    path = tmp_path / "messages.log"
-    live = LiveLogWriter(path, _plain(6), keep=2, compress=True)
+def _tail_through(
+    tail_of: Callable[[Path], Tail],
+    live: LiveLogWriter,
+    cuts: list[Callable[[], object]],
+    *,
+    paused: bool = False,
+) -> tuple[Tail, list[float]]:
+    """30 lines, then per cut: tail caught up (that instant is a poll), the cut, 30 more lines.
+
+    ``paused``: tail is stopped during the cut, so no poll falls inside it, and
+    writing resumes once tail reported the truncation.
+    """
     live.write(30)
-    tail = tail_of(path)
+    tail = tail_of(live.path)
     polls: list[float] = []
-    for _ in range(3):
-        tail.wait_out(len(live.lines))
+    for cut in cuts:
+        tail.wait_out(len(_expected(live, polls)))
         polls.append(time.monotonic())
-        live.rotate()
+        reported = len(tail.err)
+        if paused:
+            tail.pause()
+        cut()
+        if paused:
+            tail.resume()
+            tail.wait_err("file truncated", after=reported)
         live.write(30)
-    tail.wait_out(len(live.lines))
+    tail.wait_out(len(_expected(live, polls)))
     live.stop()
+    return tail, polls
+
+
+def test_tail_follows_logrotate_and_sees_every_line(
+    tail_of: Callable[[Path], Tail], tmp_path: Path
+) -> None:
+    live = LiveLogWriter(tmp_path / "messages.log", _plain(6), keep=2, compress=True)
+    tail, polls = _tail_through(tail_of, live, [live.rotate] * 3)
     assert tail.out == _expected(live, polls) == live.lines
     assert [r.index for r in live.truth.lost()] == list(range(30))  # deleted, but seen first
     assert any("following new file" in line for line in tail.err)
 
 
-def test_tail_misses_exactly_the_copytruncate_window(tmp_path: Path, tail_of) -> None:  # type: ignore[no-untyped-def]
+def test_tail_misses_exactly_the_copytruncate_window(
+    tail_of: Callable[[Path], Tail], tmp_path: Path
+) -> None:
     path = tmp_path / "messages.log"
     live = LiveLogWriter(path, _plain(7), rotate_mode="copytruncate", copytruncate_window=4)
-    live.write(30)
-    tail = tail_of(path)
-    polls: list[float] = []
-    tail.wait_out(30)
-    polls.append(time.monotonic())
-    tail.pause()  # the tailer does not run between two polls: the window falls there
-    live.rotate()
-    tail.resume()
-    tail.wait_err("file truncated")
-    live.write(20)
-    expected = _expected(live, polls)
-    tail.wait_out(len(expected))
-    live.stop()
-    assert tail.out == expected
+    tail, polls = _tail_through(tail_of, live, [live.rotate], paused=True)
+    assert tail.out == _expected(live, polls)
     assert [r.index for r in live.truth.unseen(polls)] == [30, 31, 32, 33]
     assert live.truth.unseen(polls) == live.truth.lost()
     assert (tmp_path / "messages.log.1").read_text().splitlines() == live.lines[:30]
 
 
 def test_tail_misses_exactly_what_a_truncation_cut_before_it_looked(
-    tmp_path: Path, tail_of
-) -> None:  # type: ignore[no-untyped-def]
-    path = tmp_path / "messages.log"
-    live = LiveLogWriter(path, _plain(8))
-    live.write(30)
-    tail = tail_of(path)
-    polls: list[float] = []
-    tail.wait_out(30)
-    polls.append(time.monotonic())
-    tail.pause()
-    live.write(5)
-    live.truncate()
-    tail.resume()
-    tail.wait_err("file truncated")
-    live.write(10)
-    expected = _expected(live, polls)
-    tail.wait_out(len(expected))
-    live.stop()
-    assert tail.out == expected == live.lines[:30] + live.lines[35:]
-    assert [r.index for r in live.truth.missed(interval=3600.0, phase=polls[0])] == [
-        30,
-        31,
-        32,
-        33,
-        34,
-    ]
+    tail_of: Callable[[Path], Tail], tmp_path: Path
+) -> None:
+    live = LiveLogWriter(tmp_path / "messages.log", _plain(8))
+    tail, polls = _tail_through(
+        tail_of, live, [lambda: (live.write(5), live.truncate())], paused=True
+    )
+    assert tail.out == _expected(live, polls) == live.lines[:30] + live.lines[35:]
+    missed = live.truth.missed(interval=3600.0, phase=polls[0])
+    assert [r.index for r in missed] == [30, 31, 32, 33, 34]
 
 
-def test_tail_follows_the_iris_rollover(tmp_path: Path, tail_of) -> None:  # type: ignore[no-untyped-def]
-    path = tmp_path / "messages.log"
-    live = LiveLogWriter(path, _plain(9), rotate_mode="iris", max_console_log_size=1000)
-    live.write(30)
-    tail = tail_of(path)
-    polls: list[float] = []
-    for _ in range(2):
-        tail.wait_out(len(live.lines))
-        polls.append(time.monotonic())
-        live.restart()
-        live.write(30)
-    tail.wait_out(len(live.lines))
-    live.stop()
+def test_tail_follows_the_iris_rollover(tail_of: Callable[[Path], Tail], tmp_path: Path) -> None:
+    live = LiveLogWriter(
+        tmp_path / "messages.log", _plain(9), rotate_mode="iris", max_console_log_size=1000
+    )
+    tail, polls = _tail_through(tail_of, live, [live.restart] * 2)
     assert tail.out == _expected(live, polls) == live.lines
     assert [e.kind for e in live.events] == ["rollover", "rollover"]
     assert len(list(tmp_path.glob("messages.old_*"))) == 2
