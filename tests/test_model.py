@@ -25,10 +25,16 @@ BANNER = (
 )
 
 
+#: The WIJ recovery block of the corpus (real lines 111-122): not an entry.
+RECOVERY = (111, 122)
+
+
 def real_entries(path: Path) -> list[str]:
     """The corpus split into entries by the lines that start with a stamp."""
     entries: list[list[str]] = []
-    for line in path.read_text().splitlines():
+    for number, line in enumerate(path.read_text().splitlines(), 1):
+        if RECOVERY[0] <= number <= RECOVERY[1]:
+            continue  # the block, its blank first line included (read back separately)
         if line[:2].isdigit():
             entries.append([line])
         else:
@@ -38,7 +44,7 @@ def real_entries(path: Path) -> list[str]:
 
 def test_every_real_entry_round_trips(real_log: Path) -> None:
     entries = real_entries(real_log)
-    assert len(entries) == 71
+    assert len(entries) == 91
     for text in entries:
         assert format_message(parse_message(text)) == text
 
@@ -46,8 +52,11 @@ def test_every_real_entry_round_trips(real_log: Path) -> None:
 def test_the_whole_real_file_round_trips_byte_for_byte(real_log: Path) -> None:
     raw = real_log.read_text()
     items = list(parse_text(raw))
-    assert all(isinstance(item, LogEntry) for item in items)
-    rebuilt = "\n".join(item.message.format() for item in items if isinstance(item, LogEntry))
+    assert [item.kind for item in items].count("wij-recovery") == 1
+    assert all(item.kind in ("entry", "wij-recovery") for item in items)
+    rebuilt = "\n".join(
+        item.message.format() if isinstance(item, LogEntry) else item.format() for item in items
+    )
     assert rebuilt + "\n" == raw
 
 
@@ -90,14 +99,33 @@ def test_indented_continuation_of_a_cache_message() -> None:
     assert message.format() == text
 
 
-def test_recovery_block_without_timestamps() -> None:
+def test_recovery_block_is_not_part_of_a_message() -> None:
     text = (
-        "07/01/24-10:00:00:000 (412) 0 [Generic.Event]\n"
-        "*** Recovery started at Mon Jul  1 10:00:00 2024\n"
-        "     Recovering local (/usr/irissys/mgr/) databases\n"
-        "*** Recovery completed at Mon Jul  1 10:00:02 2024"
+        "08/11/21-05:49:44:347 (18374) 0 [Utility.Event] Backup.General.ExternalFreeze: "
+        "System suspended\n\n*** Recovery started at Wed Aug 11 06:12:30 2021\n"
+        "Exiting with status 3 (Success)"
     )
-    assert parse_message(text).format() == text
+    with pytest.raises(ParseError, match="wij-recovery block is not a message"):
+        parse_message(text)
+    with pytest.raises(PydanticValidationError, match="starts a WIJ recovery block"):
+        IRISMessage(
+            timestamp=datetime(2021, 8, 11),
+            pid=1,
+            severity=Severity.INFO,
+            category="Generic.Event",
+            text="",
+            continuation=("*** Recovery started at Wed Aug 11 06:12:30 2021",),
+        )
+
+
+def test_journaling_message_keeps_its_unindented_second_line() -> None:
+    text = (
+        "08/11/21-05:49:43:342 (18374) 0 [Generic.Event] INTERSYSTEMS IRIS JOURNALING SYSTEM "
+        "MESSAGE\nJournaling switched to: /iris/journal1/20210811.003"
+    )
+    message = parse_message(text)
+    assert message.continuation == ("Journaling switched to: /iris/journal1/20210811.003",)
+    assert message.format() == text
 
 
 def test_categories_may_hold_spaces() -> None:
@@ -178,7 +206,7 @@ continuation_line = st.one_of(
     st.just(""),
     st.builds(
         lambda lead, rest: lead + rest, st.sampled_from([" ", "\t", "*"]), st.text(_safe_char)
-    ),
+    ).filter(lambda s: not s.startswith("*** Recovery started at ")),
 )
 
 
@@ -189,7 +217,14 @@ def messages(draw: st.DrawFn) -> IRISMessage:
     if category is None and text.startswith("["):
         text = " " + text
     if text == "":
-        cont = draw(st.lists(st.text(_safe_char).filter(lambda s: not s[:1].isdigit()), max_size=4))
+        cont = draw(
+            st.lists(
+                st.text(_safe_char).filter(
+                    lambda s: not s[:1].isdigit() and not s.startswith("*** Recovery started at ")
+                ),
+                max_size=4,
+            )
+        )
     else:
         cont = draw(st.lists(continuation_line, max_size=4))
     return IRISMessage(

@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 from pytest_iris import LogEntry, LogProblem, parse_lines, read_log
 from pytest_iris.errors import LogReadError
 from pytest_iris.log.grammar import MAX_LINE_BYTES
-from pytest_iris.log.reader import LogItem
+from pytest_iris.log.reader import LogBlock, LogItem
 
 GOOD = b"01/15/25-20:21:48:401 (646) 0 [Utility.Event] Merging /home/irisowner/iris-merge.cpf\n"
 
@@ -27,15 +27,16 @@ def parse_bytes(tmp_path: Path, data: bytes) -> list[LogItem]:
 
 
 def assert_accounted(data: bytes, items: list[LogItem]) -> None:
-    """Every input line is in exactly one entry or problem, with its bytes."""
+    """Every input line is in exactly one entry, block or problem, with its bytes."""
     lines = data.split(b"\n")
     if lines[-1] == b"":
         lines.pop()
     lines = [line[:-1] if line.endswith(b"\r") else line for line in lines]
     seen: dict[int, bytes] = {}
     for item in items:
-        if isinstance(item, LogEntry):
-            text = item.message.format().encode()
+        if isinstance(item, LogEntry | LogBlock):
+            text = (item.message.format() if isinstance(item, LogEntry) else item.format()).encode()
+            assert text == item.format().encode()
             for offset, part in enumerate(text.split(b"\n")):
                 assert item.line + offset not in seen
                 seen[item.line + offset] = part
@@ -61,6 +62,72 @@ def test_real_log_has_no_problems(real_log: Path) -> None:
     entries = [item for item in items if isinstance(item, LogEntry)]
     banner = next(e for e in entries if e.message.text == "")
     assert (banner.line, banner.end_line) == (9, 18)
+    # The journaling system message keeps its unindented second line (real lines 103-104).
+    journal = next(e for e in entries if e.text.endswith("JOURNALING SYSTEM MESSAGE"))
+    assert journal.continuation == ("Journaling switched to: /iris/journal1/20210811.003",)
+    # The WIJ recovery block (real lines 111-122) is an item of its own, blank line included.
+    (block,) = [item for item in items if isinstance(item, LogBlock)]
+    assert (block.kind, block.line, block.end_line) == ("wij-recovery", 111, 122)
+    assert block.lines[:2] == ("", "*** Recovery started at Wed Aug 11 06:12:30 2021")
+    assert block.lines[-1] == "Exiting with status 3 (Success)"
+    before = items[items.index(block) - 1]
+    assert isinstance(before, LogEntry) and before.continuation == ()
+    assert before.text == "Backup.General.ExternalFreeze: System suspended"
+
+
+def test_every_real_file_reads_without_problems_and_round_trips(real_log: Path) -> None:
+    """Every log-shaped file in tests/data (copied from shared/iris) reads exactly."""
+    data_dir = real_log.parent
+    files = sorted(data_dir.glob("*.log"))
+    assert real_log in files
+    for path in files:
+        items = list(read_log(path))
+        assert problems(items) == [], path
+        rebuilt = "\n".join(item.format() for item in items if not isinstance(item, LogProblem))
+        assert (rebuilt + "\n").encode() == path.read_bytes(), path
+
+
+@pytest.mark.parametrize(
+    ("text", "kinds"),
+    [
+        # A block at the very start of a file, before any entry.
+        ("*** Recovery started at Wed Aug 11 06:12:30 2021\nExiting with status 3 (Success)\n"
+         + GOOD.decode(), ["wij-recovery", "entry"]),
+        # A block cut short by the next stamped line is still a block.
+        (GOOD.decode() + "\n*** Recovery started at Wed Aug 11 06:12:30 2021\n  0 blocks\n"
+         + GOOD.decode(), ["entry", "wij-recovery", "entry"]),
+        # After the block ends, an unindented line continues nothing.
+        (GOOD.decode() + "*** Recovery started at X\nExiting with status 3 (Success)\nstray\n",
+         ["entry", "wij-recovery", "problem"]),
+        # Only the journaling message takes an unindented second line, and only one.
+        ("08/11/21-05:49:43:342 (18374) 0 [Generic.Event] INTERSYSTEMS IRIS JOURNALING SYSTEM "
+         "MESSAGE\nJournaling switched to: /j/1\nJournaling again\n", ["entry", "problem"]),
+        (GOOD.decode() + "Journaling switched to: /j/1\n", ["entry", "problem"]),
+    ],
+)  # fmt: skip
+def test_unstamped_shapes(tmp_path: Path, text: str, kinds: list[str]) -> None:
+    items = parse_bytes(tmp_path, text.encode())
+    assert [item.kind for item in items] == kinds
+    assert_accounted(text.encode(), items)
+    assert [i.kind for i in parse_lines(text.split("\n")[:-1])] == kinds
+
+
+def test_lazy_entry_fields_match_the_model(real_log: Path) -> None:
+    for item in read_log(real_log):
+        if isinstance(item, LogEntry):
+            message = item.message
+            assert (item.timestamp, item.pid, item.severity) == (
+                message.timestamp,
+                message.pid,
+                message.severity,
+            )
+            assert (item.category, item.text, item.continuation) == (
+                message.category,
+                message.text,
+                message.continuation,
+            )
+            assert LogEntry(item.line, message) == item
+            assert item.format() == message.format()
 
 
 @pytest.mark.parametrize(
@@ -197,7 +264,8 @@ def oracle(data: bytes) -> list[LogItem]:
 
 def comparable(items: list[LogItem]) -> list[tuple[object, ...]]:
     return [
-        (item.line, item.message) if isinstance(item, LogEntry) else (item.line,) for item in items
+        (item.line, item.message) if isinstance(item, LogEntry) else (item.line, item.kind)
+        for item in items
     ]
 
 
@@ -231,6 +299,10 @@ def test_block_path_agrees_with_line_path_across_chunks(tmp_path: Path, real_log
                 "   indented",
                 "",
                 "*** Recovery",
+                "*** Recovery started at Wed Aug 11 06:12:30 2021",
+                "Exiting with status 3 (Success)",
+                "Journaling switched to: /j/1",
+                "01/15/25-20:21:48:405 (646) 0 [Generic.Event] INTERSYSTEMS IRIS JOURNALING SYSTEM MESSAGE",
                 "garbage",
                 "01/15/25-20:21 torn",
             ]
@@ -251,6 +323,7 @@ def test_summary_and_reader_agree(
     summary = summarize(path)
     entries = [item.message for item in items if isinstance(item, LogEntry)]
     assert summary.entries == len(entries)
+    assert summary.blocks == len([item for item in items if isinstance(item, LogBlock)])
     assert [p.line for p in summary.problems] == [p.line for p in problems(items)]
     assert summary.by_severity == Counter(int(m.severity) for m in entries)
     assert summary.by_category == Counter(m.category for m in entries)

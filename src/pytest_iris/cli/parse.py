@@ -19,7 +19,9 @@ def register(subparsers: Any) -> None:
     parser.add_argument(
         "--json",
         action="store_true",
-        help="one JSON object per entry on stdout; problems on stderr as FILE:LINE: reason",
+        help='one JSON object per item on stdout, each with a "kind" ("entry", or '
+        '"wij-recovery" for the recovery program\'s unstamped block); problems on stderr '
+        "as FILE:LINE: reason",
     )
     parser.set_defaults(handler=run)
 
@@ -43,21 +45,25 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _dump_json(path: str) -> None:
-    from pytest_iris.log.reader import LogEntry, read_log
+    from pytest_iris.log.reader import LogBlock, LogEntry, read_log
 
     write = sys.stdout.write
     for item in read_log(path):
+        record: dict[str, object]
         if isinstance(item, LogEntry):
-            message = item.message
             record = {
+                "kind": item.kind,
                 "line": item.line,
-                "timestamp": message.timestamp.isoformat(timespec="milliseconds"),
-                "pid": message.pid,
-                "severity": int(message.severity),
-                "category": message.category,
-                "text": message.text,
-                "continuation": list(message.continuation),
+                "timestamp": item.timestamp.isoformat(timespec="milliseconds"),
+                "pid": item.pid,
+                "severity": int(item.severity),
+                "category": item.category,
+                "text": item.text,
+                "continuation": list(item.continuation),
             }
-            write(json.dumps(record, ensure_ascii=False) + "\n")
+        elif isinstance(item, LogBlock):
+            record = {"kind": item.kind, "line": item.line, "lines": list(item.lines)}
         else:
             print(f"{path}:{item.line}: {item.reason}", file=sys.stderr)
+            continue
+        write(json.dumps(record, ensure_ascii=False) + "\n")

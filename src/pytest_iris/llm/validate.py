@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from pytest_iris.log.model import IRISMessage
-from pytest_iris.log.reader import LogEntry, parse_text
+from pytest_iris.log.reader import LogEntry, LogProblem, parse_text
 
 
 @dataclass(frozen=True, slots=True)
@@ -32,9 +32,11 @@ def check_answer(answer: str) -> Checked:
     for item in parse_text("\n".join(lines)):
         if isinstance(item, LogEntry):
             messages.append(item.message)
-        else:
+        elif isinstance(item, LogProblem):
             raw = item.raw.decode("utf-8", "replace")[:160]
             problems.append(f"line {item.line}: {item.reason}: {raw!r}")
+        else:
+            problems.append(f"line {item.line}: an unstamped {item.kind} block is not a message")
     if not lines:
         problems.append("the answer holds no lines")
     return Checked(tuple(messages), tuple(problems))

@@ -11,7 +11,7 @@ from __future__ import annotations
 from pytest_iris.errors import ParseError
 from pytest_iris.log.grammar import format_message
 from pytest_iris.log.model import IRISMessage
-from pytest_iris.log.reader import LogEntry, parse_lines
+from pytest_iris.log.reader import LogEntry, LogProblem, parse_lines
 
 __all__ = ["format_message", "parse_message"]
 
@@ -27,8 +27,13 @@ def parse_message(text: str) -> IRISMessage:
     for item in parse_lines(text.split("\n")):
         if isinstance(item, LogEntry):
             entries.append(item)
-        else:
+        elif isinstance(item, LogProblem):
             raise ParseError(f"{item}: {item.raw[:120]!r}")
+        else:
+            raise ParseError(
+                f"line {item.line}: an unstamped {item.kind} block is not a message: "
+                f"{item.lines[0 if item.lines[0] else -1][:120]!r}"
+            )
     if len(entries) != 1:
         raise ParseError(
             f"expected exactly one messages.log entry, found {len(entries)} in {text[:120]!r}"

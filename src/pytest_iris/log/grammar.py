@@ -1,16 +1,20 @@
-"""The messages.log line grammar: one place that says what a line is.
+"""The messages.log line grammar: one place that says what a line is and writes it.
 
 ``MM/DD/YY-HH:MM:SS:mmm (PID) SEVERITY [Category] Message`` for IRIS, the
-same without ``[Category]`` for Caché's cconsole.log. Unstamped lines that
-follow an entry are its continuation lines (the startup banner, a WIJ
-recovery block, indented wrap lines). This module imports nothing heavy so
-that the plugin and the CLI summary stay cheap to load.
+same without ``[Category]`` for Caché's cconsole.log and IRIS before 2020
+(tests/data/messages_real.log lines 84-97 and 137-138). Unstamped lines
+that follow an entry are its continuation lines (the startup banner, indented
+wrap lines, the unindented second line of the journaling system message);
+the WIJ recovery program's output is a block of its own (lines 111-122).
+This module imports nothing heavy so that the plugin, the CLI summary and
+the generator's fast path stay cheap to load.
 """
 
 from __future__ import annotations
 
 import re
-from datetime import datetime
+from collections.abc import Sequence
+from datetime import date, datetime
 from typing import TYPE_CHECKING, Final
 
 if TYPE_CHECKING:
@@ -21,64 +25,49 @@ MAX_LINE_BYTES: Final = 64 * 1024
 
 #: A whole stamped line (without its line break). A pid has no leading zero
 #: (IRIS never writes one, and it would not survive a round trip). Groups:
-#: the stamp down to the second (``MM/DD/YY-HH:MM:SS``), milliseconds, pid,
-#: severity, category (``None`` for Caché lines), text (``None`` when absent).
+#: date ``MM/DD/YY``, time ``HH:MM:SS``, milliseconds, pid, severity,
+#: category (``None`` for Caché lines), text (``None`` when absent).
 HEADER: Final = re.compile(
-    r"(\d\d/\d\d/\d\d-\d\d:\d\d:\d\d):(\d\d\d) \((0|[1-9]\d*)\) ([0-3])"
+    r"(\d\d/\d\d/\d\d)-(\d\d:\d\d:\d\d):(\d\d\d) \((0|[1-9]\d*)\) ([0-3])"
     r"(?: \[([^\]\n\r\x00]+)\])?(?: ([^\n\r\x00]*))?\Z"
 )
 
-_TEXT_MAX = MAX_LINE_BYTES - 300
 #: A time of day that exists; a stamped line with another (hour 24) falls to
 #: the line-by-line path, which reports it as an invalid timestamp.
 _TIME = r"(?:[01]\d|2[0-3]):[0-5]\d:[0-5]\d"
-_CATEGORY = r"(?: \[([^\]\n\r\x00]{1,255})\])?"
 
-#: :data:`HEADER` for many lines at once (``findall`` over a block of text,
-#: with ``re.M``). Groups: date ``MM/DD/YY``, time ``HH:MM:SS``, millis, pid,
-#: severity, category, text; an absent category or text is ``""``. Lengths
-#: are bounded so that no matched line exceeds :data:`MAX_LINE_BYTES`.
-HEADER_LINES: Final = re.compile(
-    r"^(\d\d/\d\d/\d\d)-("
-    + _TIME
-    + r"):(\d\d\d) \((0|[1-9]\d{0,9})\) ([0-3])"
-    + _CATEGORY
-    + r"(?: ([^\n\r\x00]{0,"
-    + str(_TEXT_MAX)
-    + r"}))?$",
-    re.M,
+#: :data:`HEADER` as the fast path checks it, line by line: only lines that
+#: are certainly valid one-line entries (a time that exists, no trailing
+#: separator) match; everything else goes to the careful path. Groups as
+#: :data:`HEADER`.
+FAST_HEADER: Final = re.compile(
+    r"(\d\d/\d\d/\d\d)-(" + _TIME + r"):(\d\d\d) \((0|[1-9]\d*)\) ([0-3])"
+    r"(?: \[([^\]\n\r\x00]+)\])?(?: ([^\n\r\x00]+))?\Z"
 )
 
-#: :data:`HEADER_LINES` for counting. Groups: year (captured ahead, so that a
-#: row's leading (year, date, time, millis) sorts as time does), date, time,
-#: millis, severity, category, and of the text only its first character
-#: (whether it is empty decides what may continue the entry).
-SUMMARY_LINES: Final = re.compile(
-    r"^(?=\d\d/\d\d/(\d\d))(\d\d/\d\d/\d\d)-(" + _TIME + r"):(\d\d\d) "
-    r"\((?:0|[1-9]\d{0,9})\) ([0-3])"
-    + _CATEGORY
-    + r"(?: (?:([^\n\r\x00])[^\n\r\x00]{0,"
-    + str(_TEXT_MAX - 1)
-    + r"})?)?$",
-    re.M,
+#: :data:`FAST_HEADER` for counting. Groups: severity, category.
+SUMMARY_HEADER: Final = re.compile(
+    r"\d\d/\d\d/\d\d-" + _TIME + r":\d\d\d \((?:0|[1-9]\d*)\) ([0-3])"
+    r"(?: \[([^\]\n\r\x00]+)\])?(?: [^\n\r\x00]+)?\Z"
 )
 
 #: A line break followed by a line that does not even start like a stamped
-#: line (``finditer``; a literal first character makes the scan fast). Lines
-#: that start like a stamp but fail the full grammar are caught by counting
-#: what ``findall`` matched.
+#: line (``finditer``; a literal first character makes the scan fast).
 OTHER_LINES: Final = re.compile(r"\n(?!\d\d/\d\d/\d\d-\d\d:\d\d:\d\d:\d\d\d \(\d+\) [0-3])[^\n]*")
-
-#: A stamped line whose text is empty but which still ends in a separator
-#: space: the one case :func:`format_message` cannot reproduce.
-TRAILING_SEPARATOR: Final = re.compile(
-    r"^\d\d/\d\d/\d\d-\d\d:\d\d:\d\d:\d\d\d \(\d+\) [0-3](?: \[[^\]\n\r\x00]+\])? $",
-    re.M,
-)
 
 #: What every stamped line starts with; a line that starts like this but
 #: does not match :data:`HEADER` is a malformed header, not a continuation.
 STAMP_START: Final = re.compile(r"\d\d/\d\d/\d\d-")
+
+#: The first line of the WIJ recovery program's block, written without a
+#: stamp before the startup (tests/data/messages_real.log line 112).
+BLOCK_START: Final = "*** Recovery started at "
+#: Its last line: ``Exiting with status 3 (Success)`` (line 122).
+BLOCK_END: Final = "Exiting with status "
+
+#: An entry with this text takes one unindented second line, ``Journaling
+#: switched to: <file>`` (tests/data/messages_real.log lines 103-104).
+JOURNAL_MESSAGE: Final = "JOURNALING SYSTEM MESSAGE"
 
 #: A text that would be read back as a category if written without one.
 _CATEGORY_LOOKALIKE: Final = re.compile(r"\[[^\]\n\r\x00]+\](?: |\Z)")
@@ -86,17 +75,21 @@ _CATEGORY_LOOKALIKE: Final = re.compile(r"\[[^\]\n\r\x00]+\](?: |\Z)")
 _FORBIDDEN: Final = ("\n", "\r", "\x00")
 
 
-def continuation_allowed(text: str, line: str) -> bool:
-    """Whether ``line`` may continue an entry whose text is ``text``.
+def continuation_allowed(text: str, line: str, index: int) -> bool:
+    """Whether ``line`` may be continuation line ``index`` of an entry whose text is ``text``.
 
-    An entry with empty text opens a block (the startup banner, the WIJ
-    recovery block) that takes any unstamped line. Otherwise only blank,
-    indented or ``*``-led lines continue it; anything else is garbage.
+    An entry with empty text opens a block (the startup banner) that takes
+    any unstamped line; the journaling system message takes one unindented
+    line. Otherwise only blank, indented or ``*``-led lines continue an
+    entry; anything else is garbage. A WIJ recovery block never does.
     """
+    if line.startswith(BLOCK_START):
+        return False
     if not text or not line:
         return True
-    first = line[0]
-    return first in " \t*"
+    if index == 0 and text.endswith(JOURNAL_MESSAGE):
+        return True
+    return line[0] in " \t*"
 
 
 def timestamp_problem(value: datetime) -> str | None:
@@ -126,12 +119,35 @@ def message_problem(category: str | None, text: str, continuation: tuple[str, ..
             return f"continuation line {index} must not contain line breaks or NUL"
         if STAMP_START.match(line):
             return f"continuation line {index} starts like a timestamp: {line!r}"
-        if not continuation_allowed(text, line):
+        if line.startswith(BLOCK_START):
+            return f"continuation line {index} starts a WIJ recovery block: {line!r}"
+        if not continuation_allowed(text, line, index):
             return (
                 f"continuation line {index} ({line!r}) must be blank, indented or "
                 "start with '*' unless the entry's text is empty"
             )
     return None
+
+
+# -- writing ---------------------------------------------------------------
+
+#: "000".."999": the millisecond field.
+MILLIS3: Final = tuple(f"{i:03d}" for i in range(1000))
+_SECONDS: list[str] = []
+
+
+def seconds_of_day() -> list[str]:
+    """``HH:MM:SS:`` for every second of a day, by second (built once, ~10 ms)."""
+    if not _SECONDS:
+        _SECONDS.extend(
+            f"{h:02d}:{m:02d}:{s:02d}:" for h in range(24) for m in range(60) for s in range(60)
+        )
+    return _SECONDS
+
+
+def day_prefix(day: date) -> str:
+    """``MM/DD/YY-``: the part of a stamp that names the day."""
+    return f"{day.month:02d}/{day.day:02d}/{day.year % 100:02d}-"
 
 
 def format_stamp(value: datetime) -> str:
@@ -143,19 +159,49 @@ def format_stamp(value: datetime) -> str:
     )
 
 
+def format_tail(severity: int, category: str | None, text: str) -> str:
+    """``SEVERITY [Category] text``: what follows ``(PID) `` on a stamped line."""
+    tail = str(int(severity))
+    if category is not None:
+        tail += f" [{category}]"
+    if text:
+        tail += f" {text}"
+    return tail
+
+
+def format_fields(
+    stamp: str,
+    pid: int,
+    severity: int,
+    category: str | None,
+    text: str,
+    continuation: Sequence[str] = (),
+) -> str:
+    """A whole entry from its fields, ``stamp`` already written (see :func:`format_stamp`)."""
+    line = f"{stamp} ({pid}) {format_tail(severity, category, text)}"
+    if continuation:
+        return "\n".join((line, *continuation))
+    return line
+
+
 def format_header(message: IRISMessage) -> str:
     """The stamped first line of an entry."""
-    line = f"{format_stamp(message.timestamp)} ({message.pid}) {int(message.severity)}"
-    if message.category is not None:
-        line += f" [{message.category}]"
-    if message.text:
-        line += f" {message.text}"
-    return line
+    return format_fields(
+        format_stamp(message.timestamp),
+        message.pid,
+        message.severity,
+        message.category,
+        message.text,
+    )
 
 
 def format_message(message: IRISMessage) -> str:
     """The whole entry: header and continuation lines joined by ``\\n``."""
-    header = format_header(message)
-    if not message.continuation:
-        return header
-    return "\n".join((header, *message.continuation))
+    return format_fields(
+        format_stamp(message.timestamp),
+        message.pid,
+        message.severity,
+        message.category,
+        message.text,
+        message.continuation,
+    )

@@ -9,20 +9,13 @@ message that can be constructed.
 from __future__ import annotations
 
 from datetime import datetime
-from enum import IntEnum
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from pytest_iris.log import grammar
+from pytest_iris.log.severity import Severity
 
-
-class Severity(IntEnum):
-    """The third field of a messages.log line: 0 info ... 3 fatal."""
-
-    INFO = 0
-    WARNING = 1
-    SEVERE = 2
-    FATAL = 3
+__all__ = ["IRISMessage", "Severity"]
 
 
 class IRISMessage(BaseModel):
@@ -30,8 +23,10 @@ class IRISMessage(BaseModel):
 
     ``category`` is ``None`` for Caché-format lines, which have no
     ``[Category]`` field. ``continuation`` holds the unstamped lines that
-    belong to the entry (the startup banner, a WIJ recovery block, indented
-    wrap lines), without their line breaks.
+    belong to the entry (the startup banner, indented wrap lines, the second
+    line of the journaling system message), without their line breaks. A WIJ
+    recovery block is not part of any entry: the reader returns it as a
+    :class:`~pytest_iris.log.reader.LogBlock`.
     """
 
     model_config = ConfigDict(frozen=True, extra="forbid")

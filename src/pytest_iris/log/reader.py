@@ -1,58 +1,185 @@
-"""Streaming messages.log parser that never raises on content.
+"""Streaming messages.log reader that never raises on content.
 
-Real logs hold more than stamped lines: banners, recovery blocks, wrapped
-text, and sometimes garbage, NUL bytes or a half-written last line. The
-reader attaches what belongs to an entry and reports the rest as a
-:class:`LogProblem` with its line number, so every byte read ends up in an
-entry or a problem. Memory stays constant: files are read in 256 KiB chunks,
-and only the entries of the current chunk are held.
+Real logs hold more than stamped lines: banners, wrapped text, the
+unindented second line of the journaling message, the WIJ recovery
+program's unstamped block, and sometimes garbage, NUL bytes or a
+half-written last line. The reader yields every byte read as exactly one
+item, in file order: a :class:`LogEntry`, a :class:`LogBlock` or a
+:class:`LogProblem` (with its line number). Memory stays constant: files
+are read in 256 KiB chunks, and only the items of the current chunk are
+held.
+
+Entries are typed but lazy: a :class:`LogEntry` holds its line number and
+its text, and reads ``timestamp``, ``pid``, ``severity``... from the text
+when asked; the pydantic :class:`~pytest_iris.log.model.IRISMessage` is
+built only when ``entry.message`` is read. A run of valid one-line entries
+is checked with one C-level pass over its lines, which is what keeps the
+reader close to a bare regex loop (``bench/parse.py``).
 """
 
 from __future__ import annotations
 
 import gc
 import os
-import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
-from typing import IO, ClassVar, Final, NamedTuple
+from datetime import datetime
+from functools import lru_cache, partial
+from itertools import count
+from operator import itemgetter
+from typing import IO, TYPE_CHECKING, Any, ClassVar, Final
 
-from pytest_iris._build import StampCache, build_message, build_rows
 from pytest_iris.errors import LogReadError
 from pytest_iris.log.grammar import (
+    BLOCK_END,
+    BLOCK_START,
+    FAST_HEADER,
     HEADER,
-    HEADER_LINES,
     MAX_LINE_BYTES,
     OTHER_LINES,
     STAMP_START,
-    TRAILING_SEPARATOR,
     continuation_allowed,
 )
-from pytest_iris.log.model import IRISMessage
+from pytest_iris.log.severity import Severity
+from pytest_iris.log.stamps import StampCache
 
-#: Bytes read at a time: the entries built from one chunk are all that is held.
+if TYPE_CHECKING:
+    from pytest_iris.log.model import IRISMessage
+
+#: Bytes read at a time: the items built from one chunk are all that is held.
 _CHUNK: Final = 1 << 18
+_STAMPS: Final = StampCache()
+_SEVERITIES: Final = {str(int(s)): s for s in Severity}
 
 
-class LogEntry(NamedTuple):
-    """A parsed entry and the 1-based number of its stamped line.
+@lru_cache(maxsize=1024)
+def _groups(header: str) -> tuple[str | None, ...]:
+    """:data:`HEADER` groups of a header the reader already accepted."""
+    match = HEADER.match(header)
+    assert match is not None, header
+    return match.groups()
 
-    A named tuple rather than a dataclass: the reader makes one per entry
-    and a tuple is the cheapest object Python builds.
+
+class LogEntry(tuple[Any, ...]):
+    """One entry: ``(line, header)`` or ``(line, header, continuation)``.
+
+    A tuple built in C by the reader (no Python code runs per entry); the
+    fields are read from ``header`` when asked, and ``message`` builds the
+    validated pydantic model. ``LogEntry(line, message)`` makes one from a
+    model.
     """
 
-    line: int
-    message: IRISMessage
+    __slots__ = ()
+    kind: ClassVar[str] = "entry"
+
+    def __new__(cls, line: int, message: IRISMessage) -> LogEntry:
+        fields: tuple[Any, ...] = (line, message.header)
+        if message.continuation:
+            fields += (message.continuation,)
+        return tuple.__new__(cls, fields)
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (_entry, (tuple(self),))
+
+    def __repr__(self) -> str:
+        return f"LogEntry(line={self[0]}, header={self[1]!r}, continuation={self.continuation!r})"
+
+    @property
+    def line(self) -> int:
+        """The 1-based number of the entry's stamped line."""
+        line: int = self[0]
+        return line
+
+    @property
+    def header(self) -> str:
+        """The stamped first line, as read."""
+        header: str = self[1]
+        return header
+
+    @property
+    def continuation(self) -> tuple[str, ...]:
+        """The unstamped lines that belong to the entry."""
+        if len(self) > 2:
+            cont: tuple[str, ...] = self[2]
+            return cont
+        return ()
 
     @property
     def end_line(self) -> int:
         """The number of the entry's last line (its last continuation line)."""
-        return self.line + len(self.message.continuation)
+        return self.line + len(self.continuation)
+
+    @property
+    def timestamp(self) -> datetime:
+        date, time, millis = _groups(self[1])[:3]
+        assert date is not None and time is not None and millis is not None
+        return _STAMPS.at(date, time, millis)
+
+    @property
+    def pid(self) -> int:
+        return int(_groups(self[1])[3] or 0)
+
+    @property
+    def severity(self) -> Severity:
+        return _SEVERITIES[_groups(self[1])[4] or "0"]
+
+    @property
+    def category(self) -> str | None:
+        return _groups(self[1])[5]
+
+    @property
+    def text(self) -> str:
+        return _groups(self[1])[6] or ""
+
+    @property
+    def message(self) -> IRISMessage:
+        """The validated model (built now, not kept)."""
+        from pytest_iris._build import build_message
+
+        return build_message(_groups(self[1]), self.continuation, _STAMPS)
+
+    def format(self) -> str:
+        """The entry as read: its lines joined by ``\\n``."""
+        if len(self) > 2:
+            return "\n".join((self[1], *self[2]))
+        header: str = self[1]
+        return header
+
+
+def _entry(fields: tuple[Any, ...]) -> LogEntry:
+    return tuple.__new__(LogEntry, fields)
+
+
+#: ``(line, header)`` pairs to entries, in C.
+_MAKE: Final = partial(tuple.__new__, LogEntry)
+
+
+@dataclass(frozen=True, slots=True)
+class LogBlock:
+    """Output another program wrote into messages.log without a stamp.
+
+    The WIJ recovery program writes a blank line, ``*** Recovery started at
+    <ctime>``, its report, and ``Exiting with status N (...)`` before the
+    instance starts (tests/data/messages_real.log lines 111-122). It belongs
+    to no entry.
+    """
+
+    line: int
+    lines: tuple[str, ...]
+    kind: str = "wij-recovery"
+
+    @property
+    def end_line(self) -> int:
+        return self.line + len(self.lines) - 1
+
+    def format(self) -> str:
+        """The block as read: its lines joined by ``\\n``."""
+        return "\n".join(self.lines)
 
 
 @dataclass(frozen=True, slots=True)
 class LogProblem:
-    """A line the parser could not place, kept with the reason why.
+    """A line the reader could not place, kept with the reason why.
 
     ``raw`` is the line as read, without its line break; for an over-long
     line only the first bytes are kept and ``size`` gives the full length.
@@ -62,20 +189,25 @@ class LogProblem:
     reason: str
     raw: bytes
     size: int
+    kind: ClassVar[str] = "problem"
 
     def __str__(self) -> str:
         return f"line {self.line}: {self.reason}"
 
 
-LogItem = LogEntry | LogProblem
+LogItem = LogEntry | LogBlock | LogProblem
+
+_DAY: Final = itemgetter(slice(0, 8))
 
 
 class _Assembler:
-    """Turns numbered lines into entries and problems, in file order."""
+    """Turns numbered lines into entries, blocks and problems, in file order."""
 
     __slots__ = (
+        "_bad",
+        "_block",
+        "_block_line",
         "_cont",
-        "_groups",
         "_header",
         "_line",
         "_problems",
@@ -88,25 +220,22 @@ class _Assembler:
     def __init__(self) -> None:
         self.out: list[LogItem] = []
         self.lines = 0
-        self._stamps = StampCache()
-        self._groups: tuple[str | None, ...] | None = None
-        self._header = ""
+        self._stamps = _STAMPS
+        self._header: str | None = None
         self._line = 0
-        self._text = ""
+        self._text: str | None = ""
+        self._bad: str | None = None
         self._cont: list[str] = []
         self._problems: list[LogProblem] = []
-
-    #: How runs of stamped lines are matched; the summary counts with a cheaper regex.
-    LINES: ClassVar[re.Pattern[str]] = HEADER_LINES
+        self._block: list[str] | None = None
+        self._block_line = 0
 
     def feed_block(self, text: str, number: int) -> int:
         """Feed clean lines joined by ``\\n`` (no final break); returns the next number.
 
-        Runs of stamped one-line entries (most of any log) are matched in one
-        ``findall``; only the other lines go through :meth:`feed` one by one.
+        Runs of stamped lines (most of any log) are checked in one C-level
+        pass; only the other lines go through :meth:`feed` one by one.
         """
-        # A trailing separator needs " " before a break; most blocks have none.
-        spaced = " \n" in text or text.endswith(" ")
         pos = 0
         if not STAMP_START.match(text):
             first_end = text.find("\n")
@@ -117,44 +246,56 @@ class _Assembler:
         for match in OTHER_LINES.finditer(text, max(pos - 1, 0)):
             start = match.start()  # the break before the line
             if start > pos:
-                number = self._run(text, pos, start, number, spaced)
+                number = self._run(text[pos:start], number)
             self.feed(number, text[start + 1 : match.end()])
             number += 1
             pos = match.end() + 1
         if pos <= len(text):
-            number = self._run(text, pos, len(text), number, spaced)
+            number = self._run(text[pos:], number)
         return number
 
-    def _run(self, text: str, start: int, end: int, number: int, spaced: bool) -> int:
-        """Stamped lines ``text[start:end]``, all matching the header grammar."""
-        rows = self.LINES.findall(text, start, end)
-        if len(rows) == text.count("\n", start, end) + 1 and (
-            not spaced or TRAILING_SEPARATOR.search(text, start, end) is None
+    def _run(self, text: str, number: int) -> int:
+        """Lines that all start like a stamp: the fast path when they are all valid."""
+        lines = text.split("\n")
+        size = len(lines)
+        # A trailing separator (``... [Cat] ``) reads differently on the careful path.
+        if (
+            self._block is not None
+            or " \n" in text
+            or text.endswith(" ")
+            or max(map(len, lines)) > MAX_LINE_BYTES
+            or not self.take_run(lines, number)
         ):
-            self.flush()
-            try:
-                self.take_rows(rows[:-1], number)
-            except ValueError:
-                pass  # an impossible date: let the line-by-line path report it
-            else:
-                last = rows[-1]
-                self._groups = self.pending(last)
-                self._header = text[text.rfind("\n", start, end) + 1 : end]
-                self._line = number + len(rows) - 1
-                self._text = last[-1]
-                return number + len(rows)
-        for line in text[start:end].split("\n"):
-            self.feed(number, line)
-            number += 1
-        return number
+            for line in lines:
+                self.feed(number, line)
+                number += 1
+            return number
+        return number + size
 
-    def pending(self, row: tuple[str, ...]) -> tuple[str | None, ...]:
-        """The :data:`HEADER` groups of the last row of a run (still open)."""
-        return (f"{row[0]}-{row[1]}", row[2], row[3], row[4], row[5] or None, row[6] or None)
+    def _dates_exist(self, lines: list[str]) -> bool:
+        try:
+            for day in set(map(_DAY, lines)):  # a run spans few dates
+                self._stamps.date(day)
+        except ValueError:
+            return False
+        return True
 
-    def take_rows(self, rows: list[tuple[str, ...]], number: int) -> None:
-        """Output one-line entries from ``LINES`` rows; ``ValueError`` on a bad date."""
-        self.out.extend(build_rows(rows, self._stamps, number, LogEntry))
+    def take_run(self, lines: list[str], number: int) -> bool:
+        """Output one-line entries for ``lines`` if all are valid; the last stays open."""
+        if not all(map(FAST_HEADER.match, lines)) or not self._dates_exist(lines):
+            return False
+        self.flush()
+        last = len(lines) - 1
+        if last:
+            self.out.extend(map(_MAKE, zip(count(number), lines[:last])))
+        self._open(number + last, lines[last], None)
+        return True
+
+    def _open(self, number: int, header: str, text: str | None) -> None:
+        self._header = header
+        self._line = number
+        self._text = text
+        self._bad = None
 
     def feed(self, number: int, line: str, last_unterminated: bool = False) -> None:
         if len(line) > MAX_LINE_BYTES:
@@ -163,15 +304,26 @@ class _Assembler:
         if "\r" in line:
             self._problem(_problem(number, "carriage return inside a line", line))
             return
+        block = self._block
+        if block is not None and not STAMP_START.match(line):
+            block.append(line)
+            if line.startswith(BLOCK_END):
+                self.flush()
+            return
+        if line.startswith(BLOCK_START):
+            self._start_block(number, line)
+            return
         match = HEADER.match(line)
         if match is not None:
             self.flush()
             groups = match.groups()
-            self._groups = groups
-            self._header = line
-            self._line = number
-            self._text = groups[5] or ""
-            if groups[5] == "":
+            # A trailing separator is not kept (reported below): the entry is its model.
+            self._open(number, line if groups[6] != "" else line[:-1], groups[6] or "")
+            try:
+                self._stamps.at(groups[0] or "", groups[1] or "", groups[2] or "")
+            except (ValueError, KeyError) as error:
+                self._bad = str(error)
+            if groups[6] == "":
                 self._problems.append(
                     _problem(number, "trailing space after the header is not kept", line)
                 )
@@ -184,15 +336,18 @@ class _Assembler:
                 reason = "truncated last line (no line break at end of file); " + reason
             self._problem(_problem(number, reason, line))
             return
-        if self._groups is None:
+        if self._header is None:
             reason = (
                 "unstamped line before the first entry"
                 if self._line == 0
-                else "unstamped line follows a problem line, so it continues no entry"
+                else "unstamped line follows a problem or a block, so it continues no entry"
             )
             self._problem(_problem(number, reason, line))
             return
-        if continuation_allowed(self._text, line):
+        text = self._text
+        if text is None:
+            text = self._text = _groups(self._header)[6] or ""
+        if continuation_allowed(text, line, len(self._cont)):
             self._cont.append(line)
             return
         self._problem(
@@ -204,39 +359,58 @@ class _Assembler:
             )
         )
 
+    def _start_block(self, number: int, line: str) -> None:
+        lines = [line]
+        start = number
+        if self._header is not None and self._cont and self._cont[-1] == "":
+            # The blank line before the block is the recovery program's, not the entry's.
+            self._cont.pop()
+            lines.insert(0, "")
+            start -= 1
+        self.flush()
+        self._block = lines
+        self._block_line = start
+
     def bad(self, problem: LogProblem) -> None:
         """Report a line that could not even be decoded or was too long."""
         self._problem(problem)
 
     def _problem(self, problem: LogProblem) -> None:
-        # A problem line ends the entry before it: an entry's lines stay contiguous.
+        # A problem line ends the item before it: an item's lines stay contiguous.
         self.flush()
         self.out.append(problem)
 
     def flush(self) -> None:
-        groups = self._groups
-        if groups is None:
-            return
-        self._groups = None
-        cont = tuple(self._cont)
-        self._cont.clear()
-        try:
-            self.emit(self._line, groups, cont)
-        except ValueError as error:
-            # The header matched but names a date that does not exist.
-            self.out.append(_problem(self._line, f"invalid timestamp: {error}", self._header))
-            self._problems.extend(
-                _problem(self._line + offset, "continuation of an entry that was rejected", line)
-                for offset, line in enumerate(cont, 1)
-            )
+        block = self._block
+        if block is not None:
+            self._block = None
+            self._line = self._block_line
+            self.emit_block(LogBlock(self._block_line, tuple(block)))
+        header = self._header
+        if header is not None:
+            self._header = None
+            cont = tuple(self._cont)
+            self._cont.clear()
+            if self._bad is None:
+                self.emit(self._line, header, cont)
+            else:
+                # The header matched but names a date or time that does not exist.
+                self.out.append(_problem(self._line, f"invalid timestamp: {self._bad}", header))
+                self._problems.extend(
+                    _problem(self._line + offset, "continuation of an entry that was rejected", c)
+                    for offset, c in enumerate(cont, 1)
+                )
         if self._problems:
             ordered: list[LogProblem] = sorted(self._problems, key=_line_of)
             self.out.extend(ordered)
             self._problems.clear()
 
-    def emit(self, line: int, groups: tuple[str | None, ...], cont: tuple[str, ...]) -> None:
-        """Output one finished entry; raises ``ValueError`` for an impossible date."""
-        self.out.append(LogEntry(line, build_message(groups, cont, self._stamps)))
+    def emit(self, line: int, header: str, cont: tuple[str, ...]) -> None:
+        """Output one finished entry."""
+        self.out.append(tuple.__new__(LogEntry, (line, header, cont) if cont else (line, header)))
+
+    def emit_block(self, block: LogBlock) -> None:
+        self.out.append(block)
 
 
 def _line_of(problem: LogProblem) -> int:
@@ -249,7 +423,7 @@ def _problem(number: int, reason: str, line: str | bytes) -> LogProblem:
 
 
 def parse_lines(lines: Iterable[str]) -> Iterator[LogItem]:
-    """Entries and problems from lines of text (line breaks optional)."""
+    """Entries, blocks and problems from lines of text (line breaks optional)."""
     assembler = _Assembler()
     out = assembler.out
     for number, line in enumerate(lines, 1):
@@ -270,7 +444,7 @@ def parse_lines(lines: Iterable[str]) -> Iterator[LogItem]:
 
 
 def parse_text(text: str) -> Iterator[LogItem]:
-    """Entries and problems from a whole log held in a string."""
+    """Entries, blocks and problems from a whole log held in a string."""
     lines = text.split("\n")
     if lines and lines[-1] == "":
         lines.pop()
@@ -280,7 +454,7 @@ def parse_text(text: str) -> Iterator[LogItem]:
 def read_log(
     path: str | os.PathLike[str], *, assembler: _Assembler | None = None
 ) -> Iterator[LogItem]:
-    """Entries and problems of a messages.log file, read in constant memory.
+    """Entries, blocks and problems of a messages.log file, read in constant memory.
 
     Raises :class:`~pytest_iris.errors.LogReadError` naming the path when the
     file cannot be opened or read; never raises because of what it contains.
@@ -292,13 +466,8 @@ def read_log(
     return _read_handle(handle, os.fspath(path), assembler or _Assembler())
 
 
-def read_stream(handle: IO[bytes], name: str = "<stream>") -> Iterator[LogItem]:
-    """Entries and problems from an open binary stream (closed at the end)."""
-    return _read_handle(handle, name, _Assembler())
-
-
 def iter_messages(path: str | os.PathLike[str]) -> Iterator[IRISMessage]:
-    """Only the messages of a log file, problems skipped."""
+    """Only the messages of a log file (models), blocks and problems skipped."""
     for item in read_log(path):
         if isinstance(item, LogEntry):
             yield item.message

@@ -1,8 +1,9 @@
-"""Counting a log without building a model per entry: what ``pytest-iris parse`` prints.
+"""Counting a log without building an entry per line: what ``pytest-iris parse`` prints.
 
 A summary needs severities, categories, the time span and the problems, all
-of which the regex groups already hold; skipping the model is what makes
-summarising a large file several times faster than materialising it.
+of which one regex pass over a run of lines already yields; counting the
+``(severity, category)`` pairs in C is what keeps summarising close to a
+bare regex loop (``bench/parse.py``).
 """
 
 from __future__ import annotations
@@ -11,10 +12,11 @@ import os
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime
-from operator import itemgetter
+from operator import itemgetter, methodcaller
+from typing import Final
 
-from pytest_iris.log.grammar import SUMMARY_LINES
-from pytest_iris.log.reader import LogProblem, _Assembler, read_log
+from pytest_iris.log.grammar import SUMMARY_HEADER
+from pytest_iris.log.reader import LogBlock, LogProblem, _Assembler, _groups, read_log
 
 #: How many problems a summary keeps verbatim; the rest are only counted.
 KEPT_PROBLEMS = 1000
@@ -22,11 +24,12 @@ KEPT_PROBLEMS = 1000
 
 @dataclass
 class LogSummary:
-    """Counts by severity and category, time span and problems of one log."""
+    """Counts by severity and category, time span, blocks and problems of one log."""
 
     path: str
     entries: int = 0
     lines: int = 0
+    blocks: int = 0
     by_severity: Counter[int] = field(default_factory=Counter)
     by_category: Counter[str | None] = field(default_factory=Counter)
     first: datetime | None = None
@@ -38,6 +41,8 @@ class LogSummary:
         """The human-readable report printed by ``pytest-iris parse``."""
         names = {0: "info", 1: "warning", 2: "severe", 3: "fatal"}
         out = [f"{self.path}: {self.entries} entries in {self.lines} lines"]
+        if self.blocks:
+            out.append(f"  unstamped blocks (WIJ recovery): {self.blocks}")
         if self.first is not None and self.last is not None:
             out.append(
                 f"  time span: {self.first.isoformat(timespec='milliseconds')} .. "
@@ -60,78 +65,97 @@ class LogSummary:
         return "\n".join(out)
 
 
+_PAIR: Final = methodcaller("groups")
+_YEAR: Final = itemgetter(slice(6, 8))
+_STAMP: Final = itemgetter(slice(0, 21))
+
+
+def _time_key(line: str) -> tuple[str, str]:
+    """A stamp's sort key: the year first, then ``MM/DD/YY-HH:MM:SS:mmm``."""
+    return line[6:8], line[:21]
+
+
 class _Counter(_Assembler):
     """An assembler that counts entries instead of building them."""
 
-    __slots__ = ("_categories", "_high", "_low", "_severities", "entries", "first", "last")
+    __slots__ = ("_counted", "_high", "_low", "_pairs", "blocks", "entries")
 
     def __init__(self) -> None:
         super().__init__()
-        self._low: tuple[str, ...] | None = None
-        self._high: tuple[str, ...] | None = None
-        self._severities: Counter[str] = Counter()
-        self._categories: Counter[str] = Counter()
+        self._low: tuple[str, str] | None = None
+        self._high: tuple[str, str] | None = None
+        self._pairs: Counter[tuple[str, str | None]] = Counter()
+        self._counted = False
         self.entries = 0
-        self.first: datetime | None = None
-        self.last: datetime | None = None
+        self.blocks = 0
 
-    LINES = SUMMARY_LINES
+    def take_run(self, lines: list[str], number: int) -> bool:
+        try:
+            pairs = Counter(map(_PAIR, map(SUMMARY_HEADER.match, lines)))
+        except AttributeError:  # a line did not match: the careful path
+            return False
+        if not self._dates_exist(lines):
+            return False
+        self.flush()
+        self._pairs.update(pairs)
+        self.entries += len(lines)
+        years = set(map(_YEAR, lines))
+        if len(years) == 1:
+            year = years.pop()
+            self._extremes((year, min(map(_STAMP, lines))), (year, max(map(_STAMP, lines))))
+        else:
+            self._extremes(min(map(_time_key, lines)), max(map(_time_key, lines)))
+        self._open(number + len(lines) - 1, lines[-1], None)
+        self._counted = True
+        return True
 
-    def pending(self, row: tuple[str, ...]) -> tuple[str | None, ...]:
-        return (f"{row[1]}-{row[2]}", row[3], "0", row[4], row[5] or None, row[6] or None)
-
-    def take_rows(self, rows: list[tuple[str, ...]], number: int) -> None:
-        if not rows:
+    def emit(self, line: int, header: str, cont: tuple[str, ...]) -> None:
+        if self._counted:
+            self._counted = False
             return
-        for date in set(map(_DATE, rows)):  # a run spans few dates
-            self._stamps.date(date)  # ValueError for a date that does not exist
-        # Rows start (year, date, time, millis): tuples compare as time does, in C.
-        self._extremes(min(rows), max(rows))
-        self.entries += len(rows)
-        self._severities.update(map(_SEVERITY, rows))
-        self._categories.update(map(_CATEGORY, rows))
-
-    def emit(self, line: int, groups: tuple[str | None, ...], cont: tuple[str, ...]) -> None:
-        stamp, millis = groups[0], groups[1]
-        assert stamp is not None
-        assert millis is not None
-        self._stamps(stamp, millis)  # ValueError for a time that does not exist
-        row = (stamp[6:8], stamp[:8], stamp[9:], millis)
-        self._extremes(row, row)
+        groups = _groups(header)
         self.entries += 1
-        self._severities[groups[3] or "0"] += 1
-        self._categories[groups[4] or ""] += 1
+        self._pairs[(groups[4] or "0", groups[5])] += 1
+        key = _time_key(header)
+        self._extremes(key, key)
 
-    def _extremes(self, low: tuple[str, ...], high: tuple[str, ...]) -> None:
-        low, high = low[:4], high[:4]
+    def emit_block(self, block: LogBlock) -> None:
+        self.blocks += 1
+
+    def _extremes(self, low: tuple[str, str], high: tuple[str, str]) -> None:
         if self._low is None or low < self._low:
             self._low = low
-            self.first = self._stamps.at(low[1], low[2], low[3])
         if self._high is None or high > self._high:
             self._high = high
-            self.last = self._stamps.at(high[1], high[2], high[3])
+
+    def _at(self, key: tuple[str, str] | None) -> datetime | None:
+        if key is None:
+            return None
+        stamp = key[1]
+        return self._stamps.at(stamp[:8], stamp[9:17], stamp[18:21])
 
     def fill(self, summary: LogSummary) -> None:
         summary.entries = self.entries
-        summary.first, summary.last = self.first, self.last
-        summary.by_severity = Counter({int(k): v for k, v in self._severities.items()})
-        summary.by_category = Counter({(k or None): v for k, v in self._categories.items()})
-
-
-_DATE = itemgetter(1)
-_SEVERITY = itemgetter(4)
-_CATEGORY = itemgetter(5)
+        summary.blocks = self.blocks
+        summary.first, summary.last = self._at(self._low), self._at(self._high)
+        severities: Counter[int] = Counter()
+        categories: Counter[str | None] = Counter()
+        for (severity, category), n in self._pairs.items():
+            severities[int(severity)] += n
+            categories[category] += n
+        summary.by_severity = severities
+        summary.by_category = categories
 
 
 def summarize(path: str | os.PathLike[str]) -> LogSummary:
     """Summarise a messages.log file; raises ``LogReadError`` if it cannot be read."""
     summary = LogSummary(os.fspath(path))
     counter = _Counter()
-    for problem in read_log(path, assembler=counter):
-        assert isinstance(problem, LogProblem)
-        summary.problem_count += 1
-        if len(summary.problems) < KEPT_PROBLEMS:
-            summary.problems.append(problem)
+    for item in read_log(path, assembler=counter):
+        if isinstance(item, LogProblem):
+            summary.problem_count += 1
+            if len(summary.problems) < KEPT_PROBLEMS:
+                summary.problems.append(item)
     counter.fill(summary)
     summary.lines = counter.lines
     return summary
