@@ -59,6 +59,9 @@ UNSHARE = (
 #: tunables that belong to the IPC namespace (the only ones the live sandbox may set)
 IPC_KEYS = frozenset({"kernel.shmmax", "kernel.shmall", "kernel.shmmni", "kernel.sem",
                       "kernel.msgmni", "kernel.msgmax", "kernel.msgmnb", "kernel.shm_rmid_forced"})  # fmt: skip
+#: enter the namespaces as the caller: without --preserve-credentials nsenter calls
+#: setgroups(), which a user namespace made by a non-root user denies (EPERM)
+NSENTER = ("nsenter", "--preserve-credentials")
 SYSCTL = "/usr/sbin/sysctl"
 _TIMEOUT = 20.0
 
@@ -464,7 +467,7 @@ class LiveSandbox(HostLayout):
                 key = arg.split("=", 1)[0].strip().replace("/", ".")
                 if key not in IPC_KEYS:
                     return Outcome(1, "", f'sysctl: permission denied on key "{key}"\n')
-        argv = ["nsenter", f"--target={self.supervisor}", "--user", "--ipc", "--", SYSCTL, *args]
+        argv = [*NSENTER, f"--target={self.supervisor}", "--user", "--ipc", "--", SYSCTL, *args]
         with guard.bypass():
             done = subprocess.run(argv, capture_output=True, text=True, timeout=30, check=False)
         return Outcome(done.returncode, done.stdout, done.stderr)
@@ -503,7 +506,7 @@ class LiveSandbox(HostLayout):
         kwargs.setdefault("text", True)
         kwargs.setdefault("timeout", 60)
         kwargs.setdefault("cwd", self.root)
-        command = ["nsenter", f"--target={self.supervisor}", "--user", "--pid", "--mount",
+        command = [*NSENTER, f"--target={self.supervisor}", "--user", "--pid", "--mount",
                    "--ipc", "--net", "--", *argv]  # fmt: skip
         with guard.bypass():
             return subprocess.run(command, env=env, check=False, **kwargs)
