@@ -6,6 +6,14 @@ request, so replay uses :class:`ReplayTransport`, which loads a cassette once,
 indexes it by matching key (method, path, JSON body compared semantically;
 host and port are ignored, so a recording made against an ephemeral port
 replays anywhere) and never opens a socket.
+
+With ``capture="all"`` (the ``iris_cassette`` fixture and marker) a session
+also records and replays the traffic of the user's own code, whatever HTTP
+client it uses (every client vcrpy patches: httpx, httpx2, requests,
+urllib3, aiohttp ...), with the same record modes, matching, scrubbing and
+miss messages. The files are plain vcrpy cassettes: vcrpy replays them
+matched on ``method``, ``path`` and the body (``iris_json_body``, or
+``body`` when the client's JSON is byte-identical).
 """
 
 from __future__ import annotations
@@ -13,9 +21,9 @@ from __future__ import annotations
 import os
 import re
 from pathlib import Path, PurePosixPath
-from typing import Any, Final
+from typing import Any, Final, Literal
 
-from pytest_iris.errors import ConfigError
+from pytest_iris.errors import CassetteError, ConfigError
 from pytest_iris.llm._http import patcher_name
 from pytest_iris.llm.matching import (
     Key,
@@ -24,7 +32,7 @@ from pytest_iris.llm.matching import (
     json_body_matcher,
     match_key,
 )
-from pytest_iris.llm.replay import CassetteIndex, ReplayTransport
+from pytest_iris.llm.replay import CassetteIndex, ReplayTransport, miss_message
 from pytest_iris.llm.scrub import scrub_request, scrub_response
 from pytest_iris.llm.settings import INI, OPTION, RECORD_MODES
 from pytest_iris.llm.storage import IrisPersister, origins, read_cassette, write_atomic
@@ -83,22 +91,35 @@ def check_mode(mode: str) -> str:
     return mode
 
 
+Capture = Literal["openai", "all"]
+
+
 class CassetteSession:
     """One test's cassette: replay transport, or vcrpy recording, by record mode.
 
     ``none`` replays only; ``once`` replays an existing cassette and records a
     missing one; ``new_episodes`` replays what matches and records the rest;
     ``all`` records everything again and replaces the cassette's content.
+    ``capture="all"`` covers every HTTP client of the process, not only the
+    openai SDK's; requests it could not replay are listed by :meth:`check`.
     """
 
     def __init__(
-        self, path: str | os.PathLike[str], mode: str = "none", *, nodeid: str | None = None
+        self,
+        path: str | os.PathLike[str],
+        mode: str = "none",
+        *,
+        nodeid: str | None = None,
+        capture: Capture = "openai",
     ):
         self.path = Path(path)
         self.mode = check_mode(mode)
         self.nodeid = nodeid
+        self.capture = capture
         self.transport: ReplayTransport | None = None
         self._context: Any = None
+        #: why each request that found no recording missed (replay modes)
+        self.misses: list[str] = []
 
     @property
     def replaying(self) -> bool:
@@ -107,12 +128,39 @@ class CassetteSession:
         )
 
     def __enter__(self) -> CassetteSession:
+        everything = self.capture == "all"
         if self.replaying:
             self.transport = ReplayTransport(self.path, self.mode, self.nodeid)
-            return self
-        self._context = recorder(self.mode).use_cassette(str(self.path))
-        self._context.__enter__()
+            if not everything:
+                return self
+            self._context = recorder("none", everything=True).use_cassette(str(self.path))
+        else:
+            self._context = recorder(self.mode, everything=everything).use_cassette(str(self.path))
+        self._watch(self._context.__enter__())
         return self
+
+    def _watch(self, cassette: Any) -> None:
+        """Note every request vcrpy cannot replay, with the reason, for :meth:`check`."""
+        can_play = cassette.can_play_response_for
+
+        def watched(request: Any) -> bool:
+            if can_play(request):
+                return True
+            if cassette.write_protected:
+                self.misses.append(
+                    miss_message(
+                        self.path, self.mode, self.nodeid, request.method, request.uri, request.body
+                    )
+                )
+            return False
+
+        cassette.can_play_response_for = watched
+
+    def check(self) -> None:
+        """Raise :class:`CassetteError` naming the requests that found no recording."""
+        if self.misses:
+            more = f" (+{len(self.misses) - 1} more)" if len(self.misses) > 1 else ""
+            raise CassetteError(self.misses[0] + more)
 
     def __exit__(self, *exc: Any) -> None:
         context, self._context = self._context, None
@@ -120,8 +168,11 @@ class CassetteSession:
             context.__exit__(*exc)
 
 
-def recorder(mode: str) -> Any:
-    """A vcrpy ``VCR`` configured for pytest-iris recordings in ``mode``."""
+def recorder(mode: str, *, everything: bool = False) -> Any:
+    """A vcrpy ``VCR`` configured for pytest-iris recordings in ``mode``.
+
+    ``everything``: patch every HTTP client vcrpy knows, not only the openai SDK's.
+    """
     import vcr
     from vcr.patch import PATCHER_NAMES
 
@@ -133,7 +184,7 @@ def recorder(mode: str) -> Any:
         before_record_response=scrub_response,
         decode_compressed_response=True,
         drop_unused_requests=mode == "all",
-        skip_patchers=tuple(n for n in PATCHER_NAMES if n != patcher_name()),
+        skip_patchers=() if everything else tuple(n for n in PATCHER_NAMES if n != patcher_name()),
     )
     machine.register_matcher("iris_json_body", json_body_matcher)
     machine.register_persister(IrisPersister)

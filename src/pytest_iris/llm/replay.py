@@ -77,6 +77,43 @@ class CassetteIndex:
         return "the nearest recording differs in " + "; ".join(diffs)
 
 
+def how_to_record(path: Path, nodeid: str | None) -> str:
+    """The command that records ``path`` (or adds to it), for error messages."""
+    target = f" {nodeid}" if nodeid else ""
+    if path.is_file():
+        return (
+            f"add the request with `pytest{target} {OPTION}=new_episodes` (or record the "
+            f"whole cassette again with `{OPTION}=all`; ini key `{INI}`)"
+        )
+    return f"record it with `pytest{target} {OPTION}=once` (or ini `{INI} = once`)"
+
+
+def missing_message(path: Path, mode: str, nodeid: str | None) -> str:
+    return (
+        f"cassette {path} does not exist and record mode {mode!r} only replays; "
+        f"{how_to_record(path, nodeid)}"
+    )
+
+
+def miss_message(
+    path: Path, mode: str, nodeid: str | None, method: str, uri: str, body: Any
+) -> str:
+    """Why a request has no recording in ``path``, and how to record it (any client)."""
+    if not path.is_file():
+        return missing_message(path, mode, nodeid)
+    index = CassetteIndex(path)
+    key = match_key(method, uri, body)
+    reason = (
+        "its recording(s) were already played"
+        if key in set(index.keys())
+        else index.miss_reason(key)
+    )
+    return (
+        f"no recording in cassette {path} for {key[0]} {key[1]}: {reason}. Record mode "
+        f"{mode!r} replays only this cassette's recordings; {how_to_record(path, nodeid)}"
+    )
+
+
 class ReplayTransport:
     """An HTTP transport for the openai SDK's client that answers from a cassette.
 
@@ -98,21 +135,12 @@ class ReplayTransport:
     def load(self) -> CassetteIndex:
         """Read and index the cassette (again): every recording becomes playable."""
         if not self.path.is_file():
-            raise CassetteError(
-                f"cassette {self.path} does not exist and record mode {self.mode!r} only "
-                f"replays; {self._how_to_record()}"
-            )
+            raise CassetteError(missing_message(self.path, self.mode, self.nodeid))
         self._index = CassetteIndex(self.path)
         return self._index
 
     def _how_to_record(self) -> str:
-        target = f" {self.nodeid}" if self.nodeid else ""
-        if self.path.is_file():
-            return (
-                f"add the request with `pytest{target} {OPTION}=new_episodes` (or record the "
-                f"whole cassette again with `{OPTION}=all`; ini key `{INI}`)"
-            )
-        return f"record it with `pytest{target} {OPTION}=once` (or ini `{INI} = once`)"
+        return how_to_record(self.path, self.nodeid)
 
     async def handle_async_request(self, request: Any) -> Any:
         body = await request.aread()

@@ -50,6 +50,11 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line(
         "markers",
+        "iris_cassette(name=None): record and replay every HTTP call of this test (any client) "
+        "in a vcrpy cassette named after the test (or name), in the --iris-record-mode.",
+    )
+    config.addinivalue_line(
+        "markers",
         "iris_llm(incidents=('startup',), count=5): what the iris_llm_log fixture asks the "
         "LLM generator to write (incidents in order, count entries each).",
     )
@@ -92,13 +97,41 @@ def iris_cassette_dir(pytestconfig: pytest.Config, iris_llm_settings: LLMSetting
 def iris_cassette(
     request: pytest.FixtureRequest, iris_cassette_dir: Path, iris_record_mode: str
 ) -> Iterator[CassetteSession]:
-    """This test's cassette, named after its node id, in the configured record mode."""
+    """This test's cassette, named after its node id, in the configured record mode.
+
+    It records and replays every HTTP call of the test, whatever client makes
+    it (the generator's, and the user's own LLM client); a request that finds
+    no recording fails the test at teardown, saying how to record it.
+    ``@pytest.mark.iris_cassette`` turns it on for a test that does not ask
+    for the fixture; ``iris_cassette("name")`` names the cassette file.
+    """
+    from pytest_iris.errors import CassetteError
     from pytest_iris.llm.cassette import CassetteSession, cassette_path
 
     nodeid = request.node.nodeid
     path = cassette_path(iris_cassette_dir, nodeid)
-    with CassetteSession(path, iris_record_mode, nodeid=nodeid) as cassette:
+    marker = request.node.get_closest_marker("iris_cassette")
+    if marker is not None and (marker.args or marker.kwargs):
+        name = marker.kwargs.get("name", marker.args[0] if marker.args else None)
+        if not isinstance(name, str) or not name or "/" in name or name.startswith("."):
+            pytest.fail(
+                f"{nodeid}: iris_cassette takes one cassette file name (no '/'), got {name!r}",
+                pytrace=False,
+            )
+        path = path.with_name(name if name.endswith(".yaml") else name + ".yaml")
+    with CassetteSession(path, iris_record_mode, nodeid=nodeid, capture="all") as cassette:
         yield cassette
+    try:
+        cassette.check()
+    except CassetteError as error:
+        pytest.fail(str(error), pytrace=False)
+
+
+@pytest.fixture(autouse=True)
+def _iris_cassette_marker(request: pytest.FixtureRequest) -> None:
+    """``@pytest.mark.iris_cassette``: the test's HTTP traffic goes through ``iris_cassette``."""
+    if request.node.get_closest_marker("iris_cassette") is not None:
+        request.getfixturevalue("iris_cassette")
 
 
 @pytest.fixture
