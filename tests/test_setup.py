@@ -122,3 +122,47 @@ def test_live_kernel_tests_pass_from_a_checkout_under_a_private_directory(tmp_pa
     summary = done.stdout.strip().splitlines()[-1]
     if not re.search(r"\b\d+ passed", summary):
         pytest.skip(f"the live tests skip on this host for its own reasons: {output[-600:]}")
+
+
+LIVE_SANDBOX = """
+import sys, tempfile
+from pytest_iris.sandbox.live.sandbox import LiveSandbox, namespaces_available
+reason = namespaces_available()
+if reason:
+    print("SKIP " + reason)
+    sys.exit(0)
+with tempfile.TemporaryDirectory() as d, LiveSandbox(d, kernel={"kernel.shmmax": 2**31}) as live:
+    before = live.read_sysctl("kernel.shmmax")
+    live.set_sysctl("kernel.shmmax", 68719476736)
+    print(before, live.read_sysctl("kernel.shmmax"))
+"""
+#: What LIVE_SANDBOX loads, lazy imports included (the copy holds only these).
+LIVE_SANDBOX_IMPORTS = [
+    "pytest_iris.sandbox",
+    "pytest_iris.sandbox.guard",
+    "pytest_iris.sandbox.procview",
+    "pytest_iris.sandbox.live.sandbox",
+    "pytest_iris.sandbox.live._iris",
+    "pytest_iris.generation.catalog",
+    "pytest_iris.tools.cpf",
+    "pytest_iris.models",
+    "yaml",
+    "psutil",
+    "filelock",
+]
+
+
+def test_live_sandbox_works_for_a_non_root_user() -> None:
+    """A user namespace made by a non-root user denies setgroups(): nsenter must not call it."""
+    try:
+        nobody = NobodyPython.prepare(LIVE_SANDBOX_IMPORTS)
+    except Unavailable as why:
+        pytest.skip(f"cannot run code as nobody here: {why}")
+    try:
+        done = nobody.run(NOBODY, LIVE_SANDBOX, timeout=120)
+    finally:
+        nobody.close()
+    assert done.returncode == 0, done.stderr
+    if done.stdout.startswith("SKIP "):
+        pytest.skip(done.stdout.strip())
+    assert done.stdout.split() == ["2147483648", "68719476736"]
