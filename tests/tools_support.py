@@ -125,7 +125,8 @@ def nobody_interpreter() -> str:
         raise Unavailable("setpriv (util-linux) is not installed")
     done = _run_as_nobody(["true"])
     if done.returncode != 0:
-        raise Unavailable(f"cannot switch to uid {NOBODY_UID}: {done.stderr.strip()}")
+        need = "" if os.geteuid() == 0 else " (switching users needs root)"
+        raise Unavailable(f"cannot switch to uid {NOBODY_UID}{need}: {done.stderr.strip()}")
     version = f"{sys.version_info.major}.{sys.version_info.minor}"
     tried = []
     candidates = (
