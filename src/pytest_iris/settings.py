@@ -142,11 +142,15 @@ def load_settings(
 
 
 def _check_yaml(path: Path) -> None:
-    import yaml
+    from pytest_iris import _yaml
 
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except yaml.YAMLError as error:
-        raise ConfigError(f"settings file {str(path)!r} is not valid YAML: {error}") from error
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as error:
+        raise ConfigError(f"settings file {str(path)!r} cannot be read: {error}") from None
+    try:  # bounded: anchors/aliases and !!python tags refused (pydantic-settings reads it next)
+        data = _yaml.load(text, str(path))
+    except _yaml.YamlInputError as error:
+        raise ConfigError(f"settings file {error}") from None
     if data is not None and not isinstance(data, dict):
         raise ConfigError(f"settings file {str(path)!r} must hold a mapping at the top level")

@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 from collections.abc import Iterable, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import yaml
 from pydantic import ValidationError as PydanticValidationError
@@ -17,6 +18,9 @@ from pydantic import ValidationError as PydanticValidationError
 from pytest_iris import _yaml
 from pytest_iris.chaos.schema import Scenario
 from pytest_iris.errors import ScenarioError
+
+if TYPE_CHECKING:
+    from pytest_iris.registry import Registry
 
 #: What pytest collects and the library holds: ``iris_chaos_<anything>.yaml``.
 FILE_PREFIX = "iris_chaos_"
@@ -27,17 +31,23 @@ def is_scenario_file(path: Path) -> bool:
     return path.name.startswith(FILE_PREFIX) and path.suffix in FILE_SUFFIXES
 
 
-def load_scenario(path: str | os.PathLike[str]) -> Scenario:
-    """Load and validate one scenario file."""
+def load_scenario(path: str | os.PathLike[str], registry: Registry | None = None) -> Scenario:
+    """Load and validate one scenario file.
+
+    With ``registry``, what the scenario names (sequences and their
+    parameters, tools) must be registered too, each error with its line.
+    """
     source = Path(path)
     try:
         text = source.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as error:
         raise ScenarioError(f"{source}: cannot read scenario file: {error}") from error
-    return load_scenario_text(text, str(source))
+    return load_scenario_text(text, str(source), registry)
 
 
-def load_scenario_text(text: str, source: str = "<scenario>") -> Scenario:
+def load_scenario_text(
+    text: str, source: str = "<scenario>", registry: Registry | None = None
+) -> Scenario:
     """Validate scenario YAML held in a string; ``source`` names it in errors."""
     # bounded loader: anchors/aliases, !!python tags and huge trees refused before any walk
     try:
@@ -57,9 +67,22 @@ def load_scenario_text(text: str, source: str = "<scenario>") -> Scenario:
             f"(name, host, steady_state, faults, expect, rollbacks)"
         )
     try:
-        return Scenario.model_validate(data)
+        scenario = Scenario.model_validate(data)
     except PydanticValidationError as error:
         raise ScenarioError(_describe(error, root, source)) from error
+    if registry is not None:
+        from pytest_iris.chaos.validate import scenario_problems
+
+        problems = scenario_problems(scenario, registry)
+        if problems:
+            raise ScenarioError(
+                "invalid scenario:\n  "
+                + "\n  ".join(
+                    f"{source}:{line_of(root, loc)}: {_field_path(loc)}: {message}"
+                    for loc, message in problems
+                )
+            )
+    return scenario
 
 
 def line_of(root: yaml.Node, loc: Sequence[str | int]) -> int:
