@@ -2,11 +2,16 @@
 
 - kernel plan: ``KernelTool.plan`` (read five tunables and meminfo, plan)
   against reading the same six files with ``Path.read_text``.
-- dispatch: ``Dispatcher.dispatch_sync`` of a kernel ``plan`` command
-  (validation, trace, ``asyncio.run`` + ``to_thread`` + ``wait_for``, events)
-  against calling ``KernelTool.plan`` + dry-run ``apply`` directly.
-- events: one ``get_logger().info`` JSON event (trace id, timestamp, capture,
-  render) against ``json.dumps`` of the same dict.
+- dispatch: ``await Dispatcher.dispatch`` of a kernel ``plan`` command in a
+  running loop (validation, trace, a shared worker thread under
+  ``wait_for``, two events), and ``dispatch_sync`` from plain code, against
+  calling ``KernelTool.plan`` + dry-run ``apply`` directly. Target 0.5x.
+- events: one ``get_logger().info`` JSON event inside a trace against
+  writing the same line by hand (dict with level, timestamp and trace id,
+  ``json.dumps``, write + flush). Target 0.5x (pytest-iris's own).
+
+Figure and baseline alternate batch by batch, and each prints the median
+of its batches, so a busy machine slows both alike.
 - connections: ``RestartTool.connections()`` on a sandbox procfs against
   ``psutil.net_connections`` on the same tree (skipped without the sandbox).
 
@@ -16,12 +21,14 @@
 from __future__ import annotations
 
 import argparse
+import asyncio
 import io
 import json
 import statistics
 import tempfile
 import time
 from collections.abc import Callable
+from datetime import UTC, datetime
 from pathlib import Path
 
 from pytest_iris import logging as iris_logging
@@ -29,6 +36,7 @@ from pytest_iris.logging import get_logger
 from pytest_iris.models import RemediationCommand
 from pytest_iris.tools.dispatch import Dispatcher
 from pytest_iris.tools.kernel import KernelTool
+from pytest_iris.tracing import current_trace_id, trace
 
 TUNABLES = {
     "kernel/shmmax": "33554432",
@@ -39,21 +47,29 @@ TUNABLES = {
 }
 
 
-def rate(runs: int, n: int, work: Callable[[], None]) -> float:
-    """Median calls per second over ``runs`` batches of ``n`` calls."""
-    times = []
+def rates(
+    runs: int, n: int, work: Callable[[], object], base: Callable[[], object], per: int = 1
+) -> tuple[float, float]:
+    """Median calls/s of ``work`` and ``base`` (each call does ``per``); batches of ``n`` alternate."""
+    times: tuple[list[float], list[float]] = ([], [])
     for _ in range(runs):
-        start = time.perf_counter()
-        for _ in range(n):
-            work()
-        times.append(time.perf_counter() - start)
-    return n / statistics.median(times)
+        for fn, into in ((work, times[0]), (base, times[1])):
+            start = time.perf_counter()
+            for _ in range(n):
+                fn()
+            into.append(time.perf_counter() - start)
+    return n * per / statistics.median(times[0]), n * per / statistics.median(times[1])
 
 
-def show(name: str, figure: float, baseline: float, unit: str = "calls/s") -> None:
-    print(
-        f"{name:<34} {figure:>12,.0f} {unit}   baseline {baseline:>12,.0f}   {figure / baseline:.2f}x"
+def show(name: str, figures: tuple[float, float], target: float | None = None) -> None:
+    figure, baseline = figures
+    ratio = figure / baseline
+    goal = (
+        ""
+        if target is None
+        else f"   target >= {target:.2f}x {'ok' if ratio >= target else 'BELOW'}"
     )
+    print(f"{name:<34} {figure:>10,.0f}/s   baseline {baseline:>10,.0f}/s   {ratio:.2f}x{goal}")
 
 
 def main() -> None:
@@ -75,8 +91,7 @@ def main() -> None:
             for path in files:
                 path.read_text()
 
-        show("kernel plan", rate(args.runs, 2000, lambda: tool.plan(495) and None),
-             rate(args.runs, 2000, read_files))  # fmt: skip
+        show("kernel plan", rates(args.runs, 2000, lambda: tool.plan(495), read_files))
 
         dispatcher = Dispatcher(root)
         command = RemediationCommand(
@@ -86,18 +101,34 @@ def main() -> None:
         def direct() -> None:
             tool.apply(tool.plan(495))
 
-        show("dispatch kernel plan", rate(args.runs, 200, lambda: dispatcher.dispatch_sync(command) and None),
-             rate(args.runs, 200, direct))  # fmt: skip
+        async def in_loop(n: int) -> None:
+            for _ in range(n):
+                await dispatcher.dispatch(command)
+
+        loop = asyncio.new_event_loop()
+        try:
+            show("dispatch kernel plan (async)",
+                 rates(args.runs, 1, lambda: loop.run_until_complete(in_loop(200)),
+                       lambda: [direct() for _ in range(200)], per=200), target=0.5)  # fmt: skip
+        finally:
+            loop.close()
+        show("dispatch_sync kernel plan",
+             rates(args.runs, 200, lambda: dispatcher.dispatch_sync(command), direct), target=0.5)  # fmt: skip
 
         log = get_logger("bench")
-        event = {
-            "event": "kernel.sysctl",
-            "key": "kernel.shmmax",
-            "value": 535822336,
-            "returncode": 0,
-        }
-        show("structlog JSON event", rate(args.runs, 20000, lambda: log.info("kernel.sysctl", **{
-            k: v for k, v in event.items() if k != "event"})), rate(args.runs, 20000, lambda: json.dumps(event) and None))  # fmt: skip
+        fields = {"key": "kernel.shmmax", "value": 535822336, "returncode": 0}
+        sink = io.StringIO()
+
+        def by_hand() -> None:
+            line = {"logger_name": "bench", **fields, "event": "kernel.sysctl", "level": "info",
+                    "timestamp": datetime.now(UTC).isoformat().replace("+00:00", "Z"),
+                    "trace_id": current_trace_id()}  # fmt: skip
+            sink.write(json.dumps(line, default=str) + "\n")
+            sink.flush()
+
+        with trace():
+            show("structlog JSON event", rates(args.runs, 20000,
+                 lambda: log.info("kernel.sysctl", **fields), by_hand), target=0.5)  # fmt: skip
 
         try:
             from pytest_iris.sandbox.host import SandboxHost
@@ -116,8 +147,7 @@ def main() -> None:
             with procfs(host.proc):
                 psutil.net_connections(kind="tcp")
 
-        show("restart connections (25 users)", rate(args.runs, 50, lambda: restart.connections() and None),
-             rate(args.runs, 50, bare))  # fmt: skip
+        show("restart connections (25 users)", rates(args.runs, 50, restart.connections, bare))
 
 
 if __name__ == "__main__":

@@ -24,6 +24,7 @@ from pytest_iris.errors import CommandPrivilegeError, InstanceError, ToolError, 
 from pytest_iris.host import Host, command_environment
 from pytest_iris.logging import get_logger
 from pytest_iris.models import RemediationCommand, ToolResult
+from pytest_iris.tools._workers import in_worker, run_sync
 from pytest_iris.tools.results import failure_result
 from pytest_iris.tools.settings import ToolSettings
 from pytest_iris.tracing import current_trace_id, new_trace_id, trace
@@ -283,7 +284,7 @@ class Dispatcher:
             call = self._route(parsed, params, budget)
             cancel = threading.Event()
             try:
-                result = await asyncio.wait_for(asyncio.to_thread(call, cancel), timeout=budget)
+                result = await asyncio.wait_for(in_worker(call, cancel), timeout=budget)
             except TimeoutError:
                 cancel.set()  # the tool's thread starts no further step
                 result = failure_result(
@@ -327,7 +328,7 @@ class Dispatcher:
         self, command: RemediationCommand | Mapping[str, Any], *, budget_s: float | None = None
     ) -> ToolResult:
         """:meth:`dispatch` for code without an event loop."""
-        return asyncio.run(self.dispatch(command, budget_s=budget_s))
+        return run_sync(self.dispatch(command, budget_s=budget_s))
 
     def _privilege_result(
         self, command: RemediationCommand, error: CommandPrivilegeError, started: float

@@ -1,0 +1,107 @@
+"""Where dispatched tool calls run: shared worker threads and one event loop per thread.
+
+``asyncio.to_thread`` runs on the *event loop's* default executor, and
+``asyncio.run`` makes a new loop each time and shuts its executor down at
+the end: a synchronous dispatch (``asyncio.run`` around ``to_thread``)
+started and joined two threads and built an event loop per call, most of
+its cost (bench/tools.py). Here the worker threads are shared by every
+loop, and :func:`run_sync` reuses one loop per calling thread, closed when
+the interpreter exits.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import atexit
+import contextvars
+import threading
+import weakref
+from collections.abc import Callable, Coroutine
+from concurrent.futures import Future, ThreadPoolExecutor, wait
+from typing import Any, TypeVar
+
+T = TypeVar("T")
+
+#: tool calls in flight at once, across every loop (a timed-out call keeps its
+#: thread until it notices its cancel event)
+MAX_WORKERS = 32
+
+_lock = threading.Lock()
+_pool: ThreadPoolExecutor | None = None
+_local = threading.local()
+#: worker calls started under run_sync, joined before it returns
+_joining: contextvars.ContextVar[list[Future[Any]] | None] = contextvars.ContextVar(
+    "pytest_iris_joining", default=None
+)
+#: every thread's loop still open (closed when its thread ends, or at exit)
+_holders: weakref.WeakSet[_Loop] = weakref.WeakSet()
+
+
+class _Loop:
+    """A thread's own event loop, closed when the thread's locals go.
+
+    A bare loop rather than ``asyncio.Runner``: the runner swaps the SIGINT
+    handler in and out on every call, a fifth of a dispatch's own cost.
+    """
+
+    def __init__(self) -> None:
+        self.loop = asyncio.new_event_loop()
+
+    def run(self, coroutine: Coroutine[Any, Any, T], context: contextvars.Context) -> T:
+        if asyncio._get_running_loop() is not None:
+            coroutine.close()
+            raise RuntimeError("run_sync() cannot be called from a running event loop")
+        return self.loop.run_until_complete(self.loop.create_task(coroutine, context=context))
+
+    def close(self) -> None:
+        if not self.loop.is_closed():
+            self.loop.close()
+
+    def __del__(self) -> None:
+        self.close()
+
+
+def _workers() -> ThreadPoolExecutor:
+    global _pool
+    with _lock:
+        if _pool is None:
+            _pool = ThreadPoolExecutor(MAX_WORKERS, thread_name_prefix="iris-tool")
+        return _pool
+
+
+def in_worker(call: Callable[..., T], /, *args: Any) -> asyncio.Future[T]:
+    """``call(*args)`` on a shared worker thread, in a copy of the caller's context."""
+    context = contextvars.copy_context()
+    submitted = _workers().submit(context.run, call, *args)
+    joining = _joining.get()
+    if joining is not None:
+        joining.append(submitted)
+    return asyncio.wrap_future(submitted)
+
+
+def run_sync(coroutine: Coroutine[Any, Any, T]) -> T:
+    """Run ``coroutine`` to completion from synchronous code, on this thread's own loop.
+
+    Like ``asyncio.run`` (whose executor shutdown joins its threads), it returns
+    only once every worker call the coroutine started has ended, even one it
+    stopped waiting for at its time budget.
+    """
+    holder: _Loop | None = getattr(_local, "loop", None)
+    if holder is None:
+        holder = _Loop()
+        _local.loop = holder
+        _holders.add(holder)
+    # the caller's context (its trace id), as asyncio.run would give it
+    context = contextvars.copy_context()
+    started: list[Future[Any]] = []
+    context.run(_joining.set, started)
+    try:
+        return holder.run(coroutine, context)
+    finally:
+        wait(started)
+
+
+@atexit.register
+def _close() -> None:
+    for holder in list(_holders):
+        holder.close()
