@@ -14,10 +14,12 @@ Two guards, neither timed against the wall clock:
 
 from __future__ import annotations
 
+import os
 import re
 import subprocess
 import sys
 from importlib.metadata import PackageNotFoundError, distribution
+from pathlib import Path
 
 import pytest
 from packaging.requirements import Requirement
@@ -139,3 +141,36 @@ def test_a_trivial_run_with_the_plugin_imports_no_heavy_module(
     result = pytester.runpytest_subprocess("-p", "iris", "-s", "-p", "no:cacheprovider")
     result.assert_outcomes(passed=1)
     result.stdout.fnmatch_lines(["*HEAVY: -"])
+
+
+def test_a_missing_extra_names_the_install_command() -> None:
+    code = (
+        "import sys\n"
+        "sys.modules.pop('httpx', None)\n"
+        "sys.path[:] = [p for p in sys.path if 'site-packages' not in p or 'pytest_iris' in p]\n"
+        "import pytest_iris\n"
+        "try:\n"
+        "    import httpx\n"
+        "except ModuleNotFoundError as error:\n"
+        "    print(error.name, '|', error)\n"
+    )
+    src = str(Path(__file__).resolve().parent.parent / "src")
+    done = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        check=True,
+        env={**os.environ, "PYTHONPATH": src},
+    )
+    assert done.stdout.strip() == (
+        "httpx | No module named 'httpx': the HTTP transport needs it; "
+        "install it with: pip install 'pytest-iris[http]'"
+    )
+
+
+def test_an_installed_extra_imports_as_usual() -> None:
+    import httpx
+
+    import pytest_iris  # noqa: F401 - installs the finder
+
+    assert httpx.__name__ == "httpx"

@@ -10,7 +10,10 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from pytest_iris import _extras
 from pytest_iris._lazy import lazy_exports
+
+_extras.install()  # a missing optional dependency names its extra
 
 __version__ = "0.1.0"
 
