@@ -130,3 +130,93 @@ def _value_now(harness: Any, tool: str, parameter: str) -> tuple[str, str]:
     raise AssertionError(
         f"iris_expect_remediation: parameter {parameter!r} needs tool 'kernel' or 'cpf'"
     )
+
+
+#: the keywords of ``@pytest.mark.iris_expect_remediation`` besides a tool call's parameters
+MARKER_KEYWORDS = ("tool", "parameter", "value", "min", "max", "action", "status", "restarted")
+_STATUSES = ("success", "failure", "partial")
+
+
+def remediation_marker_problem(
+    args: tuple[Any, ...], kwargs: dict[str, Any], tools: Any
+) -> str | None:
+    """What is wrong with an ``iris_expect_remediation(...)`` marker (None when it is right).
+
+    ``tools`` are the registered tool names. Checked before the test runs,
+    so a typo says so instead of failing later with a puzzling value.
+    """
+    from pytest_iris.sandbox.snapshot import KERNEL_KEYS
+    from pytest_iris.tools.dispatch import SCHEMAS
+
+    if len(args) > 2:
+        return f"takes at most 2 positional arguments (tool, parameter), got {len(args)}"
+    given = dict(zip(("tool", "parameter"), args, strict=False))
+    for key in given:
+        if key in kwargs:
+            return f"{key!r} given twice (positionally and as a keyword)"
+    given.update(kwargs)
+    tool = given.get("tool")
+    known = sorted(tools)
+    if tool is None:
+        return f"needs tool=... (one of {', '.join(known)})"
+    if tool not in tools:
+        return f"tool={tool!r} is not a registered tool (one of {', '.join(known)})"
+    parameter, value = given.get("parameter"), given.get("value")
+    low, high = given.get("min"), given.get("max")
+    status = given.get("status", "success")
+    if status is not None and status not in _STATUSES:
+        return f"status={status!r} is not one of {', '.join(_STATUSES)}"
+    if value is not None and (low is not None or high is not None):
+        return (
+            f"value={value!r} contradicts min/max (value fixes the result, min/max bound it; "
+            "give one or the other)"
+        )
+    for name, bound in (("min", low), ("max", high)):
+        if bound is not None and (isinstance(bound, bool) or not isinstance(bound, int | float)):
+            return f"{name}={bound!r} is not a number"
+    if low is not None and high is not None and low > high:
+        return f"min={checks.cpf_number(low)} is greater than max={checks.cpf_number(high)}: nothing can satisfy both"
+    if given.get("restarted") is not None and tool != "restart":
+        return f"restarted=... goes with tool='restart', not tool={tool!r}"
+    if parameter is None:
+        if (value, low, high) != (None, None, None):
+            return "value/min/max need parameter=... (the kernel key or CPF parameter they bound)"
+    elif tool == "kernel":
+        if parameter not in KERNEL_KEYS:
+            return f"parameter={parameter!r} is not a kernel key (one of {', '.join(KERNEL_KEYS)})"
+    elif tool == "cpf":
+        from pytest_iris.errors import ValidationError
+        from pytest_iris.tools.cpf.names import resolve
+
+        try:
+            resolve(str(parameter))
+        except ValidationError as error:
+            return f"parameter={parameter!r}: {error}"
+    else:
+        return f"parameter=... goes with tool='kernel' or tool='cpf', not tool={tool!r}"
+    extra = {k: v for k, v in given.items() if k not in MARKER_KEYWORDS}
+    if extra and parameter is not None:
+        return (
+            f"unknown keyword(s) {', '.join(sorted(extra))} beside parameter=...; "
+            f"it takes {', '.join(MARKER_KEYWORDS)}"
+        )
+    action = given.get("action")
+    actions = sorted(a for t, a in SCHEMAS if t == tool)
+    if action is not None and actions and action not in actions:
+        return f"action={action!r} is not an action of {tool} (one of {', '.join(actions)})"
+    accepted = sorted(
+        {
+            name
+            for (t, a), schema in SCHEMAS.items()
+            if t == tool and action in (None, a)
+            for name in schema
+        }
+    )
+    unknown = sorted(set(extra) - set(accepted))
+    if actions and unknown:
+        return (
+            f"unknown keyword(s) {', '.join(unknown)}: {tool} calls take "
+            f"{', '.join(accepted) or 'no parameters'}, and the marker takes "
+            f"{', '.join(MARKER_KEYWORDS)}"
+        )
+    return None

@@ -116,10 +116,15 @@ def bound_problem(what: str, value: Any, bound: Bound) -> str | None:
     if number is None:
         return f"{what}: expected a number, found {value!r}"
     if bound.min is not None and number < bound.min:
-        return f"{what}: expected at least {bound.min:g}, found {value}"
+        return f"{what}: expected at least {cpf_number(bound.min)}, found {value}"
     if bound.max is not None and number > bound.max:
-        return f"{what}: expected at most {bound.max:g}, found {value}"
+        return f"{what}: expected at most {cpf_number(bound.max)}, found {value}"
     return None
+
+
+def cpf_number(value: float) -> str:
+    """A bound as the CPF or sysctl writes a number: ``33554432``, never ``3.35544e+07``."""
+    return str(int(value)) if float(value).is_integer() else repr(value)
 
 
 def message_matches(want: MessageMatch, message: IRISMessage) -> bool:

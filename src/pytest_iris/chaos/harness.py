@@ -52,7 +52,7 @@ class ChaosHarness:
                     f"no chaos scenario named {scenario!r} (known: {', '.join(sorted(paths))})"
                 )
             source = str(paths[scenario])
-            scenario = load_scenario(paths[scenario])
+            scenario = load_scenario(paths[scenario], self.registry)
         self.scenario = scenario
         self.root = Path(root)
         self.runner = ScenarioRunner(

@@ -113,8 +113,11 @@ def result_mark(event: Event) -> str:
     return " (refused, as the scenario expects)" if event.data.get("expected") else " FAILED"
 
 
-def summary_lines(journal: Journal) -> list[str]:
-    """The terminal summary of one run, a few lines a person reads at a glance."""
+def summary_lines(journal: Journal, *, tracebacks: bool = True) -> list[str]:
+    """The terminal summary of one run, a few lines a person reads at a glance.
+
+    ``tracebacks``: a remediator's exception is followed by its traceback.
+    """
     c = journal.counts()
     counts = (
         f"faults={c['faults']} messages={c['messages']} commands={c['commands']} "
@@ -139,9 +142,15 @@ def summary_lines(journal: Journal) -> list[str]:
         elif event.kind == "note" and event.data.get("skipped"):
             lines.append(f"       t={event.t:7.1f}s skipped {event.summary}")
         elif event.kind in ("command", "result", "error"):
+            first, *more = event.summary.splitlines() or [""]
+            extra = f" (+{len(more)} lines)" if more else ""
             lines.append(
-                f"       t={event.t:7.1f}s {event.kind:7} {event.summary}{result_mark(event)}"
+                f"       t={event.t:7.1f}s {event.kind:7} {first}{extra}{result_mark(event)}"
             )
+            if tracebacks and event.data.get("traceback"):
+                lines += [
+                    f"         | {line}" for line in str(event.data["traceback"]).splitlines()
+                ]
     if journal.checks:
         lines.append("       checks:")
         lines += [

@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 
 from pytest_iris.chaos.remediator import RemediationContext
 from pytest_iris.chaos.rules import RuleBasedRemediator, classify
+from pytest_iris.errors import ConfigError
 from pytest_iris.models import IRISMessage, RemediationCommand
 
 if TYPE_CHECKING:
@@ -56,8 +57,27 @@ class LLMRemediator:
 
             llm = settings.llm if settings is not None else LLMSettings()
             generator = LLMGenerator.from_settings(llm)
+            self._providers = tuple(llm.providers)
+        else:
+            self._providers = ()
         self.generator = generator
         self.rules = rules or RuleBasedRemediator()
+
+    def preflight(self) -> None:
+        """Before any scenario runs: some provider of the settings must have its API key."""
+        if not self._providers:
+            return  # a generator was given (a cassette's, a test's)
+        problems = []
+        for provider in self._providers:
+            try:
+                provider.api_key()
+                return
+            except ConfigError as error:
+                problems.append(str(error))
+        raise ConfigError(
+            "no LLM provider is usable (set the key, or a keyless local provider in the llm "
+            "settings): " + "; ".join(problems)
+        )
 
     async def __call__(
         self, message: IRISMessage, context: RemediationContext

@@ -18,6 +18,8 @@ from __future__ import annotations
 import functools
 import importlib
 import inspect
+import os
+import sys
 from collections.abc import AsyncIterable, Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -85,7 +87,7 @@ def resolve_remediator(
     if ":" in spec:
         module_name, _, attribute = spec.partition(":")
         try:
-            module = importlib.import_module(module_name)
+            module = import_module(module_name)
         except ImportError as error:
             raise ConfigError(
                 f"remediator {spec!r}: cannot import {module_name!r}: {error}"
@@ -117,6 +119,49 @@ def resolve_remediator(
         return cast("Callable[[], Remediator]", target)
     remediator: Remediator = target
     return lambda: remediator
+
+
+def import_module(name: str) -> Any:
+    """Import a remediator's module as ``python -m`` would: the current directory comes first.
+
+    ``pytest-iris chaos`` and pytest resolve ``module:callable`` this one way,
+    whatever pytest's rootdir or import mode put on ``sys.path``.
+    """
+    cwd = os.getcwd()
+    added = cwd not in sys.path
+    if added:
+        sys.path.insert(0, cwd)
+    try:
+        return importlib.import_module(name)
+    finally:
+        if added and cwd in sys.path:
+            sys.path.remove(cwd)
+
+
+def preflight(
+    spec: str | None, registry: Registry | None = None, *, settings: IrisSettings | None = None
+) -> str:
+    """Resolve and build the remediator once before any host is built; returns its spec.
+
+    A remediator that cannot be imported, built, or lacks what it needs (an
+    object's ``preflight()`` method raises, e.g. the LLM one without an API
+    key) raises :class:`~pytest_iris.errors.ConfigError` here, so that a run
+    stops at its start instead of failing every scenario.
+    """
+    spec = (spec or DEFAULT_REMEDIATOR).strip()
+    factory = resolve_remediator(spec, registry, settings=settings)
+    try:
+        remediator = factory()
+        check = getattr(remediator, "preflight", None)
+        if callable(check):
+            check()
+    except ConfigError as error:
+        raise ConfigError(f"remediator {spec!r}: {error}") from error
+    except Exception as error:  # the user's constructor may raise anything
+        raise ConfigError(
+            f"remediator {spec!r} could not be built: {type(error).__name__}: {error}"
+        ) from error
+    return spec
 
 
 def _takes_settings(cls: type) -> bool:

@@ -108,6 +108,16 @@ def _scenario(journal: Journal) -> str:
     c = journal.counts()
     failures = "".join(f"<li>{e(f)}</li>" for f in journal.failures)
     rows = "".join(_row(ev) for ev in journal.events)
+    checks = "".join(
+        f'<li class="{"ok" if p.ok else "failed"}">{"ok" if p.ok else "FAILED"} '
+        f"{e(p.name)}: {e(p.detail)}</li>"
+        for p in journal.checks
+    )
+    tracebacks = "".join(
+        f'<pre class="traceback">{e(str(ev.data["traceback"]))}</pre>'
+        for ev in journal.events
+        if ev.kind == "error" and ev.data.get("traceback")
+    )
     return (
         f'<section class="scenario" id="scenario-{e(journal.scenario)}" '
         f'data-status="{e(journal.status)}">'
@@ -124,6 +134,8 @@ def _scenario(journal: Journal) -> str:
         f"{c['results_failed']} failed</dd>"
         "</dl>"
         + (f'<ul class="failures">{failures}</ul>' if failures else "")
+        + tracebacks
+        + (f'<h3>checks</h3><ul class="checks">{checks}</ul>' if checks else "")
         + _timeline(journal)
         + f"<details><summary>all {len(journal.events)} events</summary>"
         f"<table><tr><th>t (s)</th><th>kind</th><th>what</th></tr>{rows}</table></details>"

@@ -20,6 +20,7 @@ import os
 import shutil
 import tempfile
 import time
+import traceback
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
 
@@ -49,6 +50,8 @@ if TYPE_CHECKING:
 
 #: Rounds of messages -> commands -> new messages after one fault before giving up.
 MAX_ROUNDS = 12
+#: Host seconds past its time after which a fault is journaled as applied late.
+LATE_S = 0.01
 #: Host seconds a remediator takes to react to a message (keeps the timeline readable).
 REACTION_S = 0.5
 
@@ -386,7 +389,7 @@ class ScenarioRunner:
         daemons) whose instance has since stopped or been replaced is skipped
         and journaled, never applied to the new one.
         """
-        busy = [t for t, _, _ in self._calls if self._t0 + t >= when]
+        late = round(self._clock() - when, 3)
         if fault.action in _INSTANCE_FAULTS:
             gone = self.instances.gone_since(when, self._control_pid(), t0=self._t0)
             if gone is None and fault.kill is not None and self._control_pid() is None:
@@ -398,12 +401,11 @@ class ScenarioRunner:
                     data={"action": fault.action, "at": fault.at, "skipped": True},
                 )
                 return []
-        if busy:
-            late = round(self._clock() - when, 3)
+        if late > LATE_S and self._calls:
             self._event(
                 "note",
                 f"fault {fault.describe()} scheduled at t={fault.at:g}s applied {late:g}s late: "
-                f"the remediation's command at t={busy[0]:.1f}s kept the host busy",
+                f"the remediation's command at t={self._calls[-1][0]:.1f}s kept the host busy",
             )
         batches = await self._inject(fault, "fault")
         self.instances.observe(self._clock(), self._control_pid())
@@ -457,7 +459,10 @@ class ScenarioRunner:
                         commands = await ask(remediator, message, context)
                     except Exception as error:  # the code under test may raise anything
                         self._event(
-                            "error", f"remediator raised {type(error).__name__}: {error}", ok=False
+                            "error",
+                            f"remediator raised {type(error).__name__}: {error}",
+                            ok=False,
+                            data={"traceback": user_traceback(error)},
                         )
                         self.journal.failures.append(
                             f"remediator raised {type(error).__name__} on message "
@@ -601,6 +606,19 @@ class ScenarioRunner:
 
 #: faults aimed at the instance itself: its log lines and its processes
 _INSTANCE_FAULTS = frozenset({"sequence", "llm", "lines", "kill"})
+
+
+def user_traceback(error: BaseException) -> str:
+    """The traceback of an exception from the user's code, from its first frame outside pytest-iris."""
+    package = str(Path(__file__).resolve().parent.parent)
+    tb = error.__traceback__
+    while (
+        tb is not None
+        and tb.tb_next is not None
+        and tb.tb_frame.f_code.co_filename.startswith(package)
+    ):
+        tb = tb.tb_next
+    return "".join(traceback.format_exception(type(error), error, tb)).rstrip()
 
 
 def _expected_failure(scenario: Scenario, command: RemediationCommand, result: ToolResult) -> bool:

@@ -40,9 +40,12 @@ class InstanceTimeline:
         Times in the sentence are seconds from ``t0`` (the scenario start).
         """
         then = self.at(clock)
-        if then is None or then == now:
+        if then == now:
             return None
         when = next((t for t, pid in self.changes if t > clock and pid != then), None)
-        how = "stopped" if now is None else f"restarted (control process now {now})"
         at = f" at t={when - t0:.1f}s" if when is not None else ""
+        if then is None:
+            since = f" (control process {now} runs{at.replace(' at ', ' since ')})" if now else ""
+            return f"the instance was down or being restarted then{since}"
+        how = "stopped" if now is None else f"restarted (control process now {now})"
         return f"its instance (control process {then}) was {how}{at}"

@@ -13,7 +13,7 @@ import json
 import os
 import sys
 from pathlib import Path
-from typing import Any
+from typing import Any, TextIO
 
 
 def register(subparsers: Any) -> None:
@@ -38,22 +38,30 @@ def register(subparsers: Any) -> None:
     parser.add_argument(
         "--keep", metavar="DIR", help="build the sandbox hosts under DIR and keep them"
     )
+    parser.add_argument(
+        "--log-file",
+        metavar="PATH",
+        help="write the tools' and transports' JSON events to PATH (default: not written, so "
+        "they never land between report lines)",
+    )
+    parser.add_argument(
+        "--log-level",
+        choices=("debug", "info", "warning", "error", "critical"),
+        default=None,
+        help="minimum level of the JSON events (default: info with --log-file; without "
+        "--log-file, giving a level writes the events to stderr)",
+    )
     parser.set_defaults(handler=run)
 
 
 def run(args: argparse.Namespace) -> int:
     from pytest_iris import logging as iris_logging
-    from pytest_iris.chaos.journal import Journal, summary_lines
     from pytest_iris.chaos.loader import load_scenario
-    from pytest_iris.chaos.remediator import resolve_remediator
-    from pytest_iris.chaos.runner import ScenarioRunner
+    from pytest_iris.chaos.remediator import preflight
     from pytest_iris.errors import InstanceError
     from pytest_iris.registry import Registry
 
-    iris_logging.configure(level="warning")
-    # like `python -m`, a remediator module in the current directory is importable
-    if os.getcwd() not in sys.path:
-        sys.path.insert(0, os.getcwd())
+    log = _log_stream(args)
     try:
         settings = args.settings()
         remediator = args.remediator or settings.chaos.remediator
@@ -63,13 +71,49 @@ def run(args: argparse.Namespace) -> int:
             for name, path in sorted(library.items()):
                 print(f"{name:32} {load_scenario(path).title}")
             return 0
-        # a bad spec fails before any host is built
-        resolve_remediator(remediator, registry, settings=settings)
+        # a bad remediator or scenario stops the run before any host is built
+        preflight(remediator, registry, settings=settings)
         chosen = _choose(args.scenarios, library)
-        scenarios = [(load_scenario(path), path) for path in chosen]
+        scenarios = [(load_scenario(path, registry), path) for path in chosen]
     except InstanceError as error:
         print(f"pytest-iris chaos: {error}", file=sys.stderr)
+        if log is not None:
+            log.close()
         return 2
+    try:
+        return _run_all(args, scenarios, remediator, registry, settings)
+    finally:
+        if log is not None:
+            log.close()
+        iris_logging.configure()
+
+
+def _log_stream(args: argparse.Namespace) -> TextIO | None:
+    """Where the JSON events go: a file, stderr when a level is asked for, else nowhere."""
+    from pytest_iris import logging as iris_logging
+
+    if args.log_file:
+        stream = open(args.log_file, "a", encoding="utf-8")  # noqa: SIM115 - closed by run()
+        iris_logging.configure(level=args.log_level or "info", stream=stream)
+        return stream
+    if args.log_level:
+        iris_logging.configure(level=args.log_level)
+        return None
+    stream = open(os.devnull, "w", encoding="utf-8")  # noqa: SIM115 - closed by run()
+    iris_logging.configure(level="critical", stream=stream)
+    return stream
+
+
+def _run_all(
+    args: argparse.Namespace,
+    scenarios: list[tuple[Any, Path]],
+    remediator: str,
+    registry: Any,
+    settings: Any,
+) -> int:
+    from pytest_iris.chaos.journal import Journal, summary_lines
+    from pytest_iris.chaos.runner import ScenarioRunner
+
     journals: list[Journal] = []
     for scenario, path in scenarios:
         root = Path(args.keep) / scenario.name if args.keep else None
@@ -91,8 +135,10 @@ def run(args: argparse.Namespace) -> int:
 
         print(f"report: {write_report(journals, args.report)}")
     if args.json:
-        Path(args.json).write_text(
-            json.dumps([j.to_dict() for j in journals], indent=2, default=str), encoding="utf-8"
+        from pytest_iris.atomic import write_atomic
+
+        write_atomic(
+            args.json, json.dumps([j.to_dict() for j in journals], indent=2, default=str) + "\n"
         )
     return 0 if passed == len(journals) else 1
 

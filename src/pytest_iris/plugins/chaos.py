@@ -65,14 +65,21 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line(
         "markers",
-        "iris_scenario(name): set up the test's sandbox host, faults and endpoint from the named "
-        "chaos scenario (use the iris_chaos fixture).",
+        "iris_scenario(name, expect='passed'): set up the test's sandbox host, faults and "
+        "endpoint from the named chaos scenario (use the iris_chaos fixture). name: a registered "
+        "scenario. expect: 'passed' (default: a run()/verify() whose expectations fail fails the "
+        "test) or 'failed' (the test expects the scenario's expectations to fail).",
     )
     config.addinivalue_line(
         "markers",
-        "iris_expect_remediation(tool, parameter=None, value=None, min=None, max=None, "
-        "action=None, restarted=None, **parameters): at the end of the test, check what the "
-        "remediation tools did on the iris_chaos host.",
+        "iris_expect_remediation(tool, parameter=None, *, value=None, min=None, max=None, "
+        "action=None, status='success', restarted=None, **parameters): after the test, check "
+        "what the tools did on the iris_chaos host. tool: a registered tool (cpf, kernel, "
+        "restart, ...). parameter: the kernel key or CPF parameter (section.key) that must have "
+        "changed. value: its exact new value; min/max: bounds on it (not with value). action: "
+        "the call's action. status: success, failure or partial. restarted: tool='restart' "
+        "only, whether the control process was replaced. **parameters: a subset of the call's "
+        "parameters (force=True).",
     )
     if not hasattr(config, "workerinput"):
         config.pluginmanager.register(ChaosReporter(config), "iris-chaos-reporter")
@@ -112,8 +119,13 @@ class ScenarioFile(pytest.File):
 
     def collect(self) -> Iterator[pytest.Item]:
         from pytest_iris.chaos.loader import load_scenario
+        from pytest_iris.errors import ScenarioError
+        from pytest_iris.registry import Registry
 
-        scenario = load_scenario(self.path)
+        try:  # what it names (sequences, parameters, tools) is checked here, with its line
+            scenario = load_scenario(self.path, Registry.from_pytest(self.config))
+        except ScenarioError as error:
+            raise self.CollectError(str(error)) from None
         yield ScenarioItem.from_parent(self, name=scenario.name, scenario=scenario)
 
 
@@ -158,7 +170,7 @@ class ScenarioItem(pytest.Item):
             return "\n".join(
                 [head + repr(self.journal.remediator) + ":"]
                 + [f"  - {f}" for f in self.journal.failures]
-                + ["", *summary_lines(self.journal)]
+                + ["", *summary_lines(self.journal, tracebacks=True)]
             )
         return super().repr_failure(excinfo)
 
@@ -238,12 +250,51 @@ def _has_llm_faults(registry: Any, name: str) -> bool:
     return path is not None and any(f.llm is not None for f in load_scenario(path).faults)
 
 
+def _marker_problem(item: pytest.Item) -> str | None:
+    """What is wrong with the item's chaos markers, each said with its allowed values."""
+    from pytest_iris.chaos.assertions import remediation_marker_problem
+    from pytest_iris.registry import Registry
+
+    registry = Registry.from_pytest(item.config)
+    scenario = item.get_closest_marker("iris_scenario")
+    if scenario is not None:
+        known = ", ".join(sorted(registry.scenario_paths)) or "none"
+        if len(scenario.args) != 1 or not isinstance(scenario.args[0], str):
+            return f"iris_scenario takes one scenario name (one of {known}), got {scenario.args!r}"
+        if scenario.args[0] not in registry.scenario_paths:
+            return f"iris_scenario({scenario.args[0]!r}): no such scenario (known: {known})"
+        unknown = sorted(set(scenario.kwargs) - {"expect"})
+        if unknown:
+            return f"iris_scenario: unknown keyword(s) {', '.join(unknown)} (it takes expect=)"
+        expect = scenario.kwargs.get("expect", "passed")
+        if expect not in ("passed", "failed"):
+            return f"iris_scenario: expect={expect!r} is not 'passed' or 'failed'"
+    for marker in item.iter_markers("iris_expect_remediation"):
+        problem = remediation_marker_problem(marker.args, dict(marker.kwargs), registry.tools)
+        if problem:
+            return f"iris_expect_remediation: {problem}"
+    return None
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    """Markers are checked before any fixture builds a host."""
+    if item.get_closest_marker("iris_scenario") or item.get_closest_marker(
+        "iris_expect_remediation"
+    ):
+        problem = _marker_problem(item)
+        if problem:
+            path, line, _ = item.reportinfo()
+            where = f"{path}:{(line or 0) + 1}" if line is not None else str(path)
+            pytest.fail(f"{where}: {item.name}: {problem}", pytrace=False)
+
+
 @pytest.hookimpl(wrapper=True)
 def pytest_runtest_call(item: pytest.Item) -> Generator[None, None, None]:
     result = yield
+    harness = getattr(item, "funcargs", {}).get("iris_chaos")
     markers = list(item.iter_markers("iris_expect_remediation"))
     if markers:
-        harness = getattr(item, "funcargs", {}).get("iris_chaos")
         if harness is None:
             raise pytest.UsageError(
                 f"{item.nodeid}: @pytest.mark.iris_expect_remediation needs the iris_chaos fixture"
@@ -252,7 +303,90 @@ def pytest_runtest_call(item: pytest.Item) -> Generator[None, None, None]:
 
         for marker in reversed(markers):
             assert_remediation(harness, *marker.args, **marker.kwargs)
+    if harness is not None:
+        _check_verdict(item, harness)
     return result
+
+
+def _check_verdict(item: pytest.Item, harness: Any) -> None:
+    """A scenario whose expectations failed fails its test, unless the test expects that."""
+    marker = item.get_closest_marker("iris_scenario")
+    expect = marker.kwargs.get("expect", "passed") if marker is not None else "passed"
+    journal = harness.journal
+    if expect == "failed":
+        if not harness.checked:
+            raise ScenarioFailed(
+                f"scenario {journal.scenario!r} is expected to fail, but its expectations were "
+                "never checked (call iris_chaos.run() or iris_chaos.verify())"
+            )
+        if journal.passed:
+            raise ScenarioFailed(
+                f"scenario {journal.scenario!r} was expected to fail (expect='failed'), but it "
+                f"passed with remediator {journal.remediator!r}"
+            )
+        return
+    if harness.checked and journal.status in ("failed", "error"):
+        from pytest_iris.chaos.journal import summary_lines
+
+        raise ScenarioFailed(
+            f"scenario {journal.scenario!r} {journal.status} with remediator "
+            f"{journal.remediator!r} (mark the test iris_scenario(..., expect='failed') if "
+            "that is what it checks):\n"
+            + "\n".join(f"  - {f}" for f in journal.failures)
+            + "\n"
+            + "\n".join(summary_lines(journal, tracebacks=True))
+        )
+
+
+def _explicit_remediator(config: pytest.Config) -> str | None:
+    """A remediator named by option, ini or environment (no settings load: start-up stays cheap)."""
+    import os
+
+    value = (
+        config.getoption("iris_remediator", None)
+        or config.getini("iris_remediator")
+        or os.environ.get("PYTEST_IRIS_CHAOS__REMEDIATOR")
+    )
+    return str(value) if value else None
+
+
+def _preflight(config: pytest.Config) -> None:
+    """Resolve and build the remediator once; a broken one stops the run with status 2."""
+    from pytest_iris.chaos.remediator import preflight
+    from pytest_iris.errors import ConfigError
+    from pytest_iris.plugins.core import settings_for
+    from pytest_iris.registry import Registry
+
+    if config.stash.get(_PREFLIGHT, False):
+        return
+    config.stash[_PREFLIGHT] = True
+    try:
+        preflight(
+            remediator_spec(config), Registry.from_pytest(config), settings=settings_for(config)
+        )
+    except ConfigError as error:
+        pytest.exit(f"pytest-iris: {error}", returncode=2)
+
+
+_PREFLIGHT = pytest.StashKey[bool]()
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_sessionstart(session: pytest.Session) -> None:
+    # under xdist the controller collects nothing: check a named remediator here, once
+    config = session.config
+    if not hasattr(config, "workerinput") and _explicit_remediator(config):
+        _preflight(config)
+
+
+def pytest_collection_modifyitems(
+    session: pytest.Session, config: pytest.Config, items: list[pytest.Item]
+) -> None:
+    if any(
+        isinstance(item, ScenarioItem) or "iris_chaos" in getattr(item, "fixturenames", ())
+        for item in items
+    ):
+        _preflight(config)
 
 
 # -- reports -----------------------------------------------------------------------

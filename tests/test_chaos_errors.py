@@ -1,0 +1,280 @@
+"""Errors that name the fix: markers, scenario files and remediators checked before anything runs."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from pytest_iris.builtin_plugin import SCENARIO_DIR
+
+TESTS = Path(__file__).parent
+
+
+def _broken(pytester: pytest.Pytester) -> None:
+    shutil.copy(TESTS / "chaos_remediators.py", pytester.path / "chaos_remediators.py")
+
+
+BAD_PARAMS = """
+name: bad_params
+faults:
+  - at: 1
+    sequence: lock_table
+    params:
+      peak: lots
+  - at: 2
+    sequence: no_such_sequence
+"""
+
+
+def test_unknown_sequence_and_bad_parameter_stop_collection_with_file_line(
+    pytester: pytest.Pytester,
+) -> None:
+    (pytester.path / "iris_chaos_bad_params.yaml").write_text(BAD_PARAMS)
+    result = pytester.runpytest()
+    assert result.ret == 2
+    result.assert_outcomes(errors=1)
+    result.stdout.fnmatch_lines(
+        [
+            "*iris_chaos_bad_params.yaml:7: faults[[]0[]].params.peak: 'lots' is not a valid peak"
+            " for sequence 'lock_table' (expected int); it takes: peak: int = 97, recover: bool"
+            " = True",
+            "*iris_chaos_bad_params.yaml:9: faults[[]1[]].sequence: unknown log sequence"
+            " 'no_such_sequence' (registered: *lock_table*",
+        ]
+    )
+    assert "TypeError" not in result.stdout.str()
+    assert "Traceback" not in result.stdout.str()
+
+
+def test_cli_reports_the_same_scenario_errors_and_exits_2(tmp_path: Path) -> None:
+    path = tmp_path / "iris_chaos_bad_params.yaml"
+    path.write_text(BAD_PARAMS)
+    done = subprocess.run(
+        [sys.executable, "-m", "pytest_iris", "chaos", str(path)],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        check=False,
+        timeout=120,
+    )
+    assert done.returncode == 2, done.stderr
+    assert f"{path}:7: faults[0].params.peak: 'lots' is not a valid peak" in done.stderr
+    assert f"{path}:9: faults[1].sequence: unknown log sequence" in done.stderr
+    assert done.stdout == ""
+
+
+@pytest.mark.parametrize(
+    ("spec", "says"),
+    [
+        ("no_such_module:fix", "remediator 'no_such_module:fix': cannot import 'no_such_module'"),
+        ("chaos_remediators:missing", "'chaos_remediators' has no 'missing'"),
+        ("llm", "no LLM provider is usable"),
+    ],
+)
+def test_broken_remediator_stops_the_run_at_start_with_status_2(
+    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch, spec: str, says: str
+) -> None:
+    """Under pytest and the CLI alike, resolving module paths from the current directory."""
+    _broken(pytester)
+    monkeypatch.delenv("OPENAI_API_KEY", raising=False)
+    shutil.copy(SCENARIO_DIR / "iris_chaos_license_limit.yaml", pytester.path)
+    result = pytester.runpytest_subprocess("--iris-remediator", spec, "-p", "no:cacheprovider")
+    assert result.ret == 2
+    result.stderr.fnmatch_lines([f"*{says}*"])
+    assert not list(pytester.path.glob("**/chaos-license_limit*"))  # no sandbox was built
+    done = subprocess.run(
+        [sys.executable, "-m", "pytest_iris", "chaos", "--remediator", spec, "license_limit"],
+        capture_output=True,
+        text=True,
+        cwd=pytester.path,
+        check=False,
+        timeout=120,
+    )
+    assert done.returncode == 2
+    assert says in done.stderr
+    assert done.stdout == ""
+
+
+def test_module_paths_resolve_the_same_way_under_pytest_and_the_cli(
+    pytester: pytest.Pytester,
+) -> None:
+    """A remediator module beside the tests, not on sys.path: both find it from the cwd."""
+    _broken(pytester)
+    shutil.copy(SCENARIO_DIR / "iris_chaos_lock_table_full.yaml", pytester.path)
+    result = pytester.runpytest_subprocess(
+        "--iris-remediator", "chaos_remediators:async_lock_fixer", "-p", "no:cacheprovider"
+    )
+    result.assert_outcomes(passed=1)
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pytest_iris",
+            "chaos",
+            "--remediator",
+            "chaos_remediators:async_lock_fixer",
+            "lock_table_full",
+        ],
+        capture_output=True,
+        text=True,
+        cwd=pytester.path,
+        check=False,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+
+
+def test_remediator_exception_has_its_traceback_in_terminal_json_and_html(
+    pytester: pytest.Pytester,
+) -> None:
+    _broken(pytester)
+    shutil.copy(SCENARIO_DIR / "iris_chaos_lock_table_full.yaml", pytester.path)
+    report = pytester.path / "chaos.html"
+    result = pytester.runpytest(
+        "--iris-remediator", "chaos_remediators:raises", f"--iris-report={report}"
+    )
+    result.assert_outcomes(failed=1)
+    result.stdout.fnmatch_lines(
+        [
+            "*error   remediator raised RuntimeError: cannot handle 'LockTable Warning: L' FAILED",
+            "*| Traceback (most recent call last):",
+            '*|   File "*chaos_remediators.py", line *, in raises',
+            "*|     raise RuntimeError(*",
+            "*| RuntimeError: cannot handle 'LockTable Warning: L'",
+        ]
+    )
+    assert "pytest_iris/chaos/runner.py" not in result.stdout.str()  # the user's frames only
+    page = report.read_text(encoding="utf-8")
+    assert '<pre class="traceback">Traceback (most recent call last):' in page
+    assert "in raises" in page
+    out = pytester.path / "journals.json"
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pytest_iris",
+            "chaos",
+            "--remediator",
+            "chaos_remediators:raises",
+            "--json",
+            str(out),
+            "lock_table_full",
+        ],
+        capture_output=True,
+        text=True,
+        cwd=pytester.path,
+        check=False,
+        timeout=120,
+    )
+    assert done.returncode == 1
+    assert "| RuntimeError: cannot handle" in done.stdout
+    (journal,) = json.loads(out.read_text())
+    errors = [e for e in journal["events"] if e["kind"] == "error" and "traceback" in e["data"]]
+    assert "in raises" in errors[0]["data"]["traceback"]
+
+
+MARKERS = """
+import pytest
+
+@pytest.mark.iris_scenario("lock_table_full")
+@pytest.mark.iris_expect_remediation(tool="cpf", parameter="config.lockziz", min=1)
+def test_unknown_parameter(iris_chaos):
+    pass
+
+@pytest.mark.iris_scenario("lock_table_full")
+@pytest.mark.iris_expect_remediation(tool="cpf", parameter="config.locksiz", value=1, min=1)
+def test_value_and_min(iris_chaos):
+    pass
+
+@pytest.mark.iris_scenario("lock_table_full")
+@pytest.mark.iris_expect_remediation(tool="kernel", parameter="kernel.shmmax", min=9, max=1)
+def test_min_over_max(iris_chaos):
+    pass
+
+@pytest.mark.iris_scenario("lock_table_full")
+@pytest.mark.iris_expect_remediation(tool="restart", forse=True)
+def test_unknown_call_parameter(iris_chaos):
+    pass
+
+@pytest.mark.iris_scenario("lock_table_full")
+@pytest.mark.iris_expect_remediation(tool="cpff")
+def test_unknown_tool(iris_chaos):
+    pass
+
+@pytest.mark.iris_scenario("lock_table_fulll")
+def test_unknown_scenario(iris_chaos):
+    pass
+
+@pytest.mark.iris_scenario("lock_table_full", expect="maybe")
+def test_bad_expect(iris_chaos):
+    pass
+"""
+
+
+def test_markers_are_checked_before_any_host_is_built(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(test_markers=MARKERS)
+    result = pytester.runpytest("-p", "no:randomly")
+    result.assert_outcomes(errors=7)
+    text = result.stdout.str()
+    result.stdout.fnmatch_lines(
+        [
+            "*test_markers.py:3: test_unknown_parameter: iris_expect_remediation:"
+            " parameter='config.lockziz': unknown parameter [[]config[]]lockziz*locksiz*",
+            "*test_value_and_min: iris_expect_remediation: value=1 contradicts min/max*",
+            "*test_min_over_max: iris_expect_remediation: min=9 is greater than max=1*",
+            "*test_unknown_call_parameter: iris_expect_remediation: unknown keyword(s) forse:"
+            " restart calls take force, instance*",
+            "*test_unknown_tool: iris_expect_remediation: tool='cpff' is not a registered tool"
+            " (one of cpf, kernel, restart)*",
+            "*test_unknown_scenario: iris_scenario('lock_table_fulll'): no such scenario"
+            " (known: *lock_table_full*",
+            "*test_bad_expect: iris_scenario: expect='maybe' is not 'passed' or 'failed'*",
+        ]
+    )
+    assert "still holds" not in text and "Traceback" not in text
+    assert not list(pytester.path.glob("**/chaos/host"))
+
+
+def test_markers_document_every_keyword(pytester: pytest.Pytester) -> None:
+    result = pytester.runpytest("--markers")
+    text = result.stdout.str()
+    scenario = next(line for line in text.splitlines() if "iris_scenario(" in line)
+    for keyword in ("name", "expect"):
+        assert keyword in scenario
+    expect = next(line for line in text.splitlines() if "iris_expect_remediation(" in line)
+    for keyword in (
+        "tool",
+        "parameter",
+        "value",
+        "min",
+        "max",
+        "action",
+        "status",
+        "restarted",
+        "**parameters",
+    ):
+        assert f"{keyword}:" in expect or f"{keyword}=" in expect, keyword
+
+
+def test_bounds_print_as_the_cpf_writes_them(pytester: pytest.Pytester) -> None:
+    """No ``3.35544e+07``: a bound on locksiz reads as the CPF holds it."""
+    pytester.makepyfile(
+        test_bound="""
+        import pytest
+
+        @pytest.mark.iris_scenario("lock_table_full")
+        @pytest.mark.iris_expect_remediation(tool="cpf", parameter="config.locksiz", min=33554432)
+        def test_too_small(iris_chaos):
+            iris_chaos.dispatch({"tool": "cpf", "action": "set", "dry_run": False,
+                                 "parameters": {"changes": {"config.locksiz": "20000000"}}})
+        """
+    )
+    result = pytester.runpytest()
+    result.assert_outcomes(failed=1)
+    result.stdout.fnmatch_lines(["*config.locksiz: expected at least 33554432, found 20000000*"])
+    assert "e+07" not in result.stdout.str()
