@@ -441,3 +441,86 @@ def test_writer_used_by_hand_keeps_no_thread_and_closes(tmp_path: Path) -> None:
     live.stop()
     assert not live.running
     assert os.path.getsize(tmp_path / "messages.log") > 0
+
+
+# -- logtail2 (Debian's logtail package): a poller whose polls the test makes --
+
+
+class LogTail2:
+    """Runs ``logtail2`` once per :meth:`poll`, each a poll at a known instant."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.offsets = path.with_name(path.name + ".offset")
+        self.polls: list[float] = []
+        self.out: list[str] = []
+
+    def poll(self) -> None:
+        self.polls.append(time.monotonic())  # the writer is idle until logtail2 returns
+        done = subprocess.run(
+            ["logtail2", "-f", str(self.path), "-o", str(self.offsets)],
+            capture_output=True,
+            text=True,
+            check=True,
+            timeout=DEADLINE,
+        )
+        # its own warning about a shrunk file is three lines of asterisks
+        self.out += [line for line in done.stdout.splitlines() if not line.startswith("*")]
+
+
+@pytest.fixture
+def logtail2() -> type[LogTail2]:
+    if shutil.which("logtail2") is None:
+        pytest.skip("logtail2 not installed (Debian package logtail; .ci/run installs it)")
+    return LogTail2
+
+
+def test_logtail2_recovers_rotated_lines_from_plain_dot_1(
+    logtail2: type[LogTail2], tmp_path: Path
+) -> None:
+    """delaycompress keeps .1 plain: logtail2 reads the rest of the old file from it."""
+    live = LiveLogWriter(tmp_path / "messages.log", _plain(11), compress=True, delaycompress=True)
+    reader = logtail2(live.path)
+    live.write(20)
+    reader.poll()
+    for _ in range(3):
+        live.write(15)
+        live.rotate()  # lines rotated away before the next poll
+        live.write(5)
+        reader.poll()
+    live.stop()
+    assert reader.out == live.lines
+    assert len(live.truth.unseen(reader.polls)) == 45  # never in the live file at a poll
+
+
+def test_logtail2_loses_exactly_the_unseen_lines_when_dot_1_is_compressed(
+    logtail2: type[LogTail2], tmp_path: Path
+) -> None:
+    """compress without delaycompress: the old file is .1.gz, which logtail2 cannot read."""
+    live = LiveLogWriter(tmp_path / "messages.log", _plain(12), compress=True)
+    reader = logtail2(live.path)
+    live.write(20)
+    reader.poll()
+    live.write(15)
+    live.rotate()
+    live.write(5)
+    reader.poll()
+    live.stop()
+    assert reader.out == _expected(live, reader.polls) == live.lines[:20] + live.lines[35:]
+
+
+def test_logtail2_misses_exactly_the_copytruncate_window(
+    logtail2: type[LogTail2], tmp_path: Path
+) -> None:
+    live = LiveLogWriter(
+        tmp_path / "messages.log", _plain(13), rotate_mode="copytruncate", copytruncate_window=3
+    )
+    reader = logtail2(live.path)
+    live.write(30)
+    reader.poll()
+    live.rotate()
+    live.write(5)  # fewer bytes than before: logtail2 sees the file shrank and starts over
+    reader.poll()
+    live.stop()
+    assert reader.out == _expected(live, reader.polls)
+    assert [r.index for r in live.truth.unseen(reader.polls)] == [30, 31, 32]
