@@ -524,3 +524,47 @@ def test_logtail2_misses_exactly_the_copytruncate_window(
     live.stop()
     assert reader.out == _expected(live, reader.polls)
     assert [r.index for r in live.truth.unseen(reader.polls)] == [30, 31, 32]
+
+
+# -- pygtail (PyPI, in the dev extra): a library poller with rotation support ----
+
+
+def _pygtail_poll(path: Path, polls: list[float]) -> list[str]:
+    """One run of pygtail, as a cron job would make it: a new reader on the offset file."""
+    from pygtail import Pygtail
+
+    polls.append(time.monotonic())
+    reader = Pygtail(str(path), offset_file=str(path) + ".pygtail")
+    return [line.rstrip("\n") for line in reader.readlines()]
+
+
+def test_pygtail_recovers_copied_lines_and_loses_only_the_window(tmp_path: Path) -> None:
+    path = tmp_path / "messages.log"
+    live = LiveLogWriter(path, _plain(14), rotate_mode="copytruncate", copytruncate_window=2)
+    polls: list[float] = []
+    live.write(20)
+    seen = _pygtail_poll(path, polls)
+    live.write(10)  # read by nobody before the copy: pygtail finds them in .1
+    live.rotate()
+    live.write(5)
+    seen += _pygtail_poll(path, polls)
+    live.stop()
+    lost = live.truth.lost()
+    assert [r.index for r in lost] == [30, 31]
+    assert seen == [r.text for r in live.truth.records if r not in lost]
+
+
+def test_pygtail_misses_what_the_iris_rollover_moved_between_polls(tmp_path: Path) -> None:
+    """pygtail knows logrotate's names, not IRIS's messages.old_<date>: those lines are gone."""
+    path = tmp_path / "messages.log"
+    live = LiveLogWriter(path, _plain(15), rotate_mode="iris", max_console_log_size=500)
+    polls: list[float] = []
+    live.write(20)
+    seen = _pygtail_poll(path, polls)
+    live.write(10)
+    live.restart()
+    live.write(5)
+    seen += _pygtail_poll(path, polls)
+    live.stop()
+    assert seen == _expected(live, polls) == live.lines[:20] + live.lines[30:]
+    assert live.truth.lost() == []  # the lines are in messages.old_<date>, just not followed
