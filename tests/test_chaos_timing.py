@@ -71,7 +71,7 @@ def test_faults_aimed_at_a_restarted_instance_are_skipped_and_journaled(tmp_path
     # a host-level fault still happens, late, and says so
     assert any("cpf config.locksiz=33554432" in n and "late" in n for n in _texts(journal, "note"))
     assert journal.passed, journal.failures
-    assert [(p.name, p.detail) for p in journal.checks][0] == ("restarts", "1 restart(s)")
+    assert next((p.name, p.detail) for p in journal.checks) == ("restarts", "1 restart(s)")
 
 
 COUNTED = """

@@ -39,10 +39,22 @@ def load_scenario(path: str | os.PathLike[str], registry: Registry | None = None
     """
     source = Path(path)
     try:
-        text = source.read_text(encoding="utf-8")
+        stat = source.stat()
+        key = (str(source), stat.st_mtime_ns, stat.st_size)
+        cached = _LOADED.get(key)
+        text = cached[1] if cached is not None else source.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as error:
         raise ScenarioError(f"{source}: cannot read scenario file: {error}") from error
-    return load_scenario_text(text, str(source), registry)
+    if cached is None:
+        cached = _LOADED[key] = (load_scenario_text(text, str(source)), text)
+    if registry is not None:
+        _check_names(cached[0], registry, text, str(source))
+    return cached[0]
+
+
+#: scenarios already parsed in this process, by (path, mtime, size), with their text: a
+#: scenario is frozen, and a worker otherwise parses each file again per lookup and item
+_LOADED: dict[tuple[str, int, int], tuple[Scenario, str]] = {}
 
 
 def load_scenario_text(
@@ -71,18 +83,26 @@ def load_scenario_text(
     except PydanticValidationError as error:
         raise ScenarioError(_describe(error, root, source)) from error
     if registry is not None:
-        from pytest_iris.chaos.validate import scenario_problems
-
-        problems = scenario_problems(scenario, registry)
-        if problems:
-            raise ScenarioError(
-                "invalid scenario:\n  "
-                + "\n  ".join(
-                    f"{source}:{line_of(root, loc)}: {_field_path(loc)}: {message}"
-                    for loc, message in problems
-                )
-            )
+        _check_names(scenario, registry, text, source)
     return scenario
+
+
+def _check_names(scenario: Scenario, registry: Registry, text: str, source: str) -> None:
+    """What the scenario names must be registered; each problem with its line."""
+    from pytest_iris.chaos.validate import scenario_problems
+
+    problems = scenario_problems(scenario, registry)
+    if not problems:
+        return
+    root = _yaml.compose(text, source)  # parsed before: only lines are wanted now
+    raise ScenarioError(
+        "invalid scenario:\n  "
+        + "\n  ".join(
+            f"{source}:{line_of(root, loc) if root is not None else 1}: "
+            f"{_field_path(loc)}: {message}"
+            for loc, message in problems
+        )
+    )
 
 
 def line_of(root: yaml.Node, loc: Sequence[str | int]) -> int:
