@@ -81,8 +81,14 @@ class ToolResult(BaseModel):
 
 
 def json_schemas() -> dict[str, dict[str, Any]]:
-    """The JSON schemas of the public models, by model name."""
-    return {
-        model.__name__: model.model_json_schema()
+    """The JSON schemas of the public models and the transport's wire envelopes, by name.
+
+    Timestamps are described as the wire carries them (pytest_iris.transport.schema).
+    """
+    from pytest_iris.transport.schema import envelope_schemas, wire
+
+    schemas = {
+        model.__name__: wire(model.model_json_schema(mode="serialization"))
         for model in (IRISMessage, RemediationCommand, ToolResult)
     }
+    return {**schemas, **envelope_schemas()}

@@ -14,16 +14,26 @@ def register(subparsers: Any) -> None:
         "transport's wire envelopes)",
     )
     parser.add_argument("model", nargs="?", help="only this model's schema")
+    parser.add_argument(
+        "--openapi",
+        action="store_true",
+        help="print an OpenAPI 3.1 document of the receiver's routes (publish, batch, "
+        "commands) instead",
+    )
     parser.set_defaults(handler=run)
 
 
 def run(args: argparse.Namespace) -> int:
     from pytest_iris.models import json_schemas
-    from pytest_iris.transport.envelope import MessageBatch, MessageEnvelope
+    from pytest_iris.transport.schema import openapi
 
+    if args.openapi:
+        if args.model:
+            print("pytest-iris schema: --openapi prints the whole document; drop the model name")
+            return 2
+        print(json.dumps(openapi(), indent=2))
+        return 0
     schemas = json_schemas()
-    for wire in (MessageEnvelope, MessageBatch):
-        schemas[wire.__name__] = wire.model_json_schema()
     if args.model:
         if args.model not in schemas:
             print(f"pytest-iris schema: unknown model {args.model!r}; known: {', '.join(schemas)}")

@@ -2,7 +2,8 @@
 
 OpenAI's structured outputs accept a subset of JSON Schema (objects with
 ``properties``/``required``/``additionalProperties``, arrays, ``enum``,
-``const``, ``anyOf``, ``$ref`` into ``$defs``, the scalar types). The local
+``const``, ``anyOf``, ``$ref`` into ``$defs``, the scalar types, ``pattern``,
+``minimum``/``maximum``, ``minLength``/``maxLength``, ``minItems``). The local
 server checks a scripted ``json=`` answer against the request's schema and,
 when a reply scripts no content, makes the smallest instance that validates,
 so a client's ``parse()`` gets a value its model accepts. Not a general
@@ -11,6 +12,7 @@ validator: keywords outside that subset are ignored (said here on purpose).
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 _TYPES: dict[str, tuple[type, ...]] = {
@@ -68,6 +70,18 @@ def errors(
         if not any(_is(instance, k) for k in allowed):
             return [f"{at}: expected {' or '.join(allowed)}, got {type(instance).__name__}"]
     out: list[str] = []
+    if isinstance(instance, str):
+        if "pattern" in schema and re.search(schema["pattern"], instance) is None:
+            out.append(f"{at}: {instance[:40]!r} does not match {schema['pattern']!r}")
+        if len(instance) < int(schema.get("minLength", 0)):
+            out.append(f"{at}: shorter than {schema['minLength']}")
+        if "maxLength" in schema and len(instance) > int(schema["maxLength"]):
+            out.append(f"{at}: longer than {schema['maxLength']}")
+    if isinstance(instance, int | float) and not isinstance(instance, bool):
+        if "minimum" in schema and instance < schema["minimum"]:
+            out.append(f"{at}: {instance} is below the minimum {schema['minimum']}")
+        if "maximum" in schema and instance > schema["maximum"]:
+            out.append(f"{at}: {instance} is above the maximum {schema['maximum']}")
     if isinstance(instance, dict):
         properties = schema.get("properties") or {}
         for name in schema.get("required") or []:

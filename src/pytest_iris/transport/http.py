@@ -89,6 +89,9 @@ class HttpTransport:
         retention_s: float = 86_400.0,
         poll_interval_s: float = 0.2,
         headers: dict[str, str] | None = None,
+        auth_env: str | None = None,
+        auth_header: str = "Authorization",
+        auth_scheme: str = "Bearer",
     ) -> None:
         checked = _checked_settings(
             endpoint_url=url,
@@ -100,6 +103,9 @@ class HttpTransport:
             retry=retry or RetryPolicy(),
             retention_s=retention_s,
             poll_interval_s=poll_interval_s,
+            auth_env=auth_env,
+            auth_header=auth_header,
+            auth_scheme=auth_scheme,
         )
         self.url = str(checked.endpoint_url)
         self.settings = checked
@@ -149,7 +155,26 @@ class HttpTransport:
             retry=settings.retry,
             retention_s=settings.retention_s,
             poll_interval_s=settings.poll_interval_s,
+            auth_env=settings.auth_env,
+            auth_header=settings.auth_header,
+            auth_scheme=settings.auth_scheme,
         )
+
+    def _auth_headers(self) -> dict[str, str]:
+        """The credential header, its value read from the environment now (never stored)."""
+        name = self.settings.auth_env
+        if name is None:
+            return {}
+        value = os.environ.get(name)
+        if not value:
+            from pytest_iris.errors import ConfigError
+
+            raise ConfigError(
+                f"transport.auth_env names the environment variable {name!r}, which is not set "
+                f"(or empty); export {name}=<credential for {self.url}> or unset auth_env"
+            )
+        scheme = self.settings.auth_scheme
+        return {self.settings.auth_header: f"{scheme} {value}" if scheme else value}
 
     # -- lifecycle -------------------------------------------------------------
 
@@ -169,6 +194,7 @@ class HttpTransport:
         from pytest_iris.transport._log import EventLog
 
         self._log = EventLog("pytest_iris.transport.http", endpoint=self.url)
+        auth = self._auth_headers()  # before anything opens: a missing credential is fatal
         # no await from here to the end: concurrent first publishes must not open twice
         self.outbox.open()
         limit = self.settings.max_in_flight
@@ -176,7 +202,7 @@ class HttpTransport:
             base_url=self.url,
             timeout=httpx.Timeout(self.settings.timeout_s),
             limits=httpx.Limits(max_connections=limit, max_keepalive_connections=limit),
-            headers={"Content-Type": "application/json", **self._headers},
+            headers={"Content-Type": "application/json", **self._headers, **auth},
             follow_redirects=True,
         )
         self._loop = loop

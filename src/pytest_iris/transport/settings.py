@@ -48,7 +48,9 @@ class TransportSettings(BaseModel):
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
-    kind: Literal["http", "file"] = "http"
+    #: ``http``, ``file`` or the name of a transport a plugin registers
+    #: (``pytest_iris_add_transports``); checked when the transport is built
+    kind: str = Field(default="http", min_length=1)
     #: base URL of the receiver (``kind: http``); the fixtures use the mock endpoint
     endpoint_url: str | None = None
     #: messages file (``kind: file``)
@@ -72,6 +74,13 @@ class TransportSettings(BaseModel):
     #: seconds between polls of ``GET /commands`` or of a growing commands file
     poll_interval_s: float = Field(default=0.2, gt=0, le=3600)
     retry: RetryPolicy = RetryPolicy()
+    #: name of the environment variable that holds the receiver's credential; the value
+    #: is read when the transport opens and never stored (settings, outbox, logs)
+    auth_env: str | None = Field(default=None, pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")
+    #: the header that carries it
+    auth_header: str = Field(default="Authorization", pattern=r"^[A-Za-z0-9!#$%&'*+.^_`|~-]+$")
+    #: what goes before the value ("Bearer" -> "Bearer <value>"); "" sends the value alone
+    auth_scheme: str = Field(default="Bearer", pattern=r"^[A-Za-z0-9._~+/-]*$")
 
     @field_validator("endpoint_url")
     @classmethod
