@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import json
 import threading
 from collections.abc import AsyncIterable, Awaitable, Callable
@@ -299,25 +300,32 @@ class BackgroundServer:
             headers.append((b"Content-Length", str(len(response.body)).encode()))
         if "content-type" not in names and response.stream is None:
             headers.append((b"Content-Type", b"application/json"))
-        try:
-            phrase = HTTPStatus(status).phrase.encode()
-        except ValueError:
-            phrase = b""
-        writer.write(conn.send(h11.Response(status_code=status, headers=headers, reason=phrase)))
+        head = conn.send(h11.Response(status_code=status, headers=headers, reason=_phrase(status)))
         if head_only:
-            pass
+            writer.write(head + conn.send(h11.EndOfMessage()))
         elif response.stream is not None:
+            writer.write(head)
             await writer.drain()
             async for chunk in response.stream:
                 if chunk:
                     writer.write(conn.send(h11.Data(data=chunk)))
                     await writer.drain()
-        elif response.body:
-            writer.write(conn.send(h11.Data(data=response.body)))
-        writer.write(conn.send(h11.EndOfMessage()))
+            writer.write(conn.send(h11.EndOfMessage()))
+        else:
+            # one write per response: head, body and end together (no Nagle stall)
+            body = conn.send(h11.Data(data=response.body)) if response.body else b""
+            writer.write(head + body + conn.send(h11.EndOfMessage()))
         await writer.drain()
         if conn.our_state is h11.MUST_CLOSE:
             writer.close()
+
+
+@functools.cache
+def _phrase(status: int) -> bytes:
+    try:
+        return HTTPStatus(status).phrase.encode()
+    except ValueError:
+        return b""
 
 
 def _head_size(event: h11.Request) -> int:
