@@ -6,9 +6,16 @@ rollbacks, host removed), the median of ``--runs``, beside the baseline of
 building and removing the same sandbox host with nothing happening on it.
 Then the suite: ``pytest`` collecting the built-in library (ini
 ``iris_scenarios = builtin``) in a fresh directory, run with ``-n 0`` and
-with ``-n 2``, wall time of each in the same run.
+with ``-n 2``, wall time of each in the same run. Then the growth: pytest
+over 10, 100 and 1,000 generated variants of a scenario (each its own
+sandbox host, faults, reference remediator and checks; what differs is the
+fault's time, text and severity and the scenario's seed) at ``-n 0``, ``-n 2``
+and ``-n 4``: wall time, time per scenario, and the speed-up over ``-n 0``
+of the same size. Pytest's temporary directories go to ``/dev/shm`` when it
+exists, so the figure is the plugin's cost rather than the disk's (a sandbox
+host is a few hundred small files).
 
-    python bench/chaos.py [--runs N] [--no-suite]
+    python bench/chaos.py [--runs N] [--no-suite] [--sizes 10,100,1000] [--workers 0,2,4]
 """
 
 from __future__ import annotations
@@ -74,10 +81,65 @@ def suite_wall_s(workers: str) -> float:
     return wall
 
 
+VARIANT = """\
+name: variant_{n:04d}
+seed: {n}
+tags: [generated]
+faults:
+  - at: {at}
+    lines: ["{severity} [Utility.Event] generated variant {n}: nothing to remediate"]
+expect:
+  within_s: 60
+  no_tool_calls: [{{tool: restart}}, {{tool: cpf}}]
+  instance: running
+"""
+
+
+def growth_wall_s(size: int, workers: str) -> float:
+    """Wall time of pytest over ``size`` generated scenario files with ``-n workers``."""
+    shm = Path("/dev/shm")
+    with tempfile.TemporaryDirectory(prefix="iris-chaos-growth-") as tmp:
+        for n in range(size):
+            text = VARIANT.format(n=n, at=1 + n % 50, severity=n % 2)
+            Path(tmp, f"iris_chaos_variant_{n:04d}.yaml").write_text(text)
+        base = tempfile.mkdtemp(prefix="iris-chaos-base-", dir=shm if shm.is_dir() else None)
+        try:
+            start = time.perf_counter()
+            done = subprocess.run(
+                [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-n", workers,
+                 f"--basetemp={base}"],
+                cwd=tmp,
+                capture_output=True,
+                text=True,
+                check=False,
+            )  # fmt: skip
+            wall = time.perf_counter() - start
+        finally:
+            shutil.rmtree(base, ignore_errors=True)
+    if done.returncode != 0:
+        raise SystemExit(f"{size} variants with -n {workers} failed:\n{done.stdout[-3000:]}")
+    return wall
+
+
+def growth(sizes: list[int], workers: list[str]) -> None:
+    print("\npytest over generated scenario variants (wall s; ms per scenario; x faster than -n 0)")
+    print(f"{'scenarios':>9}" + "".join(f"{'-n ' + w:>26}" for w in workers))
+    for size in sizes:
+        walls = {w: growth_wall_s(size, w) for w in workers}
+        serial = walls.get("0")
+        cells = []
+        for w in workers:
+            speed = f" {serial / walls[w]:4.2f}x" if serial else ""
+            cells.append(f"{walls[w]:8.1f}s {walls[w] / size * 1000:7.0f}ms{speed:>7}")
+        print(f"{size:>9}" + "".join(f"{cell:>26}" for cell in cells), flush=True)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--no-suite", action="store_true")
+    parser.add_argument("--sizes", default="10,100,1000", help="variant counts (comma list)")
+    parser.add_argument("--workers", default="0,2,4", help="-n values (comma list)")
     args = parser.parse_args()
     iris_logging.configure(level="error")
     registry = Registry.standalone()
@@ -107,8 +169,9 @@ def main() -> None:
         parallel = suite_wall_s("2")
         print(
             f"\npytest over the built-in library: -n 0 {serial:.1f}s, -n 2 {parallel:.1f}s "
-            f"({parallel / serial:.2f}x the -n 0 wall time)"
+            f"({serial / parallel:.2f}x faster than -n 0; target 1.6x)"
         )
+        growth([int(s) for s in args.sizes.split(",")], args.workers.split(","))
 
 
 if __name__ == "__main__":

@@ -20,6 +20,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from pytest_iris._limits import check_sequence_params
 from pytest_iris.errors import ConfigError
 from pytest_iris.generation.builder import Builder
 from pytest_iris.generation.catalog import load_catalog
@@ -99,6 +100,7 @@ def render_entries(
         raise ConfigError(
             f"sequence {name!r} has no parameter(s) {sorted(unknown)}; it takes: {allowed}"
         )
+    params = check_sequence_params(name, params, seq.params)  # types, bounds, no newlines
     if builder is None:
         builder = Builder(context, derive_rng(context.seed, "sequence", name), load_catalog())
     start = len(builder.entries)

@@ -28,6 +28,7 @@ from datetime import datetime
 from typing import Any, Final, Union
 
 from pytest_iris import defaults
+from pytest_iris._limits import MAX_LINES, MAX_RATE
 from pytest_iris.errors import ConfigError
 from pytest_iris.generation.builder import Builder
 from pytest_iris.generation.catalog import Catalog, load_catalog
@@ -264,8 +265,12 @@ class LogStream:
             raise ConfigError(f"LogStream: seed must be an int, got {seed!r}")
         if isinstance(count, bool) or not isinstance(count, int) or count < 0:
             raise ConfigError(f"LogStream: count must be a non-negative int, got {count!r}")
+        if count > MAX_LINES:  # documented maximum (pytest_iris._limits)
+            raise ConfigError(f"LogStream: count={count} is above the maximum {MAX_LINES}")
         if not (isinstance(rate, int | float) and math.isfinite(rate) and rate > 0):
             raise ConfigError(f"LogStream: rate must be a positive number of lines/s, got {rate!r}")
+        if rate > MAX_RATE:
+            raise ConfigError(f"LogStream: rate={rate!r} is above the maximum {MAX_RATE:g} lines/s")
         if not (isinstance(jitter, int | float) and 0 <= jitter <= 1):
             raise ConfigError(f"LogStream: jitter must be within 0..1, got {jitter!r}")
         if chunk < 1:
