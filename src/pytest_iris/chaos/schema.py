@@ -17,12 +17,27 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from pytest_iris._limits import (
+    MAX_FAULT_LINES,
+    MAX_RAM_MB,
+    MAX_SCENARIO_S,
+    MAX_TEXT,
+    MAX_USERS,
+    check_kernel_value,
+)
 from pytest_iris.sandbox.snapshot import KernelKey
 
 #: CPF values by section then key, e.g. ``{"config": {"globals": "0,0,512,0,0,0"}}``.
 CpfValues = dict[str, dict[str, str | int]]
 
 _NAME = re.compile(r"^[a-z0-9][a-z0-9_\-]*$")
+
+
+def _kernel_values(values: dict[str, int | str] | None) -> dict[str, int | str] | None:
+    """Kernel values within their documented bounds (``kernel.shmmax: -5`` is refused)."""
+    for key, value in (values or {}).items():
+        check_kernel_value(key, value)
+    return values
 
 
 class _Model(BaseModel):
@@ -34,20 +49,25 @@ class HostSpec(_Model):
 
     instance: Literal["running", "down"] = "running"
     #: client connections to the superserver (1972) and the web server (52773)
-    users: int = Field(default=0, ge=0)
-    web_users: int = Field(default=0, ge=0)
-    total_ram_mb: int | None = Field(default=None, gt=0)
+    users: int = Field(default=0, ge=0, le=MAX_USERS)
+    web_users: int = Field(default=0, ge=0, le=MAX_USERS)
+    total_ram_mb: int | None = Field(default=None, gt=0, le=MAX_RAM_MB)
     kernel: dict[KernelKey, int | str] = Field(default_factory=dict)
     cpf: CpfValues = Field(default_factory=dict)
     #: whether ``sudo`` lets the remediation become root
     sudo: Literal["nopasswd", "password", "denied"] = "nopasswd"
+
+    @field_validator("kernel")
+    @classmethod
+    def _kernel_bounds(cls, value: dict[str, int | str] | None) -> dict[str, int | str] | None:
+        return _kernel_values(value)
 
 
 class Quiet(_Model):
     """No message of ``min_severity`` or worse within the last ``within_s`` seconds."""
 
     min_severity: int = Field(default=2, ge=0, le=3)
-    within_s: float = Field(default=60, gt=0)
+    within_s: float = Field(default=60, gt=0, le=MAX_SCENARIO_S)
 
 
 class SteadyState(_Model):
@@ -82,19 +102,32 @@ class Fault(_Model):
     - ``endpoint``: take the transport's endpoint ``down`` or bring it ``up``
     """
 
-    at: float = Field(default=0, ge=0)
-    note: str = ""
+    at: float = Field(default=0, ge=0, le=MAX_SCENARIO_S)
+    note: str = Field(default="", max_length=MAX_TEXT, pattern=r"^[^\r\n]*$")
     sequence: str | None = None
     params: dict[str, Any] = Field(default_factory=dict)
-    lines: list[str] | None = None
+    lines: list[str] | None = Field(default=None, max_length=MAX_FAULT_LINES)
     llm: LLMFault | None = None
     kernel: dict[KernelKey, int | str] | None = None
     cpf: CpfValues | None = None
     kill: str | None = None
-    connect: int | None = Field(default=None, gt=0)
-    disconnect: int | None = Field(default=None, gt=0)
+    connect: int | None = Field(default=None, gt=0, le=MAX_USERS)
+    disconnect: int | None = Field(default=None, gt=0, le=MAX_USERS)
     iris: Literal["start", "stop", "restart"] | None = None
     endpoint: Literal["down", "up"] | None = None
+
+    @field_validator("kernel")
+    @classmethod
+    def _kernel_bounds(cls, value: dict[str, int | str] | None) -> dict[str, int | str] | None:
+        return _kernel_values(value)
+
+    @field_validator("lines")
+    @classmethod
+    def _one_line_each(cls, lines: list[str] | None) -> list[str] | None:
+        for number, line in enumerate(lines or [], 1):
+            if "\n" in line or "\r" in line:
+                raise ValueError(f"line {number} holds a line break: give each line separately")
+        return lines
 
     @model_validator(mode="after")
     def _one_action(self) -> Fault:
@@ -270,7 +303,7 @@ class EndpointExpectation(_Model):
 class Expect(_Model):
     """What the remediation must achieve, within ``within_s`` host seconds of the first fault."""
 
-    within_s: float = Field(default=300, gt=0)
+    within_s: float = Field(default=300, gt=0, le=MAX_SCENARIO_S)
     tool_calls: list[ToolCall] = Field(default_factory=list)
     no_tool_calls: list[ToolCall] = Field(default_factory=list)
     kernel: dict[KernelKey, Bound] = Field(default_factory=dict)

@@ -127,7 +127,25 @@ def fault_problems(
                     f"(expected {_type_name(params[name].annotation)}); it takes: {takes}",
                 )
             )
+        else:
+            bound = _bound_problem(fault.sequence, name, value, params[name].default)
+            if bound is not None:
+                out.append(((*where, "params", name), bound))
     return out
+
+
+def _bound_problem(sequence: str, name: str, value: Any, default: Any) -> str | None:
+    """The documented maximum a parameter exceeds (``times: 1e9``), or a newline it holds."""
+    from pytest_iris._limits import check_sequence_params
+    from pytest_iris.errors import ConfigError
+
+    if default is inspect.Parameter.empty:
+        default = None
+    try:
+        check_sequence_params(sequence, {name: value}, {name: default})
+    except ConfigError as error:
+        return str(error)
+    return None
 
 
 def scenario_problems(scenario: Scenario, registry: Any) -> list[Problem]:

@@ -2,7 +2,15 @@
 
 Each module defines ``register(subparsers)``, which adds its parser and sets
 ``handler`` (a callable taking the parsed arguments and returning the exit
-status). Modules load only when the CLI runs. Settings (environment and
+status). Modules load only when the CLI runs.
+
+Errors: every error is one line on stderr and exit status 2, never a
+traceback - argparse's usage errors, the library's own errors
+(:class:`~pytest_iris.errors.InstanceError`) and the system's (full disk,
+read-only directory, ``-o`` naming a directory) alike. SIGTERM is turned
+into :class:`Interrupted`, so the ``finally`` and ``except BaseException``
+blocks that remove temporary files and directories run; the exit status is
+then 128 + the signal number. Settings (environment and
 ``$PYTEST_IRIS_CONFIG``) are loaded once, here, the first time a handler
 calls ``args.settings()``; handlers pass them down to the library.
 """
@@ -10,10 +18,14 @@ calls ``args.settings()``; handlers pass them down to the library.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import importlib
+import signal
 import sys
-from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING
+import threading
+from collections.abc import Callable, Iterator, Sequence
+from types import FrameType
+from typing import TYPE_CHECKING, NoReturn
 
 if TYPE_CHECKING:
     from pytest_iris.settings import IrisSettings
@@ -31,8 +43,23 @@ COMMANDS: tuple[str, ...] = (
 )
 
 
+class Interrupted(KeyboardInterrupt):
+    """SIGTERM or SIGINT arrived: unwind (cleaning up), then exit 128 + ``signum``."""
+
+    def __init__(self, signum: int) -> None:
+        super().__init__(signum)
+        self.signum = signum
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse that reports a usage error in one line (and exit 2)."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"{self.prog}: {_one_line(message)} (see {self.prog} --help)\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="pytest-iris",
         description="Realistic InterSystems IRIS logs, a fake IRIS host and chaos tests.",
     )
@@ -46,12 +73,62 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Run the CLI; returns the exit status (0 ok, 1 failure, 2 bad input)."""
     args = build_parser().parse_args(argv)
     args.settings = _settings_once()
+    name = f"pytest-iris {args.command}"
+    from pytest_iris.errors import InstanceError
+
     try:
-        status: int = args.handler(args)
+        with _signals_interrupt():
+            status: int = args.handler(args)
     except BrokenPipeError:  # e.g. `pytest-iris parse --json big.log | head`
         sys.stderr.close()
         return 0
+    except Interrupted as stop:
+        print(f"{name}: interrupted by {signal.Signals(stop.signum).name}", file=sys.stderr)
+        return 128 + stop.signum
+    except KeyboardInterrupt:
+        print(f"{name}: interrupted", file=sys.stderr)
+        return 128 + signal.SIGINT
+    except InstanceError as error:
+        print(f"{name}: {_one_line(str(error))}", file=sys.stderr)
+        return 2
+    except OSError as error:
+        print(f"{name}: {_os_error(error, getattr(args, 'output', None))}", file=sys.stderr)
+        return 2
+    except (ValueError, OverflowError, MemoryError, RecursionError) as error:
+        print(f"{name}: {type(error).__name__}: {_one_line(str(error))}", file=sys.stderr)
+        return 2
     return status
+
+
+def _one_line(text: str) -> str:
+    return "; ".join(part.strip() for part in text.splitlines() if part.strip()) or text
+
+
+def _os_error(error: OSError, output: str | None = None) -> str:
+    """``PATH: No space left on device`` (the file - else the command's output - then why)."""
+    what = error.strerror or str(error)
+    where = error.filename if error.filename is not None else output
+    if where is not None and error.filename2 is not None:
+        return f"{where} -> {error.filename2}: {what}"
+    return f"{where}: {what}" if where is not None else _one_line(what)
+
+
+@contextlib.contextmanager
+def _signals_interrupt() -> Iterator[None]:
+    """SIGTERM/SIGINT raise :class:`Interrupted` while the command runs (main thread only)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def interrupt(signum: int, frame: FrameType | None) -> None:
+        raise Interrupted(signum)
+
+    previous = {sig: signal.signal(sig, interrupt) for sig in (signal.SIGTERM, signal.SIGINT)}
+    try:
+        yield
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
 
 
 def _settings_once() -> Callable[[], IrisSettings]:

@@ -69,6 +69,12 @@ def run(args: argparse.Namespace) -> int:
     else:
         # A log usually opens with the instance starting; a few lines cannot hold it.
         sequences = ["startup"] if args.count >= _ROOM_FOR_STARTUP else []
+    import os
+
+    if args.output and os.path.isdir(args.output):
+        print(f"pytest-iris generate: -o {args.output}: is a directory (give a file name)",
+              file=sys.stderr)  # fmt: skip
+        return 2
     try:
         stream = LogStream(
             args.seed,
