@@ -1,14 +1,15 @@
 """The built-in plugin: pytest-iris's own parts registered through its own hooks.
 
-Third-party plugins implement the same ``pytest_iris_*`` functions. Every
-part loads inside the hook call, so registering this module costs nothing
-at pytest start-up.
+Third-party plugins implement the same ``pytest_iris_*`` functions, and
+every consumer finds built-ins and theirs alike through
+:class:`pytest_iris.registry.Registry`. Every part loads inside the hook
+call, so registering this module costs nothing at pytest start-up; a part
+that fails to import is an error, never a silent gap.
 """
 
 from __future__ import annotations
 
 import functools
-import importlib
 from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import Any
@@ -17,53 +18,31 @@ from typing import Any
 SCENARIO_DIR = Path(__file__).parent / "chaos" / "scenarios"
 
 
-def _optional(module: str) -> Any:
-    """A part that may not be installed in this build: None when absent."""
-    try:
-        return importlib.import_module(module)
-    except ImportError:
-        return None
-
-
 def pytest_iris_add_scenarios() -> Iterable[str | Path]:
     return [SCENARIO_DIR]
 
 
 def pytest_iris_add_remediators() -> Mapping[str, Callable[..., Any]]:
+    from pytest_iris.chaos.llm_remediator import LLMRemediator
     from pytest_iris.chaos.rules import RuleBasedRemediator
 
-    out: dict[str, Callable[..., Any]] = {"rules": RuleBasedRemediator}
-    llm = _optional("pytest_iris.chaos.llm_remediator")
-    if llm is not None:
-        out["llm"] = llm.LLMRemediator
-    return out
+    return {"rules": RuleBasedRemediator, "llm": LLMRemediator}
 
 
 def pytest_iris_add_sequences() -> Mapping[str, Callable[..., Any]]:
-    generation = _optional("pytest_iris.generation")
-    names = getattr(generation, "sequence_names", None)
-    render = getattr(generation, "render_sequence", None)
-    if names is None or render is None:
-        return {}
-    return {name: functools.partial(render, name) for name in names()}
+    from pytest_iris.generation.sequences import render_sequence, sequence_names
+
+    return {name: functools.partial(render_sequence, name) for name in sequence_names()}
 
 
 def pytest_iris_add_transports() -> Mapping[str, Callable[..., Any]]:
-    transport = _optional("pytest_iris.transport")
-    out: dict[str, Callable[..., Any]] = {}
-    for name, attribute in (("file", "FileTransport"), ("http", "HttpTransport")):
-        factory = getattr(transport, attribute, None)
-        if factory is not None:
-            out[name] = factory
-    return out
+    from pytest_iris.transport.factory import file_transport, http_transport
+
+    return {"file": file_transport, "http": http_transport}
 
 
 def pytest_iris_add_tools() -> Mapping[str, Callable[..., Any]]:
-    """The three tools, as the dispatcher builds them for a (sandbox) host.
-
-    The same factory objects the dispatcher has: a dispatcher given these
-    keeps its built-in routes; only a plugin's own factories replace them.
-    """
+    """The three tools, as the dispatcher builds them for a host."""
     from pytest_iris.tools.dispatch import TOOL_FACTORIES
 
     return dict(TOOL_FACTORIES)
@@ -71,5 +50,5 @@ def pytest_iris_add_tools() -> Mapping[str, Callable[..., Any]]:
 
 def pytest_iris_add_templates() -> Iterable[Any]:
     # the catalog shipped with pytest_iris.generation is the base every extra
-    # template is added to (Catalog.extended), so there is nothing extra here
+    # template is added to (Registry.catalog), so there is nothing extra here
     return ()

@@ -1,9 +1,13 @@
-"""What the hooks registered: sequences, scenarios, remediators, tools, transports.
+"""What the hooks registered: sequences, templates, scenarios, remediators, tools, transports.
 
-In pytest the hooks are pytest's own (:meth:`Registry.from_pytest`); anywhere
-else :meth:`Registry.standalone` builds a ``pluggy.PluginManager("iris")``
-with the same specs, the built-ins, and the plugins of the ``pytest_iris``
-entry-point group. Each hook is called once and its merged answer cached.
+The one way every consumer finds a part, built-in or a plugin's: the log
+generator and ``@pytest.mark.iris_log`` (sequences, templates), the chaos
+runner (sequences, tools, remediators, scenarios), the dispatcher (tools),
+the transport fixtures (transports). In pytest the hooks are pytest's own
+(:meth:`Registry.from_pytest`); anywhere else :meth:`Registry.standalone`
+builds a ``pluggy.PluginManager("iris")`` with the same specs, the
+built-ins, and the plugins of the ``pytest_iris`` entry-point group. Each
+hook is called once and its merged answer cached.
 """
 
 from __future__ import annotations
@@ -11,12 +15,15 @@ from __future__ import annotations
 import functools
 from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pluggy
 
 from pytest_iris import hookspecs
-from pytest_iris.errors import ScenarioError
+from pytest_iris.errors import ConfigError, ScenarioError
+
+if TYPE_CHECKING:
+    from pytest_iris.generation.catalog import Catalog
 
 #: Entry-point group of pytest-iris plugins used outside pytest.
 ENTRY_POINT_GROUP = "pytest_iris"
@@ -79,8 +86,13 @@ class Registry:
         return cls(manager.hook)
 
     @classmethod
+    def default(cls) -> Registry:
+        """The standalone registry of this process (built-ins and entry-point plugins), made once."""
+        return _default()
+
+    @classmethod
     def from_pytest(cls, config: Any) -> Registry:
-        """The registry of a pytest session (built-ins registered by the chaos plugin)."""
+        """The registry of a pytest session (built-ins registered by the core plugin)."""
         registry: Registry | None = getattr(config, "_pytest_iris_registry", None)
         if registry is None:
             registry = cls(config.pluginmanager.hook)
@@ -111,6 +123,24 @@ class Registry:
         return out
 
     @functools.cached_property
+    def catalog(self) -> Catalog:
+        """The generator's template catalog with every template the hooks added."""
+        from pytest_iris.generation.catalog import load_catalog
+
+        base = load_catalog()
+        return base.extended(self.templates) if self.templates else base
+
+    def transport(self, name: str, *args: Any, **options: Any) -> Any:
+        """A transport built by the factory registered as ``name``; errors list the known ones."""
+        factory = self.transports.get(name)
+        if factory is None:
+            raise ConfigError(
+                f"unknown transport {name!r} (registered: {', '.join(sorted(self.transports))}; "
+                "plugins add transports through the pytest_iris_add_transports hook)"
+            )
+        return factory(*args, **options)
+
+    @functools.cached_property
     def scenario_paths(self) -> dict[str, Path]:
         """Scenario name -> file, over every registered file or directory."""
         from pytest_iris.chaos.loader import load_scenario, scenario_files
@@ -127,3 +157,8 @@ class Registry:
                 )
             out[name] = path
         return out
+
+
+@functools.cache
+def _default() -> Registry:
+    return Registry.standalone()

@@ -78,7 +78,7 @@ def parse_start(value: Any) -> datetime | None:
 #: Keyword options of :class:`LogStream` a factory call or marker may give.
 _STREAM_OPTIONS = frozenset(
     {"count", "sequences", "start", "rate", "jitter", "install_dir", "instance", "total_ram_mb",
-     "context", "catalog"}
+     "context", "catalog", "registry"}
 )  # fmt: skip
 
 

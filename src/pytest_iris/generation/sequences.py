@@ -17,15 +17,15 @@ from __future__ import annotations
 
 import inspect
 from collections.abc import Callable
-from dataclasses import dataclass
-from typing import Any
+from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING, Any
 
 from pytest_iris._limits import check_sequence_params
 from pytest_iris.errors import ConfigError
 from pytest_iris.generation.builder import Builder
 from pytest_iris.generation.catalog import load_catalog
 from pytest_iris.generation.context import SequenceContext
-from pytest_iris.generation.entries import Entry, to_message
+from pytest_iris.generation.entries import Entry, from_ms, to_message, to_ms
 from pytest_iris.log.model import IRISMessage
 from pytest_iris.memory import (
     SharedMemoryPlan,
@@ -34,6 +34,9 @@ from pytest_iris.memory import (
     failed_message,
 )
 from pytest_iris.seeds import derive_rng
+
+if TYPE_CHECKING:
+    from pytest_iris.registry import Registry
 
 SequenceFunction = Callable[..., None]
 
@@ -76,24 +79,79 @@ def describe_sequences() -> dict[str, str]:
     return {name: seq.description for name, seq in SEQUENCES.items()}
 
 
-def get_sequence(name: str) -> Sequence:
-    try:
-        return SEQUENCES[name]
-    except KeyError:
+def get_sequence(name: str, registry: Registry | None = None) -> Sequence:
+    """The sequence ``name``: what ``registry`` has under that name (built-in or added by a
+    plugin through ``pytest_iris_add_sequences``).
+
+    Without a registry the built-ins are looked up first, then the plugins of
+    the ``pytest_iris`` entry-point group (:meth:`Registry.default`).
+    """
+    if registry is None:
+        if name in SEQUENCES:
+            return SEQUENCES[name]
+        from pytest_iris.registry import Registry
+
+        registry = Registry.default()
+    added = registry.sequences
+    render = added.get(name)
+    if render is None:
         raise ConfigError(
-            f"unknown log sequence {name!r}; available: {', '.join(SEQUENCES)}"
-        ) from None
+            f"unknown log sequence {name!r}; available: {', '.join(sorted(added))} "
+            "(plugins add sequences through the pytest_iris_add_sequences hook)"
+        )
+    builtin = SEQUENCES.get(name)
+    if builtin is not None and _renders_builtin(render, name):
+        return builtin
+    return _hooked(name, render)
+
+
+def _renders_builtin(render: Callable[..., Any], name: str) -> bool:
+    """Whether ``render`` is the built-in plugin's ``partial(render_sequence, name)``."""
+    return getattr(render, "func", None) is render_sequence and getattr(render, "args", ()) == (
+        name,
+    )
+
+
+def _hooked(name: str, render: Callable[..., Any]) -> Sequence:
+    """A plugin's ``render(context, **params) -> [IRISMessage]`` as a builder sequence."""
+    params = {
+        p.name: p.default
+        for p in list(inspect.signature(render).parameters.values())[1:]
+        if p.kind in (inspect.Parameter.KEYWORD_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD)
+        and p.default is not inspect.Parameter.empty
+    }
+
+    def function(b: Builder, **values: Any) -> None:
+        pids = {**b.context.pids, **b.pids}
+        context = replace(b.context, start=from_ms(b.ms), pids=pids)
+        for message in render(context, **values):
+            b.ms = max(b.ms, to_ms(message.timestamp))
+            b.entries.append(
+                Entry(
+                    b.ms,
+                    message.pid,
+                    int(message.severity),
+                    message.category,
+                    message.text,
+                    tuple(message.continuation),
+                    f"plugin:{name}",
+                )
+            )
+
+    doc = (render.__doc__ or "").strip().splitlines()
+    return Sequence(name, doc[0] if doc else "added by a plugin", function, params)
 
 
 def render_entries(
-    name: str,
+    name: str | Sequence,
     context: SequenceContext,
     *,
     builder: Builder | None = None,
     **params: Any,
 ) -> list[Entry]:
-    """The entries of sequence ``name`` (see :func:`render_sequence`)."""
-    seq = get_sequence(name)
+    """The entries of sequence ``name`` (or of an already resolved one; see :func:`render_sequence`)."""
+    seq = name if isinstance(name, Sequence) else get_sequence(name)
+    name = seq.name
     unknown = set(params) - set(seq.params)
     if unknown:
         allowed = ", ".join(f"{k}={v!r}" for k, v in seq.params.items()) or "none"

@@ -25,7 +25,7 @@ import struct
 from collections.abc import AsyncIterator, Generator, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
-from typing import Any, Final, Union
+from typing import TYPE_CHECKING, Any, Final, Union
 
 from pytest_iris import defaults
 from pytest_iris._limits import MAX_LINES, MAX_RATE
@@ -35,8 +35,12 @@ from pytest_iris.generation.catalog import Catalog, load_catalog
 from pytest_iris.generation.context import DEFAULT_START, ROLES, SequenceContext
 from pytest_iris.generation.entries import END_MS, Entry, format_entry, from_ms, to_message, to_ms
 from pytest_iris.generation.pools import ValuePools, build_pools
+from pytest_iris.generation.sequences import Sequence as NamedSequence
 from pytest_iris.generation.sequences import get_sequence, render_entries
 from pytest_iris.log.model import IRISMessage
+
+if TYPE_CHECKING:
+    from pytest_iris.registry import Registry
 from pytest_iris.seeds import derive_rng, derive_seed
 
 DAY_MS: Final = 86_400_000
@@ -86,9 +90,14 @@ class ScheduledSequence:
     name: str
     params: Mapping[str, Any] = field(default_factory=dict)
     at: float | None = None
+    #: where the name is looked up (built-ins and plugins' sequences)
+    registry: Registry | None = field(default=None, compare=False, repr=False)
+    #: the sequence the name resolved to
+    sequence: NamedSequence = field(init=False, compare=False, repr=False)
 
     def __post_init__(self) -> None:
-        seq = get_sequence(self.name)  # raises for an unknown name
+        seq = get_sequence(self.name, self.registry)  # raises for an unknown name
+        object.__setattr__(self, "sequence", seq)
         unknown = set(self.params) - set(seq.params)
         if unknown:
             raise ConfigError(
@@ -99,13 +108,13 @@ class ScheduledSequence:
             raise ConfigError(f"sequence {self.name!r}: at must be within 0..1, got {self.at!r}")
 
     @classmethod
-    def parse(cls, spec: SequenceSpec) -> ScheduledSequence:
+    def parse(cls, spec: SequenceSpec, registry: Registry | None = None) -> ScheduledSequence:
         """From ``"name"``, ``"name:key=value,key=value"``, ``"name@0.5"``,
         ``(name, params)`` or ``{"name": ..., "params": ..., "at": ...}``."""
         if isinstance(spec, ScheduledSequence):
             return spec
         if isinstance(spec, tuple):
-            return cls(spec[0], dict(spec[1]))
+            return cls(spec[0], dict(spec[1]), registry=registry)
         if isinstance(spec, Mapping):
             extra = set(spec) - {"name", "params", "at"}
             if extra or "name" not in spec:
@@ -115,7 +124,7 @@ class ScheduledSequence:
                 isinstance(where_at, bool) or not isinstance(where_at, int | float)
             ):
                 raise ConfigError(f"sequence spec {dict(spec)!r}: at must be a number in 0..1")
-            return cls(str(spec["name"]), dict(spec.get("params") or {}), where_at)
+            return cls(str(spec["name"]), dict(spec.get("params") or {}), where_at, registry)
         if not isinstance(spec, str) or not spec:
             raise ConfigError(f"sequence spec must be a name or 'name:key=value,...', got {spec!r}")
         at: float | None = None
@@ -132,7 +141,7 @@ class ScheduledSequence:
             if not sep:
                 raise ConfigError(f"sequence spec {spec!r}: expected key=value, got {item!r}")
             parsed[key.strip()] = _value(value.strip())
-        return cls(name.strip(), parsed, at)
+        return cls(name.strip(), parsed, at, registry)
 
 
 def _value(text: str) -> Any:
@@ -239,7 +248,10 @@ class LogStream:
     names, ``"name:key=value"`` strings or :class:`ScheduledSequence`.
     The instance is described by ``context`` (or ``install_dir``,
     ``instance``, ``total_ram_mb``; ``context`` wins over them); ``catalog``
-    replaces the built-in one (see :meth:`Catalog.extended`). The
+    replaces the built-in one (see :meth:`Catalog.extended`). ``registry``
+    (:class:`~pytest_iris.registry.Registry`) is where sequence names and
+    templates are found: the built-ins and what plugins add through the
+    ``pytest_iris_add_sequences`` / ``pytest_iris_add_templates`` hooks. The
     shared-memory plan defaults to
     IRIS's automatic plan for that RAM, so the startup writes the
     ``Allocated`` lines with a breakdown that adds up.
@@ -260,6 +272,7 @@ class LogStream:
         context: SequenceContext | None = None,
         catalog: Catalog | None = None,
         chunk: int = 256,
+        registry: Registry | None = None,
     ) -> None:
         if isinstance(seed, bool) or not isinstance(seed, int):
             raise ConfigError(f"LogStream: seed must be an int, got {seed!r}")
@@ -280,7 +293,9 @@ class LogStream:
         self.rate = float(rate)
         self.jitter = float(jitter)
         self.chunk = chunk
-        self.catalog = catalog if catalog is not None else load_catalog()
+        if catalog is None:
+            catalog = registry.catalog if registry is not None else load_catalog()
+        self.catalog = catalog
         # 64 pool sets cover every seed: Faker runs once per set and process
         self.pools = build_pools(derive_seed(seed, "pools") % 64)
         if context is None:
@@ -297,7 +312,7 @@ class LogStream:
         if context.plan is None:
             context = replace(context, plan=context.effective_plan())
         self.context = replace(context, seed=seed)
-        self.sequences = [ScheduledSequence.parse(spec) for spec in sequences]
+        self.sequences = [ScheduledSequence.parse(spec, registry) for spec in sequences]
         self.placements = self._schedule()
 
     # -- schedule ------------------------------------------------------------
@@ -307,7 +322,7 @@ class LogStream:
         sizes = []
         for index, seq in enumerate(self.sequences):
             builder = Builder(self.context, self._seq_rng(index, seq), self.catalog)
-            entries = render_entries(seq.name, self.context, builder=builder, **seq.params)
+            entries = render_entries(seq.sequence, self.context, builder=builder, **seq.params)
             sizes.append((sum(1 + len(e.continuation) for e in entries), len(entries)))
         noise = self.count - sum(lines for lines, _ in sizes)
         if noise < 0:
@@ -390,7 +405,7 @@ class LogStream:
                 journal_day=journal[1],
             )
             builder = Builder(context, self._seq_rng(index, seq), self.catalog, next_pid=pids.next)
-            entries = render_entries(seq.name, context, builder=builder, **seq.params)
+            entries = render_entries(seq.sequence, context, builder=builder, **seq.params)
             pids.next = builder.next_pid
             lines = sum(1 + len(e.continuation) for e in entries)
             placed = self.placements[index]

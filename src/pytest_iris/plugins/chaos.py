@@ -25,15 +25,6 @@ from typing import Any
 import pytest
 
 
-def pytest_addhooks(pluginmanager: pytest.PytestPluginManager) -> None:
-    from pytest_iris import builtin_plugin as builtins
-    from pytest_iris import hookspecs
-
-    pluginmanager.add_hookspecs(hookspecs)
-    if pluginmanager.get_plugin("pytest_iris.builtins") is None:
-        pluginmanager.register(builtins, "pytest_iris.builtins")
-
-
 def pytest_addoption(parser: pytest.Parser) -> None:
     group = parser.getgroup("iris")
     group.addoption(

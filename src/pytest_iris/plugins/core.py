@@ -1,4 +1,7 @@
-"""The one door to settings under pytest: ``settings_for(config)`` and ``iris_settings``.
+"""What every part shares under pytest: the extension hooks and the one door to settings.
+
+The ``pytest_iris_*`` hookspecs are added here, with the built-in plugin
+(:mod:`pytest_iris.builtin_plugin`) registered through them.
 
 Every fixture of every part reads its settings here. The pytest options and
 ini keys that set a value (``--iris-seed``/``iris_seed``,
@@ -31,6 +34,16 @@ OPTION_FIELDS: tuple[tuple[str, str, str], ...] = (
     ("iris_record_mode", "iris_record_mode", "llm.record_mode"),
     ("iris_cassette_dir", "iris_cassette_dir", "llm.cassette_dir"),
 )
+
+
+def pytest_addhooks(pluginmanager: pytest.PytestPluginManager) -> None:
+    """The ``pytest_iris_*`` hookspecs, and the built-ins registered through them."""
+    from pytest_iris import builtin_plugin as builtins
+    from pytest_iris import hookspecs
+
+    pluginmanager.add_hookspecs(hookspecs)
+    if pluginmanager.get_plugin("pytest_iris.builtins") is None:
+        pluginmanager.register(builtins, "pytest_iris.builtins")
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:

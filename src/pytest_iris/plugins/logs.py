@@ -21,6 +21,7 @@ from pytest_iris.seeds import seed_for
 if TYPE_CHECKING:
     from pytest_iris.generation.factory import GeneratedLog, LogFactory
     from pytest_iris.generation.live import LiveLogWriter
+    from pytest_iris.registry import Registry
 
 _MARKER = (
     "iris_log(*sequences, count=N, seed=N, start=ISO, rate=R, jitter=J, install_dir=DIR, "
@@ -68,22 +69,11 @@ def iris_seed(request: pytest.FixtureRequest) -> int:
     return seed_for(request.config, request.node.nodeid, "test")
 
 
-_CATALOG_KEY = pytest.StashKey[Any]()
+def _registry(config: pytest.Config) -> Registry:
+    """Where sequence names and templates are found: built-ins and every plugin's."""
+    from pytest_iris.registry import Registry
 
-
-def _catalog(config: pytest.Config) -> Any:
-    """The template catalog plus what ``pytest_iris_add_templates`` hooks return (once a run)."""
-    if _CATALOG_KEY not in config.stash:
-        from pytest_iris.generation.catalog import load_catalog
-
-        catalog = load_catalog()
-        extra: list[Any] = []
-        if hasattr(config.hook, "pytest_iris_add_templates"):  # specs come with the chaos part
-            from pytest_iris.registry import Registry
-
-            extra = list(Registry.from_pytest(config).templates)
-        config.stash[_CATALOG_KEY] = catalog.extended(extra) if extra else catalog
-    return config.stash[_CATALOG_KEY]
+    return Registry.from_pytest(config)
 
 
 @pytest.fixture
@@ -119,7 +109,7 @@ def iris_log_factory(
     from pytest_iris.generation.factory import LogFactory
 
     return LogFactory(
-        tmp_path / "iris-logs", iris_seed, **iris_log_kwargs, catalog=_catalog(request.config)
+        tmp_path / "iris-logs", iris_seed, **iris_log_kwargs, registry=_registry(request.config)
     )
 
 
@@ -132,7 +122,7 @@ def iris_log(
 
     options = {
         **iris_log_kwargs,
-        "catalog": _catalog(request.config),
+        "registry": _registry(request.config),
         **_marker_options(request),
     }
     options.pop("live", None)
@@ -159,7 +149,7 @@ def iris_live_log(
     from pytest_iris.generation.outputs import messages_log_path
     from pytest_iris.generation.stream import LogStream
 
-    defaults = {**iris_log_kwargs, "catalog": _catalog(request.config)}
+    defaults = {**iris_log_kwargs, "registry": _registry(request.config)}
     defaults.pop("count", None)
     options = {**defaults, **_marker_options(request)}
     live = {**iris_live_log_kwargs, **(options.pop("live", None) or {})}

@@ -19,7 +19,8 @@ from pytest_iris.plugins.core import settings_for
 from pytest_iris.seeds import seed_for
 
 if TYPE_CHECKING:
-    from pytest_iris.transport import FileTransport, HttpTransport, MockEndpoint
+    from pytest_iris.transport import FileTransport, MockEndpoint
+    from pytest_iris.transport.protocol import MessageTransport
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -82,24 +83,33 @@ def iris_endpoint(
 
 @pytest.fixture
 def iris_transport(
-    iris_endpoint: MockEndpoint, tmp_path: Path, iris_transport_kwargs: dict[str, Any]
-) -> Iterator[HttpTransport]:
-    """An :class:`~pytest_iris.transport.HttpTransport` bound to ``iris_endpoint``.
+    request: pytest.FixtureRequest,
+    iris_endpoint: MockEndpoint,
+    tmp_path: Path,
+    iris_transport_kwargs: dict[str, Any],
+) -> Iterator[MessageTransport]:
+    """The transport registered under ``transport.kind`` (an
+    :class:`~pytest_iris.transport.HttpTransport` by default), bound to ``iris_endpoint``.
 
-    Settings (retry, batching, retention) come from the ``transport`` section;
-    the outbox lives in the test's ``tmp_path``. Use it inside a coroutine:
+    Found through the registry, so a plugin's transport
+    (``pytest_iris_add_transports``) is one ``kind`` away. Settings (retry,
+    batching, retention) come from the ``transport`` section; the outbox
+    lives in the test's ``tmp_path``. Use it inside a coroutine:
     ``asyncio.run(...)`` with ``async with iris_transport: ...``.
     """
-    from pytest_iris.transport import HttpTransport, TransportSettings
+    from pytest_iris.registry import Registry
+    from pytest_iris.transport import TransportSettings
 
     settings = TransportSettings.model_validate(iris_transport_kwargs)
-    transport = HttpTransport.from_settings(
-        settings, url=iris_endpoint.url, outbox_dir=tmp_path / "iris-outbox"
+    transport = Registry.from_pytest(request.config).transport(
+        settings.kind, settings, url=iris_endpoint.url, outbox_dir=tmp_path / "iris-outbox"
     )
     try:
         yield transport
     finally:
-        transport.close()
+        close = getattr(transport, "close", None)
+        if callable(close):
+            close()
 
 
 @pytest.fixture
