@@ -56,6 +56,9 @@ def test_failed_expectations_fail_the_test_unless_expected(pytester: pytest.Pyte
         ["*scenario 'lock_table_full' failed with remediator 'rules'*", "*- expected a tool call*"]
     )
     result.stdout.fnmatch_lines(["PASSED test_verdicts.py::test_says_it_expects_the_failure"])
+    result.stdout.fnmatch_lines(
+        ["FAILED (as the test expects) lock_table_full [[]test_verdicts:DoNothing[]] faults=1*"]
+    )
     assert "with remediator 'rules'" not in "".join(
         line for line in result.stdout.lines if "DoNothing" in line
     )

@@ -56,6 +56,8 @@ class Journal:
     checks: list[Probe] = field(default_factory=list)
     failures: list[str] = field(default_factory=list)
     time_to_remediate_s: float | None = None
+    #: the verdict the test said it expects (``iris_scenario(..., expect="failed")``)
+    expected_status: str = ""
     duration_s: float = 0.0
     wall_s: float = 0.0
 
@@ -123,7 +125,10 @@ def summary_lines(journal: Journal, *, tracebacks: bool = True) -> list[str]:
         f"faults={c['faults']} messages={c['messages']} commands={c['commands']} "
         f"results={c['results_ok']} ok/{c['results_failed']} failed"
     )
-    head = f"{journal.status.upper():6} {journal.scenario} [{journal.remediator}] {counts}"
+    status = journal.status.upper()
+    if journal.expected_status == journal.status:
+        status += " (as the test expects)"
+    head = f"{status:6} {journal.scenario} [{journal.remediator}] {counts}"
     if journal.status in ("injected", "dispatched", "running"):
         # a test drove the harness itself: no verdict, nothing checked
         lines = [f"{head} wall={journal.wall_s * 1000:.0f}ms (expectations not checked)"]

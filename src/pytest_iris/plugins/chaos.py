@@ -181,6 +181,9 @@ def pytest_runtest_makereport(
         item.user_properties.extend(junit_properties(journal))
     report = yield
     if journal is not None:
+        marker = item.get_closest_marker("iris_scenario")
+        if marker is not None and marker.kwargs.get("expect") == "failed":
+            journal.expected_status = "failed"
         report.iris_journal = journal.to_dict()
     return report
 
@@ -378,6 +381,36 @@ def pytest_collection_modifyitems(
         for item in items
     ):
         _preflight(config)
+    if hasattr(config, "workerinput"):
+        _longest_first(items)
+
+
+def _longest_first(items: list[pytest.Item]) -> None:
+    """Under xdist, scenarios that start or restart the instance go first (in their slots).
+
+    Their ``iris`` commands take most of a suite's wall time; handed out
+    first, they run side by side while the short ones fill the gaps, instead
+    of one long scenario finishing alone at the end. Every worker sorts the
+    same way, so the order stays the same on each.
+    """
+    slots = [n for n, item in enumerate(items) if isinstance(item, ScenarioItem)]
+    chosen = sorted((items[n] for n in slots), key=lambda item: -_cost(item))
+    for n, item in zip(slots, chosen, strict=True):
+        items[n] = item
+
+
+def _cost(item: pytest.Item) -> int:
+    """A rough weight: 1, plus 4 for each start/restart of the instance the scenario implies."""
+    scenario = getattr(item, "scenario", None)
+    if scenario is None:
+        return 0
+    faults = [*scenario.faults, *scenario.rollbacks]
+    starts = sum(1 for f in faults if f.iris in ("start", "restart") or f.kill is not None)
+    if scenario.expect.restarted or any(c.tool == "restart" for c in scenario.expect.tool_calls):
+        starts += 1
+    if scenario.host.instance == "down":
+        starts += 1
+    return 1 + 4 * starts
 
 
 # -- reports -----------------------------------------------------------------------
