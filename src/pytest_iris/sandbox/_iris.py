@@ -9,14 +9,15 @@ saves the state. What IRIS really does comes from ``shared/iris/facts.md``:
   the pool is larger than the allocation, else standard pages when
   ``kernel.shmmax``/``kernel.shmall`` allow it, else cut buffers by 1/8 and
   begin again; ``memlock`` bit 64 (LargePagesRequired) aborts instead of
-  falling back, bit 32 (LargePagesDisabled) skips huge pages. The console
-  ends an abort with IRIS's real ``An error was detected during InterSystems
-  IRIS startup.`` / ``** Startup aborted **`` and a non-zero status.
+  falling back (even with no huge pages at all), bit 32 (LargePagesDisabled)
+  skips huge pages. The console ends an abort with IRIS's real ``An error was
+  detected during InterSystems IRIS startup.`` / ``** Startup aborted **``
+  (commands.md §3.7) and a non-zero status.
 * processes (§4.5): every kernel process is ``irisdb`` (comm and argv[0]);
   the daemon names WRTDMN/SWRTDMN and the ISC agent on 2188 are real, the
   argv after ``-s<mgr>`` is our invention (no real ``ps`` listing exists).
-* start prints its console lines with or without ``quietly`` (see
-  :func:`console_head`), as the real container logs show.
+* start prints the console lines of the instance's version, with or
+  without ``quietly`` (:mod:`._console`, :mod:`._versions`).
 * stop: no real console text of ``iris stop`` is known (§4.4). Our choice:
   ``quietly`` prints nothing; without it a one-line notice. With users
   connected IRIS halts their jobs during shutdown, so their processes end and
@@ -32,35 +33,26 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from pytest_iris.host import Outcome
-from pytest_iris.sandbox import _cpfio, _log
+from pytest_iris.sandbox import _cpfio, _log, _versions
+from pytest_iris.sandbox._console import StartConsole, allocation_lines
 from pytest_iris.sandbox._procfs import read_key
 from pytest_iris.sandbox._state import HostState, Instance, Proc
+from pytest_iris.sandbox._versions import VersionProfile
+
+#: facts.md §6.1 (docs ALOG: ``level=SEVERE event=Utility.Event text="Previous ..."``)
+ABNORMAL_SHUTDOWN = "Previous system shutdown was abnormal, system forced down or crashed"
 
 #: How many 1/8 reductions IRIS tries before giving up. Not documented: our choice.
 MAX_REDUCTIONS = 8
-STARTUP_ABORTED = "An error was detected during InterSystems IRIS startup.\n** Startup aborted **\n"
 
 
-def ctime(epoch: float) -> str:
-    """The C ``ctime`` form IRIS prints: ``Tue Jun 27 01:55:25 2023``."""
-    return time.asctime(time.gmtime(epoch))
+def ctime(state: HostState, epoch: float) -> str:
+    """The C ``ctime`` form IRIS prints, in the host's local time: ``Wed Aug  4 07:12:45 2021``."""
+    return time.asctime(state.local(epoch).timetuple())
 
 
-def console_head(name: str, cpf_name: str, *, quietly: bool) -> list[str]:
-    """The first lines ``iris start`` prints (facts.md §4.4).
-
-    Interactive (a Japanese benchmark article): ``Starting IRIS`` /
-    ``Using 'iris.cpf' configuration file`` / ``Starting Control Process`` /
-    the allocation. With ``quietly`` (container logs of ``iris start IRIS
-    quietly``): ``Starting Control Process``, the allocation lines, and
-    ``Starting IRIS`` at the end. ``quietly`` suppresses questions, not these.
-    """
-    head = [f"Using '{cpf_name}' configuration file", "Starting Control Process"]
-    return head if quietly else [f"Starting {name}", *head]
-
-
-def console_tail(console: list[str], name: str, *, quietly: bool) -> list[str]:
-    return [*console, f"Starting {name}"] if quietly else console
+def profile(inst: Instance) -> VersionProfile:
+    return _versions.profile(inst.version)
 
 
 def mgr_dir(inst: Instance) -> Path:
@@ -195,7 +187,13 @@ def start(
     quietly: bool = False,
     durable: bool = True,
 ) -> Outcome:
-    """``iris start <instance>``: allocate shared memory as IRIS does, then spawn."""
+    """``iris start <instance>``: allocate shared memory as IRIS does, then spawn.
+
+    Console lines per version (:mod:`._console`); messages.log gets the WIJ
+    recovery block first when the last shutdown was abnormal (``iris force``
+    or a crash), then ``Previous system shutdown was abnormal`` (facts.md
+    §6.1), the shared-memory lines and the generator's startup sequence.
+    """
     out = Outcome()
     if inst.status == "running":
         out.status = 1
@@ -203,7 +201,8 @@ def start(
         return out
     cpf = Path(inst.cpf)
     state.advance(1.0)
-    console = console_head(inst.name, cpf.name, quietly=quietly)
+    prof = profile(inst)
+    console = StartConsole(prof, inst.name, cpf.name, quietly)
     config = _cpfio.startup_config(cpf, state.total_ram_mb)
     plan, flags = config.plan, config.memlock
     inst.superserver_port, inst.web_port = config.superserver_port, config.web_port
@@ -211,70 +210,65 @@ def start(
     control_pid = state.new_pid()
     lines = _log.Writer(state, control_pid)
     if inst.abnormal:
-        lines.add(
-            2,
-            "Utility.Event",
-            "Previous system shutdown was abnormal, system forced down or crashed",
-        )
+        _log.wij_recovery(state, inst, messages_log(inst), durable=durable)
+        lines.add(2, "Utility.Event", ABNORMAL_SHUTDOWN)
     if config.globals_auto:
         from pytest_iris.memory import auto_globals_message
 
         lines.add(0, "Generic.Event", auto_globals_message())
-        console.append(auto_globals_message())
+        console.auto_globals()
+    from pytest_iris.memory import (
+        failed_huge_pages_message,
+        failed_message,
+        insufficient_huge_pages_message,
+    )
+
     huge_pages = 0
     allocated = None
+    required = bool(flags & 64)
     for attempt in range(MAX_REDUCTIONS + 1):
         if attempt:
             plan = plan.reduced()
         total_mb = plan.total_mb
-        use_huge = kern.huge_free > 0 and not flags & 32
-        if use_huge:
+        if not flags & 32 and (kern.huge_free > 0 or required):
             need = math.ceil(total_mb * 1024 / kern.huge_kb)
             if kern.huge_free > need:  # the pool must be *greater than* the allocation
                 huge_pages, allocated = need, plan
                 break
-            from pytest_iris.memory import (
-                failed_huge_pages_message,
-                insufficient_huge_pages_message,
-            )
-
-            if flags & 64:
+            if required:
+                # memlock bit 64, LargePagesRequired: no fallback, the start aborts
+                # (facts.md §3.8: "will abort startup if ... cannot be allocated in huge pages")
                 lines.add(2, "Generic.Event", insufficient_huge_pages_message())
-                console.append(insufficient_huge_pages_message())
+                console.huge_pages_required()
                 break
             lines.add(1, "Generic.Event", failed_huge_pages_message(total_mb))
-            console.append(failed_huge_pages_message(total_mb))
         pages = math.ceil(plan.total_bytes / 4096)
         if kern.shmmni >= 1 and plan.total_bytes <= kern.shmmax and pages <= kern.shmall_pages:
             allocated = plan
             break
-        from pytest_iris.memory import failed_message
-
         lines.add(2, "Generic.Event", failed_message(plan))
-        console.append(failed_message(plan))
+        console.unable(plan)
     if allocated is None:
         _log.catalog_line(lines, inst, {"control": control_pid}, "startup.error_detected")
         lines.write(messages_log(inst), durable=durable)
         out.status = 1
-        out.stdout = "\n".join(console) + "\n" + STARTUP_ABORTED
+        out.stdout = console.aborted(None if required else plan)
         out.messages = lines.messages
         return out
-    from pytest_iris.memory import allocated_messages
-
     sev = 1 if attempt else 0  # the reduced success is a warning (facts.md §5.2)
-    first, breakdown = allocated_messages(allocated, huge_pages=bool(huge_pages))
-    lines.add(sev, "Generic.Event", first)
-    lines.add(sev, "Generic.Event", breakdown, same_stamp=True)
-    console += [first, breakdown]
+    for n, text in enumerate(allocation_lines(prof, allocated, huge_pages=bool(huge_pages))):
+        lines.add(sev, "Generic.Event", text, same_stamp=n > 0)
+    console.allocated(allocated, huge_pages=bool(huge_pages))
     # the control process takes the PID the allocation lines were logged under
     state.next_pid = control_pid
     roles = spawn_instance(state, inst)
     inst.status, inst.since, inst.abnormal, inst.health = "running", state.clock, False, "ok"
+    inst.crashed = False
     inst.huge_pages, inst.shm_mb = huge_pages, allocated.total_mb
     inst.users = inst.web_users = 0
     _log.startup_tail(lines, inst, roles)
     lines.write(messages_log(inst), durable=durable)
-    out.stdout = "\n".join(console_tail(console, inst.name, quietly=quietly)) + "\n"
+    out.stdout = console.started(sum(1 for e in lines.entries if e.severity >= 2))
     out.messages = lines.messages
     return out
 
@@ -304,11 +298,15 @@ def stop(state: HostState, inst: Instance, *, quietly: bool = False) -> Outcome:
     return out
 
 
-def force(state: HostState, inst: Instance) -> Outcome:
-    """``iris force``: processes end at once, nothing is logged, next start notes it."""
+def force(state: HostState, inst: Instance, *, crashed: bool = False) -> Outcome:
+    """``iris force``: processes end at once, nothing is logged, next start recovers.
+
+    ``iris force`` prints nothing (commands.md §5.2: ``$ docker compose exec
+    ap1a iris force iris`` shows no output).
+    """
     for pid in state.instance_pids(inst.name):
         state.exit(pid)
-    inst.status, inst.since, inst.abnormal = "down", state.clock, True
+    inst.status, inst.since, inst.abnormal, inst.crashed = "down", state.clock, True, crashed
     inst.huge_pages = inst.shm_mb = inst.users = inst.web_users = 0
     return Outcome()
 
@@ -337,7 +335,7 @@ def process_killed(state: HostState, proc: Proc) -> None:
         state.exit(proc.pid)
         return
     if proc.role == "control":
-        force(state, inst)
+        force(state, inst, crashed=True)
         return
     state.exit(proc.pid)
     if proc.role == "user_job":

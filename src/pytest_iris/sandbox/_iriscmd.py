@@ -1,8 +1,10 @@
-"""The sandbox's ``iris`` command: ``list``, ``qlist``, ``all``, ``start``, ``stop``, ``force``, ``merge``.
+"""The sandbox's ``iris`` command: ``list``, ``qlist``, ``all``, ``start``, ``stop``, ``force``,
+``merge``, ``session``/``terminal``.
 
-Output formats are the real ones from facts.md §4 (``iris list`` from the
-insights-core fixtures, ``iris all`` from the docs, ``qlist`` fields 1-4 from
-real scripts); the work is done by :mod:`._iris` and :mod:`._merge`.
+Output formats are the real ones of ``shared/iris/commands.md`` (``iris
+list`` §1.1-§1.2 and §1.9, ``qlist`` §1.10 and §2, the session banner §4;
+``iris all`` from the docs' column list); the work is done by :mod:`._iris`
+and :mod:`._merge`.
 """
 
 from __future__ import annotations
@@ -25,46 +27,67 @@ _USAGE = """usage:
        iris list [<instance>]
        iris qlist [<instance>]
        iris all
+       iris session <instance> [-U <namespace>]
+       iris terminal <instance> [-U <namespace>]
 """
 
 
-def _list_entry(inst: Instance) -> str:
-    head = f"Configuration '{inst.name}'" + ("   (default)" if inst.default else "")
+def _status(state: HostState, inst: Instance) -> str:
+    """``running, since ...`` / ``down, last used ...`` / ``crashed, last used ...``.
+
+    commands.md §1.1, §1.2 and §1.9; dates in the host's local time.
+    """
+    when = _iris.ctime(state, inst.since)
     if inst.status == "running":
-        status = f"running, since {_iris.ctime(inst.since)}"
-    else:
-        status = f"down, last used {_iris.ctime(inst.since)}"
+        return f"running, since {when}"
+    return f"{'crashed' if inst.crashed else 'down'}, last used {when}"
+
+
+def _list_entry(state: HostState, inst: Instance) -> str:
+    """One ``iris list`` entry, as commands.md §1.1 (running, mirror member) and §1.2 (down).
+
+    The field labels are 8-space indented and padded to column 22; a
+    running mirror member gets ``mirroring:`` between ``status:`` and
+    ``state:``; a stopped instance has neither (§1.2).
+    """
+    head = f"Configuration '{inst.name}'" + ("   (default)" if inst.default else "")
+    pad = " " * 8
     lines = [
         head,
-        f"    directory:    {inst.directory}",
-        f"    versionid:    {inst.version}",
-        f"    datadir:      {inst.directory}",
-        f"    conf file:    {Path(inst.cpf).name}  (SuperServer port = {inst.superserver_port}, "
+        f"{pad}directory:    {inst.directory}",
+        f"{pad}versionid:    {inst.version}",
+        f"{pad}datadir:      {inst.directory}",
+        f"{pad}conf file:    {Path(inst.cpf).name}  (SuperServer port = {inst.superserver_port}, "
         f"WebServer = {inst.web_port})",
-        f"    status:       {status}",
+        f"{pad}status:       {_status(state, inst)}",
     ]
     if inst.status == "running":
-        lines.append(f"    state:        {inst.health}")
-    lines.append(f"    product:      {inst.product}")
+        if inst.mirror_type:
+            lines.append(
+                f"{pad}mirroring: Member Type = {inst.mirror_type}; Status = {inst.mirror_status}"
+            )
+        lines.append(f"{pad}state:        {inst.health}")
+    lines.append(f"{pad}product:      {inst.product}")
     return "\n".join(lines) + "\n"
 
 
-def _qlist_entry(inst: Instance) -> str:
-    # Fields 1-4 are known from real scripts (facts.md §4.2); the rest follow
-    # the order of `iris list` (conf file, ports, state, product, datadir).
-    if inst.status == "running":
-        status = f"running, since {_iris.ctime(inst.since)}"
-        health = inst.health
-    else:
-        status = f"down, last used {_iris.ctime(inst.since)}"
-        health = ""
-    fields = [inst.name, inst.directory, inst.version, status, Path(inst.cpf).name,
-              str(inst.superserver_port), str(inst.web_port), "0", health, inst.product,
-              "", "", inst.directory]  # fmt: skip
+def _qlist_entry(state: HostState, inst: Instance) -> str:
+    """The 14 ``^``-separated fields of commands.md §1.10, shaped like the real lines of §2.
+
+    Field 8 (JDBC gateway port) is 62972 in every real line (§2.1); field 9 the
+    health state if running; 11-12 the mirror member type and status; 13 the
+    data directory; 14 the superserver ports (not filled by any real line: empty).
+    """
+    health = inst.health if inst.status == "running" else ""
+    mirror = (inst.mirror_type, inst.mirror_status) if inst.status == "running" else ("", "")
+    fields = [inst.name, inst.directory, inst.version, _status(state, inst), Path(inst.cpf).name,
+              str(inst.superserver_port), str(inst.web_port), "62972", health, inst.product,
+              *mirror, inst.directory]  # fmt: skip
     return "^".join(fields) + "\n"
 
 
 def _all_table(state: HostState) -> str:
+    """``iris all`` (docs: first column ``up`` running, ``dn`` down or crashed; commands.md §1.10)."""
     rows = [
         "    Instance          Version ID        Port   Directory",
         "    -------------     ----------        ----   ---------",
@@ -74,6 +97,26 @@ def _all_table(state: HostState) -> str:
         version = inst.version.removesuffix("com")
         rows.append(f"{up}{inst.name:<18}{version:<18}{inst.superserver_port:<7}{inst.directory}")
     return "\n".join(rows) + "\n"
+
+
+def _session(state: HostState, inst: Instance) -> Outcome:
+    """``iris session``/``terminal``: the real banner (commands.md §4), then a refusal.
+
+    The sandbox runs no ObjectScript: after the banner it says so on stderr
+    and exits 1, so a script that pipes code into a session fails visibly
+    instead of believing the code ran. A stopped instance refuses first (our
+    wording: no real text is known).
+    """
+    from pytest_iris.sandbox._console import session_banner
+
+    if inst.status != "running":
+        return Outcome(status=1, stderr=f"InterSystems IRIS instance {inst.name} is not running.\n")
+    return Outcome(
+        status=1,
+        stdout=session_banner(state.nodename, inst.name),
+        stderr="iris session: the sandbox host runs no ObjectScript; nothing was executed "
+        "(use a real instance or a live IRIS for code)\n",
+    )
 
 
 def iris_command(root: Path, argv: list[str], *, env: Mapping[str, str] | None = None) -> Outcome:
@@ -92,10 +135,20 @@ def iris_command(root: Path, argv: list[str], *, env: Mapping[str, str] | None =
         if words and not chosen:
             return Outcome(status=1, stderr=f"iris: unknown instance '{words[0]}'\n")
         if sub == "list":
-            return Outcome(stdout="".join("\n" + _list_entry(i) for i in chosen))
+            return Outcome(stdout="".join("\n" + _list_entry(state, i) for i in chosen))
         if sub == "qlist":
-            return Outcome(stdout="".join(_qlist_entry(i) for i in chosen))
+            return Outcome(stdout="".join(_qlist_entry(state, i) for i in chosen))
         return Outcome(stdout=_all_table(state))
+    if sub in ("session", "terminal"):
+        if not words:
+            return Outcome(status=1, stderr=_USAGE)
+        state = load_state(root)
+        inst = next(
+            (i for i in state.instances.values() if i.name.upper() == words[0].upper()), None
+        )
+        if inst is None:
+            return Outcome(status=1, stderr=f"iris: unknown instance '{words[0]}'\n")
+        return _session(state, inst)
     if sub not in ("start", "stop", "force", "merge", "startnostu"):
         return Outcome(status=1, stderr=f"iris: unknown command '{argv[0]}'\n" + _USAGE)
     if not words:

@@ -11,6 +11,7 @@ catalog's severities.
 from __future__ import annotations
 
 import os
+import time
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -39,15 +40,22 @@ class Writer:
         self.entries: list[Any] = []
 
     def now_ms(self) -> int:
-        """The host clock in the generator's unit: ms since its EPOCH (2000-01-01)."""
-        return round(self.state.clock * 1000) - _EPOCH_MS
+        """The host's local time in the generator's unit: ms since its EPOCH (2000-01-01).
+
+        IRIS stamps messages.log in local time, so the host's time zone applies.
+        """
+        local = self.state.clock + self.state.utc_offset()
+        return round(local * 1000) - _EPOCH_MS
 
     def follow(self, ms: int) -> None:
-        """Move the host clock to an entry's time if that is later."""
-        self.state.clock = max(self.state.clock, (ms + _EPOCH_MS) / 1000)
+        """Move the host clock to an entry's (local) time if that is later."""
+        local = (ms + _EPOCH_MS) / 1000
+        self.state.clock = max(self.state.clock, local - self.state.utc_offset(local))
 
     def now(self) -> datetime:
-        return datetime(1970, 1, 1) + timedelta(milliseconds=round(self.state.clock * 1000))
+        """The host's local time, naive (what the generator stamps from)."""
+        local = self.state.clock + self.state.utc_offset()
+        return datetime(1970, 1, 1) + timedelta(milliseconds=round(local * 1000))
 
     def add(
         self,
@@ -110,8 +118,17 @@ def _context(writer: Writer, inst: Instance, roles: dict[str, int], **extra: Any
         superserver_port=inst.superserver_port,
         web_port=inst.web_port,
         nodename=state.nodename,
+        **_version_fields(inst.version),
         **extra,
     )
+
+
+def _version_fields(versionid: str) -> dict[str, Any]:
+    """The startup banner's release and build (``2023.1`` / ``235.1`` of ``2023.1.0.235.1com``)."""
+    parts = versionid.removesuffix("com").split(".")
+    if len(parts) < 5:
+        return {}
+    return {"version": ".".join(parts[:2]), "build": ".".join(parts[3:5])}
 
 
 def _render(
@@ -149,6 +166,46 @@ def catalog_line(
         kwargs["role"] = role
     builder.emit(template, **kwargs)
     writer.extend(builder.entries)
+
+
+def wij_recovery(state: HostState, inst: Instance, path: Path, *, durable: bool = True) -> None:
+    """The WIJ recovery program's unstamped block, written before the instance's own lines.
+
+    Every line is the real one of ``shared/iris/messages_real.log`` lines
+    111-122 (IRIS 2021.1 after an abnormal end), with this host's directories,
+    its local time and a block count of our choosing (the real one compared 11
+    blocks; nothing was pending, as after ``iris force``). The reader reads it
+    back as a :class:`~pytest_iris.log.reader.LogBlock` of kind ``wij-recovery``.
+    The blank line that opens it is left out when the log is empty (a first
+    line that continues nothing would be a problem).
+    """
+    from pytest_iris.log.reader import LogBlock
+
+    mgr = f"{inst.directory}/mgr"
+    wij = f"{mgr}/IRIS.WIJ"
+    started = time.asctime(state.local().timetuple())  # ctime: ``Wed Aug 11 06:12:30 2021``
+    compared = 8 + (state.seed + int(state.clock)) % 24
+    lines = (
+        f"*** Recovery started at {started}",
+        f"     Current default directory: {mgr}",
+        f"     Log file directory: {mgr}/",
+        f"     WIJ file spec: {wij}",
+        f"Recovering local ({wij}) image journal file...",
+        f"Starting WIJ recovery for '{wij}'.",
+        "  0 blocks pending in this WIJ.",
+        "WIJ pass # is 0.",
+        "Starting fast WIJ compare",
+        f"Finished comparing {compared} blocks in 0 seconds",
+        "Exiting with status 3 (Success)",
+    )
+    empty = not path.exists() or path.stat().st_size == 0
+    block = LogBlock(0, lines if empty else ("", *lines))
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "a", encoding="utf-8") as fh:
+        fh.write(block.format() + "\n")
+        if durable:
+            fh.flush()
+            os.fsync(fh.fileno())
 
 
 def startup_tail(writer: Writer, inst: Instance, roles: dict[str, int]) -> None:

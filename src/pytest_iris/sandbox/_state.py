@@ -19,6 +19,8 @@ import json
 import os
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, tzinfo
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -30,6 +32,26 @@ STATE_FILE = "state.json"
 LOCK_FILE = "lock"
 #: Linux USER_HZ: /proc/<pid>/stat start times are in these ticks.
 CLOCK_TICKS = 100
+
+
+@lru_cache(maxsize=16)
+def zone(name: str) -> tzinfo:
+    if name == "UTC":
+        return UTC
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise SandboxError(
+            f"sandbox timezone {name!r} is not an IANA time zone name (e.g. UTC, Europe/Paris)"
+        ) from None
+
+
+def check_timezone(name: str) -> str:
+    """``name`` if it is a time zone this machine knows, else a SandboxError naming it."""
+    zone(name)
+    return name
 
 
 @dataclass
@@ -91,6 +113,13 @@ class Instance:
     shm_mb: int = 0
     owner_uid: int = 51773
     abnormal: bool = False
+    #: ended by a crash (its control process killed): ``iris list`` says ``crashed``
+    #: (commands.md §1.9) until the next start; ``iris force`` leaves it ``down`` (§1.8)
+    crashed: bool = False
+    #: a mirror member's type and status, e.g. ``Failover``/``Primary``: ``iris list``
+    #: adds its ``mirroring:`` line and ``qlist`` fields 11-12 (commands.md §1.1, §2.2)
+    mirror_type: str = ""
+    mirror_status: str = ""
     default: bool = False
     #: the ``state:`` line of ``iris list``: ok, or alert after a daemon died
     health: str = "ok"
@@ -114,6 +143,9 @@ class HostState:
     next_inode: int = 40000
     next_client_port: int = 50000
     seed: int = 0
+    #: the host's time zone (IANA name): IRIS writes messages.log, ``iris list``
+    #: and the WIJ recovery block in local time (facts.md §6.1, commands.md §1)
+    timezone: str = "UTC"
     processes: dict[int, Proc] = field(default_factory=dict)
     sockets: dict[int, Sock] = field(default_factory=dict)
     instances: dict[str, Instance] = field(default_factory=dict)
@@ -135,6 +167,19 @@ class HostState:
 
     def ticks_now(self) -> int:
         return round((self.clock - self.boot_time) * CLOCK_TICKS)
+
+    def local(self, epoch: float | None = None) -> datetime:
+        """``epoch`` (default: now) as a naive local time of the host's time zone."""
+        when = self.clock if epoch is None else epoch
+        return datetime.fromtimestamp(when, zone(self.timezone)).replace(tzinfo=None)
+
+    def utc_offset(self, epoch: float | None = None) -> float:
+        """Seconds the host's local time is ahead of UTC at ``epoch`` (default: now)."""
+        if self.timezone == "UTC":
+            return 0.0
+        when = self.clock if epoch is None else epoch
+        offset = datetime.fromtimestamp(when, zone(self.timezone)).utcoffset()
+        return offset.total_seconds() if offset is not None else 0.0
 
     def advance(self, seconds: float) -> float:
         """Move the host clock forward; returns the new time."""

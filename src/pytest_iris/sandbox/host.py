@@ -31,14 +31,14 @@ import contextlib
 import os
 import subprocess
 from collections.abc import Iterator, Mapping, Sequence
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from pytest_iris import defaults
 from pytest_iris.errors import SandboxError
 from pytest_iris.host import Outcome
-from pytest_iris.sandbox import _commands, _iris, _procfs, _scripts
+from pytest_iris.sandbox import _commands, _iris, _procfs, _scripts, _versions
 from pytest_iris.sandbox._state import (
     STATE_DIR,
     HostState,
@@ -91,6 +91,24 @@ def _check_arguments(
             )
 
 
+def _identity(version: str, timezone: str, mirror: tuple[str, str] | None) -> dict[str, Any]:
+    """Check ``version``/``timezone``/``mirror`` and return what the state keeps of them."""
+    from pytest_iris.sandbox._state import check_timezone
+
+    if mirror is not None and (
+        isinstance(mirror, str) or len(mirror) != 2 or not all(isinstance(m, str) for m in mirror)
+    ):
+        raise SandboxError(
+            f"SandboxHost(mirror=...) must be (member type, status) such as "
+            f"('Failover', 'Primary'), not {mirror!r}"
+        )
+    return {
+        "versionid": _versions.versionid(version),
+        "timezone": check_timezone(timezone),
+        "mirror": tuple(mirror) if mirror else ("", ""),
+    }
+
+
 def _check_extra(default: str, extra: Mapping[str, Mapping[str, Any]]) -> dict[str, dict[str, Any]]:
     out: dict[str, dict[str, Any]] = {}
     for name, spec in extra.items():
@@ -126,6 +144,14 @@ class SandboxHost(HostLayout):
       ``"nopasswd"`` (sudo works), ``"password"`` (needs a password, so fails
       non-interactively) or ``"denied"`` (not in sudoers).
     * ``seed``: varies PIDs and inodes; ``start``: the host clock.
+    * ``version``: the IRIS release (``2020.4``, ``2021.1``, ``2022.1``,
+      ``2023.1`` the default, ``2023.3``, ``2024.1``) or a full versionid:
+      ``iris start`` prints that version's console lines and logs its
+      allocation form (see ``sandbox/_versions.py``).
+    * ``timezone``: the host's IANA time zone (``UTC``): messages.log stamps,
+      ``iris list`` dates and the WIJ recovery block are local time, as on IRIS.
+    * ``mirror``: ``("Failover", "Primary")`` makes the instance a mirror
+      member (``iris list``'s ``mirroring:`` line, ``qlist`` fields 11-12).
     * ``instances``: more instances on the same host, by name, each
       ``{"running": bool, "cpf": {...}, "users": n, "web_users": n}``; the
       n-th is installed in ``opt/<name>`` with superserver port 51773 + n and
@@ -150,10 +176,14 @@ class SandboxHost(HostLayout):
         seed: int = 0,
         start: datetime = DEFAULT_START,
         instances: Mapping[str, Mapping[str, Any]] | None = None,
+        version: str = _versions.DEFAULT_RELEASE,
+        timezone: str = "UTC",
+        mirror: tuple[str, str] | None = None,
     ) -> None:
         self.root = Path(root).absolute()
         self.instance_name = instance
         self._extra = _check_extra(instance, instances or {})
+        self._identity = _identity(version, timezone, mirror)
         self._config: dict[str, Any] = {
             "running": running, "cpf": cpf or {}, "cpf_text": cpf_text,
             "kernel": {k: str(v) for k, v in (kernel or {}).items()},
@@ -203,6 +233,7 @@ class SandboxHost(HostLayout):
             sudo=cfg["sudo"],
             seed=cfg["seed"],
             next_pid=700 + cfg["seed"] % 200,
+            timezone=self._identity["timezone"],
         )
         init = state.spawn("systemd", ["/usr/lib/systemd/systemd", "--switched-root", "--system"],
                            ppid=0, uid=0, pid=1, exe="/usr/lib/systemd/systemd")  # fmt: skip
@@ -240,8 +271,11 @@ class SandboxHost(HostLayout):
         """Register an instance, start it if it is to be running, connect its users."""
         cpf = directory / "iris.cpf"
         inst = Instance(
-            name=name, directory=str(directory), cpf=str(cpf), default=default, since=state.clock
-        )
+            name=name, directory=str(directory), cpf=str(cpf), default=default, since=state.clock,
+            version=self._identity["versionid"],
+        )  # fmt: skip
+        if default:
+            inst.mirror_type, inst.mirror_status = self._identity["mirror"]
         state.instances[name] = inst
         if spec.get("running", True):
             outcome = _iris.start(state, self.proc, inst, quietly=True, durable=False)
@@ -374,8 +408,11 @@ class SandboxHost(HostLayout):
         return self.state().clock
 
     def now(self) -> datetime:
-        """The host clock as an aware ``datetime``."""
-        return datetime.fromtimestamp(self.clock(), UTC)
+        """The host clock as an aware ``datetime`` in the host's time zone."""
+        from pytest_iris.sandbox._state import zone
+
+        state = self.state()
+        return datetime.fromtimestamp(state.clock, zone(state.timezone))
 
     @property
     def total_ram_mb(self) -> int:

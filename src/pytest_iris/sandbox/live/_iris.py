@@ -37,8 +37,9 @@ def _alive(pid: int) -> bool:
 
 
 def _start(host: LiveSandbox, state: HostState, inst: Instance, quietly: bool) -> Outcome:
-    from pytest_iris.memory import allocated_messages, failed_message
+    from pytest_iris.memory import failed_message
     from pytest_iris.sandbox import _cpfio
+    from pytest_iris.sandbox._console import StartConsole, allocation_lines
 
     if inst.status == "running":
         return Outcome(1, "", f"InterSystems IRIS instance {inst.name} is already running.\n")
@@ -53,30 +54,34 @@ def _start(host: LiveSandbox, state: HostState, inst: Instance, quietly: bool) -
         ):
             os.unlink(host.live_dir / "up" / stale)
     state.advance(1.0)
-    console = _iris.console_head(inst.name, Path(inst.cpf).name, quietly=quietly)
+    prof = _iris.profile(inst)
+    console = StartConsole(prof, inst.name, Path(inst.cpf).name, quietly)
     host._send("start")
     host._wait_for("alloc")
     index = int((host.live_dir / "up" / "alloc").read_text())
     control_pid = next(iter(host.pids().get("control", [])), 0) or state.new_pid()
     lines = _log.Writer(state, control_pid)
+    if inst.abnormal:
+        _log.wij_recovery(state, inst, _iris.messages_log(inst))
+        lines.add(2, "Utility.Event", _iris.ABNORMAL_SHUTDOWN)
     if config.globals_auto:
         from pytest_iris.memory import auto_globals_message
 
         lines.add(0, "Generic.Event", auto_globals_message())
+        console.auto_globals()
     for plan in plans[: index if index >= 0 else len(plans)]:
         lines.add(2, "Generic.Event", failed_message(plan))
-        console.append(failed_message(plan))
+        console.unable(plan)
     if index < 0:
         _log.catalog_line(lines, inst, {"control": control_pid}, "startup.error_detected")
         lines.write(_iris.messages_log(inst))
-        return Outcome(1, "\n".join(console) + "\n" + _iris.STARTUP_ABORTED, "", lines.messages)
+        return Outcome(1, console.aborted(plans[-1]), "", lines.messages)
     host._wait_for("control", "superserver", "web_server")
     host._wait_for(prefix="daemon-", count=2 + 2)
     sev = 1 if index else 0
-    first, breakdown = allocated_messages(plans[index])
-    lines.add(sev, "Generic.Event", first)
-    lines.add(sev, "Generic.Event", breakdown, same_stamp=True)
-    console = _iris.console_tail([*console, first, breakdown], inst.name, quietly=quietly)
+    for n, text in enumerate(allocation_lines(prof, plans[index])):
+        lines.add(sev, "Generic.Event", text, same_stamp=n > 0)
+    console.allocated(plans[index])
     found = host.pids()
     roles = {
         role: pids[0]
@@ -87,10 +92,12 @@ def _start(host: LiveSandbox, state: HostState, inst: Instance, quietly: bool) -
         max(pid for pids in found.values() for pid in pids) + 1
     )  # short-lived jobs come next
     inst.status, inst.since, inst.abnormal, inst.health = "running", state.clock, False, "ok"
+    inst.crashed = False
     inst.shm_mb = plans[index].total_mb
     _log.startup_tail(lines, inst, roles)
     lines.write(_iris.messages_log(inst))
-    return Outcome(0, "\n".join(console) + "\n", "", lines.messages)
+    alerts = sum(1 for e in lines.entries if e.severity >= 2)
+    return Outcome(0, console.started(alerts), "", lines.messages)
 
 
 def _stop(host: LiveSandbox, state: HostState, inst: Instance, quietly: bool) -> Outcome:

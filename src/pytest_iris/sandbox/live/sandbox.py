@@ -154,7 +154,13 @@ class LiveSandbox(HostLayout):
         user: str = "root",
         sudo: str = "nopasswd",
         instances: Mapping[str, Mapping[str, Any]] | None = None,
+        version: str = "2023.1",
+        timezone: str = "UTC",
+        mirror: tuple[str, str] | None = None,
     ) -> None:
+        from pytest_iris.sandbox.host import _identity
+
+        self._identity = _identity(version, timezone, mirror)
         if instances:
             raise SandboxError(
                 "the live sandbox runs one instance; more instances are a fake-host feature"
@@ -246,12 +252,18 @@ class LiveSandbox(HostLayout):
         self._install_bin()
         now = cfg["start"].timestamp()
         state = HostState(
-            clock=now, boot_time=now - 86400, total_ram_mb=self._ram, seed=cfg["seed"], next_pid=300
-        )
+            clock=now, boot_time=now - 86400, total_ram_mb=self._ram, seed=cfg["seed"], next_pid=300,
+            timezone=self._identity["timezone"],
+        )  # fmt: skip
         state.instances[self.instance_name] = Instance(
             name=self.instance_name, directory=str(self.install_dir), cpf=str(self.cpf_path),
-            default=True, since=now,
+            default=True, since=now, version=self._identity["versionid"],
         )  # fmt: skip
+        mirror = self._identity["mirror"]
+        (
+            state.instances[self.instance_name].mirror_type,
+            state.instances[self.instance_name].mirror_status,
+        ) = mirror
         (self.root / ".sandbox").mkdir(exist_ok=True)
         save_state(self.root, state)
         self._start_namespaces()
