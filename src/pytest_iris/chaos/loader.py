@@ -10,17 +10,14 @@ from __future__ import annotations
 import os
 from collections.abc import Iterable, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import yaml
 from pydantic import ValidationError as PydanticValidationError
 
 from pytest_iris import _yaml
 from pytest_iris.chaos.schema import Scenario
+from pytest_iris.chaos.validate import Names
 from pytest_iris.errors import ScenarioError
-
-if TYPE_CHECKING:
-    from pytest_iris.registry import Registry
 
 #: What pytest collects and the library holds: ``iris_chaos_<anything>.yaml``.
 FILE_PREFIX = "iris_chaos_"
@@ -31,7 +28,7 @@ def is_scenario_file(path: Path) -> bool:
     return path.name.startswith(FILE_PREFIX) and path.suffix in FILE_SUFFIXES
 
 
-def load_scenario(path: str | os.PathLike[str], registry: Registry | None = None) -> Scenario:
+def load_scenario(path: str | os.PathLike[str], registry: Names | None = None) -> Scenario:
     """Load and validate one scenario file.
 
     With ``registry``, what the scenario names (sequences and their
@@ -58,7 +55,7 @@ _LOADED: dict[tuple[str, int, int], tuple[Scenario, str]] = {}
 
 
 def load_scenario_text(
-    text: str, source: str = "<scenario>", registry: Registry | None = None
+    text: str, source: str = "<scenario>", registry: Names | None = None
 ) -> Scenario:
     """Validate scenario YAML held in a string; ``source`` names it in errors."""
     # bounded loader: anchors/aliases, !!python tags and huge trees refused before any walk
@@ -87,7 +84,7 @@ def load_scenario_text(
     return scenario
 
 
-def _check_names(scenario: Scenario, registry: Registry, text: str, source: str) -> None:
+def _check_names(scenario: Scenario, registry: Names, text: str, source: str) -> None:
     """What the scenario names must be registered; each problem with its line."""
     from pytest_iris.chaos.validate import scenario_problems
 

@@ -20,10 +20,10 @@ import importlib
 import inspect
 import os
 import sys
-from collections.abc import AsyncIterable, Awaitable, Callable, Iterable
+from collections.abc import AsyncIterable, Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING, Any, Protocol, cast
 
 from pytest_iris.errors import ConfigError, ValidationError
 from pytest_iris.models import IRISMessage, RemediationCommand, ToolResult
@@ -31,10 +31,18 @@ from pytest_iris.models import IRISMessage, RemediationCommand, ToolResult
 if TYPE_CHECKING:
     from pytest_iris.host import Host
     from pytest_iris.memory import SharedMemoryPlan
-    from pytest_iris.registry import Registry
     from pytest_iris.settings import IrisSettings
 
 Remediator = Callable[[IRISMessage, "RemediationContext"], Any]
+
+
+class RemediatorNames(Protocol):
+    """Where registered remediator names resolve: a :class:`~pytest_iris.registry.Registry`."""
+
+    @property
+    def remediators(self) -> Mapping[str, Callable[..., Any]]: ...
+
+
 DEFAULT_REMEDIATOR = "rules"
 
 
@@ -76,7 +84,10 @@ class RemediationContext:
 
 
 def resolve_remediator(
-    spec: str | None, registry: Registry | None = None, *, settings: IrisSettings | None = None
+    spec: str | None,
+    registry: RemediatorNames | None = None,
+    *,
+    settings: IrisSettings | None = None,
 ) -> Callable[[], Remediator]:
     """A factory for the remediator named ``spec`` (``module:callable`` or a registered name).
 
@@ -98,10 +109,11 @@ def resolve_remediator(
                 raise ConfigError(f"remediator {spec!r}: {module_name!r} has no {attribute!r}")
             target = getattr(target, part)
     else:
-        if registry is None:
-            from pytest_iris.registry import Registry
-
-            registry = Registry.standalone()
+        if registry is None:  # the registry imports the built-ins, which import this module
+            raise ConfigError(
+                f"remediator {spec!r} is a registered name: resolve it with a registry "
+                "(pytest_iris.registry.Registry.standalone()) or give module:callable"
+            )
         known = registry.remediators
         if spec not in known:
             raise ConfigError(
@@ -139,7 +151,10 @@ def import_module(name: str) -> Any:
 
 
 def preflight(
-    spec: str | None, registry: Registry | None = None, *, settings: IrisSettings | None = None
+    spec: str | None,
+    registry: RemediatorNames | None = None,
+    *,
+    settings: IrisSettings | None = None,
 ) -> str:
     """Resolve and build the remediator once before any host is built; returns its spec.
 

@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import functools
 import inspect
+import sys
 import types
 from collections.abc import Callable, Mapping
-from typing import Any, Union, get_args, get_origin
+from typing import Any, Protocol, Union, get_args, get_origin
 
 from pytest_iris.chaos.schema import Fault, Scenario
 
@@ -22,14 +23,26 @@ Problem = tuple[tuple[str | int, ...], str]
 _SIMPLE = {"int": int, "bool": bool, "str": str, "float": float}
 
 
+class Names(Protocol):
+    """What a scenario's names are checked against: a :class:`~pytest_iris.registry.Registry`."""
+
+    @property
+    def sequences(self) -> Mapping[str, Callable[..., Any]]: ...
+
+    @property
+    def tools(self) -> Mapping[str, Callable[..., Any]]: ...
+
+
 def sequence_parameters(render: Callable[..., Any]) -> dict[str, inspect.Parameter] | None:
     """The keyword parameters a registered sequence takes (None: it takes any)."""
     function: Any = render
     if isinstance(render, functools.partial) and render.args:
-        from pytest_iris.generation import sequences
-
-        known = sequences.SEQUENCES.get(str(render.args[0]))
-        if known is not None and render.func is sequences.render_sequence:
+        # a built-in: partial(render_sequence, name); its module is loaded (no import here:
+        # the generation part reaches the registry, which reaches this module)
+        module = sys.modules.get(getattr(render.func, "__module__", ""))
+        table = getattr(module, "SEQUENCES", None)
+        known = table.get(str(render.args[0])) if isinstance(table, dict) else None
+        if known is not None and getattr(render.func, "__name__", "") == "render_sequence":
             function = known.function
     try:
         signature = inspect.signature(function)
@@ -148,7 +161,7 @@ def _bound_problem(sequence: str, name: str, value: Any, default: Any) -> str | 
     return None
 
 
-def scenario_problems(scenario: Scenario, registry: Any) -> list[Problem]:
+def scenario_problems(scenario: Scenario, registry: Names) -> list[Problem]:
     """Everything the scenario names that the registry does not know, with its location."""
     sequences: Mapping[str, Callable[..., Any]] = registry.sequences
     out: list[Problem] = []
