@@ -278,3 +278,13 @@ def test_bounds_print_as_the_cpf_writes_them(pytester: pytest.Pytester) -> None:
     result.assert_outcomes(failed=1)
     result.stdout.fnmatch_lines(["*config.locksiz: expected at least 33554432, found 20000000*"])
     assert "e+07" not in result.stdout.str()
+
+
+def test_report_path_that_is_a_directory_is_refused_at_start(pytester: pytest.Pytester) -> None:
+    shutil.copy(SCENARIO_DIR / "iris_chaos_license_limit.yaml", pytester.path)
+    (pytester.path / "out").mkdir()
+    result = pytester.runpytest("--iris-report", "out")
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines(
+        ["*--iris-report out: is a directory; give the HTML file to write*"]
+    )

@@ -72,6 +72,12 @@ def pytest_configure(config: pytest.Config) -> None:
         "only, whether the control process was replaced. **parameters: a subset of the call's "
         "parameters (force=True).",
     )
+    report = config.getoption("iris_report", None)
+    if report and Path(report).is_dir():
+        raise pytest.UsageError(
+            f"--iris-report {report}: is a directory; give the HTML file to write "
+            f"(e.g. --iris-report {Path(report) / 'chaos.html'})"
+        )
     if not hasattr(config, "workerinput"):
         config.pluginmanager.register(ChaosReporter(config), "iris-chaos-reporter")
     extra = config.getini("iris_scenarios")
