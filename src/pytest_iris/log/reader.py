@@ -33,10 +33,10 @@ from pytest_iris.errors import LogReadError
 from pytest_iris.log.grammar import (
     BLOCK_END,
     BLOCK_START,
-    FAST_HEADER,
+    FAST_RUN,
     HEADER,
     MAX_LINE_BYTES,
-    OTHER_LINES,
+    NEXT_STAMP,
     STAMP_START,
     continuation_allowed,
 )
@@ -233,46 +233,76 @@ class _Assembler:
     def feed_block(self, text: str, number: int) -> int:
         """Feed clean lines joined by ``\\n`` (no final break); returns the next number.
 
-        Runs of stamped lines (most of any log) are checked in one C-level
-        pass; only the other lines go through :meth:`feed` one by one.
+        Runs of valid one-line entries (most of any log) are checked with one
+        regex call per run; only the other lines go through :meth:`feed`.
         """
+        if "\r" in text:
+            for line in text.split("\n"):
+                self.feed(number, line)
+                number += 1
+            return number
+        end = len(text)
         pos = 0
-        if not STAMP_START.match(text):
-            first_end = text.find("\n")
-            first_end = len(text) if first_end < 0 else first_end
-            self.feed(number, text[:first_end])
-            number += 1
-            pos = first_end + 1
-        for match in OTHER_LINES.finditer(text, max(pos - 1, 0)):
-            start = match.start()  # the break before the line
-            if start > pos:
-                number = self._run(text[pos:start], number)
-            self.feed(number, text[start + 1 : match.end()])
-            number += 1
-            pos = match.end() + 1
-        if pos <= len(text):
-            number = self._run(text[pos:], number)
+        run = FAST_RUN.match
+        while pos <= end:
+            match = run(text, pos) if self._block is None else None
+            if match is not None:
+                stop = match.end()
+                number = self._run(text[pos:stop], number)
+            elif STAMP_START.match(text, pos):
+                stop = text.find("\n", pos)
+                stop = end if stop < 0 else stop
+                self.feed(number, text[pos:stop])
+                number += 1
+            else:
+                found = NEXT_STAMP.search(text, pos)
+                stop = end if found is None else found.start()
+                number = self.feed_unstamped(text[pos:stop].split("\n"), number)
+            pos = stop + 1
         return number
 
     def _run(self, text: str, number: int) -> int:
-        """Lines that all start like a stamp: the fast path when they are all valid."""
+        """Lines :data:`FAST_RUN` matched: entries, unless a date does not exist."""
         lines = text.split("\n")
         size = len(lines)
-        # A trailing separator (``... [Cat] ``) reads differently on the careful path.
-        if (
-            self._block is not None
-            or " \n" in text
-            or text.endswith(" ")
-            or max(map(len, lines)) > MAX_LINE_BYTES
-            or not self.take_run(lines, number)
-        ):
+        if max(map(len, lines)) > MAX_LINE_BYTES or not self.take_run(text, lines, number):
             for line in lines:
                 self.feed(number, line)
                 number += 1
             return number
         return number + size
 
-    def _dates_exist(self, lines: list[str]) -> bool:
+    def feed_unstamped(self, lines: list[str], number: int) -> int:
+        """Unstamped lines; continuation lines of the open entry in one step."""
+        header = self._header
+        if header is not None and self._block is None and self._bad is None:
+            text = self._text
+            if text is None:
+                text = self._text = _groups(header)[6] or ""
+            cont = self._cont
+            first = len(cont)
+            if all(
+                continuation_allowed(text, line, index)
+                and not STAMP_START.match(line)
+                and len(line) <= MAX_LINE_BYTES
+                and "\r" not in line
+                for index, line in enumerate(lines, first)
+            ):
+                cont.extend(lines)
+                return number + len(lines)
+        for line in lines:
+            self.feed(number, line)
+            number += 1
+        return number
+
+    def _dates_exist(self, lines: list[str], text: str) -> bool:
+        # One day (the common case), counted in C: "\n" + date only starts a line.
+        if text.count("\n" + lines[0][:9]) == len(lines) - 1:
+            try:
+                self._stamps.date(lines[0][:8])
+            except ValueError:
+                return False
+            return True
         try:
             for day in set(map(_DAY, lines)):  # a run spans few dates
                 self._stamps.date(day)
@@ -280,9 +310,9 @@ class _Assembler:
             return False
         return True
 
-    def take_run(self, lines: list[str], number: int) -> bool:
-        """Output one-line entries for ``lines`` if all are valid; the last stays open."""
-        if not all(map(FAST_HEADER.match, lines)) or not self._dates_exist(lines):
+    def take_run(self, text: str, lines: list[str], number: int) -> bool:
+        """Output one-line entries for ``lines`` (all valid); the last stays open."""
+        if not self._dates_exist(lines, text):
             return False
         self.flush()
         last = len(lines) - 1

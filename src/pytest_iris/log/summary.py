@@ -12,10 +12,10 @@ import os
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime
-from operator import itemgetter, methodcaller
+from operator import itemgetter
 from typing import Final
 
-from pytest_iris.log.grammar import SUMMARY_HEADER
+from pytest_iris.log.grammar import SUMMARY_KEYS
 from pytest_iris.log.reader import LogBlock, LogProblem, _Assembler, _groups, read_log
 
 #: How many problems a summary keeps verbatim; the rest are only counted.
@@ -65,9 +65,7 @@ class LogSummary:
         return "\n".join(out)
 
 
-_PAIR: Final = methodcaller("groups")
 _YEAR: Final = itemgetter(slice(6, 8))
-_STAMP: Final = itemgetter(slice(0, 21))
 
 
 def _time_key(line: str) -> tuple[str, str]:
@@ -78,31 +76,29 @@ def _time_key(line: str) -> tuple[str, str]:
 class _Counter(_Assembler):
     """An assembler that counts entries instead of building them."""
 
-    __slots__ = ("_counted", "_high", "_low", "_pairs", "blocks", "entries")
+    __slots__ = ("_counted", "_high", "_keys", "_low", "blocks", "entries")
 
     def __init__(self) -> None:
         super().__init__()
         self._low: tuple[str, str] | None = None
         self._high: tuple[str, str] | None = None
-        self._pairs: Counter[tuple[str, str | None]] = Counter()
+        #: ``SEVERITY`` or ``SEVERITY [Category]`` -> entries.
+        self._keys: Counter[str] = Counter()
         self._counted = False
         self.entries = 0
         self.blocks = 0
 
-    def take_run(self, lines: list[str], number: int) -> bool:
-        try:
-            pairs = Counter(map(_PAIR, map(SUMMARY_HEADER.match, lines)))
-        except AttributeError:  # a line did not match: the careful path
+    def take_run(self, text: str, lines: list[str], number: int) -> bool:
+        if not self._dates_exist(lines, text):
             return False
-        if not self._dates_exist(lines):
-            return False
+        keys = SUMMARY_KEYS.findall(f"\n{text}")
         self.flush()
-        self._pairs.update(pairs)
+        self._keys.update(keys)
         self.entries += len(lines)
         years = set(map(_YEAR, lines))
-        if len(years) == 1:
+        if len(years) == 1:  # one year: the lines sort as their stamps do
             year = years.pop()
-            self._extremes((year, min(map(_STAMP, lines))), (year, max(map(_STAMP, lines))))
+            self._extremes((year, min(lines)[:21]), (year, max(lines)[:21]))
         else:
             self._extremes(min(map(_time_key, lines)), max(map(_time_key, lines)))
         self._open(number + len(lines) - 1, lines[-1], None)
@@ -115,9 +111,12 @@ class _Counter(_Assembler):
             return
         groups = _groups(header)
         self.entries += 1
-        self._pairs[(groups[4] or "0", groups[5])] += 1
-        key = _time_key(header)
-        self._extremes(key, key)
+        key = groups[4] or "0"
+        if groups[5] is not None:
+            key += f" [{groups[5]}]"
+        self._keys[key] += 1
+        stamp = _time_key(header)
+        self._extremes(stamp, stamp)
 
     def emit_block(self, block: LogBlock) -> None:
         self.blocks += 1
@@ -140,9 +139,9 @@ class _Counter(_Assembler):
         summary.first, summary.last = self._at(self._low), self._at(self._high)
         severities: Counter[int] = Counter()
         categories: Counter[str | None] = Counter()
-        for (severity, category), n in self._pairs.items():
-            severities[int(severity)] += n
-            categories[category] += n
+        for key, n in self._keys.items():
+            severities[int(key[0])] += n
+            categories[key[3:-1] if len(key) > 1 else None] += n
         summary.by_severity = severities
         summary.by_category = categories
 
