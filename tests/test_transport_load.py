@@ -68,10 +68,11 @@ def test_load_50_publishers_30_percent_failures_and_2s_down(
                             outage.set()
                             endpoint.go_down(2.0)
 
+                # generous deadlines: a loaded 2-core CI machine is slow, not wrong
                 await asyncio.wait_for(
-                    asyncio.gather(*(publisher() for _ in range(publishers))), 60
+                    asyncio.gather(*(publisher() for _ in range(publishers))), 300
                 )
-                await transport.drain(timeout_s=30)
+                await transport.drain(timeout_s=120)
                 assert len(transport.outbox) == 0
                 return results
 
