@@ -309,6 +309,30 @@ class IrisOpenAIServer:
             )
         return Reply.build(content=text)
 
+    def _resolve(
+        self,
+        body: dict[str, Any],
+        digest: str,
+        garbled: bool,
+        tools: dict[str, Any],
+        text_format: dict[str, Any],
+    ) -> _wire.Answer:
+        """The answer to ``body``: its reply, fitted to its tools and output format.
+
+        ``text_format`` is ``{"type": "text" | "json_object" | "json_schema", "schema": ...}``.
+        """
+        kind = text_format.get("type")
+        schema = (text_format.get("schema") or {}) if kind == "json_schema" else None
+        return self._answer(
+            self._reply_for(body, digest, garbled),
+            digest,
+            tools=tools,
+            forced=_forced_tool(body.get("tool_choice"), tools),
+            schema=schema,
+            json_mode=kind == "json_object",
+            strict=not garbled,
+        )
+
     def _answer(
         self,
         reply: Reply,
@@ -384,22 +408,9 @@ class IrisOpenAIServer:
             for t in body.get("tools") or []
             if isinstance(t, dict) and isinstance(t.get("function"), dict)
         }
-        choice = body.get("tool_choice")
-        forced = _forced_tool(choice, tools)
-        response_format = body.get("response_format") or {}
-        schema = None
-        if response_format.get("type") == "json_schema":
-            schema = (response_format.get("json_schema") or {}).get("schema") or {}
-        reply = self._reply_for(body, digest, garbled)
-        answer = self._answer(
-            reply,
-            digest,
-            tools=tools,
-            forced=forced,
-            schema=schema,
-            json_mode=response_format.get("type") == "json_object",
-            strict=not garbled,
-        )
+        response_format = dict(body.get("response_format") or {})
+        response_format["schema"] = (response_format.get("json_schema") or {}).get("schema")
+        answer = self._resolve(body, digest, garbled, tools, response_format)
         count = int(body.get("n") or 1)
         if not 1 <= count <= 128:
             raise _Refused(f"n must be between 1 and 128, got {count}")
@@ -427,19 +438,8 @@ class IrisOpenAIServer:
             for t in body.get("tools") or []
             if isinstance(t, dict) and t.get("type") == "function" and "name" in t
         }
-        forced = _forced_tool(body.get("tool_choice"), tools)
         text_format = (body.get("text") or {}).get("format") or {}
-        schema = text_format.get("schema") if text_format.get("type") == "json_schema" else None
-        reply = self._reply_for(body, digest, garbled)
-        answer = self._answer(
-            reply,
-            digest,
-            tools=tools,
-            forced=forced,
-            schema=schema,
-            json_mode=text_format.get("type") == "json_object",
-            strict=not garbled,
-        )
+        answer = self._resolve(body, digest, garbled, tools, text_format)
         ident = digest[:24]
         model = str(body.get("model") or self.model)
         created = int(time.time())
