@@ -170,3 +170,94 @@ def test_console_lines_of_the_2024_container_start() -> None:
         "Allocated 1508MB shared memory",
         "953MB global buffers, 95MB routine buffers",
     )
+
+
+PAIRS = Path(__file__).parent / "data" / "memory_pairs.md"
+#: Every row of tests/data/memory_pairs.md (copied from shared/iris): version,
+#: CLI inputs (0 = default/automatic, as the row gives them), the real total,
+#: and the parts the source gives exactly (name -> MB).
+ROWS = [
+    ("2021.1", dict(globals_mb=128, routines_mb=128, gmheap_kb=75136), 430,
+     {"global_buffers_mb": 128, "routine_buffers_mb": 128}),
+    ("2022.1", dict(globals_mb=100, routines_mb=35), 306,
+     {"global_buffers_mb": 100, "routine_buffers_mb": 44, "journal_buffers_mb": 64,
+      "buffer_descriptors_mb": 9, "heap_mb": 72, "ecp_mb": 5, "misc_mb": 10}),
+    ("2021.1", dict(globals_mb=512), 689, {"global_buffers_mb": 512}),
+    ("2021.1", dict(globals_mb=16, routines_mb=35), 103,
+     {"global_buffers_mb": 16, "routine_buffers_mb": 35}),
+    ("2020.1", dict(globals_mb=512, routines_mb=64), 749,
+     {"global_buffers_mb": 512, "routine_buffers_mb": 64}),
+    ("2023.1", dict(globals_mb=32), 495,
+     {"global_buffers_mb": 32, "routine_buffers_mb": 80, "journal_buffers_mb": 64,
+      "buffer_descriptors_mb": 4, "heap_mb": 300, "ecp_mb": 5, "misc_mb": 9}),
+    ("2024.1", dict(ram_mb=3813), 1508,
+     {"global_buffers_mb": 953, "routine_buffers_mb": 95, "journal_buffers_mb": 64,
+      "heap_mb": 300, "ecp_mb": 5}),
+    # The documentation's example (irislatest): the newest rules.
+    ("2024.1", dict(globals_mb=5000, routines_mb=151, gmheap_kb=165888), 5682,
+     {"global_buffers_mb": 5000, "routine_buffers_mb": 151, "journal_buffers_mb": 64,
+      "heap_mb": 162, "ecp_mb": 6}),
+    ("2022.1", dict(ram_mb=995676 // 1024), 463,
+     {"global_buffers_mb": 243, "routine_buffers_mb": 80}),
+    ("2021.1", dict(globals_mb=8003, routines_mb=300), 8913,
+     {"global_buffers_mb": 8003, "routine_buffers_mb": 300}),
+    ("cache-2017", dict(globals_mb=1200, routines_mb=64), 1375,
+     {"global_buffers_mb": 1200, "routine_buffers_mb": 64}),
+]  # fmt: skip
+
+
+def test_every_row_of_memory_pairs_is_listed() -> None:
+    table = [line for line in PAIRS.read_text().splitlines() if re.match(r"\| \d", line)]
+    assert len(table) == len(ROWS)
+    for line, (_, _, total, _) in zip(table, ROWS, strict=True):
+        assert line.startswith(f"| {total} ")
+
+
+@pytest.mark.parametrize(("version", "inputs", "total", "parts"), ROWS)
+def test_cli_reproduces_every_memory_pair(
+    capsys: pytest.CaptureFixture[str],
+    version: str,
+    inputs: dict[str, int],
+    total: int,
+    parts: dict[str, int],
+) -> None:
+    import json
+
+    from pytest_iris.cli import main
+
+    argv = ["memory", "--version", version, "--json"]
+    for name, value in inputs.items():
+        argv += [f"--{name.replace('_', '-')}", str(value)]
+    assert main(argv) == 0
+    record = json.loads(capsys.readouterr().out)
+    assert abs(record["total_mb"] - total) <= 0.05 * total, record
+    assert {name: record[name] for name in parts} == parts
+    lines = record["lines"]
+    allocated = next(line for line in lines if "Allocated" in line)
+    assert f"Allocated {record['total_mb']}MB shared memory" in allocated
+    if version in ("cache-2017", "2020.1", "2021.1"):  # the one-line form (real line 34)
+        assert allocated.endswith(
+            f": {parts['global_buffers_mb']}MB global buffers, "
+            f"{record['routine_buffers_mb']}MB routine buffers"
+        )
+    else:  # total, then the seven-part breakdown (real lines 1-2)
+        assert BREAKDOWN.search(lines[-1])
+    assert (" [Generic.Event] " in allocated) == (version != "cache-2017")
+
+
+def test_cache_reduction_matches_the_real_pair() -> None:
+    """facts.md: 1375 then 1211 after the 1/8 reduction (1200/64 then 1050/56)."""
+    plan = plan_shared_memory(1200, 64, 0, 0, 0, version="cache-2017").reduced()
+    assert (plan.global_buffers_mb, plan.routine_buffers_mb) == (1050, 56)
+    assert abs(plan.total_mb - 1211) <= 0.05 * 1211
+
+
+def test_memory_cli_rejects_bad_input(capsys: pytest.CaptureFixture[str]) -> None:
+    from pytest_iris.cli import main
+
+    assert main(["memory", "--globals-mb", "0"]) == 2
+    assert "needs --ram-mb" in capsys.readouterr().err
+    with pytest.raises(SystemExit) as exit_info:
+        main(["memory", "--globals-mb", "32", "--version", "2019.9"])
+    assert exit_info.value.code == 2
+    assert "2024.1" in capsys.readouterr().err

@@ -154,20 +154,72 @@ def auto_gmheap_kb(global_buffers_mb: int) -> int:
     return min(max(global_buffers_mb * 1024 * 3 // 100, GMHEAP_AUTO_MIN_KB), GMHEAP_AUTO_MAX_KB)
 
 
+@dataclass(frozen=True)
+class _Sizing:
+    """How one version sizes the parts it is not given (all fitted unless said)."""
+
+    #: Explicit routines below this are raised to it (2023.1+: 80 MB, facts.md §3).
+    routines_floor_mb: int
+    #: Explicit routines are logged scaled by this (2022.1: 35 -> 44 in
+    #: memory_pairs.md row 2; invented rule: x 1.25 rounded up).
+    routines_scale: float
+    #: ``gmheap=0``: ``None`` = the automatic 3 % rule (2023.1+); otherwise a
+    #: fixed default in KB.
+    heap_default_kb: int | None
+    #: ``jrnbufs=0``: 64 MB; older releases take at most the global buffers
+    #: (fitted to memory_pairs.md row 4, 16 MB of globals), Caché 16 MB.
+    jrnbufs_default_mb: int
+    jrnbufs_at_most_globals: bool
+    #: 2022.1 on a host with under 1 GB of RAM: 32 MB (fitted to the one real
+    #: install of commands.md §3.1; invented rule).
+    small_host_jrnbufs_mb: int
+    descriptor_bytes: int
+    misc_kb: int
+
+
+_MODERN: Final = _Sizing(ROUTINES_MIN_MB, 1.0, None, 64, False, 64, 512, _MISC_KB)
+#: 2022.1: the breakdown line of memory_pairs.md row 2 (100 g, 44 r, 64 j,
+#: 9 d, 72 heap, 5 ECP, 10 misc) with default gmheap: heap 72 MB, 620 bytes
+#: per buffer descriptor (fitted).
+_2022: Final = _Sizing(0, 1.25, 72 * 1024, 64, False, 32, 620, 10 * 1024)
+#: 2020.1/2021.1: fitted to rows 1, 3, 4, 5 and 10 of memory_pairs.md (the
+#: one-line form gives only the total, globals and routines); 2020.1's heap
+#: is the 37,568 KB of its default CPF (facts.md §3), 2021.1's is fitted.
+_2021: Final = _Sizing(0, 1.0, 12 * 1024, 64, True, 64, 400, 16 * 1024)
+_2020: Final = _Sizing(0, 1.0, 37_568, 64, True, 64, 400, 16 * 1024)
+#: Caché 2017: fitted to the real pair of facts.md (1200/64 -> 1375).
+_CACHE: Final = _Sizing(0, 1.0, 37_568, 16, False, 16, 400, 16 * 1024)
+_SIZING: Final = {
+    "cache-2017": _CACHE,
+    "2020.1": _2020,
+    "2021.1": _2021,
+    "2022.1": _2022,
+    "2023.1": _MODERN,
+    "2024.1": _MODERN,
+}
+
+
 def plan_shared_memory(
     globals_mb: int,
     routines_mb: int,
     jrnbufs_mb: int,
     gmheap_kb: int,
     total_ram_mb: int,
+    *,
+    version: str | None = None,
 ) -> SharedMemoryPlan:
-    """The allocation IRIS would attempt for these ``[config]`` values.
+    """The allocation IRIS ``version`` (default: the newest) would attempt for these values.
 
     Arguments are as the CPF holds them, already summed over block sizes:
     ``globals_mb`` (0 = automatic), ``routines_mb`` (0 = automatic),
-    ``jrnbufs_mb`` (0 = the 64 MB default), ``gmheap_kb`` (0 = automatic),
-    and the host's physical memory for the automatic globals.
+    ``jrnbufs_mb`` (0 = the version's default), ``gmheap_kb`` (0 =
+    automatic), and the host's physical memory for the automatic globals.
+    Every row of shared/iris/memory_pairs.md is reproduced within 5 %
+    (tests/test_memory.py); the parts of 2023.1+ exactly.
     """
+    from pytest_iris.log.versions import profile
+
+    sizing = _SIZING[profile(version).name]
     for name, value in (
         ("globals_mb", globals_mb),
         ("routines_mb", routines_mb),
@@ -182,13 +234,24 @@ def plan_shared_memory(
                 f"plan_shared_memory: {name} must be a non-negative int, got {value!r}"
             )
     global_mb = globals_mb or auto_globals_mb(total_ram_mb)
-    routine_mb = (
-        auto_routines_mb(global_mb) if routines_mb == 0 else max(routines_mb, ROUTINES_MIN_MB)
-    )
-    journal_mb = jrnbufs_mb or JRNBUFS_DEFAULT_MB
-    heap_kb = gmheap_kb or auto_gmheap_kb(global_mb)
+    if routines_mb == 0:
+        routine_mb = auto_routines_mb(global_mb)
+    else:
+        routine_mb = max(-int(-routines_mb * sizing.routines_scale // 1), sizing.routines_floor_mb)
+    journal_default = sizing.jrnbufs_default_mb
+    if sizing.jrnbufs_at_most_globals:
+        journal_default = min(journal_default, global_mb)
+    if total_ram_mb and total_ram_mb < 1024:
+        journal_default = min(journal_default, sizing.small_host_jrnbufs_mb)
+    journal_mb = jrnbufs_mb or journal_default
+    if gmheap_kb:
+        heap_kb = gmheap_kb
+    elif sizing.heap_default_kb is None:
+        heap_kb = auto_gmheap_kb(global_mb)
+    else:
+        heap_kb = sizing.heap_default_kb
     buffers = global_mb * _GLOBAL_BUFFERS_PER_MB + routine_mb * _ROUTINE_BUFFERS_PER_MB
-    descriptors_kb = buffers * _DESCRIPTOR_BYTES_PER_BUFFER // 1024
+    descriptors_kb = buffers * sizing.descriptor_bytes // 1024
     ecp_kb = _ECP_BASE_KB + (buffers // _ECP_BUFFERS_PER_EXTRA_MB) * 1024
     parts_kb = (
         global_mb * 1024,
@@ -197,12 +260,27 @@ def plan_shared_memory(
         descriptors_kb,
         heap_kb,
         ecp_kb,
-        _MISC_KB,
+        sizing.misc_kb,
     )
     listed = [kb // 1024 for kb in parts_kb]
     total_mb = -(-sum(parts_kb) // 1024)
     g, r, j, d, h, e, m = listed
     return SharedMemoryPlan(g, r, j, d, h, e, m, rounding_mb=total_mb - sum(listed))
+
+
+def allocation_lines(
+    plan: SharedMemoryPlan, *, version: str | None = None, huge_pages: bool = False
+) -> tuple[str, ...]:
+    """The texts IRIS ``version`` logs for a successful allocation (severity 0).
+
+    One line up to 2021.1, the total and the breakdown from 2022.1 (see
+    :class:`~pytest_iris.log.versions.VersionProfile`).
+    """
+    from pytest_iris.log.versions import profile
+
+    if profile(version).one_line_allocation:
+        return (allocated_message_2020(plan, huge_pages=huge_pages),)
+    return allocated_messages(plan, huge_pages=huge_pages)
 
 
 # --- message texts (facts.md §5.2), without timestamp, pid, severity or category ---

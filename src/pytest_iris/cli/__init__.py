@@ -35,6 +35,7 @@ COMMANDS: tuple[str, ...] = (
     "pytest_iris.cli.chaos",
     "pytest_iris.cli.parse",
     "pytest_iris.cli.generate",
+    "pytest_iris.cli.memory",
     "pytest_iris.cli.schema",
     "pytest_iris.cli.cpf",
     "pytest_iris.cli.kernel",
