@@ -246,3 +246,29 @@ def test_redirects_keep_method_body_and_credential(
         assert running.received == [message]
         running.assert_received(path="/messages", headers={"authorization": "Bearer tok-1"})
         running.check()
+
+
+def test_iris_transport_sends_the_credential_named_in_settings(
+    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("PYTEST_IRIS_TRANSPORT__AUTH_ENV", "HOOK_TOKEN")
+    monkeypatch.setenv("PYTEST_IRIS_TRANSPORT__AUTH_HEADER", "X-Api-Key")
+    monkeypatch.setenv("PYTEST_IRIS_TRANSPORT__AUTH_SCHEME", "")
+    monkeypatch.setenv("HOOK_TOKEN", "k-123")
+    pytester.makepyfile(
+        """
+        import asyncio
+        from pytest_iris.log import parse_message
+
+        def test_auth(iris_endpoint, iris_transport):
+            message = parse_message("11/26/26-10:00:00:000 (1) 1 [Generic.Event] x")
+
+            async def go():
+                async with iris_transport:
+                    return await iris_transport.publish(message)
+
+            assert asyncio.run(go())
+            iris_endpoint.assert_received(path="/messages", headers={"x-api-key": "k-123"})
+        """
+    )
+    pytester.runpytest_subprocess("-p", "no:cacheprovider").assert_outcomes(passed=1)
