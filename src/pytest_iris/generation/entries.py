@@ -3,9 +3,9 @@
 The generator works on :class:`Entry` tuples (time as integer milliseconds)
 rather than :class:`~pytest_iris.models.IRISMessage` models: building a
 pydantic model per line would cost more than everything else the writer
-does. :func:`format_entry` writes the same bytes as
-:func:`pytest_iris.log.grammar.format_message` of :func:`to_message` (a test
-checks that on every template), so nothing is lost by skipping the model.
+does. :func:`format_entry` writes through
+:func:`pytest_iris.log.grammar.format_fields`, the same code that formats a
+model, so nothing is lost by skipping the model.
 """
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import NamedTuple
 
+from pytest_iris.log.grammar import MILLIS3, day_prefix, format_fields, seconds_of_day
 from pytest_iris.log.model import IRISMessage, Severity
 
 #: Millisecond clocks count from here; every messages.log year is 2000-2099.
@@ -46,22 +47,14 @@ def from_ms(ms: int) -> datetime:
 def stamp_second(ms: int) -> str:
     """``MM/DD/YY-HH:MM:SS:`` for the second holding ``ms`` (milliseconds not included)."""
     t = from_ms(ms)
-    return (
-        f"{t.month:02d}/{t.day:02d}/{t.year % 100:02d}-{t.hour:02d}:{t.minute:02d}:{t.second:02d}:"
-    )
+    return day_prefix(t) + seconds_of_day()[t.hour * 3600 + t.minute * 60 + t.second]
 
 
 def format_entry(entry: Entry) -> str:
     """The entry as messages.log text, lines joined by ``\\n`` (no final break)."""
     ms, pid, severity, category, text, continuation, _ = entry
-    line = f"{stamp_second(ms)}{ms % 1000:03d} ({pid}) {severity}"
-    if category is not None:
-        line += f" [{category}]"
-    if text:
-        line += f" {text}"
-    if continuation:
-        return "\n".join((line, *continuation))
-    return line
+    stamp = stamp_second(ms) + MILLIS3[ms % 1000]
+    return format_fields(stamp, pid, severity, category, text, continuation)
 
 
 def to_message(entry: Entry) -> IRISMessage:

@@ -37,6 +37,7 @@ from pytest_iris.generation.entries import END_MS, Entry, format_entry, from_ms,
 from pytest_iris.generation.pools import ValuePools, build_pools
 from pytest_iris.generation.sequences import Sequence as NamedSequence
 from pytest_iris.generation.sequences import get_sequence, render_entries
+from pytest_iris.log.grammar import MILLIS3, day_prefix, format_tail, seconds_of_day
 from pytest_iris.log.model import IRISMessage
 
 if TYPE_CHECKING:
@@ -58,22 +59,16 @@ _SLOTS: Final = 4096
 _DELTAS: Final = 4096
 _JOBS: Final = 16
 _PID_MAX: Final = 4_194_304
-_MS3: Final = tuple(f"{i:03d}" for i in range(1000))
-_HMS: list[str] = []
+_MS3: Final = MILLIS3
 
 
 def _hms() -> list[str]:
-    """``HH:MM:SS:`` for every second of a day (built once, ~10 ms)."""
-    if not _HMS:
-        _HMS.extend(
-            f"{h:02d}:{m:02d}:{s:02d}:" for h in range(24) for m in range(60) for s in range(60)
-        )
-    return _HMS
+    """``HH:MM:SS:`` for every second of a day, from the log grammar."""
+    return seconds_of_day()
 
 
 def _day_prefix(day_start_ms: int) -> str:
-    day = from_ms(day_start_ms)
-    return f"{day.month:02d}/{day.day:02d}/{day.year % 100:02d}-"
+    return day_prefix(from_ms(day_start_ms))
 
 
 SequenceSpec = Union[str, "ScheduledSequence", tuple[str, Mapping[str, Any]], Mapping[str, Any]]
@@ -220,10 +215,7 @@ class _Table:
             for _ in range(_VARIANTS):
                 values = {name: pools.draw(kind, rng, env) for name, kind in kinds.items()}
                 text, _cont = template.render(values)
-                head = str(template.severity)
-                if template.category is not None:
-                    head += f" [{template.category}]"
-                self.tails.append(f"{head} {text}" if text else head)
+                self.tails.append(format_tail(template.severity, template.category, text))
                 self.pidfix.append(pid)
                 self.entries.append((template.severity, template.category, text, template.id))
                 weights.append(template.weight / _VARIANTS)
