@@ -85,6 +85,19 @@ class Response:
     stream: AsyncIterable[bytes] | None = None
 
 
+#: ``(host, port)`` of the running servers whose traffic cassettes leave alone
+_UNRECORDED: set[tuple[str, int]] = set()
+
+
+def unrecorded_addresses() -> frozenset[tuple[str, int]]:
+    """Where the running servers built with ``recorded=False`` listen (the mock endpoints).
+
+    A test's cassette records its LLM calls, not the messages it publishes to
+    the mock endpoint: those pass through to the live server instead.
+    """
+    return frozenset(_UNRECORDED)
+
+
 #: what a handler gets for each request
 Handler = Callable[[Request], Awaitable[Response]]
 #: called for each new connection; returning False resets it at once
@@ -112,8 +125,10 @@ class BackgroundServer:
         admit: Admit | None = None,
         server_header: str | None = None,
         name: str = "iris-http",
+        recorded: bool = True,
     ) -> None:
         self._handler = handler
+        self._recorded = recorded
         self._admit = admit
         self._host = host
         self._port = port
@@ -168,12 +183,15 @@ class BackgroundServer:
             self._connection, self._host, self._port, limit=_READ_SIZE, backlog=512
         )
         self._port = int(self._server.sockets[0].getsockname()[1])
+        if not self._recorded:
+            _UNRECORDED.add((self._host, self._port))
 
     def stop(self) -> None:
         """Close the listener and every connection, stop the loop and join the thread."""
         loop, thread = self._loop, self._thread
         if loop is None or thread is None:
             return
+        _UNRECORDED.discard((self._host, self._port))
         if loop.is_running():
             with contextlib.suppress(Exception):
                 asyncio.run_coroutine_threadsafe(self._close(), loop).result(timeout=10)

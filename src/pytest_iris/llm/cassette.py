@@ -22,6 +22,7 @@ import os
 import re
 from pathlib import Path, PurePosixPath
 from typing import Any, Final, Literal
+from urllib.parse import urlsplit
 
 from pytest_iris.errors import CassetteError, ConfigError
 from pytest_iris.llm._http import patcher_name
@@ -146,7 +147,7 @@ class CassetteSession:
         def watched(request: Any) -> bool:
             if can_play(request):
                 return True
-            if cassette.write_protected:
+            if cassette.write_protected and cassette.filter_request(request) is not None:
                 self.misses.append(
                     miss_message(
                         self.path, self.mode, self.nodeid, request.method, request.uri, request.body
@@ -168,6 +169,17 @@ class CassetteSession:
             context.__exit__(*exc)
 
 
+def _scrub_or_pass(request: Any) -> Any:
+    """Requests to a running mock endpoint pass through unrecorded; the rest are scrubbed."""
+    from pytest_iris._http.server import unrecorded_addresses
+
+    parts = urlsplit(request.uri)
+    host = "127.0.0.1" if parts.hostname == "localhost" else parts.hostname
+    if (host, parts.port) in unrecorded_addresses():
+        return None
+    return scrub_request(request)
+
+
 def recorder(mode: str, *, everything: bool = False) -> Any:
     """A vcrpy ``VCR`` configured for pytest-iris recordings in ``mode``.
 
@@ -180,7 +192,7 @@ def recorder(mode: str, *, everything: bool = False) -> Any:
         serializer="yaml",
         record_mode=check_mode(mode),
         match_on=("method", "path", "iris_json_body"),
-        before_record_request=scrub_request,
+        before_record_request=_scrub_or_pass,
         before_record_response=scrub_response,
         decode_compressed_response=True,
         drop_unused_requests=mode == "all",

@@ -53,7 +53,12 @@ class MockEndpoint:
     def __init__(self, *, seed: int = 0, host: str = "127.0.0.1", port: int = 0) -> None:
         self.faults = Faults(seed)
         self._server = BackgroundServer(
-            self._handle, host=host, port=port, admit=self.faults.admit, name="iris-endpoint"
+            self._handle,
+            host=host,
+            port=port,
+            admit=self.faults.admit,
+            name="iris-endpoint",
+            recorded=False,  # a test's cassette keeps its LLM calls, not its publishes
         )
         self._lock = threading.Condition()
         self._expectations = Expectations()
