@@ -174,3 +174,33 @@ def test_an_installed_extra_imports_as_usual() -> None:
     import pytest_iris  # noqa: F401 - installs the finder
 
     assert httpx.__name__ == "httpx"
+
+
+def test_start_up_modules_skip_assertion_rewriting(
+    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An installed wheel is marked for rewriting: the part modules still load plainly.
+
+    (An editable install is not marked, so the test marks pytest_iris itself,
+    as pytest does for a wheel's pytest11 distribution.)
+    """
+    pytester.makepyfile(mark_iris="import pytest\npytest.register_assert_rewrite('pytest_iris')\n")
+    pytester.makeconftest(
+        """
+        import sys
+
+        def pytest_sessionfinish(session):
+            from pytest_iris._startup import DEPENDENCIES
+            from pytest_iris.plugins import PARTS
+            def how(name):
+                return type(sys.modules[name].__loader__).__name__
+            print("PLUGIN:", how("pytest_iris.plugin"))
+            print("PARTS:", sorted({how(name) for name in (*PARTS, *DEPENDENCIES)}))
+        """
+    )
+    pytester.makepyfile("def test_nothing():\n    pass\n")
+    monkeypatch.setenv("PYTEST_DISABLE_PLUGIN_AUTOLOAD", "1")
+    monkeypatch.setenv("PYTHONPATH", str(pytester.path))
+    result = pytester.runpytest_subprocess("-p", "mark_iris", "-p", "iris", "-s")
+    result.assert_outcomes(passed=1)
+    result.stdout.fnmatch_lines(["*PLUGIN: AssertionRewritingHook", "*PARTS: ?'SourceFileLoader'?"])

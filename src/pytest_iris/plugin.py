@@ -8,16 +8,18 @@ pytest-iris is installed.
 
 from __future__ import annotations
 
-import importlib
-
 import pytest
 
+from pytest_iris._startup import DEPENDENCIES, import_plain
 from pytest_iris.plugins import PARTS
 
 
 def pytest_addoption(parser: pytest.Parser, pluginmanager: pytest.PytestPluginManager) -> None:
     # pytest_addoption is a historic hook: modules registered here still get
     # their own pytest_addoption called, and their fixtures are collected.
+    # plain imports: pytest's assertion rewriting would recompile them at every start
+    for name in DEPENDENCIES:
+        import_plain(name)
     for name in PARTS:
         if pluginmanager.get_plugin(name) is None:
-            pluginmanager.register(importlib.import_module(name), name)
+            pluginmanager.register(import_plain(name), name)
