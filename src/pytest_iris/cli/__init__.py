@@ -36,6 +36,7 @@ COMMANDS: tuple[str, ...] = (
     "pytest_iris.cli.parse",
     "pytest_iris.cli.generate",
     "pytest_iris.cli.memory",
+    "pytest_iris.cli.catalog",
     "pytest_iris.cli.schema",
     "pytest_iris.cli.cpf",
     "pytest_iris.cli.kernel",
