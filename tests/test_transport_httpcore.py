@@ -90,12 +90,28 @@ def test_http_10_client_gets_an_answer_and_the_connection_closes(server: Backgro
     assert bodies(raw)[0]["version"] == "1.0"
 
 
-def test_conflicting_content_lengths_get_400(server: BackgroundServer) -> None:
+@pytest.mark.parametrize("second", [b"5", b"3"], ids=["conflicting", "equal"])
+def test_two_content_lengths_get_400(server: BackgroundServer, second: bytes) -> None:
     raw = exchange(
         server,
-        b"POST /x HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\nContent-Length: 5\r\n\r\nabcde",
+        b"POST /x HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\ncontent-length: "
+        + second
+        + b"\r\n\r\nabcde",
     )
     assert raw.startswith(b"HTTP/1.1 400 ")
+    assert b"Content-Length" in raw.split(b"\r\n\r\n", 1)[1]
+
+
+def test_a_body_mentioning_content_length_is_fine(server: BackgroundServer) -> None:
+    body = b"\r\nContent-Length: 9\r\n"
+    raw = exchange(
+        server,
+        b"POST /x HTTP/1.1\r\nHost: x\r\nConnection: close\r\nContent-Length: "
+        + str(len(body)).encode()
+        + b"\r\n\r\n"
+        + body,
+    )
+    assert raw.startswith(b"HTTP/1.1 200 ")
 
 
 def test_only_oversized_headers_get_431(server: BackgroundServer) -> None:

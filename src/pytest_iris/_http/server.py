@@ -15,6 +15,7 @@ import asyncio
 import contextlib
 import functools
 import json
+import re
 import threading
 from collections.abc import AsyncIterable, Awaitable, Callable
 from dataclasses import dataclass, field
@@ -243,8 +244,12 @@ class BackgroundServer:
             if not writer.is_closing():
                 writer.close()
 
-    async def _next_event(self, conn: h11.Connection, reader: asyncio.StreamReader) -> object:
+    async def _next_event(
+        self, conn: h11.Connection, reader: asyncio.StreamReader, head: bool = False
+    ) -> object:
         while True:
+            if head:
+                _refuse_repeated_length(conn)
             event = conn.next_event()
             if event is not h11.NEED_DATA:
                 return event
@@ -255,7 +260,7 @@ class BackgroundServer:
     ) -> bool:
         """Serve one request; False when the connection is to be closed."""
         try:
-            event = await self._next_event(conn, reader)
+            event = await self._next_event(conn, reader, head=True)
             if not isinstance(event, h11.Request):
                 return False  # ConnectionClosed: the client closed an idle connection
             if _head_size(event) > MAX_HEADER_BYTES:  # h11 checks only an incomplete head
@@ -336,6 +341,21 @@ class BackgroundServer:
         await writer.drain()
         if conn.our_state is h11.MUST_CLOSE:
             writer.close()
+
+
+_CONTENT_LENGTH: Final = re.compile(rb"\r\ncontent-length[ \t]*:", re.I)
+
+
+def _refuse_repeated_length(conn: h11.Connection) -> None:
+    """400 for two Content-Length headers, even equal ones (h11 merges equal ones).
+
+    RFC 9112 6.3 lets a server reject them or merge equal values; a request
+    carrying two is malformed or smuggling, so it is rejected.
+    """
+    data, _closed = conn.trailing_data
+    end = data.find(b"\r\n\r\n")
+    if end >= 0 and len(_CONTENT_LENGTH.findall(data, 0, end + 2)) > 1:
+        raise h11.RemoteProtocolError("two Content-Length headers", error_status_hint=400)
 
 
 @functools.cache
