@@ -176,6 +176,13 @@ def main(name: str, root: str, argv: list[str]) -> int:
             if isinstance(decided, Outcome):
                 sys.stderr.write(decided.stderr)
                 return decided.status
+            from pytest_iris.sandbox.containment import check_sudo_target
+
+            try:  # refuse mode: sudo runs only the sandbox's own commands
+                check_sudo_target(decided[0], str((host_root / "bin").resolve()))
+            except ContainmentError as error:
+                sys.stderr.write(f"sudo: {error}\n")
+                return 1
             child_env = dict(env)
             child_env[EUID_ENV] = "0"
             sys.stdout.flush()

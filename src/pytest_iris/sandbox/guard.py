@@ -118,7 +118,54 @@ def _install() -> None:
     with _install_lock:
         if not _installed:
             sys.addaudithook(_hook)
+            from pytest_iris.sandbox import containment
+
+            containment.mode()  # probe (cached) before any child is guarded
+            containment.policy = _child_policy
+            containment.install()
+            _install_pidfd_check()
             _installed = True
+
+
+def _child_policy() -> list[str] | None:
+    """For a child about to start: the sandbox bin dirs in force, None when unguarded."""
+    if not _SCOPES or getattr(_local, "bypass", False):
+        return None
+    return [scope.bin_dir for scope in _SCOPES]
+
+
+def _install_pidfd_check() -> None:
+    """``signal.pidfd_send_signal`` has no audit event: check its pid like ``os.kill``'s."""
+    import signal
+
+    real = getattr(signal, "pidfd_send_signal", None)
+    if real is None:
+        return
+
+    def pidfd_send_signal(pidfd: int, sig: int, siginfo: Any = None, flags: int = 0) -> None:
+        if _SCOPES and not getattr(_local, "bypass", False):
+            pid = _pid_of_pidfd(pidfd)
+            if pid is None:
+                raise ContainmentError(
+                    f"sandbox containment: pidfd_send_signal({pidfd}, {sig}) refused: "
+                    "not a pidfd of a live process"
+                )
+            _on_kill((pid, sig))
+        real(pidfd, sig, siginfo, flags)
+
+    signal.pidfd_send_signal = pidfd_send_signal
+
+
+def _pid_of_pidfd(pidfd: int) -> int | None:
+    try:
+        with open(f"/proc/self/fdinfo/{pidfd}") as handle:
+            for line in handle:
+                if line.startswith("Pid:"):
+                    pid = int(line.split()[1])
+                    return pid if pid > 0 else None
+    except (OSError, ValueError):
+        return None
+    return None
 
 
 def _hook(event: str, args: tuple[Any, ...]) -> None:
