@@ -16,7 +16,8 @@ from hypothesis import strategies as st
 from pytest_iris.errors import ValidationError
 from pytest_iris.models import IRISMessage, RemediationCommand, Severity, ToolResult, ToolStatus
 from pytest_iris.testing import capture_events
-from pytest_iris.tools.dispatch import TOOL_FACTORIES, Dispatcher
+from pytest_iris.tools.actions import TOOL_FACTORIES
+from pytest_iris.tools.dispatch import Dispatcher
 from pytest_iris.tools.kernel import MIB
 from pytest_iris.tools.settings import ToolSettings
 from pytest_iris.tracing import current_trace_id, trace
@@ -346,17 +347,14 @@ def test_a_registered_tool_replaces_the_built_in(host: Path) -> None:
     assert d.dispatch_sync(command("kernel", "plan", shared_memory_mb=100)).ok
 
 
-def test_built_in_factories_bind_tools_to_a_host(host: Path) -> None:
-    from pytest_iris.tools.cpf import CpfTool
-    from pytest_iris.tools.kernel import KernelTool
-    from pytest_iris.tools.restart import RestartTool
-
+def test_built_in_tools_declare_their_actions_and_bind_to_a_host(host: Path) -> None:
     target = Dispatcher(host).target
-    assert isinstance(TOOL_FACTORIES["kernel"](target), KernelTool)
-    assert isinstance(TOOL_FACTORIES["restart"](target), RestartTool)
-    cpf = TOOL_FACTORIES["cpf"](target)
-    assert isinstance(cpf, CpfTool)
-    assert cpf.path == host / "usr/irissys/iris.cpf"
+    assert {name: sorted(f.actions) for name, f in TOOL_FACTORIES.items()} == {  # type: ignore[attr-defined]
+        "cpf": ["merge", "rollback", "set", "show", "validate"],
+        "kernel": ["apply", "plan"],
+        "restart": ["restart", "start", "stop"],
+    }
+    assert all(factory(target).host is target for factory in TOOL_FACTORIES.values())
 
 
 def test_another_root_never_runs_the_hosts_commands(host: Path) -> None:

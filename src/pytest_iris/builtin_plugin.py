@@ -43,7 +43,7 @@ def pytest_iris_add_transports() -> Mapping[str, Callable[..., Any]]:
 
 def pytest_iris_add_tools() -> Mapping[str, Callable[..., Any]]:
     """The three tools, as the dispatcher builds them for a host."""
-    from pytest_iris.tools.dispatch import TOOL_FACTORIES
+    from pytest_iris.tools.actions import TOOL_FACTORIES
 
     return dict(TOOL_FACTORIES)
 

@@ -6,6 +6,7 @@ Exposed through :mod:`pytest_iris.testing` and used by the
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from pytest_iris.chaos import checks
@@ -146,7 +147,7 @@ def remediation_marker_problem(
     so a typo says so instead of failing later with a puzzling value.
     """
     from pytest_iris.sandbox.snapshot import KERNEL_KEYS
-    from pytest_iris.tools.dispatch import SCHEMAS
+    from pytest_iris.tools.actions import declared_actions
 
     if len(args) > 2:
         return f"takes at most 2 positional arguments (tool, parameter), got {len(args)}"
@@ -201,16 +202,13 @@ def remediation_marker_problem(
             f"it takes {', '.join(MARKER_KEYWORDS)}"
         )
     action = given.get("action")
-    actions = sorted(a for t, a in SCHEMAS if t == tool)
+    declared = declared_actions(tools[tool]) if isinstance(tools, Mapping) else None
+    schemas = dict(declared or {})
+    actions = sorted(schemas)
     if action is not None and actions and action not in actions:
         return f"action={action!r} is not an action of {tool} (one of {', '.join(actions)})"
     accepted = sorted(
-        {
-            name
-            for (t, a), schema in SCHEMAS.items()
-            if t == tool and action in (None, a)
-            for name in schema
-        }
+        {name for a, schema in schemas.items() if action in (None, a) for name in schema}
     )
     unknown = sorted(set(extra) - set(accepted))
     if actions and unknown:

@@ -25,33 +25,13 @@ from pytest_iris.host import Host, command_environment
 from pytest_iris.logging import get_logger
 from pytest_iris.models import RemediationCommand, ToolResult
 from pytest_iris.tools._workers import in_worker, run_sync
+from pytest_iris.tools.actions import ToolCall, declared_actions
 from pytest_iris.tools.results import failure_result
 from pytest_iris.tools.settings import ToolSettings
 from pytest_iris.tracing import current_trace_id, new_trace_id, trace
 
 _log = get_logger("pytest_iris.tools.dispatch")
 
-#: parameter name -> accepted types, per (tool, action)
-_Schema = Mapping[str, tuple[type, ...]]
-_MEMORY: _Schema = {
-    "shared_memory_mb": (int,),
-    "cpf": (str,),
-    "huge_pages": (bool,),
-    "instances": (int,),
-    "margin_mb": (int,),
-}
-SCHEMAS: dict[tuple[str, str], _Schema] = {
-    ("kernel", "plan"): _MEMORY,
-    ("kernel", "apply"): {**_MEMORY, "persist": (str, bool)},
-    ("restart", "restart"): {"force": (bool,), "instance": (str,)},
-    ("restart", "stop"): {"force": (bool,), "instance": (str,)},
-    ("restart", "start"): {"instance": (str,)},
-    ("cpf", "show"): {"path": (str,)},
-    ("cpf", "validate"): {"path": (str,)},
-    ("cpf", "set"): {"path": (str,), "changes": (dict,)},
-    ("cpf", "merge"): {"path": (str,), "merge_file": (str,)},
-    ("cpf", "rollback"): {"path": (str,), "backup": (str,)},
-}
 #: parameters that name files: confined to the host root
 PATH_PARAMETERS = frozenset({"cpf", "persist", "path", "merge_file", "backup"})
 
@@ -75,36 +55,19 @@ class HostPaths:
 ToolHost = Host | HostPaths
 
 
-def _kernel_factory(host: ToolHost) -> Any:
-    from pytest_iris.tools.kernel import KernelTool
-
-    return KernelTool(host.proc, env=host.env)
-
-
-def _restart_factory(host: ToolHost) -> Any:
-    from pytest_iris.tools.restart import RestartTool
-
-    refresh = getattr(host, "refresh", None) or getattr(host, "refresh_procfs", None)
-    return RestartTool(procfs_path=host.proc, host_root=host.root, env=host.env, refresh=refresh)
-
-
-def _cpf_factory(host: ToolHost) -> Any:
-    from pytest_iris.tools.cpf import CpfTool
-
-    # a host names its CPF backups (iris.cpf_YYYYMMDD) by its own clock
-    return CpfTool(host.cpf_path, now=host.now if isinstance(host, Host) else None)
-
-
-#: the built-in tools as ``factory(host) -> tool`` (the ``pytest_iris_add_tools`` hook's form)
-TOOL_FACTORIES: dict[str, Callable[[ToolHost], Any]] = {
-    "cpf": _cpf_factory,
-    "kernel": _kernel_factory,
-    "restart": _restart_factory,
-}
-
-
 class Dispatcher:
-    """Routes remediation commands to the CPF, kernel and restart tools of one host."""
+    """Routes remediation commands to the tools of one host: the registry's, built-in or a plugin's.
+
+    ``tools`` is ``{name: factory(host) -> tool}`` (default: the standalone
+    registry's, :meth:`Registry.default`); the built-ins are registered like
+    a plugin's tools, so nothing here knows a tool by name. A tool declares its
+    actions and their parameters in ``actions`` (``{action: {parameter:
+    (types...)}}``), which the dispatcher checks before it runs anything; a
+    tool without the declaration has its parameters bound to its method's
+    signature. An action is the tool's method of that name; it is given
+    ``dry_run`` (or ``apply``) and ``call`` (a :class:`ToolCall`) when its
+    signature takes them.
+    """
 
     def __init__(
         self,
@@ -118,7 +81,7 @@ class Dispatcher:
         iris_cmd: str = "iris",
         total_ram_mb: int | None = None,
         refresh: Callable[[], object] | None = None,
-        tools: Mapping[str, Callable[[ToolHost], Any]] | None = None,
+        tools: Mapping[str, Callable[[Any], Any]] | None = None,
         host: Host | None = None,
     ) -> None:
         base = Path(os.path.realpath(root))
@@ -139,12 +102,12 @@ class Dispatcher:
         self.total_ram_mb = total_ram_mb
         #: rebuilds a procfs view before the restart tool looks (live sandbox)
         self.refresh = refresh
-        #: tools that replace a built-in one: name -> factory(host) -> tool
-        self.tools = {
-            name: factory
-            for name, factory in (tools or {}).items()
-            if factory is not TOOL_FACTORIES.get(name)
-        }
+        if tools is None:
+            from pytest_iris.registry import Registry
+
+            tools = Registry.default().tools
+        #: name -> factory(host) -> tool
+        self.tools: dict[str, Callable[[Any], Any]] = dict(tools)
         #: what a tool factory is given: the sandbox host, or the paths of this root
         self.target: ToolHost = host if host is not None else self.host
 
@@ -191,32 +154,32 @@ class Dispatcher:
         return candidate
 
     def validate(self, command: RemediationCommand) -> dict[str, Any]:
-        """The command's parameters, checked and with paths confined; else ValidationError.
+        """The command's parameters, checked against what the tool declares, paths confined.
 
-        A tool that replaces a built-in one checks its own parameters (they are
-        bound to its method's signature); paths are confined all the same.
+        A tool without ``actions`` checks its own parameters (they are bound
+        to its method's signature); paths are confined all the same.
         """
-        if command.tool in self.tools:
-            if command.action.startswith("_"):
-                raise ValidationError(f"tool {command.tool!r} has no action {command.action!r}")
+        factory = self.tools.get(command.tool)
+        if factory is None:
+            raise ValidationError(
+                f"unknown tool {command.tool!r} (known: {', '.join(sorted(self.tools))}; plugins "
+                "add tools through the pytest_iris_add_tools hook)"
+            )
+        if command.action.startswith("_"):
+            raise ValidationError(f"tool {command.tool!r} has no action {command.action!r}")
+        declared = declared_actions(factory)
+        if declared is None:
             return {
                 name: self.confine(value, parameter=name)
                 if name in PATH_PARAMETERS and isinstance(value, str)
                 else value
                 for name, value in command.parameters.items()
             }
-        schema = SCHEMAS.get((command.tool, command.action))
+        schema = declared.get(command.action)
         if schema is None:
-            known = sorted(action for tool, action in SCHEMAS if tool == command.tool)
-            if not known:
-                tools = sorted({tool for tool, _ in SCHEMAS} | set(self.tools))
-                raise ValidationError(
-                    f"unknown tool {command.tool!r} (known: {', '.join(tools)}; plugins add "
-                    "tools through the pytest_iris_add_tools hook)"
-                )
             raise ValidationError(
                 f"tool {command.tool!r} has no action {command.action!r} "
-                f"(known: {', '.join(known)})"
+                f"(known: {', '.join(sorted(declared))})"
             )
         params: dict[str, Any] = {}
         for name, value in command.parameters.items():
@@ -359,21 +322,16 @@ class Dispatcher:
                 "start_timeout_s": min(self.settings.start_timeout_s, budget),
             }
         )
-        if command.tool in self.tools:
-            factory = self.tools[command.tool]
-            return lambda cancel: self._custom(factory, command, params)
-        if command.tool == "kernel":
-            return lambda cancel: self._kernel(command, params, settings, cancel)
-        if command.tool == "restart":
-            return lambda cancel: self._restart(command, params, settings, cancel)
-        return lambda cancel: self._cpf(command, params)
+        factory = self.tools[command.tool]
+        return lambda cancel: self._run(factory, ToolCall(self, command, settings, cancel), params)
 
-    def _custom(
-        self, factory: Callable[[Any], Any], command: RemediationCommand, params: dict[str, Any]
+    def _run(
+        self, factory: Callable[[Any], Any], call: ToolCall, params: dict[str, Any]
     ) -> ToolResult:
-        """A replacement tool: ``action`` is its method; dry run passed as it accepts it."""
+        """``action`` is the tool's method; dry run and the call passed as it accepts them."""
         import inspect
 
+        command = call.command
         tool = factory(self.target)
         method = getattr(tool, command.action, None)
         if not callable(method):
@@ -384,6 +342,8 @@ class Dispatcher:
             kwargs["dry_run"] = command.dry_run
         elif "apply" in signature.parameters:
             kwargs["apply"] = not command.dry_run
+        if "call" in signature.parameters:
+            kwargs["call"] = call
         try:
             signature.bind(**kwargs)
         except TypeError as error:
@@ -395,96 +355,6 @@ class Dispatcher:
                 f"{type(result).__name__}, not a ToolResult"
             )
         return result
-
-    def _kernel(
-        self,
-        command: RemediationCommand,
-        params: dict[str, Any],
-        settings: ToolSettings,
-        cancel: threading.Event,
-    ) -> ToolResult:
-        from pytest_iris.tools.kernel import KernelTool
-
-        tool = KernelTool(self.host.proc, self.sysctl, self.host.env, settings=settings)
-        tool.cancel = cancel
-        state = tool.read()
-        huge = params.get("huge_pages")
-        # memlock (facts.md §3.8): huge pages are tried first unless disabled, so
-        # they are "used" when required, or preferred and the host has a pool
-        mode = "preferred"
-        if "shared_memory_mb" in params:
-            total: Any = params["shared_memory_mb"]
-        else:
-            from pytest_iris.tools.cpf import CpfFile, shared_memory_plan, uses_huge_pages
-
-            cpf = CpfFile.read(params.get("cpf", self.host.cpf_path))
-            total = shared_memory_plan(cpf, self.total_ram_mb or state.total_ram_mb)
-            mode = uses_huge_pages(cpf)
-        if huge is None:
-            huge = mode == "required" or (mode == "preferred" and state.nr_hugepages > 0)
-        plan = tool.plan(
-            total,
-            huge_pages=bool(huge),
-            instances=params.get("instances", 1),
-            margin_mb=params.get("margin_mb"),
-            state=state,
-        )
-        persist = params.get("persist")
-        if persist is True:
-            persist = self.confine(settings.sysctl_d_file, parameter="persist")
-        elif persist is False:
-            persist = None
-        dry = command.dry_run or command.action == "plan"
-        result = tool.apply(plan, dry_run=dry, persist=persist)
-        return result.model_copy(update={"action": command.action})
-
-    def _restart(
-        self,
-        command: RemediationCommand,
-        params: dict[str, Any],
-        settings: ToolSettings,
-        cancel: threading.Event,
-    ) -> ToolResult:
-        from pytest_iris.tools.restart import RestartTool
-
-        tool = RestartTool(
-            params.get("instance"),
-            self.iris_cmd,
-            procfs_path=self.host.proc,
-            host_root=self.host.root,
-            env=self.host.env,
-            settings=settings,
-            refresh=self.refresh,
-        )
-        tool.cancel = cancel
-        force = bool(params.get("force", False))
-        if command.action == "start":
-            return tool.start(dry_run=command.dry_run)
-        if command.action == "stop":
-            return tool.stop(force=force, dry_run=command.dry_run)
-        return tool.restart(force=force, dry_run=command.dry_run)
-
-    def _cpf(self, command: RemediationCommand, params: dict[str, Any]) -> ToolResult:
-        from pytest_iris.tools.cpf import CpfTool
-
-        target = self.target
-        tool = CpfTool(
-            params.get("path", self.host.cpf_path),
-            total_ram_mb=self.total_ram_mb,
-            now=target.now if isinstance(target, Host) else None,  # the host's clock names backups
-        )
-        apply = not command.dry_run
-        if command.action == "show":
-            return tool.show()
-        if command.action == "validate":
-            return tool.validate()
-        if command.action == "set":
-            return tool.set(params.get("changes", {}), apply=apply)
-        if command.action == "merge":
-            if "merge_file" not in params:
-                raise ValidationError("cpf merge: parameter 'merge_file' is required")
-            return tool.merge(params["merge_file"], apply=apply)
-        return tool.rollback(apply=apply, backup=params.get("backup"))
 
 
 def _parse(
