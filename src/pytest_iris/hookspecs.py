@@ -1,13 +1,15 @@
 """The extension points of pytest-iris: one hookspec module, pluggy-based.
 
 pytest adds these specs through ``pytest_addhooks`` (see
-:mod:`pytest_iris.plugins.chaos`), so any pytest plugin or ``conftest.py``
+:mod:`pytest_iris.plugins.core`), so any pytest plugin or ``conftest.py``
 can implement them. Outside pytest, :class:`pytest_iris.registry.Registry`
 uses its own ``pluggy.PluginManager("iris")`` with the same specs, loading
 plugins from the ``pytest_iris`` entry-point group. The built-in templates,
 sequences, transports, tools, scenarios and remediators are registered
 through these very hooks (:mod:`pytest_iris.builtin_plugin`), the same way a
-third party adds its own.
+third party adds its own, and every consumer finds them through the
+registry (tests/test_hooks.py shows each hook's addition working wherever
+the built-ins do).
 
 Every hook takes no arguments and returns what it adds; all results are
 collected (later plugins may override a built-in name).
@@ -29,42 +31,50 @@ hookimpl = pluggy.HookimplMarker("pytest")
 
 @hookspec
 def pytest_iris_add_templates() -> Iterable[Any]:
-    """Called once when the template catalog is first built.
+    """Called once when the template catalog is first built (``Registry.catalog``).
 
     Return extra message templates for :mod:`pytest_iris.generation` (objects
-    of the kind its catalog holds, or mappings with the same fields).
+    of the kind its catalog holds, or mappings with the same fields); with a
+    ``weight`` they appear in the background noise of every generated log.
     """
     raise NotImplementedError
 
 
 @hookspec
 def pytest_iris_add_sequences() -> Mapping[str, Callable[..., Any]]:
-    """Called once when a chaos scenario or a log stream first looks up a sequence.
+    """Called once when a chaos scenario, a log stream or ``iris_log`` first looks up a sequence.
 
     Return ``{name: render}`` where ``render(context, **params)`` returns the
-    list of :class:`~pytest_iris.models.IRISMessage` the sequence writes; the
-    context carries the install directory, instance name, PIDs by role and
-    the shared-memory plan.
+    list of :class:`~pytest_iris.models.IRISMessage` the sequence writes, the
+    first at ``context.start``; the context carries the install directory,
+    instance name, PIDs by role and the shared-memory plan. Its keyword
+    parameters (with defaults) are what ``"name:key=value"`` may set.
     """
     raise NotImplementedError
 
 
 @hookspec
 def pytest_iris_add_transports() -> Mapping[str, Callable[..., Any]]:
-    """Called once when a scenario or fixture first resolves a transport by name.
+    """Called once when a transport is first resolved by name (``transport.kind``).
 
-    Return ``{name: factory}``; ``factory(**options)`` returns an object
-    following :class:`~pytest_iris.transport.MessageTransport`.
+    Return ``{name: factory}``; ``factory(settings, **options)`` gets the
+    ``transport`` settings section and what the caller knows (``url=``,
+    ``outbox_dir=``; accept ``**options``) and returns an object following
+    :class:`~pytest_iris.transport.MessageTransport`.
     """
     raise NotImplementedError
 
 
 @hookspec
 def pytest_iris_add_tools() -> Mapping[str, Callable[..., Any]]:
-    """Called once when the dispatcher of a chaos run is built.
+    """Called once when a dispatcher is built (``iris_dispatcher``, chaos runs, the CLI).
 
     Return ``{tool name: factory}``; ``factory(host)`` returns a tool bound to
-    the (sandbox) host that the dispatcher routes commands for that tool to.
+    the host, whose method named by a command's ``action`` the dispatcher
+    calls (given ``dry_run`` or ``apply``, and ``call``, when it takes them)
+    and which returns a :class:`~pytest_iris.models.ToolResult`. Declare
+    ``actions = {action: {parameter: (types...)}}`` on the factory or tool
+    class so the dispatcher rejects a wrong command before anything runs.
     """
     raise NotImplementedError
 
