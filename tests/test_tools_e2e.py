@@ -10,15 +10,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import pytest
-
 from pytest_iris.log.reader import LogEntry
 from pytest_iris.models import RemediationCommand, Severity, ToolResult, ToolStatus
+from pytest_iris.sandbox import host as sandbox
 from pytest_iris.testing import capture_events
 from pytest_iris.tools.dispatch import Dispatcher
 from pytest_iris.tracing import trace
-
-sandbox = pytest.importorskip("pytest_iris.sandbox.host", reason="sandbox part not installed")
 
 
 def entries(host: object) -> list[LogEntry]:

@@ -9,10 +9,9 @@ import pytest
 
 from pytest_iris.errors import CommandPrivilegeError
 from pytest_iris.models import ToolStatus
+from pytest_iris.sandbox import host as sandbox
 from pytest_iris.testing import capture_events
 from pytest_iris.tools.kernel import MIB, KernelTool
-
-sandbox = pytest.importorskip("pytest_iris.sandbox.host", reason="sandbox part not installed")
 
 
 def host_for(tmp_path: Path, **kwargs: Any) -> Any:

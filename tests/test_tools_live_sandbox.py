@@ -16,9 +16,8 @@ from typing import Any
 import pytest
 
 from pytest_iris.models import RemediationCommand, ToolResult, ToolStatus
+from pytest_iris.sandbox import live
 from pytest_iris.tools.dispatch import Dispatcher
-
-live = pytest.importorskip("pytest_iris.sandbox.live", reason="live sandbox not installed")
 
 
 @pytest.fixture

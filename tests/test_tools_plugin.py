@@ -31,7 +31,6 @@ def test_dispatcher_acts_on_the_sandbox(iris_dispatcher, iris_sandbox, iris_even
 
 
 def test_fixtures_from_a_user_test_file(pytester: pytest.Pytester) -> None:
-    pytest.importorskip("pytest_iris.sandbox.host", reason="sandbox part not installed")
     pytester.makepyfile(test_user=USER_TESTS)
     result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "-q")
     result.assert_outcomes(passed=2)

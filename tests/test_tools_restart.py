@@ -10,15 +10,12 @@ import time
 from pathlib import Path
 from typing import Any
 
-import pytest
-
 from pytest_iris.models import ToolStatus
+from pytest_iris.sandbox import host as sandbox
 from pytest_iris.testing import capture_events
 from pytest_iris.tools.restart import RestartTool
 from pytest_iris.tools.settings import ToolSettings
 from pytest_iris.tracing import trace
-
-sandbox = pytest.importorskip("pytest_iris.sandbox.host", reason="sandbox part not installed")
 
 
 def make_host(tmp_path: Path, **kwargs: Any) -> Any:
