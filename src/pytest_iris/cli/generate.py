@@ -42,6 +42,14 @@ def register(subparsers: Any) -> None:
     parser.add_argument("--jitter", type=float, default=0.8, help="0 steady .. 1 Poisson clock")
     parser.add_argument("--install-dir", default="/usr/irissys", help="install directory in paths")
     parser.add_argument("--instance", default="IRIS", help="instance name")
+    from pytest_iris.log.versions import DEFAULT_VERSION, VERSIONS
+
+    parser.add_argument(
+        "--version",
+        choices=VERSIONS,
+        default=DEFAULT_VERSION,
+        help=f"product version whose log shapes to write (default {DEFAULT_VERSION}, the newest)",
+    )
     parser.add_argument(
         "-o", "--output", default=None, metavar="FILE", help="write to FILE (atomic)"
     )
@@ -85,6 +93,7 @@ def run(args: argparse.Namespace) -> int:
             jitter=args.jitter,
             install_dir=args.install_dir,
             instance=args.instance,
+            version=args.version,
         )
         if args.output:
             stream.write(args.output)

@@ -86,6 +86,11 @@ class SequenceContext:
     build_date: str = DEFAULT_BUILD_DATE
     os_version: str = DEFAULT_OS_VERSION
     os_release: str = DEFAULT_OS_RELEASE
+    #: The version profile (:mod:`pytest_iris.log.versions`): ``cache-2017`` ..
+    #: ``2024.1``; decides the allocation lines' form and whether lines carry
+    #: a category. The banner stays the one real banner (2023.1) in every
+    #: IRIS profile: the real material has no other.
+    profile: str = "2024.1"
 
     def __post_init__(self) -> None:
         from pytest_iris.errors import ConfigError
@@ -94,6 +99,9 @@ class SequenceContext:
             raise ConfigError(
                 f"SequenceContext.install_dir must be absolute, got {self.install_dir!r}"
             )
+        from pytest_iris.log.versions import profile
+
+        profile(self.profile)  # ConfigError naming the allowed versions
         if not self.instance:
             raise ConfigError("SequenceContext.instance must not be empty")
         for role, pid in self.pids.items():
@@ -130,9 +138,9 @@ class SequenceContext:
         return (self.journal_dir or f"{self.mgr}/journal").rstrip("/")
 
     def effective_plan(self) -> SharedMemoryPlan:
-        """``plan``, or IRIS's automatic plan for ``total_ram_mb`` when there is none."""
+        """``plan``, or the profile's automatic plan for ``total_ram_mb`` when there is none."""
         if self.plan is not None:
             return self.plan
         from pytest_iris.memory import plan_shared_memory
 
-        return plan_shared_memory(0, 0, 0, 0, self.total_ram_mb)
+        return plan_shared_memory(0, 0, 0, 0, self.total_ram_mb, version=self.profile)

@@ -78,7 +78,7 @@ def parse_start(value: Any) -> datetime | None:
 #: Keyword options of :class:`LogStream` a factory call or marker may give.
 _STREAM_OPTIONS = frozenset(
     {"count", "sequences", "start", "rate", "jitter", "install_dir", "instance", "total_ram_mb",
-     "context", "catalog", "registry"}
+     "context", "catalog", "registry", "version"}
 )  # fmt: skip
 
 
@@ -107,14 +107,15 @@ class LogFactory:
         number = len(self.made)
         log_seed = seed if seed is not None else derive_seed(self.seed, "log", number)
         install = Path(root) if root is not None else self.base / f"iris{number}"
-        merged.setdefault("install_dir", os.fspath(install.absolute()))
+        # The log names install_dir (default /usr/irissys), never the temporary
+        # directory it lands in: same seed, same bytes on every machine.
         unknown = set(merged) - _STREAM_OPTIONS
         if unknown:
             raise ConfigError(
                 f"unknown log option(s) {sorted(unknown)}; valid: {', '.join(sorted(_STREAM_OPTIONS))}"
             )
         stream = LogStream(log_seed, **merged)
-        path = write_atomic(messages_log_path(install), stream.chunks())
+        path = write_atomic(messages_log_path(install, stream.context.profile), stream.chunks())
         log = GeneratedLog(install, path, log_seed, stream)
         self.made.append(log)
         return log

@@ -20,9 +20,11 @@ def write_atomic(path: str | os.PathLike[str], chunks: Iterable[str]) -> Path:
     return _write_atomic(path, chunks, make_parents=True)
 
 
-def messages_log_path(root: str | os.PathLike[str]) -> Path:
-    """``<root>/mgr/messages.log``: where IRIS keeps it under its install directory."""
-    return Path(root) / "mgr" / "messages.log"
+def messages_log_path(root: str | os.PathLike[str], version: str | None = None) -> Path:
+    """``<root>/mgr/messages.log`` (``cconsole.log`` for Caché): where the instance keeps it."""
+    from pytest_iris.log.versions import profile
+
+    return Path(root) / "mgr" / profile(version).log_name
 
 
 def write_messages_log(root: str | os.PathLike[str], stream: Any = None, **options: Any) -> Path:
@@ -30,16 +32,16 @@ def write_messages_log(root: str | os.PathLike[str], stream: Any = None, **optio
 
     ``stream`` is a :class:`~pytest_iris.generation.stream.LogStream`; when
     it is omitted one is made from ``options`` (``seed``, ``count``,
-    ``sequences`` ...) with ``install_dir`` set to ``root`` so that the
-    paths inside the log name the directory the file is in.
+    ``sequences`` ...). The paths inside the log name ``install_dir``
+    (default ``/usr/irissys``, the real default), not ``root``: the same
+    seed gives the same bytes wherever the file lands.
     """
     if stream is None:
         from pytest_iris.generation.stream import LogStream
 
-        options.setdefault("install_dir", os.fspath(Path(root).absolute()))
         stream = LogStream(**options)
     elif options:
         from pytest_iris.errors import ConfigError
 
         raise ConfigError("write_messages_log: pass either a stream or options, not both")
-    return write_atomic(messages_log_path(root), stream.chunks())
+    return write_atomic(messages_log_path(root, stream.context.profile), stream.chunks())

@@ -30,6 +30,7 @@ from pytest_iris.log.model import IRISMessage
 from pytest_iris.memory import (
     SharedMemoryPlan,
     allocated_message,
+    allocated_message_2020,
     failed_huge_pages_message,
     failed_message,
 )
@@ -180,7 +181,17 @@ def render_sequence(name: str, context: SequenceContext, **params: Any) -> list[
 
 
 def _allocation(b: Builder, plan: SharedMemoryPlan, *, huge_pages: bool, reduced: bool) -> None:
-    """The two IRIS 2022.1+ allocation lines, same timestamp and PID."""
+    """The two IRIS 2022.1+ allocation lines, same timestamp and PID; one line before 2022.1."""
+    from pytest_iris.log.versions import profile
+
+    if profile(b.context.profile).one_line_allocation:
+        # messages_real.log lines 24, 33-34, 124, 133: "Allocated N: g, r" in one line.
+        suffix = "_reduced" if reduced else ""
+        b.emit(
+            f"shm.allocated{suffix}",
+            text=allocated_message_2020(plan, huge_pages=huge_pages),
+        )
+        return
     suffix = "_reduced" if reduced else ""
     b.emit(
         f"shm.allocated{suffix}",

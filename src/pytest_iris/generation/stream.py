@@ -199,6 +199,7 @@ class _Table:
         rng: random.Random,
         env: dict[str, Any],
         daemons: Mapping[str, int],
+        categories: bool = True,
     ) -> None:
         self.tails: list[str] = []
         self.pidfix: list[int] = []
@@ -215,9 +216,12 @@ class _Table:
             for _ in range(_VARIANTS):
                 values = {name: pools.draw(kind, rng, env) for name, kind in kinds.items()}
                 text, _cont = template.render(values)
-                self.tails.append(format_tail(template.severity, template.category, text))
+                category = template.category
+                if not categories and not text.startswith("["):
+                    category = None
+                self.tails.append(format_tail(template.severity, category, text))
                 self.pidfix.append(pid)
-                self.entries.append((template.severity, template.category, text, template.id))
+                self.entries.append((template.severity, category, text, template.id))
                 weights.append(template.weight / _VARIANTS)
         self.slots = _slots(weights, _SLOTS)
 
@@ -265,6 +269,7 @@ class LogStream:
         catalog: Catalog | None = None,
         chunk: int = 256,
         registry: Registry | None = None,
+        version: str | None = None,
     ) -> None:
         if isinstance(seed, bool) or not isinstance(seed, int):
             raise ConfigError(f"LogStream: seed must be an int, got {seed!r}")
@@ -290,8 +295,11 @@ class LogStream:
         self.catalog = catalog
         # 64 pool sets cover every seed: Faker runs once per set and process
         self.pools = build_pools(derive_seed(seed, "pools") % 64)
+        from pytest_iris.log.versions import profile
+
         if context is None:
             context = SequenceContext(
+                profile=profile(version).name,
                 install_dir=install_dir,
                 instance=instance,
                 start=start or DEFAULT_START,
@@ -299,8 +307,13 @@ class LogStream:
                 nodename=self.pools.hostnames[0] if self.pools.hostnames else "rhel8",
                 globals_auto=True,
             )
-        elif start is not None:
-            context = replace(context, start=start)
+        else:
+            if start is not None:
+                context = replace(context, start=start)
+            if version is not None:
+                context = replace(context, profile=profile(version).name)
+        #: Caché and IRIS before 2020 write no ``[Category]`` (profile.categories).
+        self.categories = profile(context.profile).categories
         if context.plan is None:
             context = replace(context, plan=context.effective_plan())
         self.context = replace(context, seed=seed)
@@ -407,6 +420,8 @@ class LogStream:
                     f"{placed.last_line - placed.first_line + 1} it was scheduled for"
                 )
             journal = (builder.journal_number, builder.journal_day)
+            if not self.categories:
+                entries = [_uncategorized(e) for e in entries]
             if entries:
                 t = entries[-1].ms
                 self._check(t)
@@ -456,7 +471,7 @@ class LogStream:
             "next_pid": pids.next,
         }
         rng = derive_rng(self.seed, "variants", epoch)
-        return _Table(self.catalog, self.pools, rng, env, pids.daemons)
+        return _Table(self.catalog, self.pools, rng, env, pids.daemons, self.categories)
 
     def _deltas(self) -> list[int]:
         """Clock steps in ms: ``mean * ((1 - jitter) + jitter * Exp(1))``."""
@@ -558,6 +573,17 @@ class LogStream:
             f"sequence {name!r} is not scheduled in this stream "
             f"(scheduled: {', '.join(p.name for p in self.placements) or 'none'})"
         )
+
+
+def _uncategorized(entry: Entry) -> Entry:
+    """``entry`` as Caché writes it: no ``[Category]`` (messages_real.log lines 84-97).
+
+    A text that starts with ``[`` keeps its category: without one it would read
+    back as a category itself.
+    """
+    if entry.category is None or entry.text.startswith("["):
+        return entry
+    return entry._replace(category=None)
 
 
 def _slots(weights: Sequence[float], size: int) -> list[int]:

@@ -24,7 +24,7 @@ if TYPE_CHECKING:
     from pytest_iris.registry import Registry
 
 _MARKER = (
-    "iris_log(*sequences, count=N, seed=N, start=ISO, rate=R, jitter=J, install_dir=DIR, "
+    "iris_log(*sequences, count=N, seed=N, start=ISO, rate=R, jitter=J, install_dir=DIR, version=V, "
     "instance=NAME, live={...}): choose what the iris_log / iris_live_log fixtures generate "
     "(sequences are names or 'name:key=value,...'; see `pytest-iris sequences`)"
 )
@@ -155,11 +155,10 @@ def iris_live_log(
     live = {**iris_live_log_kwargs, **(options.pop("live", None) or {})}
     seed = options.pop("seed", iris_seed)
     root = tmp_path / "iris-live"
-    options.setdefault("install_dir", str(root))
     options.setdefault("count", 100_000)
     options.setdefault("sequences", ())
     if "start" in options:
         options["start"] = parse_start(options["start"])
     stream = LogStream(seed, **options)
-    with LiveLogWriter(messages_log_path(root), stream, **live) as writer:
+    with LiveLogWriter(messages_log_path(root, stream.context.profile), stream, **live) as writer:
         yield writer
