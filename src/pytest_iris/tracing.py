@@ -30,15 +30,6 @@ def current_trace_id() -> str | None:
     return _current.get()
 
 
-def ensure_trace_id() -> str:
-    """The current trace id, creating and setting one if there is none."""
-    value = _current.get()
-    if value is None:
-        value = new_trace_id()
-        _current.set(value)
-    return value
-
-
 @contextlib.contextmanager
 def trace(trace_id: str | None = None) -> Iterator[str]:
     """Run a block under ``trace_id`` (a new one if omitted), restoring the old one after."""

@@ -391,8 +391,3 @@ def _flatten(values: dict[str, Any], prefix: str = "") -> list[str]:
         else:
             out.append(f"{prefix}{key}={value}")
     return out
-
-
-def flatten(values: dict[str, Any]) -> list[str]:
-    """``{"config": {"globals": "x"}}`` -> ``["config.globals=x"]``."""
-    return _flatten(values)

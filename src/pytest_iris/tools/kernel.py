@@ -30,14 +30,6 @@ from pytest_iris.tools.results import ResultBuilder, traced
 from pytest_iris.tools.settings import ToolSettings
 
 MIB = 1024 * 1024
-#: the tunables the tool reads, in the order it applies them
-KEYS: tuple[str, ...] = (
-    "kernel.shmmax",
-    "kernel.shmall",
-    "kernel.sem",
-    "kernel.msgmni",
-    "vm.nr_hugepages",
-)
 #: what ``sysctl`` (procps) prints when the kernel refuses a write
 _DENIED = re.compile(
     r"permission denied|operation not permitted|read-only file system"
