@@ -20,9 +20,12 @@ from __future__ import annotations
 
 from collections.abc import Generator, Iterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
+
+if TYPE_CHECKING:
+    from pytest_iris.chaos.harness import ChaosHarness
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -210,7 +213,7 @@ def _journal_of(item: pytest.Item) -> Any:
 
 
 @pytest.fixture
-def iris_chaos(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Any]:
+def iris_chaos(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[ChaosHarness]:
     """A chaos harness for the scenario named by ``@pytest.mark.iris_scenario("name")``.
 
     ``iris_chaos.host`` is the sandbox host in the scenario's starting state;
