@@ -8,7 +8,10 @@ and the ratio to the baselines:
 * baseline write: ``read_bytes`` + ``bytes.replace`` + ``write_bytes`` (not atomic);
 * ``CpfFile.read`` + ``get``; ``read`` + ``set`` + ``to_bytes``;
 * ``CpfTool.set`` dry run (validation, diff, ToolResult);
-* ``CpfTool.set(apply=True)``: backup + atomic write (two fsyncs each).
+* ``CpfTool.set(apply=True)``: directory lock + backup (linked to a fresh
+  name) + atomic write + retention pruning (two fsyncs each);
+* the write lock alone (``storage.locked``: open + flock + close of the
+  directory), to show what the lost-update protection costs.
 
     python bench/cpf.py [--runs N]
 """
@@ -23,7 +26,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from pytest_iris.tools.cpf import CpfFile, CpfTool
+from pytest_iris.tools.cpf import CpfFile, CpfTool, storage
 
 CORPUS = (
     Path(__file__).parents[2] / "shared" / "iris" / "cpf" / "Fahima396-Intersystems-IRIS-iris.cpf"
@@ -84,6 +87,10 @@ def main() -> None:
         def dry_run() -> object:
             return tool.set({"jrnbufs": 128})
 
+        def lock_only() -> object:
+            with storage.locked(path):
+                return None
+
         def apply() -> object:
             result = tool.set({"jrnbufs": 64 + next(values) % 2}, apply=True)
             for backup in tool.backups():
@@ -96,7 +103,8 @@ def main() -> None:
             ("CpfFile.read + get", model_get),
             ("CpfFile.read + set + to_bytes", model_set),
             ("CpfTool.set dry run", dry_run),
-            ("CpfTool.set apply (backup+atomic)", apply),
+            ("write lock alone (flock on the dir)", lock_only),
+            ("CpfTool.set apply (lock+backup+atomic)", apply),
         ]
         results = {
             name: statistics.median(ops_per_second(args.seconds, work) for _ in range(args.runs))
