@@ -165,8 +165,8 @@ def describe(current: str | None = None) -> str:
     """One line for the pytest report header."""
     if (current or expected_mode()) == "namespaces":
         return (
-            "iris sandbox containment: namespaces (children run with /proc/sys, /sys and "
-            "/etc/sysctl.d read-only in their own user, mount and PID namespaces)"
+            "iris sandbox containment: namespaces (children run in their own mount and PID "
+            "namespaces with /proc/sys, /sys and /etc/sysctl.d read-only, unable to undo it)"
         )
     return (
         "iris sandbox containment: refuse (user namespaces unavailable: only the sandbox's own "
