@@ -213,7 +213,24 @@ def _journal_of(item: pytest.Item) -> Any:
 
 
 @pytest.fixture
-def iris_chaos(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[ChaosHarness]:
+def iris_chaos_kwargs(request: pytest.FixtureRequest) -> dict[str, Any]:
+    """Keywords of ``iris_chaos``'s :class:`~pytest_iris.chaos.harness.ChaosHarness`: the
+    remediator (``--iris-remediator`` > ini > ``chaos.remediator``), the registry and the
+    settings; override this fixture in a conftest to change them for a directory."""
+    from pytest_iris.plugins.core import settings_for
+    from pytest_iris.registry import Registry
+
+    return {
+        "remediator": remediator_spec(request.config),
+        "registry": Registry.from_pytest(request.config),
+        "settings": settings_for(request.config),
+    }
+
+
+@pytest.fixture
+def iris_chaos(
+    request: pytest.FixtureRequest, tmp_path: Path, iris_chaos_kwargs: dict[str, Any]
+) -> Iterator[ChaosHarness]:
     """A chaos harness for the scenario named by ``@pytest.mark.iris_scenario("name")``.
 
     ``iris_chaos.host`` is the sandbox host in the scenario's starting state;
@@ -222,27 +239,17 @@ def iris_chaos(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Chaos
     ``iris_chaos.run(remediator)`` plays the whole scenario and returns the journal.
     """
     from pytest_iris.chaos.harness import ChaosHarness
-    from pytest_iris.plugins.core import settings_for
-    from pytest_iris.registry import Registry
 
     marker = request.node.get_closest_marker("iris_scenario")
     if marker is None or not marker.args:
         raise pytest.UsageError(
             f'{request.node.nodeid}: the iris_chaos fixture needs @pytest.mark.iris_scenario("name")'
         )
-    registry = Registry.from_pytest(request.config)
+    options = dict(iris_chaos_kwargs)
     name = str(marker.args[0])
-    llm = None
-    if _has_llm_faults(registry, name):  # the test's cassette (llm part's fixture) replays it
-        llm = request.getfixturevalue("iris_llm")
-    with ChaosHarness(
-        name,
-        root=tmp_path / "chaos",
-        registry=registry,
-        remediator=remediator_spec(request.config),
-        llm=llm,
-        settings=settings_for(request.config),
-    ) as harness:
+    if "llm" not in options and _has_llm_faults(options["registry"], name):
+        options["llm"] = request.getfixturevalue("iris_llm")  # the test's cassette replays it
+    with ChaosHarness(name, root=tmp_path / "chaos", **options) as harness:
         yield harness
 
 
