@@ -12,5 +12,5 @@ REPO = Path(__file__).parents[1]
 
 @pytest.fixture
 def real_log() -> Path:
-    """A copy of the public real-log corpus (see shared/iris/sources.md)."""
+    """A copy of the public real-log corpus (see docs/sources/sources.md)."""
     return DATA / "messages_real.log"

@@ -121,7 +121,7 @@ def test_globals_single_value_means_8kb_and_python_values_normalised() -> None:
 def test_every_catalogued_default_is_valid_and_documented() -> None:
     for parameter in PARAMETERS:
         check(parameter, parameter.default)
-        assert parameter.source.startswith("shared/iris/facts.md §3")
+        assert parameter.source.startswith("docs/sources/facts.md §3")
         assert parameter.rule and parameter.unit
 
 

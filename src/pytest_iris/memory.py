@@ -5,7 +5,7 @@ One model for every part that needs it: the CPF tool estimates a plan from
 the sandbox's ``iris start`` decides whether it fits, and the log generator
 writes the same ``Allocated ...`` lines a real instance writes.
 
-Sources are in ``shared/iris/facts.md`` (§3 for the parameters, §3.8 for the
+Sources are in ``docs/sources/facts.md`` (§3 for the parameters, §3.8 for the
 allocation algorithm, §5.2 for the message texts). What follows is exact:
 
 * the message texts and the breakdown line's format;
@@ -214,7 +214,7 @@ def plan_shared_memory(
     ``globals_mb`` (0 = automatic), ``routines_mb`` (0 = automatic),
     ``jrnbufs_mb`` (0 = the version's default), ``gmheap_kb`` (0 =
     automatic), and the host's physical memory for the automatic globals.
-    Every row of shared/iris/memory_pairs.md is reproduced within 5 %
+    Every row of docs/sources/memory_pairs.md is reproduced within 5 %
     (tests/test_memory.py); the parts of 2023.1+ exactly.
     """
     from pytest_iris.log.versions import profile

@@ -8,7 +8,7 @@ validated :class:`~pytest_iris.models.IRISMessage` models; the stream
 engine uses :func:`render_entries` (same lines, no models).
 
 Timings follow the real logs where they exist (the 2023.1 startup in
-``shared/iris/messages_real.log``: allocation, +3 ms AES-NI, +72 ms WIJ,
+``docs/sources/messages_real.log``: allocation, +3 ms AES-NI, +72 ms WIJ,
 +200 ms new WIJ, +26 ms write daemon ...; the Caché write-daemon death:
 19 s, 2 min 41 s, 2 min 1 s); elsewhere they are plausible guesses.
 """

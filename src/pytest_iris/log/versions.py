@@ -23,7 +23,7 @@ class VersionProfile:
     #: 84-97, Caché 2017.2.2; lines 137-138, IRIS 2019).
     categories: bool
     #: The log file's name in ``<install>/mgr``: ``cconsole.log`` for Caché
-    #: (shared/iris/sources.md, lines 84-97), ``messages.log`` for IRIS.
+    #: (docs/sources/sources.md, lines 84-97), ``messages.log`` for IRIS.
     log_name: str
     #: ``Allocated ...`` as one line with two parts (2021.1 and before:
     #: messages_real.log lines 23, 29-30, 107, 133) or as the total plus a

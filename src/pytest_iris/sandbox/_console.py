@@ -1,6 +1,6 @@
 """The console lines of ``iris start``, per version (shared by the fake and the live host).
 
-Each line follows a real capture (``shared/iris/commands.md`` §1.5, §3.1-§3.7,
+Each line follows a real capture (``docs/sources/commands.md`` §1.5, §3.1-§3.7,
 facts.md §4.4); :mod:`._versions` says which capture each version follows.
 Where the captures say nothing, the choice is ours and marked so here.
 """

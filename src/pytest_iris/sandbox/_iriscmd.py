@@ -1,7 +1,7 @@
 """The sandbox's ``iris`` command: ``list``, ``qlist``, ``all``, ``start``, ``stop``, ``force``,
 ``merge``, ``session``/``terminal``.
 
-Output formats are the real ones of ``shared/iris/commands.md`` (``iris
+Output formats are the real ones of ``docs/sources/commands.md`` (``iris
 list`` §1.1-§1.2 and §1.9, ``qlist`` §1.10 and §2, the session banner §4;
 ``iris all`` from the docs' column list); the work is done by :mod:`._iris`
 and :mod:`._merge`.

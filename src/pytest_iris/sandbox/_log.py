@@ -171,7 +171,7 @@ def catalog_line(
 def wij_recovery(state: HostState, inst: Instance, path: Path, *, durable: bool = True) -> None:
     """The WIJ recovery program's unstamped block, written before the instance's own lines.
 
-    Every line is the real one of ``shared/iris/messages_real.log`` lines
+    Every line is the real one of ``docs/sources/messages_real.log`` lines
     111-122 (IRIS 2021.1 after an abnormal end), with this host's directories,
     its local time and a block count of our choosing (the real one compared 11
     blocks; nothing was pending, as after ``iris force``). The reader reads it

@@ -1,4 +1,4 @@
-"""What ``iris start`` prints, per IRIS version (``shared/iris/commands.md`` §3, facts.md §4.4).
+"""What ``iris start`` prints, per IRIS version (``docs/sources/commands.md`` §3, facts.md §4.4).
 
 A small table of the versions whose console output is known, keyed by the
 ``major.minor`` release. Each profile says where its lines come from:
@@ -84,7 +84,7 @@ PROFILES: Final[dict[str, VersionProfile]] = {
                        "commands.md §3.1 lines with the Community licensee of §1.5 (ours)"),
         VersionProfile("2023.3", "2023.3.0.254.0", "No local key detected, trying license server.",
                        False, "commands.md §3.2"),
-        # the build number 267.2 is made up: no 2024.1 versionid is in shared/iris
+        # the build number 267.2 is made up: no 2024.1 versionid is in docs/sources
         VersionProfile("2024.1", "2024.1.0.267.2", "ISC RE Build Community Key", False,
                        "facts.md §4.4"),
     )

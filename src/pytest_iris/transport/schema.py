@@ -3,7 +3,7 @@
 The schemas describe the JSON the transport really sends. pydantic would
 call the timestamp ``format: date-time``, but RFC 3339 date-times carry an
 offset and the wire does not: an IRIS timestamp is the instance's local time
-with no zone (messages.log has none, see ../shared/iris/documented_messages.md),
+with no zone (messages.log has none, see docs/sources/documented_messages.md),
 sent as ``2026-11-26T10:00:00`` or ``2026-11-26T10:00:00.123000``. So the
 timestamp gets the pattern of that form instead, and the rules of the log
 grammar that a pattern can state (no line breaks, no ``]`` in a category,

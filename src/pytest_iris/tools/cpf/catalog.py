@@ -1,6 +1,6 @@
 """The CPF parameters a remediation touches: units, ranges, defaults, restart, source.
 
-Every rule comes from ``shared/iris/facts.md`` §3 (InterSystems documentation
+Every rule comes from ``docs/sources/facts.md`` §3 (InterSystems documentation
 pages cited there); where the docs give no range the rule says so instead of
 inventing one. :func:`check` rejects a value with a
 :class:`~pytest_iris.errors.ValidationError` naming the parameter, the value
@@ -120,7 +120,7 @@ def _password_hash(value: str) -> str | None:
     return "not <hash>,<salt>[,<iterations>,SHA512]"
 
 
-_SOURCE = "shared/iris/facts.md"
+_SOURCE = "docs/sources/facts.md"
 _RESTART = "at the next instance start"
 
 PARAMETERS: tuple[Parameter, ...] = (
