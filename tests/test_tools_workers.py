@@ -41,6 +41,22 @@ def test_run_sync_returns_only_after_the_calls_it_started_ended() -> None:
     assert done.is_set()  # like asyncio.run joining its executor
 
 
+def test_asyncio_run_still_joins_a_call_it_stopped_waiting_for() -> None:
+    """A caller's own ``asyncio.run`` returns after the tool's thread, as with to_thread."""
+    done = threading.Event()
+
+    def slow() -> None:
+        done.wait(0.2)
+        done.set()
+
+    async def gives_up() -> None:
+        with pytest.raises(TimeoutError):
+            await asyncio.wait_for(in_worker(slow), timeout=0.01)
+
+    asyncio.run(gives_up())
+    assert done.is_set()
+
+
 def test_run_sync_refuses_a_running_loop() -> None:
     async def inside() -> None:
         coroutine = _worker_thread_and_trace()

@@ -1,12 +1,13 @@
-"""Where dispatched tool calls run: shared worker threads and one event loop per thread.
+"""Where dispatched tool calls run: the loop's executor, and one event loop per thread.
 
 ``asyncio.to_thread`` runs on the *event loop's* default executor, and
 ``asyncio.run`` makes a new loop each time and shuts its executor down at
 the end: a synchronous dispatch (``asyncio.run`` around ``to_thread``)
 started and joined two threads and built an event loop per call, most of
-its cost (bench/tools.py). Here the worker threads are shared by every
-loop, and :func:`run_sync` reuses one loop per calling thread, closed when
-the interpreter exits.
+its cost (bench/tools.py). :func:`run_sync` instead reuses one loop per
+calling thread, and with it that loop's worker threads; the loop is closed
+when its thread ends or the interpreter exits. Like ``asyncio.run``, it
+returns only after every tool call it started has ended.
 """
 
 from __future__ import annotations
@@ -17,20 +18,15 @@ import contextvars
 import threading
 import weakref
 from collections.abc import Callable, Coroutine
-from concurrent.futures import Future, ThreadPoolExecutor, wait
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any, TypeVar
 
 T = TypeVar("T")
 
-#: tool calls in flight at once, across every loop (a timed-out call keeps its
-#: thread until it notices its cancel event)
-MAX_WORKERS = 32
-
 _lock = threading.Lock()
-_pool: ThreadPoolExecutor | None = None
 _local = threading.local()
 #: worker calls started under run_sync, joined before it returns
-_joining: contextvars.ContextVar[list[Future[Any]] | None] = contextvars.ContextVar(
+_joining: contextvars.ContextVar[list[threading.Event] | None] = contextvars.ContextVar(
     "pytest_iris_joining", default=None
 )
 #: every thread's loop still open (closed when its thread ends, or at exit)
@@ -46,6 +42,7 @@ class _Loop:
 
     def __init__(self) -> None:
         self.loop = asyncio.new_event_loop()
+        self.loop.set_default_executor(ThreadPoolExecutor(thread_name_prefix="iris-tool"))
 
     def run(self, coroutine: Coroutine[Any, Any, T], context: contextvars.Context) -> T:
         if asyncio._get_running_loop() is not None:
@@ -61,22 +58,27 @@ class _Loop:
         self.close()
 
 
-def _workers() -> ThreadPoolExecutor:
-    global _pool
-    with _lock:
-        if _pool is None:
-            _pool = ThreadPoolExecutor(MAX_WORKERS, thread_name_prefix="iris-tool")
-        return _pool
-
-
 def in_worker(call: Callable[..., T], /, *args: Any) -> asyncio.Future[T]:
-    """``call(*args)`` on a shared worker thread, in a copy of the caller's context."""
+    """``call(*args)`` on the running loop's executor, in a copy of the caller's context.
+
+    The loop's default executor, as ``asyncio.to_thread`` uses: ``asyncio.run``
+    joins its threads at the end, as it always did; :func:`run_sync`'s loop
+    lives on, so its threads are reused from one call to the next.
+    """
+    loop = asyncio.get_running_loop()
     context = contextvars.copy_context()
-    submitted = _workers().submit(context.run, call, *args)
+    ended = threading.Event()
+
+    def work() -> T:
+        try:
+            return context.run(call, *args)
+        finally:
+            ended.set()
+
     joining = _joining.get()
     if joining is not None:
-        joining.append(submitted)
-    return asyncio.wrap_future(submitted)
+        joining.append(ended)
+    return loop.run_in_executor(None, work)
 
 
 def run_sync(coroutine: Coroutine[Any, Any, T]) -> T:
@@ -93,12 +95,13 @@ def run_sync(coroutine: Coroutine[Any, Any, T]) -> T:
         _holders.add(holder)
     # the caller's context (its trace id), as asyncio.run would give it
     context = contextvars.copy_context()
-    started: list[Future[Any]] = []
+    started: list[threading.Event] = []
     context.run(_joining.set, started)
     try:
         return holder.run(coroutine, context)
     finally:
-        wait(started)
+        for ended in started:
+            ended.wait()
 
 
 @atexit.register
