@@ -138,8 +138,13 @@ def test_sudo_refuses_the_real_hosts_guarded_commands(host: SandboxHost) -> None
 def test_kill_signals_fake_processes_with_permissions(tmp_path: Path) -> None:
     host = SandboxHost(tmp_path / "h", users=2, user="irisowner").build()
     job = host.pids()["user_job"][0]
-    assert host.run(["kill", str(job)]).returncode == 0
+    # the superserver's jobs run as irisusr (facts.md §4.5): irisowner may not signal them
+    refused = host.run(["kill", str(job)])
+    assert (refused.returncode, refused.stderr) == (1, f"kill: ({job}): Operation not permitted\n")
+    assert host.run(["sudo", "kill", str(job)]).returncode == 0
     assert job not in host.state().processes and host.connections() == 1
+    gc = host.pids()["garbage_collector"][0]  # a daemon of the instance owner
+    assert host.run(["kill", str(gc)]).returncode == 0 and gc not in host.state().processes
     denied = host.run(["kill", "-9", "1"])
     assert (denied.returncode, denied.stderr) == (1, "kill: (1): Operation not permitted\n")
     assert host.run(["sudo", "kill", "-s", "STOP", "1"]).returncode == 0

@@ -112,3 +112,43 @@ def test_settings_give_the_defaults_and_the_marker_wins(pytester: pytest.Pyteste
     )
     result = pytester.runpytest_inprocess("-p", "no:cacheprovider", "--iris-config", "iris.yaml")
     result.assert_outcomes(passed=2)
+
+
+def test_marker_and_kwargs_fixture_choose_the_version(pytester: pytest.Pytester) -> None:
+    # item 6: @pytest.mark.iris_host(version=...) and iris_host_kwargs give the version's console
+    pytester.makeconftest(
+        """
+        import pytest
+
+        @pytest.fixture
+        def iris_host_kwargs():
+            return {"version": "2022.1", "cpf": {"config": {"globals": "0,0,0,0,0,0"}}}
+        """
+    )
+    pytester.makepyfile(
+        """
+        import pytest
+
+        def test_from_kwargs(iris_sandbox):
+            assert iris_sandbox.state().instances["IRIS"].version == "2022.1.0.140.0"
+            out = iris_sandbox.run(["iris", "stop", "IRIS", "restart"]).stdout
+            assert "Local license key file not found.\\n" in out
+            assert "Copyright (c) 1986-2022 by InterSystems Corporation\\n" in out
+
+        @pytest.mark.iris_host(version="2020.4", timezone="Asia/Tokyo")
+        def test_marker_wins(iris_sandbox):
+            out = iris_sandbox.run(["iris", "stop", "IRIS", "restart"]).stdout
+            assert "Automatically configuring buffers\\n" in out
+            assert "MB shared memory: " in out and "Copyright (c) 1986-2020" in out
+            assert iris_sandbox.now().utcoffset().total_seconds() == 9 * 3600
+
+        @pytest.mark.iris_host(version="1999.1")
+        def test_unknown(iris_sandbox):
+            pass
+        """
+    )
+    result = pytester.runpytest_inprocess("-p", "no:cacheprovider", "-rA")
+    result.assert_outcomes(passed=2, errors=1)
+    result.stdout.re_match_lines(
+        [r".*IRIS version '1999\.1' is not known to the sandbox; use one of 2020\.4.*"]
+    )

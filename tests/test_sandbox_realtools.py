@@ -65,6 +65,21 @@ def test_ps_lists_every_process_with_its_uid_and_command_line(host: SandboxHost)
     assert int(rows[control][0]) == state.instances["IRIS"].owner_uid
 
 
+def test_ps_shows_the_instances_daemons_under_their_users(host: SandboxHost) -> None:
+    # the documented daemons and jobs (commands.md §6) with the owner/irisusr split of facts.md §4.5
+    from pytest_iris.sandbox._iris import DAEMONS
+
+    out = _tool(host, "ps", "-eo", "user:12,args")
+    rows = [line.split(None, 1) for line in out.splitlines()[1:]]
+    for _role, routine, job in DAEMONS:
+        users = {user for user, args in rows if args.endswith(f" {routine}")}
+        assert users == {"irisusr" if job else "irisowner"}, routine
+    assert {user for user, args in rows if args.endswith(" SWRTDMN")} == {"irisowner"}
+    jobs = [args for user, args in rows if user == "irisusr" and args.endswith(" %SYS.BINDSRV")]
+    assert len(jobs) == len(host.pids()["user_job"]) == 2
+    assert [args for _, args in rows if args.endswith(" %SYS.cspServer3")]  # the web user's job
+
+
 def test_top_and_pgrep_see_the_same_irisdb_processes(host: SandboxHost) -> None:
     irisdb = {pid for pid, (comm, _) in host.processes().items() if comm == "irisdb"}
     pgrep = {int(line.split()[0]) for line in _tool(host, "pgrep", "-a", "irisdb").splitlines()}
@@ -109,7 +124,8 @@ def test_ipcs_shows_the_instances_segment(host: SandboxHost) -> None:
     assert len(rows) == 1
     _key, _shmid, owner, _perms, size, nattch = rows[0][:6]
     assert int(size) == inst.shm_mb * 1024 * 1024
-    assert owner == str(inst.owner_uid)
+    assert owner == "irisowner"  # the host's passwd is bound over /etc/passwd too
+    assert inst.owner_uid == 51773
     members = [p for p in host.processes().values() if p[0] == "irisdb"]
     assert int(nattch) == len(members)
 

@@ -2,7 +2,7 @@
 
 Everything here acts on a locked :class:`HostState` and the procfs tunables,
 and returns what the ``iris`` command prints; the caller renders procfs and
-saves the state. What IRIS really does comes from ``shared/iris/facts.md``:
+saves the state. What IRIS really does comes from ``docs/sources/facts.md``:
 
 * start (§4.4, §3.8, §5.2): read the CPF, compute the shared memory with
   :mod:`pytest_iris.memory`, then the documented algorithm — huge pages when
@@ -82,37 +82,97 @@ def spawn_agent(state: HostState) -> None:
     state.listen(agent, port)
 
 
-def spawn_instance(state: HostState, inst: Instance) -> dict[str, int]:
-    """Create the processes and listening sockets of a running instance."""
+#: The effective user of the superserver and its jobs (facts.md §4.5: ``irisusr``,
+#: uid 52773 in IRISMeister's scripts); the instance owner runs the daemons.
+IRISUSR_UID = 52773
+
+#: The instance's daemons and system jobs, in start order: (role, routine, job).
+#: The routine names are the documented ones (commands.md §6, SKILLS
+#: security-reference: CONTROL, WRTDMN, AUXWD, JRNDMN, GARCOL, EXPDMN, MONITOR,
+#: CLNDMN, RECEIVE, ECPWork, %SYS.SERVER, %CSP.Daemon, LMFMON; task manager
+#: %SYS.TaskSuper.1) and the real log's SWRTDMN (facts.md §4.5). ``job`` marks
+#: those that run as jobs of the effective user (``-cj -p<n> <entry>``); the
+#: others are kernel daemons of the instance owner. The switches after
+#: ``-s<mgr>`` are ours: no real ``ps`` listing of an instance exists
+#: (commands.md §6); only the control process's ``-B -C<cpf>*<instance>``
+#: follows a real command line (commands.md §3.1, ``irisinstall -s . -B -c c -C ...``).
+DAEMONS: tuple[tuple[str, str, bool], ...] = (
+    ("write_daemon", "WRTDMN", False),
+    ("journal_daemon", "JRNDMN", False),
+    ("garbage_collector", "GARCOL", False),
+    ("expansion_daemon", "EXPDMN", False),
+    ("monitor", "START^MONITOR", True),
+    ("clean_daemon", "^CLNDMN", True),
+    ("license_monitor", "^LMFMON", True),
+    ("ecp_receive", "^RECEIVE", True),
+    ("ecp_worker", "^ECPWork", True),
+    ("task_manager", "^%SYS.TaskSuper.1", True),
+    ("csp_daemon", "^%CSP.Daemon", True),
+)
+#: the superserver's job routine for a client (commands.md §6, /jobs sample: ``%SYS.BINDSRV``
+#: on ``|TCP|1972|pid``) and for a web gateway connection (``%SYS.cspServer3``)
+CLIENT_JOB = "%SYS.BINDSRV"
+GATEWAY_JOB = "%SYS.cspServer3"
+
+
+def _irisdb(state: HostState, inst: Instance, role: str, args: list[str], *, ppid: int,
+            uid: int, rss: int = 20480, cwd: str = "") -> Proc:  # fmt: skip
     irisdb = f"{inst.directory}/bin/irisdb"
-    mgr = f"-s{inst.directory}/mgr"
-    uid = inst.owner_uid
-    name = inst.name
+    return state.spawn(
+        "irisdb", [irisdb, f"-s{inst.directory}/mgr", *args], ppid=ppid, uid=uid, role=role,
+        instance=inst.name, exe=irisdb, cwd=cwd or f"{inst.directory}/mgr", rss_kb=rss,
+    )  # fmt: skip
 
-    def kernel(role: str, *args: str, ppid: int, threads: int = 1, rss: int = 20480) -> int:
-        proc = state.spawn(
-            "irisdb", [irisdb, mgr, *args], ppid=ppid, uid=uid, role=role, instance=name,
-            exe=irisdb, cwd=f"{inst.directory}/mgr", threads=threads, rss_kb=rss,
-        )  # fmt: skip
-        return proc.pid
 
+def _next_job(state: HostState, inst: Instance) -> int:
+    """The next free ``-p`` job slot of the instance (our numbering: 1 up)."""
+    used = {
+        int(arg[2:])
+        for p in state.processes.values()
+        if p.instance == inst.name
+        for arg in p.cmdline[2:4]
+        if arg.startswith("-p") and arg[2:].isdigit()
+    }
+    slot = 1
+    while slot in used:
+        slot += 1
+    return slot
+
+
+def spawn_instance(state: HostState, inst: Instance) -> dict[str, int]:
+    """Create the processes and listening sockets of a running instance.
+
+    Every kernel process is ``irisdb`` (facts.md §4.5); daemons run as the
+    instance owner, the superserver and its jobs as ``irisusr``.
+    """
+    owner, name = inst.owner_uid, inst.name
+    cpf_arg = f"-C{inst.cpf}*{name}"
     roles: dict[str, int] = {}
-    control = kernel("control", "-cc", "-B", f"-C{inst.cpf}*{name}", ppid=1)
+    control = _irisdb(state, inst, "control", ["-cc", "-B", cpf_arg], ppid=1, uid=owner).pid
     roles["control"] = control
-    roles["write_daemon"] = kernel("write_daemon", "-w", "WRTDMN", ppid=control, rss=65536)
-    for n in range(inst.write_daemon_helpers):
-        roles[f"write_daemon_helper_{n + 1}"] = kernel(
-            "write_daemon_helper", "-w", "SWRTDMN", ppid=control
-        )
-    roles["journal_daemon"] = kernel("journal_daemon", "-j", "JRNDMN", ppid=control)
-    superserver = kernel("superserver", "-cj", "-p18", "SuperServer^%SYS.SERVER", ppid=control)
-    roles["superserver"] = superserver
-    state.listen(state.processes[superserver], inst.superserver_port)
+    for role, routine, job in DAEMONS:
+        if job:
+            args = ["-cj", f"-p{_next_job(state, inst)}", routine]
+            roles[role] = _irisdb(state, inst, role, args, ppid=control, uid=IRISUSR_UID).pid
+            continue
+        rss = 65536 if role == "write_daemon" else 20480
+        roles[role] = _irisdb(state, inst, role, ["-cd", "-B", routine], ppid=control,
+                              uid=owner, rss=rss).pid  # fmt: skip
+        if role == "write_daemon":
+            for n in range(inst.write_daemon_helpers):
+                roles[f"write_daemon_helper_{n + 1}"] = _irisdb(
+                    state, inst, "write_daemon_helper", ["-cd", "-B", "SWRTDMN"], ppid=control,
+                    uid=owner,
+                ).pid  # fmt: skip
+    args = ["-cj", f"-p{_next_job(state, inst)}", "SuperServer^%SYS.SERVER"]
+    superserver = _irisdb(state, inst, "superserver", args, ppid=control, uid=IRISUSR_UID)
+    roles["superserver"] = superserver.pid
+    state.listen(superserver, inst.superserver_port)
     httpd_bin = f"{inst.directory}/httpd/bin/httpd"
     web = state.spawn(
         "httpd",
         [httpd_bin, "-f", f"{inst.directory}/httpd/conf/httpd.conf", "-d", f"{inst.directory}/httpd"],
-        ppid=control, uid=uid, role="web_server", instance=name, exe=httpd_bin,
+        ppid=control, uid=owner, role="web_server", instance=name, exe=httpd_bin,
         cwd=f"{inst.directory}/httpd",
     )  # fmt: skip
     state.listen(web, inst.web_port, family=6)
@@ -121,7 +181,13 @@ def spawn_instance(state: HostState, inst: Instance) -> dict[str, int]:
 
 
 def connect_users(state: HostState, inst: Instance, users: int, web_users: int) -> None:
-    """Clients connecting: a superserver job per user, web users through httpd."""
+    """Clients connecting: a superserver job per user, web users through httpd.
+
+    Each web user's requests reach IRIS through the web gateway, which the
+    superserver serves with a ``%SYS.cspServer3`` job (commands.md §6). The
+    gateway's own loopback connection to the superserver is not modelled: a
+    tool counting superserver clients would count it as a user.
+    """
     superserver = next(
         p for p in state.processes.values() if p.instance == inst.name and p.role == "superserver"
     )
@@ -129,16 +195,16 @@ def connect_users(state: HostState, inst: Instance, users: int, web_users: int) 
         p for p in state.processes.values() if p.instance == inst.name and p.role == "web_server"
     )
     for n in range(users):
-        job = state.spawn(
-            "irisdb",
-            [f"{inst.directory}/bin/irisdb", f"-s{inst.directory}/mgr", "-cj", f"-p{19 + n}", "%SYS.SERVER"],
-            ppid=superserver.pid, uid=inst.owner_uid, role="user_job", instance=inst.name,
-            exe=f"{inst.directory}/bin/irisdb", cwd=f"{inst.directory}/mgr/user", rss_kb=8192,
-        )  # fmt: skip
+        args = ["-cj", f"-p{_next_job(state, inst)}", CLIENT_JOB]
+        job = _irisdb(state, inst, "user_job", args, ppid=superserver.pid, uid=IRISUSR_UID,
+                      rss=8192, cwd=f"{inst.directory}/mgr/user")  # fmt: skip
         state.accept(job, inst.superserver_port, f"10.0.1.{20 + (n % 200)}")
     inst.users += users
     for n in range(web_users):
         state.accept(web, inst.web_port, f"::ffff:10.0.2.{20 + (n % 200)}", family=6)
+        args = ["-cj", f"-p{_next_job(state, inst)}", GATEWAY_JOB]
+        _irisdb(state, inst, "gateway_job", args, ppid=superserver.pid, uid=IRISUSR_UID,
+                rss=8192, cwd=f"{inst.directory}/mgr/user")  # fmt: skip
     inst.web_users += web_users
 
 

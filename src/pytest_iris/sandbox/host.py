@@ -109,6 +109,31 @@ def _identity(version: str, timezone: str, mirror: tuple[str, str] | None) -> di
     }
 
 
+def _write_accounts(etc: Path, state: HostState) -> None:
+    """The host's ``passwd``/``group``: root, the IRIS accounts and the sandbox user.
+
+    ``irisowner`` (51773) owns the instance and ``irisusr`` (52773) is the
+    effective user of its jobs (facts.md §4.5); ``run_with_procfs`` binds these
+    over ``/etc`` so that ``ps -o user`` shows names.
+    """
+    users = {0: "root", 65534: "nobody", 51773: "irisowner", 52773: "irisusr"}
+    users.setdefault(state.uid, state.user)
+    etc.mkdir(exist_ok=True)
+    homes = {0: "/root", 65534: "/nonexistent"}
+    (etc / "passwd").write_text(
+        "".join(
+            f"{name}:x:{uid}:{uid}::{homes.get(uid, f'/home/{name}')}:"
+            f"{'/usr/sbin/nologin' if uid == 65534 else '/bin/bash'}\n"
+            for uid, name in sorted(users.items())
+        ),
+        encoding="utf-8",
+    )
+    groups = {**users, 65534: "nogroup"}
+    (etc / "group").write_text(
+        "".join(f"{name}:x:{gid}:\n" for gid, name in sorted(groups.items())), encoding="utf-8"
+    )
+
+
 def _check_extra(default: str, extra: Mapping[str, Mapping[str, Any]]) -> dict[str, dict[str, Any]]:
     out: dict[str, dict[str, Any]] = {}
     for name, spec in extra.items():
@@ -255,6 +280,7 @@ class SandboxHost(HostLayout):
             write_install(directory, None, values)
             self._add_instance(state, name, directory, {**spec, "cpf": values}, default=False)
         state.clock = max(state.clock, now)
+        _write_accounts(self.root / "etc", state)
         save_state(self.root, state, durable=False)
         _procfs.render(self.proc, state, fresh=True)
         return self
@@ -354,7 +380,10 @@ class SandboxHost(HostLayout):
         """
         kwargs.setdefault("env", self.env)
         kwargs.setdefault("cwd", self.root)
-        return run_with_procfs(self.proc, argv, self_pid=_procfs.shell_pid(self.state()), **kwargs)
+        return run_with_procfs(
+            self.proc, argv, self_pid=_procfs.shell_pid(self.state()), etc=self.root / "etc",
+            **kwargs,
+        )  # fmt: skip
 
     def iris(self, *args: str) -> Outcome:
         """The ``iris`` command run in-process (same code as ``bin/iris``)."""

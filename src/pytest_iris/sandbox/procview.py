@@ -4,7 +4,7 @@ procps (``ps``, ``top``, ``free``, ``vmstat``, ``sysctl``, ``pgrep``),
 util-linux's ``ipcs``, psmisc's ``pstree`` and net-tools' ``netstat`` read
 ``/proc`` and nothing else, so ``unshare --mount --propagation private``
 followed by ``mount --bind <sandbox>/proc /proc`` makes them report the
-sandbox (shared/baselines.md, "Things learned while measuring"). The mount
+sandbox (docs/sources/baselines.md, "Things learned while measuring"). The mount
 is private to that one command: the real ``/proc`` of every other process,
 this one included, is untouched. ``ss`` reads netlink, not ``/proc``, and
 cannot be fooled this way: the live sandbox has real sockets for it.
@@ -35,9 +35,13 @@ _PROC_ONLY = frozenset({"sysctl"})
 #: in a new PID namespace (the shell is its PID 1) with its own /proc mounted: keep
 #: ns_last_pid open, bind the sandbox's tree over /proc, then fork the command so that it
 #: gets the pid the sandbox's ``/proc/self`` names (procps looks itself up by pid)
+#: (``$3``/``$4``: the host's passwd and group files, bound over /etc's so that the
+#: tools show user names; ``-`` when the host has none)
 _BIND = (
     'exec 3>/proc/sys/kernel/ns_last_pid 2>/dev/null; mount --bind "$1" /proc || exit 125; '
-    'if [ "$2" -gt 1 ]; then echo $(($2 - 1)) >&3; fi 2>/dev/null; exec 3>&-; shift 2; "$@"'
+    'if [ "$3" != - ]; then mount --bind "$3" /etc/passwd && mount --bind "$4" /etc/group '
+    "|| exit 125; fi; "
+    'if [ "$2" -gt 1 ]; then echo $(($2 - 1)) >&3; fi 2>/dev/null; exec 3>&-; shift 4; "$@"'
 )
 
 
@@ -58,7 +62,7 @@ def unavailable() -> str:
     with guard.bypass():
         try:
             done = subprocess.run(
-                [*_prefix(), "--", "/bin/sh", "-c", _BIND, "sh", "/proc", "0", "true"],
+                [*_prefix(), "--", "/bin/sh", "-c", _BIND, "sh", "/proc", "0", "-", "-", "true"],
                 capture_output=True, text=True, timeout=20, check=False,
             )  # fmt: skip
         except (OSError, subprocess.TimeoutExpired) as exc:
@@ -86,12 +90,19 @@ def refuse_guarded(argv: Sequence[str]) -> None:
 
 
 def run_with_procfs(
-    proc: str | os.PathLike[str], argv: Sequence[str], *, self_pid: int = 0, **kwargs: Any
+    proc: str | os.PathLike[str],
+    argv: Sequence[str],
+    *,
+    self_pid: int = 0,
+    etc: str | os.PathLike[str] | None = None,
+    **kwargs: Any,
 ) -> subprocess.CompletedProcess[str]:
     """Run ``argv`` with ``proc`` bound over ``/proc`` (as ``subprocess.run``: text, captured).
 
     ``self_pid``: the pid the command gets in its PID namespace, the one the
-    tree's ``self`` names (0: whatever comes next).
+    tree's ``self`` names (0: whatever comes next). ``etc``: a directory whose
+    ``passwd`` and ``group`` are bound over ``/etc``'s in the same private
+    namespace, so ``ps``/``top`` show the host's user names.
     """
     from pytest_iris.sandbox import guard
 
@@ -105,7 +116,11 @@ def run_with_procfs(
     kwargs.setdefault("capture_output", True)
     kwargs.setdefault("text", True)
     kwargs.setdefault("timeout", 60)
-    command = [*_prefix(), "--", "/bin/sh", "-c", _BIND, "sh", str(root), str(self_pid), *argv]
+    files = ["-", "-"]
+    if etc is not None and (Path(etc) / "passwd").is_file() and (Path(etc) / "group").is_file():
+        files = [str(Path(etc, "passwd").absolute()), str(Path(etc, "group").absolute())]
+    command = [*_prefix(), "--", "/bin/sh", "-c", _BIND, "sh", str(root), str(self_pid), *files,
+               *argv]  # fmt: skip
     with guard.bypass():
         return subprocess.run(command, env=env, check=False, **kwargs)
 

@@ -40,6 +40,7 @@ def _start(host: LiveSandbox, state: HostState, inst: Instance, quietly: bool) -
     from pytest_iris.memory import failed_message
     from pytest_iris.sandbox import _cpfio
     from pytest_iris.sandbox._console import StartConsole, allocation_lines
+    from pytest_iris.sandbox.live.sandbox import daemon_argvs
 
     if inst.status == "running":
         return Outcome(1, "", f"InterSystems IRIS instance {inst.name} is already running.\n")
@@ -77,7 +78,7 @@ def _start(host: LiveSandbox, state: HostState, inst: Instance, quietly: bool) -
         lines.write(_iris.messages_log(inst))
         return Outcome(1, console.aborted(plans[-1]), "", lines.messages)
     host._wait_for("control", "superserver", "web_server")
-    host._wait_for(prefix="daemon-", count=2 + 2)
+    host._wait_for(prefix="daemon-", count=len(daemon_argvs()))
     sev = 1 if index else 0
     for n, text in enumerate(allocation_lines(prof, plans[index])):
         lines.add(sev, "Generic.Event", text, same_stamp=n > 0)

@@ -6,7 +6,7 @@ IRIS-like command lines: it is started through a symlink named ``irisdb``
 
     supervisor <live_dir>          namespace PID 1: loopback up, agent, clients, starts control
     <script> -s<mgr> -cc ...        control: real shmget of the planned size, then the daemons
-    <script> -s<mgr> -w WRTDMN      write daemon (and SWRTDMN helpers, -j JRNDMN)
+    <script> -s<mgr> -cd -B WRTDMN  daemons and system jobs (the fake host's list, from the config)
     <script> -s<mgr> -cj -p18 SuperServer^%SYS.SERVER   listens, a job process per client
     <script> -s<mgr> -cj -pN %SYS.SERVER --fd N         a user job holding its connection
     <script> httpd ...              web server: listens, holds web connections
@@ -163,10 +163,9 @@ def control(live: str) -> None:
     if index < 0:
         sys.exit(1)
     mgr = f"-s{cfg['mgr']}"
-    children = [_spawn(cfg, mgr, "-w", "WRTDMN")]
-    children += [_spawn(cfg, mgr, "-w", "SWRTDMN") for _ in range(cfg["helpers"])]
-    children.append(_spawn(cfg, mgr, "-j", "JRNDMN"))
-    children.append(_spawn(cfg, mgr, "-cj", "-p18", "SuperServer^%SYS.SERVER"))
+    # the daemons and system jobs of the fake host (config "daemons": sandbox._iris.DAEMONS)
+    children = [_spawn(cfg, mgr, *args) for args in cfg["daemons"]]
+    children.append(_spawn(cfg, mgr, "-cj", f"-p{len(cfg['daemons'])}", "SuperServer^%SYS.SERVER"))
     children.append(
         _spawn(cfg, "httpd", "-f", f"{cfg['install']}/httpd/conf/httpd.conf", exe="httpd")
     )

@@ -114,6 +114,25 @@ def _cmdline(pid: int) -> list[str]:
         return []
 
 
+def daemon_argvs() -> list[list[str]]:
+    """The control process's daemons and system jobs, as the fake host runs them (``_iris.DAEMONS``)."""
+    from pytest_iris.sandbox._iris import DAEMONS
+
+    out: list[list[str]] = []
+    for n, (role, routine, job) in enumerate(DAEMONS, 1):
+        out.append(["-cj", f"-p{n}", routine] if job else ["-cd", "-B", routine])
+        if role == "write_daemon":
+            out += [["-cd", "-B", "SWRTDMN"], ["-cd", "-B", "SWRTDMN"]]
+    return out
+
+
+@cache
+def _routine_roles() -> dict[str, str]:
+    from pytest_iris.sandbox._iris import DAEMONS
+
+    return {routine: role for role, routine, _job in DAEMONS}
+
+
 def _role(argv: list[str]) -> str:
     name = os.path.basename(argv[0]) if argv else ""
     if name in ("httpd", "ISCAgent", "client"):
@@ -122,11 +141,12 @@ def _role(argv: list[str]) -> str:
         return "control"
     if "--fd" in argv:
         return "user_job"
-    for marker, role in (("WRTDMN", "write_daemon"), ("SWRTDMN", "write_daemon_helper"),
-                         ("JRNDMN", "journal_daemon"), ("SuperServer^%SYS.SERVER", "superserver")):  # fmt: skip
-        if marker in argv:
-            return role
-    return "init"
+    if "SWRTDMN" in argv:
+        return "write_daemon_helper"
+    if "SuperServer^%SYS.SERVER" in argv:
+        return "superserver"
+    roles = _routine_roles()
+    return next((roles[arg] for arg in argv if arg in roles), "init")
 
 
 class LiveSandbox(HostLayout):
@@ -285,7 +305,7 @@ class LiveSandbox(HostLayout):
             "script": str(self.live_dir / "role.py"), "mgr": f"{self.install_dir}/mgr",
             "install": str(self.install_dir), "cpf": str(self.cpf_path), "instance": self.instance_name,
             "superserver_port": 1972, "web_port": 52773, "agent_port": 2188, "helpers": 2,
-            "kernel": self._cfg["kernel"],
+            "kernel": self._cfg["kernel"], "daemons": daemon_argvs(),
         }  # fmt: skip
         data.update(changes)
         tmp = path.with_suffix(".tmp")

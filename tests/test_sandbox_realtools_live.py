@@ -1,0 +1,83 @@
+"""The real tools against the live sandbox: inside its namespaces they read the real kernel's view.
+
+The live sandbox's ``run_with_procfs`` enters its user, PID, mount, IPC and
+network namespaces, so ``ps``, ``top``, ``pgrep``, ``pstree``, ``sysctl``,
+``netstat`` and ``ipcs`` see its real processes, tunables and sockets. Its
+processes all run as the namespace's root (one uid mapping), so the
+owner/irisusr split of the fake host is not checked here.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from pytest_iris.sandbox import LiveSandbox, namespaces_available
+from pytest_iris.sandbox._iris import DAEMONS
+
+GB = 1024**3
+
+
+@pytest.fixture(scope="module")
+def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveSandbox]:
+    reason = namespaces_available()
+    if reason:
+        pytest.skip(f"live sandbox needs Linux namespaces: {reason}")
+    root: Path = tmp_path_factory.mktemp("live") / "host"
+    with LiveSandbox(root, users=2, web_users=1, kernel={"kernel.shmmax": 2 * GB}) as host:
+        yield host
+
+
+def _tool(host: LiveSandbox, *argv: str) -> str:
+    done = host.run_with_procfs(list(argv), timeout=60)
+    assert done.returncode == 0, f"{argv}: {done.stderr}"
+    return done.stdout
+
+
+def _irisdb_count(host: LiveSandbox) -> int:
+    return sum(1 for comm, _role in host.processes().values() if comm == "irisdb")
+
+
+def test_ps_lists_the_daemons_with_their_command_lines(live: LiveSandbox) -> None:
+    rows = [line.split(None, 1) for line in _tool(live, "ps", "-eo", "comm,args").splitlines()[1:]]
+    irisdb = [args for comm, args in rows if comm == "irisdb"]
+    assert len(irisdb) == _irisdb_count(live)
+    for _role, routine, _job in DAEMONS:
+        assert any(args.endswith(f" {routine}") for args in irisdb), routine
+    assert sum(args.endswith(" SuperServer^%SYS.SERVER") for args in irisdb) == 1
+
+
+def test_pgrep_top_and_pstree_see_the_same_processes(live: LiveSandbox) -> None:
+    assert len(_tool(live, "pgrep", "-a", "irisdb").splitlines()) == _irisdb_count(live)
+    total = len(_tool(live, "ps", "-e", "--no-headers").splitlines())
+    top = _tool(live, "top", "-bn1")
+    # ps and top run in the namespace too: top's count includes top itself, ps's ps
+    assert f"Tasks: {total:3d} total" in top
+    tree = _tool(live, "pstree", "-p", "1")
+    assert tree.count("irisdb(") == _irisdb_count(live)
+
+
+def test_sysctl_a_shows_the_namespaces_ipc_tunables(live: LiveSandbox) -> None:
+    values = dict(
+        line.split(" = ", 1) for line in _tool(live, "sysctl", "-a").splitlines() if " = " in line
+    )
+    assert values["kernel.shmmax"] == live.read_sysctl("kernel.shmmax") == str(2 * GB)
+
+
+def test_netstat_shows_the_clients_on_the_real_sockets(live: LiveSandbox) -> None:
+    rows = [r.split() for r in _tool(live, "netstat", "-tnp").splitlines() if r.startswith("tcp")]
+    served = [
+        r for r in rows if r[5] == "ESTABLISHED" and r[3].rsplit(":", 1)[1] in ("1972", "52773")
+    ]
+    assert len(served) == live.connections() == 3
+    on_1972 = [r for r in served if r[3].endswith(":1972")]
+    assert len(on_1972) == len(live.pids()["user_job"]) == 2
+
+
+def test_ipcs_shows_no_segment_because_the_live_control_frees_it(live: LiveSandbox) -> None:
+    # the live control process asks the kernel with shmget and removes the segment at
+    # once (it maps no memory): ipcs in its IPC namespace must show none, unlike a real IRIS
+    out = _tool(live, "ipcs", "-m")
+    assert not [r for r in out.splitlines() if r.startswith("0x")]
