@@ -101,9 +101,9 @@ def test_count_counts_physical_lines_and_placements_are_exact() -> None:
 
 def test_noise_pids_daemons_keep_theirs_jobs_come_and_go() -> None:
     entries = list(LogStream(8, count=4000, sequences=[]).entries())
-    monitor = {e.pid for e in entries if e.category == "System.Monitor"}
+    monitor = {e.pid for e in entries if e.category == "SYSTEM MONITOR"}
     assert len(monitor) == 1
-    jobs = {e.pid for e in entries if e.category != "System.Monitor"}
+    jobs = {e.pid for e in entries if e.category != "SYSTEM MONITOR"}
     assert len(jobs) > 30  # jobs churn over a long log
 
 

@@ -16,7 +16,12 @@ from pathlib import Path
 from typing import Any
 
 from pytest_iris.errors import ConfigError
-from pytest_iris.generation.outputs import messages_log_path, write_atomic
+from pytest_iris.generation.outputs import (
+    messages_log_path,
+    write_alerts_log,
+    write_atomic,
+    write_structured_log,
+)
 from pytest_iris.generation.stream import LogStream, Placement
 from pytest_iris.log.model import IRISMessage
 from pytest_iris.seeds import derive_seed
@@ -33,6 +38,10 @@ class GeneratedLog:
     path: Path
     seed: int
     stream: LogStream
+    #: ``<root>/mgr/alerts.log`` when asked for (``alerts=True``), else ``None``.
+    alerts_path: Path | None = None
+    #: ``<root>/mgr/messages.json`` (the ^LOGDMN JSON log) when asked for (``structured=True``).
+    structured_path: Path | None = None
 
     def __fspath__(self) -> str:
         return os.fspath(self.path)
@@ -100,6 +109,8 @@ class LogFactory:
     ) -> GeneratedLog:
         """Write one log. ``sequences`` default to the factory's (or ``("startup",)``)."""
         merged = {**self.defaults, **options}
+        alerts = bool(merged.pop("alerts", False))
+        structured = bool(merged.pop("structured", False))
         if sequences:
             merged["sequences"] = sequences
         if "start" in merged:
@@ -112,10 +123,17 @@ class LogFactory:
         unknown = set(merged) - _STREAM_OPTIONS
         if unknown:
             raise ConfigError(
-                f"unknown log option(s) {sorted(unknown)}; valid: {', '.join(sorted(_STREAM_OPTIONS))}"
+                f"unknown log option(s) {sorted(unknown)}; valid: {', '.join(sorted(_STREAM_OPTIONS | {'alerts', 'structured'}))}"
             )
         stream = LogStream(log_seed, **merged)
         path = write_atomic(messages_log_path(install, stream.context.profile), stream.chunks())
-        log = GeneratedLog(install, path, log_seed, stream)
+        log = GeneratedLog(
+            install,
+            path,
+            log_seed,
+            stream,
+            write_alerts_log(install, stream) if alerts else None,
+            write_structured_log(install, stream) if structured else None,
+        )
         self.made.append(log)
         return log

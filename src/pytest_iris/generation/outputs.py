@@ -45,3 +45,31 @@ def write_messages_log(root: str | os.PathLike[str], stream: Any = None, **optio
 
         raise ConfigError("write_messages_log: pass either a stream or options, not both")
     return write_atomic(messages_log_path(root, stream.context.profile), stream.chunks())
+
+
+#: Beside messages.log: what the Log Monitor copies (severity 2 and up).
+ALERTS_LOG = "alerts.log"
+#: The structured log's file name is set in ^LOGDMN; this one is invented.
+STRUCTURED_LOG = "messages.json"
+
+
+def write_alerts_log(root: str | os.PathLike[str], stream: Any) -> Path:
+    """``<root>/mgr/alerts.log``: the stream's entries of severity 2 and up, same line format."""
+    from pytest_iris.generation.entries import format_entry
+    from pytest_iris.log.structured import is_alert
+
+    chunks = (format_entry(e) + "\n" for e in stream.entries() if is_alert(e.severity))
+    return write_atomic(Path(root) / "mgr" / ALERTS_LOG, chunks)
+
+
+def write_structured_log(root: str | os.PathLike[str], stream: Any) -> Path:
+    """``<root>/mgr/messages.json``: the same entries as ^LOGDMN JSON lines (see log.structured)."""
+    from pytest_iris.generation.entries import from_ms
+    from pytest_iris.log.structured import format_structured
+
+    chunks = (
+        format_structured(from_ms(e.ms), e.pid, e.severity, e.category, e.text, e.continuation)
+        + "\n"
+        for e in stream.entries()
+    )
+    return write_atomic(Path(root) / "mgr" / STRUCTURED_LOG, chunks)

@@ -24,7 +24,7 @@ if TYPE_CHECKING:
     from pytest_iris.registry import Registry
 
 _MARKER = (
-    "iris_log(*sequences, count=N, seed=N, start=ISO, rate=R, jitter=J, install_dir=DIR, version=V, "
+    "iris_log(*sequences, count=N, seed=N, start=ISO, rate=R, jitter=J, install_dir=DIR, version=V, alerts=BOOL, structured=BOOL, "
     "instance=NAME, live={...}): choose what the iris_log / iris_live_log fixtures generate "
     "(sequences are names or 'name:key=value,...'; see `pytest-iris sequences`)"
 )
