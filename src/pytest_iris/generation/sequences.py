@@ -97,7 +97,7 @@ def get_sequence(name: str, registry: Registry | None = None) -> Sequence:
     render = added.get(name)
     if render is None:
         raise ConfigError(
-            f"unknown log sequence {name!r}; available: {', '.join(sorted(added))} "
+            f"unknown log sequence {name!r}; available: {', '.join(added)} "
             "(plugins add sequences through the pytest_iris_add_sequences hook)"
         )
     builtin = SEQUENCES.get(name)
