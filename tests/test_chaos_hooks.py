@@ -40,16 +40,24 @@ def test_builtins_come_through_the_hooks() -> None:
     assert {"http", "file"} <= set(registry.transports)
 
 
-def test_builtin_tool_factories_act_on_a_sandbox_host(tmp_path: Path) -> None:
+def test_builtin_tools_act_on_a_sandbox_host(tmp_path: Path) -> None:
     from pytest_iris.sandbox import SandboxHost
+    from pytest_iris.tools.actions import declared_actions
+    from pytest_iris.tools.dispatch import Dispatcher
 
     registry = Registry.standalone(entry_points=False)
     assert sorted(registry.tools) == ["cpf", "kernel", "restart"]
+    assert all(declared_actions(factory) for factory in registry.tools.values())
     # the tools log; under trace() their events do not leave a trace id in this context
     with trace(), SandboxHost(tmp_path / "host", users=2) as host:
-        assert registry.tools["kernel"](host).read().shmmax > 0
-        assert registry.tools["cpf"](host).read().get("config", "globals") == "0,0,600,0,0,0"
-        assert len(registry.tools["restart"](host).connections()) == 2
+        dispatcher = Dispatcher.for_sandbox(host, tools=registry.tools)
+        plan = dispatcher.dispatch_sync(
+            {"tool": "kernel", "action": "plan", "parameters": {"shared_memory_mb": 100}}
+        )
+        assert plan.ok and plan.dry_run
+        assert dispatcher.dispatch_sync({"tool": "cpf", "action": "show"}).ok
+        refused = dispatcher.dispatch_sync({"tool": "restart", "action": "restart"})
+        assert not refused.ok and "2 client connection" in refused.message
     assert current_trace_id() is None
 
 

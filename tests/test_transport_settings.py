@@ -52,7 +52,6 @@ def test_yaml_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
 @pytest.mark.parametrize(
     ("variable", "value", "problem"),
     [
-        ("KIND", "smtp", "transport.kind: Input should be 'http' or 'file'"),
         ("ENDPOINT_URL", "ftp://x", "must be an http:// or https:// URL"),
         ("ENDPOINT_URL", "http://host:99999", "bad port"),
         ("RETENTION_S", "-5", "transport.retention_s: Input should be greater than 0"),
