@@ -291,5 +291,22 @@ def test_session_prints_the_real_banner_and_runs_no_code(tmp_path: Path, sub: st
 
 
 def test_an_unknown_version_is_refused_naming_the_known(tmp_path: Path) -> None:
-    with pytest.raises(Exception, match=r"'2019\.2' is not known .*2020\.4, 2021\.1, 2022\.1"):
+    with pytest.raises(Exception, match=r"'2019\.2' is not known .*2020\.1, 2020\.4, 2021\.1"):
         SandboxHost(tmp_path / "h", version="2019.2")
+
+
+def test_the_version_sizes_the_allocation_with_its_memory_model(tmp_path: Path) -> None:
+    # item 6: the log profile's memory model (pytest_iris.memory, memory_pairs.md) decides the total
+    from pytest_iris.tools.cpf import shared_memory_plan
+
+    cpf = {"config": {"globals": "0,0,100,0,0,0", "routines": "35"}}
+    totals = {}
+    for version, log_version in (("2020.4", "2020.1"), ("2022.1", "2022.1"), ("2023.3", "2023.1")):
+        with SandboxHost(tmp_path / version, version=version, cpf=cpf, running=False) as host:
+            out = host.iris("start", "IRIS").stdout
+            found = re.search(r"Allocated (\d+)MB shared memory", out)
+            assert found is not None
+            plan = shared_memory_plan(host.cpf_path, host.total_ram_mb, version=log_version)
+            assert int(found.group(1)) == plan.total_mb
+            totals[version] = plan.total_mb
+    assert len(set(totals.values())) == 3, totals

@@ -81,3 +81,19 @@ def test_ipcs_shows_no_segment_because_the_live_control_frees_it(live: LiveSandb
     # once (it maps no memory): ipcs in its IPC namespace must show none, unlike a real IRIS
     out = _tool(live, "ipcs", "-m")
     assert not [r for r in out.splitlines() if r.startswith("0x")]
+
+
+def test_force_then_start_recovers_on_the_live_host(tmp_path: Path) -> None:
+    from pytest_iris.log import read_log
+
+    reason = namespaces_available()
+    if reason:
+        pytest.skip(f"live sandbox needs Linux namespaces: {reason}")
+    with LiveSandbox(tmp_path / "live", kernel={"kernel.shmmax": 2 * GB}) as host:
+        assert host.run(["iris", "force", "IRIS"]).stdout == ""
+        assert not host.pids().get("control")
+        started = host.run(["iris", "start", "IRIS"])
+        assert started.returncode == 0, started.stdout
+        assert "1 alert(s) during startup" in started.stdout
+        kinds = [item.kind for item in read_log(host.messages_log)]
+        assert kinds.count("wij-recovery") == 1 and "problem" not in kinds

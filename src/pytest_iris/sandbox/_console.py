@@ -23,17 +23,15 @@ STARTUP_ABORTED = (
 def allocation_lines(
     profile: VersionProfile, plan: SharedMemoryPlan, *, huge_pages: bool = False
 ) -> list[str]:
-    """The ``Allocated ...`` lines messages.log gets (facts.md §5.2).
+    """The ``Allocated ...`` lines messages.log gets: the log generator's form for the release.
 
     2020.x/2021.1 write one line (``Allocated 430MB shared memory: 128MB
     global buffers, 128MB routine buffers``); 2022.1+ two, the second the
-    full breakdown.
+    full breakdown (facts.md §5.2; :func:`pytest_iris.memory.allocation_lines`).
     """
     from pytest_iris import memory
 
-    if profile.one_line_allocation:
-        return [memory.allocated_message_2020(plan, huge_pages=huge_pages)]
-    return list(memory.allocated_messages(plan, huge_pages=huge_pages))
+    return list(memory.allocation_lines(plan, version=profile.log_version, huge_pages=huge_pages))
 
 
 @dataclass

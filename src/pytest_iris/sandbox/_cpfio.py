@@ -34,8 +34,8 @@ def _int(raw: str | None, default: int) -> int:
         return default
 
 
-def startup_config(path: Path, total_ram_mb: int) -> StartupConfig:
-    """Read the CPF and compute the shared memory IRIS will ask for."""
+def startup_config(path: Path, total_ram_mb: int, *, version: str | None = None) -> StartupConfig:
+    """Read the CPF and compute the shared memory IRIS ``version`` (a log profile) will ask for."""
     try:
         data = Path(path).read_bytes()
     except OSError as exc:
@@ -44,18 +44,18 @@ def startup_config(path: Path, total_ram_mb: int) -> StartupConfig:
     # CPF in different directories share one cache entry
     data = data.replace(str(Path(path).parent).encode(), b"<install>")
     try:
-        return _startup_config(data, total_ram_mb)
+        return _startup_config(data, total_ram_mb, version)
     except InstanceError as exc:
         raise SandboxError(f"iris start cannot use {path}: {exc}") from None
 
 
 @lru_cache(maxsize=32)
-def _startup_config(data: bytes, total_ram_mb: int) -> StartupConfig:
+def _startup_config(data: bytes, total_ram_mb: int, version: str | None) -> StartupConfig:
     """Cached on the file's bytes: many hosts start from the same shipped CPF."""
     from pytest_iris.tools.cpf import CpfFile, shared_memory_plan
 
     cpf = CpfFile.parse(data)
-    plan = shared_memory_plan(cpf, total_ram_mb)
+    plan = shared_memory_plan(cpf, total_ram_mb, version=version)
     raw_globals = cpf.get("config", "globals") or "0"
     try:
         auto = all(int(v or 0) == 0 for v in raw_globals.split(","))

@@ -269,7 +269,7 @@ def start(
     state.advance(1.0)
     prof = profile(inst)
     console = StartConsole(prof, inst.name, cpf.name, quietly)
-    config = _cpfio.startup_config(cpf, state.total_ram_mb)
+    config = _cpfio.startup_config(cpf, state.total_ram_mb, version=prof.log_version)
     plan, flags = config.plan, config.memlock
     inst.superserver_port, inst.web_port = config.superserver_port, config.web_port
     kern = _kernel(proc_root, state, inst)

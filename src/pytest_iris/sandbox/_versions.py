@@ -8,6 +8,8 @@ A small table of the versions whose console output is known, keyed by the
   configuring buffers`` / the one-line ``Allocated ...: ...`` / four licence
   lines; quietly (commands.md §1.5): the licence lines then ``Starting IRIS``.
   messages.log gets the one-line form too (facts.md §5.2, 2020.x/2021.1).
+* ``2020.1`` — the log generator's oldest IRIS profile; console as 2020.4,
+  versionid build number made up.
 * ``2021.1`` — versionid of commands.md §1.1; the log's one-line
   allocation (facts.md §5.2); console as 2020.4 (no capture: ours).
 * ``2022.1`` — commands.md §3.1 (the first real start): ``Starting IRIS`` /
@@ -47,10 +49,31 @@ class VersionProfile:
     versionid: str
     #: licensee line of a non-Community build (the second licence line)
     licensee: str
-    #: the allocation in one line (2020.x/2021.1) rather than two (2022.1+)
-    one_line_allocation: bool
     #: where the profile's lines come from
     source: str
+
+    @property
+    def log_version(self) -> str:
+        """The log generator's profile for this release (:mod:`pytest_iris.log.versions`).
+
+        The newest profile not after the release: 2020.4 logs as 2020.1, 2023.3 as
+        2023.1. It decides the memory model (``memory.plan_shared_memory``) and
+        the allocation's log form.
+        """
+        from pytest_iris.log.versions import VERSIONS
+
+        def key(name: str) -> tuple[int, ...]:
+            return tuple(int(part) for part in name.split("."))
+
+        iris = [name for name in VERSIONS if not name.startswith("cache")]
+        return max((n for n in iris if key(n) <= key(self.release)), key=key, default=iris[0])
+
+    @property
+    def one_line_allocation(self) -> bool:
+        """The allocation in one line (2020.x/2021.1) rather than two (2022.1+)."""
+        from pytest_iris.log.versions import profile as log_profile
+
+        return log_profile(self.log_version).one_line_allocation
 
     @property
     def year(self) -> int:
@@ -74,18 +97,20 @@ class VersionProfile:
 PROFILES: Final[dict[str, VersionProfile]] = {
     p.release: p
     for p in (
-        VersionProfile("2020.4", "2020.4.0.524.0com", "InterSystems IRIS Community", True,
+        # the build number 0.215.0 is made up: no 2020.1 versionid is in docs/sources
+        VersionProfile("2020.1", "2020.1.0.215.0com", "InterSystems IRIS Community",
+                       "console as 2020.4 (no capture: ours)"),
+        VersionProfile("2020.4", "2020.4.0.524.0com", "InterSystems IRIS Community",
                        "commands.md §3.3, §1.5"),
-        VersionProfile("2021.1", "2021.1.0.215.0", "InterSystems IRIS Community", True,
+        VersionProfile("2021.1", "2021.1.0.215.0", "InterSystems IRIS Community",
                        "versionid commands.md §1.1; console as 2020.4 (no capture: ours)"),
-        VersionProfile("2022.1", "2022.1.0.140.0", "Local license key file not found.", False,
+        VersionProfile("2022.1", "2022.1.0.140.0", "Local license key file not found.",
                        "commands.md §3.1"),
-        VersionProfile("2023.1", "2023.1.0.235.1com", "InterSystems IRIS Community", False,
+        VersionProfile("2023.1", "2023.1.0.235.1com", "InterSystems IRIS Community",
                        "commands.md §3.1 lines with the Community licensee of §1.5 (ours)"),
-        VersionProfile("2023.3", "2023.3.0.254.0", "No local key detected, trying license server.",
-                       False, "commands.md §3.2"),
+        VersionProfile("2023.3", "2023.3.0.254.0", "No local key detected, trying license server.", "commands.md §3.2"),
         # the build number 267.2 is made up: no 2024.1 versionid is in docs/sources
-        VersionProfile("2024.1", "2024.1.0.267.2", "ISC RE Build Community Key", False,
+        VersionProfile("2024.1", "2024.1.0.267.2", "ISC RE Build Community Key",
                        "facts.md §4.4"),
     )
 }  # fmt: skip

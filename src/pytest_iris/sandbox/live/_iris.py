@@ -42,9 +42,13 @@ def _start(host: LiveSandbox, state: HostState, inst: Instance, quietly: bool) -
     from pytest_iris.sandbox._console import StartConsole, allocation_lines
     from pytest_iris.sandbox.live.sandbox import daemon_argvs
 
+    if inst.status == "running" and not host.pids().get("control"):
+        # its control process was killed: a crash, recovered at this start
+        inst.status, inst.abnormal, inst.crashed = "down", True, True
     if inst.status == "running":
         return Outcome(1, "", f"InterSystems IRIS instance {inst.name} is already running.\n")
-    config = _cpfio.startup_config(Path(inst.cpf), state.total_ram_mb)
+    prof = _iris.profile(inst)
+    config = _cpfio.startup_config(Path(inst.cpf), state.total_ram_mb, version=prof.log_version)
     plans = [config.plan]
     for _ in range(_iris.MAX_REDUCTIONS):
         plans.append(plans[-1].reduced())
@@ -55,7 +59,6 @@ def _start(host: LiveSandbox, state: HostState, inst: Instance, quietly: bool) -
         ):
             os.unlink(host.live_dir / "up" / stale)
     state.advance(1.0)
-    prof = _iris.profile(inst)
     console = StartConsole(prof, inst.name, Path(inst.cpf).name, quietly)
     host._send("start")
     host._wait_for("alloc")
@@ -134,11 +137,30 @@ def _stop(host: LiveSandbox, state: HostState, inst: Instance, quietly: bool) ->
     )
 
 
+def _force(host: LiveSandbox, state: HostState, inst: Instance) -> Outcome:
+    """``iris force``: SIGKILL to every process of the instance; prints nothing (commands.md §5.2)."""
+    from pytest_iris.sandbox import guard
+
+    pids = host.pids()
+    doomed = [pid for role, group in pids.items() if role not in ("init", "agent", "client")
+              for pid in group]  # fmt: skip
+    with guard.bypass():
+        for pid in doomed:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, 9)
+    deadline = time.monotonic() + _TIMEOUT
+    while time.monotonic() < deadline and any(_alive(p) for p in doomed):
+        time.sleep(0.01)
+    inst.status, inst.since, inst.abnormal, inst.crashed = "down", state.clock, True, False
+    inst.users = inst.web_users = inst.shm_mb = 0
+    return Outcome()
+
+
 def iris_command(host: LiveSandbox, argv: list[str]) -> Outcome:
     from pytest_iris.sandbox import _commands
 
     sub = argv[0].lower() if argv else ""
-    if sub not in ("start", "stop"):
+    if sub not in ("start", "stop", "force"):
         return _commands.iris_command(host.root, argv)
     words = [a for a in argv[1:] if a.lower() not in ("quietly", "restart")]
     flags = {a.lower() for a in argv[1:]} - {w.lower() for w in words}
@@ -148,6 +170,8 @@ def iris_command(host: LiveSandbox, argv: list[str]) -> Outcome:
             return Outcome(1, "", f"iris: unknown instance '{words[0] if words else ''}'\n")
         if sub == "start":
             return _start(host, state, inst, "quietly" in flags)
+        if sub == "force":
+            return _force(host, state, inst)
         out = _stop(host, state, inst, "quietly" in flags)
         if out.status == 0 and "restart" in flags:
             again = _start(host, state, inst, "quietly" in flags)

@@ -26,9 +26,9 @@ def _total(cpf: CpfFile, key: str, default: int) -> int:
 
 
 def shared_memory_plan(
-    cpf: CpfFile | str | os.PathLike[str], total_ram_mb: int
+    cpf: CpfFile | str | os.PathLike[str], total_ram_mb: int, *, version: str | None = None
 ) -> SharedMemoryPlan:
-    """What IRIS would try to allocate at startup with this CPF on a host with this RAM."""
+    """What IRIS ``version`` (default: the newest) would allocate at startup with this CPF and RAM."""
     document = cpf if isinstance(cpf, CpfFile) else CpfFile.read(cpf)
     return plan_shared_memory(
         globals_mb=max(_total(document, "globals", 0), 0),
@@ -36,6 +36,7 @@ def shared_memory_plan(
         jrnbufs_mb=max(_total(document, "jrnbufs", 64), 0),
         gmheap_kb=max(_total(document, "gmheap", 0), 0),
         total_ram_mb=total_ram_mb,
+        version=version,
     )
 
 
