@@ -12,6 +12,7 @@ any other user YAML go through :func:`compose` / :func:`load`.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any, Final
 
 import yaml
@@ -49,7 +50,9 @@ class _BoundedLoader(yaml.SafeLoader):
         self._nodes = 0
 
     def compose_node(self, parent: Any, index: Any) -> Any:
-        event = self.peek_event()
+        # the stubs leave peek_event untyped in some versions: call it through a typed name
+        peek: Callable[[], Any] = self.peek_event
+        event = peek()
         line = event.start_mark.line + 1 if event.start_mark is not None else 1
         if isinstance(event, yaml.AliasEvent):
             raise YamlInputError(
