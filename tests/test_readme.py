@@ -1,43 +1,37 @@
-"""Every ``python`` code block of README.md runs, so the manual cannot rot.
+"""Every ``python`` block of the manual runs, so the manual cannot rot.
 
-A block that defines a test (``def test_``) is run as a test file with the
-plugin loaded; any other block runs as a script. Both run in a fresh
-temporary directory with the repository's ``log_samples/`` beside them.
+Most examples are included from ``tests/examples/test_howto_*.py`` (checked
+by ``tests/test_docs.py`` and run as the suite's own tests). The rest, in
+README.md and every page under ``docs/``, run here: a block that defines a
+test (``def test_``) is run as a test file with the plugin loaded; any other
+block runs as a script. Both run in a fresh temporary directory with the
+repository's ``log_samples/`` beside them.
 """
 
 from __future__ import annotations
 
-import re
 import shutil
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
 
-README = Path(__file__).parents[1] / "README.md"
-_BLOCK = re.compile(r"^```python\n(.*?)^```", re.S | re.M)
+from docs_support import ROOT, Block, all_blocks
+
+BLOCKS = [b for b in all_blocks() if b.language == "python" and b.include is None]
 
 
-def python_blocks() -> list[tuple[int, str]]:
-    text = README.read_text(encoding="utf-8")
-    return [(text.count("\n", 0, m.start()) + 1, m.group(1)) for m in _BLOCK.finditer(text)]
-
-
-BLOCKS = python_blocks()
-
-
-@pytest.mark.parametrize(("line", "code"), BLOCKS, ids=[f"README.md:{line}" for line, _ in BLOCKS])
-def test_readme_block(line: int, code: str, pytester: pytest.Pytester) -> None:
-    samples = README.parent / "log_samples"
-    shutil.copytree(samples, pytester.path / "log_samples")
-    if "def test_" in code:
-        pytester.makepyfile(**{f"test_readme_{line}": code})
+@pytest.mark.parametrize("block", BLOCKS, ids=[b.where for b in BLOCKS])
+def test_python_block_runs(block: Block, pytester: pytest.Pytester) -> None:
+    shutil.copytree(ROOT / "log_samples", pytester.path / "log_samples")
+    name = block.where.replace("/", "_").replace(".", "_").replace(":", "_")
+    if "def test_" in block.text:
+        pytester.makepyfile(**{f"test_{name}": block.text})
         result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "-q")
-        assert result.ret == 0, f"README.md:{line} failed:\n" + "\n".join(result.outlines)
+        assert result.ret == 0, f"{block.where} failed:\n" + "\n".join(result.outlines)
     else:
-        script = pytester.path / f"readme_{line}.py"
-        script.write_text(code, encoding="utf-8")
+        script = pytester.path / f"{name}.py"
+        script.write_text(block.text, encoding="utf-8")
         done = subprocess.run(
             [sys.executable, str(script)],
             cwd=pytester.path,
@@ -46,8 +40,10 @@ def test_readme_block(line: int, code: str, pytester: pytest.Pytester) -> None:
             timeout=120,
             check=False,
         )
-        assert done.returncode == 0, f"README.md:{line} failed:\n{done.stdout}\n{done.stderr}"
+        assert done.returncode == 0, f"{block.where} failed:\n{done.stdout}\n{done.stderr}"
 
 
-def test_readme_has_examples() -> None:
-    assert len(BLOCKS) >= 2
+def test_the_manual_has_python_examples() -> None:
+    python = [b for b in all_blocks() if b.language == "python"]
+    assert len(python) >= 2
+    assert all(b.text.strip() for b in python), "an empty python block"

@@ -9,7 +9,7 @@ from pytest_iris.testing import assert_scenario_passed, assert_tool_called
 
 @pytest.mark.iris_scenario("lock_table_full")
 @pytest.mark.iris_expect_remediation(tool="cpf", parameter="config.locksiz", min=33554432)
-def test_my_runbook_raises_locksiz(iris_chaos):  # type: ignore[no-untyped-def]
+def test_my_runbook_raises_locksiz(iris_chaos):
     messages = iris_chaos.inject()
     assert any(m.text.startswith("LockTable Alert") for m in messages)
     # the code under test would decide this; here the test plays the runbook
@@ -27,7 +27,7 @@ def test_my_runbook_raises_locksiz(iris_chaos):  # type: ignore[no-untyped-def]
 
 @pytest.mark.iris_scenario("license_limit")
 @pytest.mark.iris_expect_remediation(tool="restart", restarted=False)
-def test_reference_leaves_a_license_problem_alone(iris_chaos):  # type: ignore[no-untyped-def]
+def test_reference_leaves_a_license_problem_alone(iris_chaos):
     assert_scenario_passed(iris_chaos.run("rules"))
 
 
@@ -36,7 +36,7 @@ def do_nothing(message: object, context: object) -> None:
 
 
 @pytest.mark.iris_scenario("lock_table_full", expect="failed")
-def test_doing_nothing_is_caught(iris_chaos):  # type: ignore[no-untyped-def]
+def test_doing_nothing_is_caught(iris_chaos):
     journal = iris_chaos.run(do_nothing)
     assert journal.remediator.endswith(":do_nothing")
     assert "expected a tool call cpf.set status=success; made: none" in journal.failures
