@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from datetime import datetime
+from pathlib import Path
 
 import pytest
 
@@ -132,13 +133,27 @@ def test_cpf_merge_failure_and_success() -> None:
     assert ok[-1].text == "Validating [Actions] section"
 
 
-def test_backup_switches_to_the_next_journal_file() -> None:
-    messages = render_sequence("backup", CTX, freeze_seconds=75)
-    switch = next(m for m in messages if m.text.startswith("Journaling switched"))
-    assert switch.text == "Journaling switched to /opt/iris/mgr/journal/20250115.002"
-    freeze, thaw = messages[0], next(m for m in messages if "Thaw" in m.text)
-    assert 75 <= (thaw.timestamp - freeze.timestamp).total_seconds() < 77
-    assert messages[-1].severity == 1  # a 75 s freeze is long
+def test_backup_writes_the_nine_real_lines() -> None:
+    """messages_real.log lines 100-108 (IRIS 2021.1), numbers and paths aside."""
+    real = Path(__file__).parent / "data" / "messages_real.log"
+    real_lines = real.read_text().splitlines()[99:108]
+    messages = render_sequence("backup", CTX, freeze_seconds=10)
+    lines = "\n".join(m.format() for m in messages).splitlines()
+
+    def shape(line: str) -> str:  # stamp, pid and path-like words taken out
+        line = line.split(") ", 1)[1]
+        return re.sub(r"/\S+|\d+", "X", line)
+
+    assert [shape(line) for line in lines if line[:1].isdigit()] == [
+        shape(line) for line in real_lines if line[:1].isdigit()
+    ]
+    switch = next(m for m in messages if m.text.endswith("JOURNALING SYSTEM MESSAGE"))
+    assert switch.continuation == ("Journaling switched to: /opt/iris/mgr/journal/20250115.002",)
+    freeze = [m for m in messages if "ExternalFreeze" in m.text or "JOURNALING" in m.text]
+    thaw = [m for m in messages if "ExternalThaw" in m.text]
+    assert len({m.pid for m in freeze}) == 1 and len({m.pid for m in thaw}) == 1
+    assert freeze[0].pid != thaw[0].pid  # the thaw runs as another job, as in the real lines
+    assert 10 <= (thaw[0].timestamp - freeze[-1].timestamp).total_seconds() < 12
 
 
 def test_license_limit_counts_up() -> None:

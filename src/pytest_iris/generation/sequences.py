@@ -281,17 +281,33 @@ def _wij_recovery(b: Builder, *, blocks: int | None = None) -> None:
     _startup_rest(b, fresh=False, interoperability=False)
 
 
-@sequence("backup", "external backup: freeze, journal switch, thaw (a warning when the freeze "
-          "is long)")  # fmt: skip
-def _backup(b: Builder, *, freeze_seconds: int | None = None) -> None:
+@sequence("backup", "external backup as IRIS 2021.1 logs it: freeze (with the unjournalled "
+          "databases warnings and the journal switch), suspended, then thaw under another pid")  # fmt: skip
+def _backup(
+    b: Builder,
+    *,
+    freeze_seconds: int | None = None,
+    unjournalled: tuple[str, ...] | list[str] | None = None,
+) -> None:
+    # Real lines 100-108: the freeze job logs 7 lines (3 in one millisecond, the
+    # journal switch +109 ms, suspended +1005 ms), the thaw job 2 lines a second apart.
     seconds = freeze_seconds if freeze_seconds is not None else b.rng.randint(4, 90)
-    b.emit("backup.freeze", role="backup", after=0)
-    b.emit("backup.journal_switch", role="journal_daemon", after=(2, 30),
-           journal=b.journal_file(advance=True))  # fmt: skip
+    if unjournalled is None:
+        unjournalled = (f"{b.context.mgr}/irislocaldata/",)
+    elif isinstance(unjournalled, str):  # from a 'backup:unjournalled=/a/,/b/' spec
+        unjournalled = tuple(filter(None, unjournalled.split(",")))
+    b.emit("backup.suspending", role="backup", after=0)
+    for directory in unjournalled:
+        b.emit("backup.not_journalled", role="backup", same=True, directory=directory)
+    if unjournalled:
+        b.emit("backup.not_journalled_count", role="backup", same=True, count=len(unjournalled))
+    journal = b.journal_file(advance=True)
+    b.emit("backup.journal_switch", role="backup", after=(100, 120), journal=journal)
+    b.emit("backup.journal_restore", role="backup", same=True, journal=journal)
+    b.emit("backup.freeze", role="backup", after=(1000, 1010))
     b.wait(seconds * 1000, seconds * 1000 + 999)
-    b.emit("backup.thaw", role="backup", after=0)
-    if seconds > 60:
-        b.emit("backup.freeze_long", role="backup", after=(1, 3), seconds=seconds)
+    b.emit("backup.resuming", role="backup_thaw", after=0)
+    b.emit("backup.thaw", role="backup_thaw", after=(1000, 1002))
 
 
 @sequence("cpf_merge", "CPF merge: validate, read and run [Actions]; fail=True adds the real "
