@@ -1,8 +1,8 @@
 """Each how-to example runs as a user's test would: in a fresh directory of its own.
 
 Relative paths in the examples (``Path("iris.yaml")``, ``mgr/messages.log``)
-land in the test's ``tmp_path``, where ``log_samples/`` is linked to the
-repository's samples, so the examples in docs/ read as a user would write
+land in a fresh directory (not ``tmp_path``, which stays the test's own),
+where ``log_samples/`` is linked to the repository's samples, so the examples in docs/ read as a user would write
 them and never touch the checkout.
 """
 
@@ -16,7 +16,10 @@ SAMPLES = Path(__file__).resolve().parents[2] / "log_samples"
 
 
 @pytest.fixture(autouse=True)
-def _in_a_fresh_directory(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    (tmp_path / "log_samples").symlink_to(SAMPLES, target_is_directory=True)
-    monkeypatch.chdir(tmp_path)
-    return tmp_path
+def _in_a_fresh_directory(
+    tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch
+) -> Path:
+    cwd = tmp_path_factory.mktemp("cwd")
+    (cwd / "log_samples").symlink_to(SAMPLES, target_is_directory=True)
+    monkeypatch.chdir(cwd)
+    return cwd
