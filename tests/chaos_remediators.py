@@ -82,3 +82,44 @@ class RestartTwice:
         return RemediationCommand(
             tool="restart", action="restart", parameters={"force": True}, dry_run=False
         )
+
+
+# -- broken only on overlaps (found by the property-based search) ------------------
+
+
+class GlobalsWhileRestartPending(RuleBasedRemediator):
+    """The reference rules, but cache pressure that arrives while a restart it asked for is
+    still pending (refused: users connected) is answered by quadrupling ``globals`` at once,
+    without the kernel check ("the pending restart will pick it up"). Alone, each incident
+    gets the reference's answer."""
+
+    def _global_buffers(
+        self, message: IRISMessage, context: RemediationContext
+    ) -> list[RemediationCommand]:
+        refused = [r for r in context.results if r.tool == "restart" and not r.ok]
+        if not refused:
+            return super()._global_buffers(message, context)
+        plan = context.shared_memory_plan()
+        return [
+            self._cmd(
+                "cpf", "set", changes={"config.globals": f"0,0,{plan.global_buffers_mb * 4},0,0,0"}
+            )
+        ]
+
+
+class ForgetsSecondAlert(RuleBasedRemediator):
+    """The reference rules for the first incident of a run; every later alert is forgotten
+    (it keeps one "current incident" slot and never clears it). Alone, any incident is fixed."""
+
+    def __call__(
+        self, message: IRISMessage, context: RemediationContext
+    ) -> list[RemediationCommand]:
+        from pytest_iris.chaos.rules import classify
+
+        incident = classify(message)
+        if incident is None:
+            return []
+        current = context.memory.setdefault("current", incident)
+        if current.removesuffix("_reduced") != incident.removesuffix("_reduced"):
+            return []  # a second alert while the first is "current": forgotten
+        return super().__call__(message, context)

@@ -14,7 +14,8 @@ the commands an IRIS administrator would run, in order. The rules, and why:
 * **lock table** (System Monitor warnings/alerts about the lock table, or
   ``LOCK TABLE FULL``): double ``locksiz`` (live, no restart); when
   ``locksiz`` is 0 the table is bounded by ``gmheap``, which is raised by half
-  (needs a restart).
+  (needs a restart; the kernel limits are raised first when the bigger heap
+  would not fit in ``kernel.shmmax``).
 * **write daemon** (``Daemon WRTDMN ... died. Freezing system``,
   ``System Process 'WRTDMN' terminated abnormally``, ``CP: Pausing users``):
   the instance is frozen and its users are already hung, so this is the one
@@ -80,6 +81,15 @@ def classify(message: IRISMessage) -> str | None:
     if _CACHE_PRESSURE.search(text):
         return "global_buffers"
     return None
+
+
+def _plan_with(context: RemediationContext, key: str, value: str) -> Any:
+    """The shared memory plan of the CPF as it is, with ``[config] key`` set to ``value``."""
+    from pytest_iris.tools.cpf import CpfFile, shared_memory_plan
+
+    cpf = CpfFile.read(context.cpf_path)
+    cpf.set("config", key, value)
+    return shared_memory_plan(cpf, context.host.total_ram_mb)
 
 
 class RuleBasedRemediator:
@@ -165,7 +175,18 @@ class RuleBasedRemediator:
             or context.shared_memory_plan().heap_mb * 1024
         )
         wanted_kb = -(-(gmheap_kb * 3 // 2) // 64) * 64
+        commands = []
+        # a bigger heap is more shared memory at the next start: the kernel must hold it
+        # first, or IRIS comes back with 1/8-reduced buffers and needs a second restart
+        # (found by the property-based search: lock table alert with shmmax just fitting)
+        total_mb = _plan_with(context, "gmheap", str(wanted_kb)).total_mb
+        shmmax = int(context.host.read_sysctl("kernel.shmmax").split()[0])
+        if total_mb * MIB > shmmax:
+            commands.append(
+                self._cmd("kernel", "apply", shared_memory_mb=total_mb, huge_pages=False)
+            )
         return [
+            *commands,
             self._cmd("cpf", "set", changes={"config.gmheap": str(wanted_kb)}),
             self._restart(context),
         ]

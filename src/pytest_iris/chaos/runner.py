@@ -166,6 +166,7 @@ class ScenarioRunner:
             sudo=spec.sudo,
             seed=self.seed,
             total_ram_mb=spec.total_ram_mb or self.settings.sandbox.total_ram_mb,
+            version=spec.version or _default_version(),
         )
         self._stack = contextlib.AsyncExitStack()
         self._stack.enter_context(host)
@@ -602,6 +603,13 @@ class ScenarioRunner:
         self.journal.failures.extend(problems)
         for problem in problems:
             self._event("error", problem, ok=False)
+
+
+def _default_version() -> str:
+    """The sandbox's default IRIS release (a scenario's ``host.version`` overrides it)."""
+    from pytest_iris.sandbox._versions import DEFAULT_RELEASE
+
+    return DEFAULT_RELEASE
 
 
 #: faults aimed at the instance itself: its log lines and its processes

@@ -56,11 +56,25 @@ class HostSpec(_Model):
     cpf: CpfValues = Field(default_factory=dict)
     #: whether ``sudo`` lets the remediation become root
     sudo: Literal["nopasswd", "password", "denied"] = "nopasswd"
+    #: the IRIS release whose console and log forms the sandbox uses (``2022.1``...)
+    version: str | None = None
 
     @field_validator("kernel")
     @classmethod
     def _kernel_bounds(cls, value: dict[str, int | str] | None) -> dict[str, int | str] | None:
         return _kernel_values(value)
+
+    @field_validator("version")
+    @classmethod
+    def _known_version(cls, value: str | None) -> str | None:
+        if value is not None:
+            from pytest_iris.sandbox._versions import profile
+
+            try:
+                profile(value)
+            except Exception as error:  # SandboxError: one line naming the allowed releases
+                raise ValueError(str(error)) from None
+        return value
 
 
 class Quiet(_Model):

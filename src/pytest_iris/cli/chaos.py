@@ -36,6 +36,30 @@ def register(subparsers: Any) -> None:
     parser.add_argument("--json", metavar="PATH", help="write the journals as JSON to PATH")
     parser.add_argument("--list", action="store_true", help="list the scenarios and exit")
     parser.add_argument(
+        "--explore",
+        type=_examples,
+        default=None,
+        metavar="N",
+        help="property-based search instead of the library: run N generated scenarios "
+        "(pytest_iris.strategies.scenarios(), needs pytest-iris[hypothesis]), shrink every "
+        "failure of the invariants and write it as an iris_chaos_*.yaml file under --out; "
+        "exit 1 when one was found",
+    )
+    parser.add_argument(
+        "--out", metavar="DIR", default="iris-chaos-found", help="where --explore writes failures"
+    )
+    parser.add_argument(
+        "--seed", type=int, default=0, help="--explore: the search's seed (same seed, same search)"
+    )
+    parser.add_argument(
+        "-n",
+        dest="workers",
+        type=_workers,
+        default=0,
+        metavar="W",
+        help="--explore: spread the search over W pytest-xdist workers (seed ranges; 0: here)",
+    )
+    parser.add_argument(
         "--keep", metavar="DIR", help="build the sandbox hosts under DIR and keep them"
     )
     parser.add_argument(
@@ -67,6 +91,11 @@ def run(args: argparse.Namespace) -> int:
         remediator = args.remediator or settings.chaos.remediator
         registry = Registry.standalone()
         library = registry.scenario_paths
+        if args.explore is not None:
+            preflight(remediator, registry, settings=settings)
+            from pytest_iris.cli._explore import run_explore
+
+            return run_explore(args, remediator, registry, settings)
         if args.list:
             for name, path in sorted(library.items()):
                 print(f"{name:32} {load_scenario(path).title}")
@@ -141,6 +170,26 @@ def _run_all(
             args.json, json.dumps([j.to_dict() for j in journals], indent=2, default=str) + "\n"
         )
     return 0 if passed == len(journals) else 1
+
+
+def _examples(text: str) -> int:
+    """``--explore N``: 1..100000 examples."""
+    from pytest_iris._limits import check_number
+    from pytest_iris.errors import ConfigError
+
+    try:
+        return int(check_number(int(text), "--explore", 1, 100_000, integer=True))
+    except (ValueError, ConfigError) as error:
+        raise argparse.ArgumentTypeError(
+            f"{text!r}: a whole number of examples in 1..100000 ({error})"
+        ) from None
+
+
+def _workers(text: str) -> int:
+    """``-n W``: 0..256 workers."""
+    if not text.isdigit() or int(text) > 256:
+        raise argparse.ArgumentTypeError(f"{text!r}: a whole number of workers in 0..256")
+    return int(text)
 
 
 def _choose(wanted: list[str], library: dict[str, Path]) -> list[Path]:

@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 if TYPE_CHECKING:
+    from pytest_iris.chaos.explore import ChaosLab
     from pytest_iris.chaos.harness import ChaosHarness
 
 
@@ -149,6 +150,8 @@ class ScenarioItem(pytest.Item):
 
         factory: pytest.TempPathFactory = self.config._tmp_path_factory  # type: ignore[attr-defined]
         root = factory.mktemp(f"chaos-{self.scenario.name}", numbered=True)
+        if "invariants" in self.scenario.tags:  # a property-based search's find: keep them too
+            from pytest_iris.chaos.explore import RecordingRunner as ScenarioRunner
         runner = ScenarioRunner(
             self.scenario,
             remediator=remediator_spec(self.config),
@@ -158,6 +161,13 @@ class ScenarioItem(pytest.Item):
             settings=settings_for(self.config),
         )
         self.journal = runner.run()
+        if "invariants" in self.scenario.tags:
+            from pytest_iris.testing import check_invariants
+
+            broken = check_invariants(runner.result())  # type: ignore[attr-defined]
+            if broken and self.journal.status == "passed":
+                self.journal.status = "failed"
+            self.journal.failures.extend(p for p in broken if p not in self.journal.failures)
         self.user_properties.extend(junit_properties(self.journal))
         if not self.journal.passed:
             raise ScenarioFailed("\n".join(self.journal.failures))
@@ -230,18 +240,26 @@ def iris_chaos_kwargs(request: pytest.FixtureRequest) -> dict[str, Any]:
 @pytest.fixture
 def iris_chaos(
     request: pytest.FixtureRequest, tmp_path: Path, iris_chaos_kwargs: dict[str, Any]
-) -> Iterator[ChaosHarness]:
+) -> Iterator[ChaosHarness | ChaosLab]:
     """A chaos harness for the scenario named by ``@pytest.mark.iris_scenario("name")``.
 
     ``iris_chaos.host`` is the sandbox host in the scenario's starting state;
     ``iris_chaos.inject()`` injects the faults and returns the new messages;
     ``iris_chaos.dispatch(command)`` runs a command through the tools;
     ``iris_chaos.run(remediator)`` plays the whole scenario and returns the journal.
+    Without the marker (property-based tests under ``@given``) it is a
+    :class:`~pytest_iris.chaos.explore.ChaosLab`: ``iris_chaos.run(remediator,
+    scenario)`` plays a generated scenario on a fresh sandbox host per call.
     """
     from pytest_iris.chaos.harness import ChaosHarness
 
     marker = request.node.get_closest_marker("iris_scenario")
-    if marker is None or not marker.args:
+    if marker is None:
+        from pytest_iris.chaos.explore import ChaosLab
+
+        yield ChaosLab(tmp_path / "chaos", **iris_chaos_kwargs)
+        return
+    if not marker.args:
         raise pytest.UsageError(
             f'{request.node.nodeid}: the iris_chaos fixture needs @pytest.mark.iris_scenario("name")'
         )
