@@ -9,7 +9,7 @@ import pytest
 from pytest_iris.log.reader import LogEntry, LogProblem, read_log
 from pytest_iris.log.structured import format_structured, read_structured
 
-STRUCTURED_REAL = Path(__file__).parent / "data" / "structured_real.log"
+STRUCTURED_REAL = Path(__file__).parent / "data" / "structured_real.json"
 
 
 def fields(entry: LogEntry) -> tuple[object, ...]:

@@ -18,6 +18,7 @@ from pytest_iris.generation import (
     sequence_names,
 )
 from pytest_iris.generation.catalog import parse_catalog
+from pytest_iris.generation.entries import BLOCK
 from pytest_iris.log.model import IRISMessage
 from pytest_iris.memory import plan_shared_memory
 
@@ -202,6 +203,8 @@ def test_every_emitted_category_is_in_the_catalog() -> None:
     ]
     stream = LogStream(4, count=3000, sequences=[*sequence_names(), *extra])
     for entry in stream.entries():
+        if entry.severity == BLOCK:  # the WIJ recovery program's block: not a template
+            continue
         template = catalog[entry.template]
         assert entry.category == template.category
         assert entry.severity == template.severity
@@ -247,3 +250,25 @@ def test_given_pids_do_not_change_the_other_draws(name: str) -> None:
     bare = render_entries(name, replace(CTX, pids={}))
     given = render_entries(name, CTX)
     assert [(e.ms, e.template) for e in bare] == [(e.ms, e.template) for e in given]
+
+
+def test_wij_recovery_is_the_real_unstamped_block_before_the_startup(tmp_path: Path) -> None:
+    """messages_real.log lines 111-122: the block, then the startup within the same second."""
+    from pytest_iris.generation.outputs import write_messages_log
+    from pytest_iris.log.reader import LogBlock, LogEntry, read_log
+
+    real = Path(__file__).parent / "data" / "messages_real.log"
+    real_block = real.read_text().splitlines()[110:122]
+    path = write_messages_log(tmp_path, seed=4, count=200, sequences=["wij_recovery"])
+    items = list(read_log(path))
+    assert [i.kind for i in items[:2]] == ["wij-recovery", "entry"]
+    block = items[0]
+    assert isinstance(block, LogBlock)
+
+    def shape(line: str) -> str:
+        return re.sub(r"/\S+|\d+|[A-Z][a-z]{2} [A-Z][a-z]{2} +", "X", line)
+
+    assert [shape(line) for line in block.lines] == [shape(line) for line in real_block]
+    first = items[1]
+    assert isinstance(first, LogEntry) and first.severity == 2
+    assert not [i for i in items if i.kind == "problem"]

@@ -93,6 +93,11 @@ def test_every_real_file_reads_without_problems_and_round_trips(real_log: Path) 
         # A block at the very start of a file, before any entry.
         ("*** Recovery started at Wed Aug 11 06:12:30 2021\nExiting with status 3 (Success)\n"
          + GOOD.decode(), ["wij-recovery", "entry"]),
+        # The block's blank first line at the very start of a file is the block's.
+        ("\n*** Recovery started at Wed Aug 11 06:12:30 2021\nExiting with status 3 (Success)\n"
+         + GOOD.decode(), ["wij-recovery", "entry"]),
+        # A blank line before the first entry that opens no block is a problem.
+        ("\n" + GOOD.decode(), ["problem", "entry"]),
         # A block cut short by the next stamped line is still a block.
         (GOOD.decode() + "\n*** Recovery started at Wed Aug 11 06:12:30 2021\n  0 blocks\n"
          + GOOD.decode(), ["entry", "wij-recovery", "entry"]),

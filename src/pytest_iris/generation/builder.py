@@ -101,6 +101,16 @@ class Builder:
 
     # -- lines -------------------------------------------------------------
 
+    def block(self, lines: tuple[str, ...], *, after: tuple[int, int] | int = 0) -> Entry:
+        """Write lines another program writes without a stamp (see ``entries.BLOCK``)."""
+        from pytest_iris.generation.entries import BLOCK
+
+        if self.entries:
+            self.wait(after) if isinstance(after, int) else self.wait(*after)
+        entry = Entry(self.ms, 0, BLOCK, None, lines[0], tuple(lines[1:]), "wij.recovery_block")
+        self.entries.append(entry)
+        return entry
+
     def emit(
         self,
         template_id: str,

@@ -23,8 +23,16 @@ _MS = timedelta(milliseconds=1)
 END_MS = (datetime(2100, 1, 1) - EPOCH) // _MS
 
 
+#: ``Entry.severity`` of output another program wrote without a stamp (the WIJ
+#: recovery block): its lines are ``text`` and ``continuation``, written as they are.
+BLOCK: int = -1
+
+
 class Entry(NamedTuple):
-    """One messages.log entry; ``template`` is the catalog id it came from."""
+    """One messages.log entry; ``template`` is the catalog id it came from.
+
+    ``severity == BLOCK`` marks an unstamped block instead (not a message).
+    """
 
     ms: int
     pid: int
@@ -53,6 +61,8 @@ def stamp_second(ms: int) -> str:
 def format_entry(entry: Entry) -> str:
     """The entry as messages.log text, lines joined by ``\\n`` (no final break)."""
     ms, pid, severity, category, text, continuation, _ = entry
+    if severity == BLOCK:
+        return "\n".join((text, *continuation))
     stamp = stamp_second(ms) + MILLIS3[ms % 1000]
     return format_fields(stamp, pid, severity, category, text, continuation)
 

@@ -71,5 +71,6 @@ def write_structured_log(root: str | os.PathLike[str], stream: Any) -> Path:
         format_structured(from_ms(e.ms), e.pid, e.severity, e.category, e.text, e.continuation)
         + "\n"
         for e in stream.entries()
+        if e.severity >= 0  # the WIJ recovery block is messages.log-only output
     )
     return write_atomic(Path(root) / "mgr" / STRUCTURED_LOG, chunks)

@@ -25,7 +25,7 @@ from pytest_iris.errors import ConfigError
 from pytest_iris.generation.builder import Builder
 from pytest_iris.generation.catalog import load_catalog
 from pytest_iris.generation.context import SequenceContext
-from pytest_iris.generation.entries import Entry, from_ms, to_message, to_ms
+from pytest_iris.generation.entries import BLOCK, Entry, from_ms, to_message, to_ms
 from pytest_iris.log.model import IRISMessage
 from pytest_iris.memory import (
     SharedMemoryPlan,
@@ -174,7 +174,8 @@ def render_sequence(name: str, context: SequenceContext, **params: Any) -> list[
     same messages. Raises :class:`~pytest_iris.errors.ConfigError` for an
     unknown name or parameter, listing what is available.
     """
-    return [to_message(entry) for entry in render_entries(name, context, **params)]
+    entries = render_entries(name, context, **params)
+    return [to_message(entry) for entry in entries if entry.severity != BLOCK]
 
 
 # --- building blocks ---------------------------------------------------------------
@@ -261,21 +262,46 @@ def _shutdown(b: Builder, *, users: int | None = None) -> None:
     b.emit("shutdown.complete", after=(100, 600))
 
 
+#: The WIJ recovery program's block, as messages_real.log lines 111-122 show it
+#: (blank first line included); numbers and paths are filled in.
+WIJ_RECOVERY_BLOCK = (
+    "",
+    "*** Recovery started at {ctime}",
+    "     Current default directory: {mgr}",
+    "     Log file directory: {mgr}/",
+    "     WIJ file spec: {wij}",
+    "Recovering local ({wij}) image journal file...",
+    "Starting WIJ recovery for '{wij}'.",
+    "  {pending} blocks pending in this WIJ.",
+    "WIJ pass # is 0.",
+    "Starting fast WIJ compare",
+    "Finished comparing {compared} blocks in {seconds} seconds",
+    "Exiting with status 3 (Success)",
+)
+
+
 @sequence("wij_recovery", "start after a crash: abnormal-shutdown line, WIJ recovery block, "
           "journal restore, then the normal startup")  # fmt: skip
 def _wij_recovery(b: Builder, *, blocks: int | None = None) -> None:
     ctx = b.context
+    # Real lines 110-125: the recovery program's unstamped block comes first, then
+    # the startup begins within the same second.
+    pending = blocks if blocks is not None else b.rng.choice((0, 0, b.rng.randint(1, 9000)))
+    values = {
+        "ctime": from_ms(b.ms).ctime(),
+        "mgr": ctx.mgr,
+        "wij": ctx.wij,
+        "pending": pending,
+        "compared": b.rng.randint(1, 400) + pending,
+        "seconds": pending // 5000,
+    }
+    b.block(tuple(line.format_map(values) for line in WIJ_RECOVERY_BLOCK))
     b.emit("startup.abnormal_shutdown", after=0)
     if ctx.globals_auto:
         b.emit("shm.auto_globals", after=(1, 3))
     if ctx.plan is not None:
         _allocation(b, ctx.plan, huge_pages=ctx.huge_pages, reduced=False)
     _cpu_and_wij(b)
-    total = blocks if blocks is not None else b.rng.randint(40, 9000)
-    first = max(1, total * b.rng.randint(40, 90) // 100)
-    b.emit("wij.recovery", after=(10, 40), blocks=total, databases=len(ctx.databases) + 1,
-           first_db=f"{ctx.mgr}/{ctx.databases[0] if ctx.databases else ''}".rstrip("/") + "/",
-           first_blocks=first)  # fmt: skip
     b.emit("wij.journal_restore", role="journal_daemon", after=(300, 4000),
            journal=b.journal_file(), records=b.rng.randint(100, 250000))  # fmt: skip
     _startup_rest(b, fresh=False, interoperability=False)

@@ -33,7 +33,15 @@ from pytest_iris.errors import ConfigError
 from pytest_iris.generation.builder import Builder
 from pytest_iris.generation.catalog import Catalog, load_catalog
 from pytest_iris.generation.context import DEFAULT_START, ROLES, SequenceContext
-from pytest_iris.generation.entries import END_MS, Entry, format_entry, from_ms, to_message, to_ms
+from pytest_iris.generation.entries import (
+    BLOCK,
+    END_MS,
+    Entry,
+    format_entry,
+    from_ms,
+    to_message,
+    to_ms,
+)
 from pytest_iris.generation.pools import ValuePools, build_pools
 from pytest_iris.generation.sequences import Sequence as NamedSequence
 from pytest_iris.generation.sequences import get_sequence, render_entries
@@ -540,7 +548,8 @@ class LogStream:
     def messages(self) -> Iterator[IRISMessage]:
         """Validated models, one per entry."""
         for entry in self.entries():
-            yield to_message(entry)
+            if entry.severity != BLOCK:  # an unstamped block is not a message
+                yield to_message(entry)
 
     def __iter__(self) -> Iterator[IRISMessage]:
         return self.messages()

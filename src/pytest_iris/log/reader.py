@@ -209,6 +209,7 @@ class _Assembler:
         "_block_line",
         "_cont",
         "_header",
+        "_held",
         "_line",
         "_problems",
         "_stamps",
@@ -229,6 +230,8 @@ class _Assembler:
         self._problems: list[LogProblem] = []
         self._block: list[str] | None = None
         self._block_line = 0
+        #: A blank line with no entry open: a problem unless a block starts next.
+        self._held: int | None = None
 
     def feed_block(self, text: str, number: int) -> int:
         """Feed clean lines joined by ``\\n`` (no final break); returns the next number.
@@ -334,6 +337,14 @@ class _Assembler:
         if "\r" in line:
             self._problem(_problem(number, "carriage return inside a line", line))
             return
+        held = self._held
+        if held is not None:
+            self._held = None
+            if line.startswith(BLOCK_START):
+                self._block = ["", line]
+                self._block_line = held
+                return
+            self._problem(_problem(held, self._orphan_reason(), ""))
         block = self._block
         if block is not None and not STAMP_START.match(line):
             block.append(line)
@@ -367,12 +378,10 @@ class _Assembler:
             self._problem(_problem(number, reason, line))
             return
         if self._header is None:
-            reason = (
-                "unstamped line before the first entry"
-                if self._line == 0
-                else "unstamped line follows a problem or a block, so it continues no entry"
-            )
-            self._problem(_problem(number, reason, line))
+            if not line:  # perhaps the blank line that opens a WIJ recovery block
+                self._held = number
+                return
+            self._problem(_problem(number, self._orphan_reason(), line))
             return
         text = self._text
         if text is None:
@@ -388,6 +397,11 @@ class _Assembler:
                 line,
             )
         )
+
+    def _orphan_reason(self) -> str:
+        if self._line == 0:
+            return "unstamped line before the first entry"
+        return "unstamped line follows a problem or a block, so it continues no entry"
 
     def _start_block(self, number: int, line: str) -> None:
         lines = [line]
@@ -411,6 +425,10 @@ class _Assembler:
         self.out.append(problem)
 
     def flush(self) -> None:
+        held = self._held
+        if held is not None:
+            self._held = None
+            self.out.append(_problem(held, self._orphan_reason(), ""))
         block = self._block
         if block is not None:
             self._block = None

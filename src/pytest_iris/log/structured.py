@@ -6,7 +6,7 @@
   documented_messages.md §3).
 * The structured log: one JSON object per entry, as the *Monitoring Guide*
   §18.2.2 prints it (documented_messages.md §4, copied into
-  tests/data/structured_real.log): ``{ "when": "2019-08-07 14:11:04.904",
+  tests/data/structured_real.json): ``{ "when": "2019-08-07 14:11:04.904",
   "pid": "8540", "level": "SEVERE", "event": "Utility.Event", "text": ...}``.
   ``SEVERE`` and ``WARNING`` are the documented levels of severities 2 and
   1; ``INFO`` (0) and ``FATAL`` (3) are ^LOGDMN's level names, invented for
