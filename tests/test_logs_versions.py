@@ -117,20 +117,24 @@ def test_same_seed_same_bytes_in_two_directories(tmp_path: Path) -> None:
 
 
 def test_fixture_bytes_do_not_depend_on_tmp_path(pytester: pytest.Pytester) -> None:
-    """Two runs (different basetemp) of one seeded fixture write identical bytes."""
+    """Two runs (-n 0 and -n 2, different basetemp) of one seeded fixture write identical bytes."""
     pytester.makepyfile(
         """
         import hashlib, pathlib, pytest
 
         @pytest.mark.iris_log("startup", "backup", count=500, seed=7)
         def test_log(iris_log, request):
-            out = pathlib.Path(request.config.getoption("--basetemp")).parent / "digest"
+            out = pathlib.Path(str(request.config.rootpath)) / "digest"
             with open(out, "a") as handle:
                 handle.write(hashlib.sha256(iris_log.path.read_bytes()).hexdigest() + "\\n")
         """
     )
-    for name in ("first", "second"):
-        result = pytester.runpytest("-p", "no:randomly", f"--basetemp={pytester.path / name}")
+    # One run in-process (-n 0), one under xdist with two workers, in other tmp dirs.
+    runs = (("first", ["-n", "0"]), ("second", ["-n", "2"]))
+    for name, workers in runs:
+        result = pytester.runpytest_subprocess(
+            "-p", "no:randomly", *workers, f"--basetemp={pytester.path / name}"
+        )
         result.assert_outcomes(passed=1)
     digests = (pytester.path / "digest").read_text().split()
     assert len(digests) == 2 and digests[0] == digests[1]
