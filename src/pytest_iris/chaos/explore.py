@@ -265,6 +265,8 @@ class Found:
     scenario: Scenario
     problems: list[str]
     path: Path | None = None
+    #: examples run (shrinking included) when it was written
+    after: int = 0
 
 
 @dataclass
@@ -293,13 +295,16 @@ def explore(
     invariants: Sequence[Callable[[ChaosResult], list[str]]] = (),
     on_example: Callable[[int], None] | None = None,
     shrink: bool = True,
+    max_found: int | None = None,
 ) -> Exploration:
     """Run up to ``examples`` generated scenarios; find, shrink and write every distinct failure.
 
     Distinct means breaking a set of invariants not found before. Each found
     scenario is shrunk by Hypothesis (``hypothesis.find``) and written under
     ``out`` as ``iris_chaos_found_<seed>_<n>.yaml`` with the problems as
-    comments. ``seed`` makes the search the same on every run and machine.
+    comments. ``seed`` makes the search the same on every run and machine;
+    ``max_found`` stops it after that many failures. ``examples`` counts every
+    scenario run, the shrinking's included.
     """
     import random
     import time
@@ -329,7 +334,7 @@ def explore(
         problems = problems_of(scenario)
         return bool(problems) and failure_names(problems) not in known
 
-    while done.examples < examples:
+    while done.examples < examples and (max_found is None or len(done.found) < max_found):
         budget = examples - done.examples
         phases = [Phase.generate, Phase.shrink] if shrink else [Phase.generate]
         try:
@@ -349,7 +354,7 @@ def explore(
             break
         problems = problems_of(scenario)
         known.add(failure_names(problems))
-        found = Found(scenario, problems)
+        found = Found(scenario, problems, after=done.examples)
         if out is not None:
             found.path = write_found(found, Path(out), f"{seed}_{len(done.found)}")
         done.found.append(found)

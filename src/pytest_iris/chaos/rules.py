@@ -30,8 +30,9 @@ the commands an IRIS administrator would run, in order. The rules, and why:
 
 A restart is never forced while users are connected, except when frozen:
 the restart tool then refuses, which is the right answer. Each incident is
-handled once per run (the ``memory`` of the context), so a burst of lines
-about one failure leads to one fix.
+handled once per life of the instance (the ``memory`` of the context; a life
+ends at each completed start, ``Enabling logons``), so a burst of lines about
+one failure leads to one fix, and the same failure after a restart to another.
 """
 
 from __future__ import annotations
@@ -83,6 +84,26 @@ def classify(message: IRISMessage) -> str | None:
     return None
 
 
+#: the last line of a completed start (messages_real.log lines 44 and 66)
+_STARTED = "Enabling logons"
+
+
+def _starts(context: RemediationContext) -> int:
+    """Completed starts of the instance among the messages delivered so far.
+
+    An incident is answered once per life of the instance: the lines of one
+    failure come from one life, and the same failure after a restart is a
+    new incident (found by the property-based search: a second write-daemon
+    death, or a second failed start, went unanswered when incidents were
+    handled once per run).
+    """
+    memory = context.memory
+    seen, count = memory.get("starts_seen", 0), memory.get("starts", 0)
+    count += sum(1 for m in context.history[seen:] if m.text == _STARTED)
+    memory["starts_seen"], memory["starts"] = len(context.history), count
+    return int(count)
+
+
 def _plan_with(context: RemediationContext, key: str, value: str) -> Any:
     """The shared memory plan of the CPF as it is, with ``[config] key`` set to ``value``."""
     from pytest_iris.tools.cpf import CpfFile, shared_memory_plan
@@ -117,11 +138,11 @@ class RuleBasedRemediator:
         incident = classify(message)
         if incident is None:
             return []
-        handled: set[str] = context.memory.setdefault("handled", set())
+        handled: set[tuple[str, int]] = context.memory.setdefault("handled", set())
         key = "shared_memory" if incident == "shared_memory_reduced" else incident
-        if key in handled:
+        if (key, _starts(context)) in handled:
             return []
-        handled.add(key)
+        handled.add((key, _starts(context)))
         context.memory.setdefault("incidents", []).append((key, message.text))
         return self._handlers[incident](message, context)
 

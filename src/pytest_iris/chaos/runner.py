@@ -395,6 +395,12 @@ class ScenarioRunner:
             gone = self.instances.gone_since(when, self._control_pid(), t0=self._t0)
             if gone is None and fault.kill is not None and self._control_pid() is None:
                 gone = "the instance is down"
+            if (
+                gone is None
+                and fault.kill in self._faults.killed
+                and not self.host.pids().get(fault.kill)
+            ):  # killed before in this life of the instance: nothing left to kill
+                gone = f"its {fault.kill} is already dead"
             if gone is not None:
                 self._event(
                     "note",
