@@ -148,16 +148,20 @@ def no_restart_with_users(result: Any) -> list[str]:
 
 
 def kernel_not_below_use(result: Any) -> list[str]:
-    """No kernel change left ``kernel.shmmax``/``kernel.shmall`` below the shared memory in use."""
+    """No command (of any tool) lowered ``kernel.shmmax``/``kernel.shmall`` below the shared
+    memory the running instance uses."""
     out = []
     for record in result.calls:
-        if record.command.tool != "kernel" or record.result is None or not record.result.ok:
-            continue
         used = record.before.shm_in_use
         if not used:
             continue
-        shmmax = record.after.kernel.get("kernel.shmmax")
-        shmall = record.after.kernel.get("kernel.shmall")
+        before, after = record.before.kernel, record.after.kernel
+        shmmax = after.get("kernel.shmmax")
+        shmall = after.get("kernel.shmall")
+        if shmmax == before.get("kernel.shmmax"):
+            shmmax = None  # unchanged by this command
+        if shmall == before.get("kernel.shmall"):
+            shmall = None
         if shmmax is not None and shmmax < used:
             out.append(
                 f"kernel_not_below_use: {_call_text(record)} left kernel.shmmax={shmmax} below "
@@ -324,9 +328,9 @@ def invariant_report(problems: list[str], result: Any) -> str:
         "and run `pytest iris_chaos_" + scenario.name + ".yaml` to replay it",
         f"(with --iris-remediator {result.journal.remediator}). Hypothesis prints the seed "
         "and @reproduce_failure blob that replay the search below.",
-        "---",
+        f"# --- iris_chaos_{scenario.name}.yaml ---",
         scenario_yaml(scenario).rstrip(),
-        "---",
+        "# --- end ---",
     ]
     return "\n".join(lines)
 
