@@ -135,32 +135,62 @@ def test_add_templates(pytester: pytest.Pytester) -> None:
     _passes(pytester, 3)
 
 
+MEMORY_TRANSPORT = """
+import asyncio
+
+import pytest
+
+SEEN = {"published": 0, "consumed": 0}
+
+
+class MemoryTransport:
+    '''A plugin's transport: messages kept in memory, commands from an asyncio queue.
+
+    ``arrived``/``send`` are its far end, where a chaos scenario's remediator sits.
+    '''
+
+    def __init__(self, settings, **options):
+        self.settings, self.options, self.published = settings, options, []
+        self._seen = 0
+        self._commands = asyncio.Queue()
+
+    async def publish(self, message):
+        self.published.append(message)
+        SEEN["published"] += 1
+        return True
+
+    async def consume(self):
+        while True:
+            command = await self._commands.get()
+            SEEN["consumed"] += 1
+            yield command
+
+    def arrived(self):
+        fresh, self._seen = self.published[self._seen :], len(self.published)
+        return fresh
+
+    def send(self, command):
+        self._commands.put_nowait(command)
+        return "queued in memory"
+
+
+def pytest_iris_add_transports():
+    return {"memory": MemoryTransport}
+
+
+@pytest.fixture
+def iris_transport_kwargs(iris_transport_kwargs):
+    return {**iris_transport_kwargs, "kind": "memory"}
+
+
+def pytest_terminal_summary(terminalreporter):
+    terminalreporter.write_line(f"memory transport: {SEEN}")
+"""
+
+
 def test_add_transports(pytester: pytest.Pytester) -> None:
-    pytester.makeconftest(
-        """
-        import pytest
-
-
-        class MemoryTransport:
-            def __init__(self, settings, **options):
-                self.settings, self.options, self.published = settings, options, []
-
-            async def publish(self, message):
-                self.published.append(message)
-                return True
-
-            async def consume(self):
-                return
-                yield
-
-        def pytest_iris_add_transports():
-            return {"memory": MemoryTransport}
-
-        @pytest.fixture
-        def iris_transport_kwargs(iris_transport_kwargs):
-            return {**iris_transport_kwargs, "kind": "memory"}
-        """
-    )
+    """A plugin's transport: built by the fixtures, by build_transport, and carrying a scenario."""
+    pytester.makeconftest(MEMORY_TRANSPORT)
     pytester.makepyfile(
         """
         import asyncio
@@ -177,7 +207,36 @@ def test_add_transports(pytester: pytest.Pytester) -> None:
             assert asyncio.run(built.publish("x")) and built.published == ["x"]
         """
     )
-    _passes(pytester, 2)
+    library = Path(__file__).parents[1] / "src/pytest_iris/chaos/scenarios"
+    text = (library / "iris_chaos_lock_table_full.yaml").read_text(encoding="utf-8")
+    (pytester.path / "iris_chaos_over_memory.yaml").write_text(
+        text.replace("name: lock_table_full", "name: over_memory") + "transport: memory\n"
+    )
+    result = pytester.runpytest_subprocess(*QUIET)
+    assert result.ret == 0, "\n".join(result.outlines + result.errlines)
+    result.assert_outcomes(passed=3)
+    # the scenario's lock-table lines crossed the plugin's transport and the CPF fix came
+    # back through its consume(): the scenario passes only when that fix reached the tools
+    result.stdout.fnmatch_lines(["memory transport: {'published': *, 'consumed': 1}"])
+    published = int(result.stdout.str().split("'published': ")[1].split(",")[0])
+    assert published >= 3  # the three lock-table lines (and any other entry since)
+
+
+def test_scenario_naming_an_unknown_transport_fails_with_its_line(
+    pytester: pytest.Pytester,
+) -> None:
+    pytester.makeconftest(MEMORY_TRANSPORT)
+    (pytester.path / "iris_chaos_carrier.yaml").write_text(
+        "name: carrier\nfaults:\n  - at: 1\n    kill: WRTDMN\ntransport: carrier\n"
+    )
+    result = pytester.runpytest_subprocess(*QUIET)
+    assert result.ret != 0
+    result.stdout.fnmatch_lines(
+        [
+            "*iris_chaos_carrier.yaml:5: transport: unknown transport 'carrier' "
+            "(registered: direct, file, http, memory;*"
+        ]
+    )
 
 
 def test_unknown_transport_lists_the_registered() -> None:

@@ -1,7 +1,8 @@
 """The ``transport: http`` path of a scenario: messages and commands cross a real endpoint.
 
-Every new messages.log entry is published by the project's
-:class:`~pytest_iris.transport.http.HttpTransport` (outbox and all) to a
+Every new messages.log entry is published by the ``http`` transport the
+registry builds (the project's :class:`~pytest_iris.transport.http.HttpTransport`,
+outbox and all) to a
 :class:`~pytest_iris.transport.endpoint.mock.MockEndpoint` on 127.0.0.1; the
 remediator sits behind the endpoint and sees only what the endpoint
 received. Its commands are queued on the endpoint and reach the tools by
@@ -12,16 +13,16 @@ sees the incidents late, in order, each once.
 
 from __future__ import annotations
 
-from pathlib import Path
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-from pytest_iris.chaos.delivery import EndpointCounts, Notify, TransportPath
+from pytest_iris.chaos.delivery import EndpointCounts, FarEnd, Notify, TransportPath
 from pytest_iris.errors import ScenarioError
 from pytest_iris.models import IRISMessage, RemediationCommand
+from pytest_iris.transport.protocol import MessageTransport
 
 if TYPE_CHECKING:
     from pytest_iris.transport.endpoint.mock import MockEndpoint
-    from pytest_iris.transport.http import HttpTransport
 
 #: How long (wall seconds) to wait for a redelivered outbox.
 WAIT_S = 10.0
@@ -30,25 +31,23 @@ DOWN_S = 3600.0
 
 
 class HttpPath(TransportPath):
-    """A mock endpoint on 127.0.0.1 (port 0) and an HTTP transport with its outbox under ``outbox_dir``."""
+    """A mock endpoint on 127.0.0.1 (port 0) and the ``http`` transport the registry builds to it.
 
-    kind = "http"
+    ``build(url)`` builds the transport once the endpoint runs; the endpoint
+    is the far end: what it received is what the remediator sees, and the
+    commands are queued on it.
+    """
 
-    def __init__(self, outbox_dir: Path, notify: Notify, *, seed: int = 0) -> None:
-        super().__init__(notify)
-        self.outbox_dir = outbox_dir
+    def __init__(
+        self, build: Callable[[str], MessageTransport], notify: Notify, *, seed: int = 0
+    ) -> None:
+        super().__init__("http", self._build_to_endpoint, notify)
+        self._build_for = build
         self.seed = seed
         #: how many of the endpoint's received messages the remediator has seen
         self.cursor = 0
         self.down = False
         self._endpoint: MockEndpoint | None = None
-        self._transport: HttpTransport | None = None
-
-    @property
-    def transport(self) -> HttpTransport:
-        if self._transport is None:
-            raise ScenarioError("the HTTP transport is not open")
-        return self._transport
 
     @property
     def endpoint(self) -> MockEndpoint | None:
@@ -59,57 +58,54 @@ class HttpPath(TransportPath):
             raise ScenarioError("the mock endpoint is not running")
         return self._endpoint
 
+    def _build_to_endpoint(self) -> MessageTransport:
+        return self._build_for(self._open_endpoint().url)
+
     async def open(self) -> None:
         from pytest_iris.transport.endpoint.mock import MockEndpoint
-        from pytest_iris.transport.http import HttpTransport
-        from pytest_iris.transport.settings import RetryPolicy
 
         endpoint = MockEndpoint(seed=self.seed)
         endpoint.start()
         self._endpoint = endpoint
         try:
-            transport = HttpTransport(
-                endpoint.url,
-                outbox_dir=self.outbox_dir,
-                timeout_s=2.0,
-                retry=RetryPolicy(attempts=2, base_delay_s=0.01, max_delay_s=0.05, seed=self.seed),
-                poll_interval_s=0.01,
-            )
-            await transport.open()
+            await super().open()
         except BaseException:
             endpoint.stop()
             self._endpoint = None
             raise
-        self._transport = transport
 
     async def close(self) -> None:
         try:
             await super().close()
-            if self._transport is not None:
-                transport, self._transport = self._transport, None
-                await transport.aclose()
         finally:
             if self._endpoint is not None:
                 endpoint, self._endpoint = self._endpoint, None
                 endpoint.stop()
 
-    async def deliver(self, new: list[IRISMessage]) -> list[IRISMessage]:
-        """Publish the new entries; return what the endpoint received since the last call."""
-        transport, endpoint = self.transport, self._open_endpoint()
-        self.published += len(new)
-        outboxed = 0
-        for message in new:
-            if not await transport.publish(message):
-                outboxed += 1
-        if outboxed:
-            self.notify(
-                f"endpoint unreachable: {outboxed} message(s) kept in the outbox "
-                f"({len(transport.outbox)} waiting)"
-            )
-        if not self.down and len(transport.outbox):
-            await transport.drain(timeout_s=WAIT_S)
+    def far_end(self, transport: MessageTransport) -> FarEnd:
+        return self
+
+    def kept_note(self, kept: int) -> str:
+        return (
+            f"endpoint unreachable: {kept} message(s) kept in the outbox "
+            f"({self._outboxed()} waiting)"
+        )
+
+    def _outboxed(self) -> int:
+        """Messages waiting in the transport's outbox (0 for a transport without one)."""
+        outbox = getattr(self.transport, "outbox", None)
+        return len(outbox) if outbox is not None else 0
+
+    async def settle(self) -> None:
+        """While the endpoint is up, let the outbox drain to it."""
+        drain = getattr(self.transport, "drain", None)
+        if not self.down and drain is not None and self._outboxed():
+            await drain(timeout_s=WAIT_S)
             self.notify("outbox drained to the endpoint")
-        received = endpoint.received
+
+    def arrived(self) -> list[IRISMessage]:
+        """What the endpoint received since the last call."""
+        received = self._open_endpoint().received
         fresh = received[self.cursor :]
         self.cursor = len(received)
         return fresh
@@ -135,5 +131,5 @@ class HttpPath(TransportPath):
             published=self.published,
             received=len(endpoint.received),
             duplicates=endpoint.duplicates,
-            outbox=len(self.transport.outbox),
+            outbox=self._outboxed(),
         )

@@ -7,26 +7,30 @@ touches the runner:
 
 - :class:`DirectPath` (``direct``): the remediator sees every new entry; its
   commands go straight to the tools.
-- ``file`` (:mod:`~pytest_iris.chaos._file`) and ``http``
-  (:mod:`~pytest_iris.chaos._http`): :class:`TransportPath` subclasses that
-  publish through the project's transports and take each command back
-  through the transport's ``consume()``.
+- :class:`TransportPath` (``file``, ``http`` or any transport a plugin
+  registers with ``pytest_iris_add_transports``): built by name from the
+  registry (:mod:`~pytest_iris.chaos.paths`), it publishes every entry and
+  takes each command back through the transport's ``consume()``; the
+  remediator sits at the transport's :class:`FarEnd` (the files for
+  ``file``, :mod:`~pytest_iris.chaos._file`; the mock endpoint for ``http``,
+  :mod:`~pytest_iris.chaos._http`; the transport itself for a plugin's).
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from types import TracebackType
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
 from pytest_iris.errors import ScenarioError, TransportError
 from pytest_iris.models import IRISMessage, RemediationCommand
+from pytest_iris.transport.protocol import MessageTransport
 
 if TYPE_CHECKING:
     from pytest_iris.transport.endpoint.mock import MockEndpoint
-    from pytest_iris.transport.protocol import MessageTransport
 
 #: what a path wants journaled as a note (``"outbox drained to the endpoint"``)
 Notify = Callable[[str], None]
@@ -96,27 +100,114 @@ class DirectPath:
         return None
 
 
-class TransportPath(DirectPath):
-    """A path over a :class:`MessageTransport`: commands come back through its ``consume()``."""
+@runtime_checkable
+class FarEnd(Protocol):
+    """The far end of a transport in a scenario: where the remediator sits.
 
-    def __init__(self, notify: Notify) -> None:
+    ``arrived()`` gives the messages that reached it since the last call, in
+    order; ``send(command)`` puts a remediation command where the transport's
+    ``consume()`` picks it up, and says where. A plugin's transport plays in
+    a scenario when it (or the far end its path builds) offers these two.
+    """
+
+    def arrived(self) -> list[IRISMessage]: ...
+
+    def send(self, command: RemediationCommand) -> str: ...
+
+
+#: builds the transport when the path opens (the registry's factory, bound to its options)
+Build = Callable[[], "MessageTransport"]
+
+
+class TransportPath(DirectPath):
+    """A path over any :class:`MessageTransport` the registry builds by name.
+
+    Every new messages.log entry goes through ``publish()``; the remediator
+    sees what :meth:`far_end` says arrived; its commands are sent from the far
+    end and reach the tools through the transport's ``consume()``. A publish
+    that returns False (kept for later, e.g. in an outbox) is journaled.
+    """
+
+    def __init__(self, kind: str, build: Build, notify: Notify) -> None:
         super().__init__(notify)
+        self.kind = kind
+        self._build = build
+        self._transport: MessageTransport | None = None
+        self._far: FarEnd | None = None
+        self._stack = contextlib.AsyncExitStack()
         self._commands: AsyncIterator[RemediationCommand] | None = None
 
     @property
     def transport(self) -> MessageTransport:
-        raise NotImplementedError
+        if self._transport is None:
+            raise ScenarioError(f"the {self.kind} transport is not open")
+        return self._transport
 
-    def send(self, command: RemediationCommand) -> str:
-        """Send ``command`` the way a remediator elsewhere would; returns where it went."""
-        raise NotImplementedError
+    async def open(self) -> None:
+        transport = self._build()
+        if not isinstance(transport, MessageTransport):
+            raise ScenarioError(
+                f"transport {self.kind!r} built a {type(transport).__name__}, which has no "
+                "publish(message) and consume() (the MessageTransport protocol)"
+            )
+        self._stack = contextlib.AsyncExitStack()
+        if hasattr(transport, "__aenter__"):
+            await self._stack.enter_async_context(transport)  # type: ignore[arg-type]
+        self._transport = transport
+        try:
+            self._far = self.far_end(transport)
+        except BaseException:
+            await self.close()
+            raise
+
+    def far_end(self, transport: MessageTransport) -> FarEnd:
+        """The remediator's side of ``transport`` (the transport itself when it offers one)."""
+        if isinstance(transport, FarEnd):
+            return transport
+        raise ScenarioError(
+            f"transport {self.kind!r} ({type(transport).__name__}) cannot carry a scenario: "
+            "a chaos path needs its far end, arrived() -> messages and send(command) -> str "
+            "(pytest_iris.chaos.delivery.FarEnd)"
+        )
 
     async def close(self) -> None:
-        if self._commands is not None:
-            closing = getattr(self._commands, "aclose", None)
-            self._commands = None
-            if closing is not None:
-                await closing()
+        try:
+            if self._commands is not None:
+                closing = getattr(self._commands, "aclose", None)
+                self._commands = None
+                if closing is not None:
+                    await closing()
+        finally:
+            self._transport = self._far = None
+            await self._stack.aclose()
+
+    async def deliver(self, new: list[IRISMessage]) -> list[IRISMessage]:
+        """Publish the new entries; return what reached the far end since the last call."""
+        transport = self.transport
+        self.published += len(new)
+        kept = 0
+        for message in new:
+            if not await transport.publish(message):
+                kept += 1
+        if kept:
+            self.notify(self.kept_note(kept))
+        await self.settle()
+        if self._far is None:
+            raise ScenarioError(f"the {self.kind} transport is not open")
+        return self._far.arrived()
+
+    def kept_note(self, kept: int) -> str:
+        """What the journal says when ``kept`` publishes were not delivered now."""
+        return f"{kept} message(s) not delivered now: kept by the {self.kind} transport"
+
+    async def settle(self) -> None:
+        """After publishing: let kept messages go out when they can (an outbox drains)."""
+
+    def send(self, command: RemediationCommand) -> str:
+        """Send ``command`` from the far end, the way a remediator elsewhere would."""
+        if self._far is None:
+            raise ScenarioError(f"the {self.kind} transport is not open")
+        return self._far.send(command)
 
     async def through(self, command: RemediationCommand) -> RemediationCommand:
         where = self.send(command)
@@ -124,7 +215,7 @@ class TransportPath(DirectPath):
             self._commands = aiter(self.transport.consume())
         try:
             return await asyncio.wait_for(anext(self._commands), timeout=COMMAND_WAIT_S)
-        except TimeoutError as error:
+        except (TimeoutError, StopAsyncIteration) as error:
             raise TransportError(
                 f"command {command.id} was {where} but not consumed within {COMMAND_WAIT_S:g}s"
             ) from error

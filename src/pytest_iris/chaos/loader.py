@@ -108,17 +108,13 @@ def line_of(root: yaml.Node, loc: Sequence[str | int]) -> int:
     line = root.start_mark.line + 1
     for part in loc:
         child: yaml.Node | None = None
-        if isinstance(node, yaml.MappingNode):
+        if _kind(node) == "mapping":
             for key, value in node.value:
-                if isinstance(key, yaml.ScalarNode) and key.value == str(part):
+                if _kind(key) == "scalar" and key.value == str(part):
                     line = key.start_mark.line + 1
                     child = value
                     break
-        elif (
-            isinstance(node, yaml.SequenceNode)
-            and isinstance(part, int)
-            and 0 <= part < len(node.value)
-        ):
+        elif _kind(node) == "sequence" and isinstance(part, int) and 0 <= part < len(node.value):
             child = node.value[part]
             line = child.start_mark.line + 1
         if child is None:
@@ -157,10 +153,10 @@ def _field_path(loc: Iterable[str | int]) -> str:
 
 def _check_duplicates(node: yaml.Node, source: str) -> None:
     """PyYAML keeps the last of two equal keys silently; a scenario must not."""
-    if isinstance(node, yaml.MappingNode):
+    if _kind(node) == "mapping":
         seen: dict[str, int] = {}
         for key, value in node.value:
-            if isinstance(key, yaml.ScalarNode):
+            if _kind(key) == "scalar":
                 line = key.start_mark.line + 1
                 if key.value in seen:
                     raise ScenarioError(
@@ -169,9 +165,20 @@ def _check_duplicates(node: yaml.Node, source: str) -> None:
                     )
                 seen[key.value] = line
             _check_duplicates(value, source)
-    elif isinstance(node, yaml.SequenceNode):
+    elif _kind(node) == "sequence":
         for item in node.value:
             _check_duplicates(item, source)
+
+
+def _kind(node: yaml.Node) -> str:
+    """``scalar``, ``sequence`` or ``mapping``: PyYAML's own node id, not an isinstance test.
+
+    A node composed by a ``yaml`` module imported again (pytester's in-process
+    runs drop modules first imported during a run, but the ``pytest_iris``
+    package keeps its attribute to the old ``_yaml``) is an instance of the
+    old classes; the id is the same in both.
+    """
+    return str(getattr(node, "id", ""))
 
 
 def scenario_files(paths: Iterable[str | os.PathLike[str]]) -> list[Path]:

@@ -528,18 +528,17 @@ class ScenarioRunner:
     # -- delivery ------------------------------------------------------------------
 
     def _make_path(self) -> DirectPath:
-        """The scenario's delivery path, reporting to the journal through :meth:`_note`."""
-        kind = self.scenario.transport
-        work = self.host.root.parent
-        if kind == "http":
-            from pytest_iris.chaos._http import HttpPath
+        """The scenario's delivery path (``transport:`` by name, through the registry),
+        reporting to the journal through :meth:`_note`."""
+        from pytest_iris.chaos.paths import make_path
 
-            return HttpPath(work / "outbox", self._note, seed=self.seed)
-        if kind == "file":
-            from pytest_iris.chaos._file import FilePath
-
-            return FilePath(work / "transport", self._note)
-        return DirectPath(self._note)
+        return make_path(
+            self.scenario.transport,
+            self.registry,
+            self.host.root.parent,
+            self._note,
+            seed=self.seed,
+        )
 
     def _mark_expected_refusals(self) -> None:
         """A refusal the scenario expects reads as such in the journal, not as a failure."""

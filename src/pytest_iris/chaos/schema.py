@@ -373,10 +373,12 @@ class Scenario(_Model):
     tags: list[str] = Field(default_factory=list)
     seed: int = 0
     host: HostSpec = Field(default_factory=HostSpec)
-    #: how messages reach the remediator and its commands the tools: handed over
-    #: directly, through JSON Lines files (FileTransport), or over HTTP to the mock
-    #: endpoint (HttpTransport with its outbox)
-    transport: Literal["direct", "file", "http"] = "direct"
+    #: how messages reach the remediator and its commands the tools: ``direct``
+    #: (handed over), or a registered transport by name: ``file`` (JSON Lines
+    #: files), ``http`` (the mock endpoint, with the outbox) or a plugin's
+    #: (``pytest_iris_add_transports``); the name is checked against the registry
+    #: when the scenario is loaded for a run (:mod:`~pytest_iris.chaos.validate`)
+    transport: str = Field(default="direct", pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
     steady_state: SteadyState = Field(default_factory=SteadyState)
     faults: list[Fault] = Field(min_length=1)
     expect: Expect = Field(default_factory=Expect)

@@ -1,4 +1,4 @@
-"""What a scenario names must exist: its sequences, their parameters, its tools.
+"""What a scenario names must exist: its sequences, their parameters, its tools, its transport.
 
 The schema checks a scenario's shape; these checks need the registry (a
 plugin may add sequences and tools), so they run when the scenario is
@@ -31,6 +31,9 @@ class Names(Protocol):
 
     @property
     def tools(self) -> Mapping[str, Callable[..., Any]]: ...
+
+    @property
+    def transports(self) -> Mapping[str, Callable[..., Any]]: ...
 
 
 def sequence_parameters(render: Callable[..., Any]) -> dict[str, inspect.Parameter] | None:
@@ -168,6 +171,16 @@ def scenario_problems(scenario: Scenario, registry: Names) -> list[Problem]:
     for field in ("faults", "rollbacks"):
         for n, fault in enumerate(getattr(scenario, field)):
             out += fault_problems(fault, (field, n), sequences)
+    transports = registry.transports
+    if scenario.transport != "direct" and scenario.transport not in transports:
+        known = ", ".join(["direct", *sorted(transports)])
+        out.append(
+            (
+                ("transport",),
+                f"unknown transport {scenario.transport!r} (registered: {known}; plugins add "
+                "transports through the pytest_iris_add_transports hook)",
+            )
+        )
     tools = registry.tools
     for field in ("tool_calls", "no_tool_calls"):
         for n, call in enumerate(getattr(scenario.expect, field)):
