@@ -54,7 +54,7 @@ def test_the_file_transport_writes_json_lines(iris_file_transport, tmp_path):
     )
     asyncio.run(iris_file_transport.publish(alert))
     (line,) = (tmp_path / "messages.jsonl").read_text().splitlines()
-    assert json.loads(line)["text"] == alert.text
+    assert json.loads(line)["message"]["text"] == alert.text
 
 
 @pytest.fixture
