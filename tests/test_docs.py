@@ -242,17 +242,60 @@ def _ini_keys(config: pytest.Config) -> list[str]:
     return [k for k in config._parser._inidict if k.startswith("iris_")]
 
 
-def test_glance_table_lists_every_fixture(pytester: pytest.Pytester) -> None:
-    result = pytester.runpytest_subprocess("--fixtures", "-p", "no:cacheprovider")
+@pytest.fixture(scope="module")
+def plugin_fixtures(tmp_path_factory: pytest.TempPathFactory) -> set[str]:
+    """The fixtures the plugin registers, as ``pytest --fixtures`` lists them in a bare project."""
+    import subprocess
+    import sys
+
+    done = subprocess.run(
+        [sys.executable, "-m", "pytest", "--fixtures", "-p", "no:cacheprovider"],
+        cwd=tmp_path_factory.mktemp("bare"),
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
     fixtures, section = set(), ""
-    for line in result.outlines:
+    for line in done.stdout.splitlines():
         if line.startswith("---"):
             section = line
         elif "pytest_iris" in section and (m := re.match(r"(\w+)( \[\w+ scope\])? -- ", line)):
             fixtures.add(m.group(1))
-    assert len(fixtures) >= 20, result.outlines
-    missing = sorted(f for f in fixtures if not _mentions(f))
+    assert len(fixtures) >= 20, done.stdout + done.stderr
+    return fixtures
+
+
+def test_glance_table_lists_every_fixture(plugin_fixtures: set[str]) -> None:
+    missing = sorted(f for f in plugin_fixtures if not _mentions(f))
     assert not missing, f"README.md's at-a-glance table lacks fixtures: {missing}"
+
+
+def _examples(*languages: str) -> str:
+    return "\n".join(b.text for b in BLOCKS if b.language in languages)
+
+
+def test_every_fixture_is_used_in_an_example(plugin_fixtures: set[str]) -> None:
+    code = _examples("python")
+    missing = sorted(f for f in plugin_fixtures if not re.search(rf"\b{f}\b", code))
+    assert not missing, f"fixtures with no runnable example in README.md or docs/: {missing}"
+
+
+def test_every_marker_is_used_in_an_example(pytestconfig: pytest.Config) -> None:
+    code = _examples("python")
+    markers = [m.split(":")[0].split("(")[0] for m in pytestconfig.getini("markers")]
+    missing = [m for m in markers if m.startswith("iris_") and f"mark.{m}" not in code]
+    assert not missing, f"markers with no runnable example in README.md or docs/: {missing}"
+
+
+def test_every_option_and_ini_key_is_used_in_an_example(pytestconfig: pytest.Config) -> None:
+    """An option or ini key shows up in a runnable example (a pytester run) of the manual."""
+    code = _examples("python")
+    names = [*_options(pytestconfig), *_ini_keys(pytestconfig)]
+    missing = [n for n in names if not re.search(rf"(?<![\w-]){re.escape(n)}(?![\w-])", code)]
+    assert not missing, (
+        f"options/ini keys with no runnable example in README.md or docs/: {missing}"
+    )
 
 
 def test_glance_table_lists_every_marker(pytestconfig: pytest.Config) -> None:
@@ -266,14 +309,19 @@ def test_glance_table_lists_every_marker(pytestconfig: pytest.Config) -> None:
     assert not missing, f"README.md's at-a-glance table lacks markers: {missing}"
 
 
-def test_glance_table_lists_every_option_and_ini_key(pytestconfig: pytest.Config) -> None:
-    options = [
+def _options(config: pytest.Config) -> list[str]:
+    groups = [config._parser._anonymous, *config._parser._groups]
+    return [
         name
-        for opt in pytestconfig._parser._anonymous.options
-        + [o for g in pytestconfig._parser._groups for o in g.options]
+        for group in groups
+        for opt in group.options
         for name in opt.names()
         if name.startswith("--iris-")
     ]
+
+
+def test_glance_table_lists_every_option_and_ini_key(pytestconfig: pytest.Config) -> None:
+    options = _options(pytestconfig)
     assert len(options) >= 5
     keys = _ini_keys(pytestconfig)
     assert len(keys) >= 5

@@ -95,4 +95,29 @@ def test_the_remediator_and_extra_scenarios_from_the_ini_file(pytester):
     pytester.makeini("[pytest]\niris_remediator = runbook:leave_it\niris_scenarios = scenarios\n")
     result = pytester.runpytest_subprocess("-v", timeout=120)  # no paths: the ini's scenarios
     result.assert_outcomes(passed=1)
-    result.stdout.fnmatch_lines(["*quiet_host PASSED*", "PASSED quiet_host [runbook:leave_it] *"])
+    result.stdout.fnmatch_lines(["*quiet_host PASSED*", "PASSED quiet_host ?runbook:leave_it? *"])
+
+
+def test_the_remediator_on_the_command_line_and_the_html_report(pytester):
+    pytester.makepyfile(
+        runbook="""
+        def leave_it(message, context):
+            return None
+        """
+    )
+    pytester.makefile(
+        ".yaml",
+        iris_chaos_quiet="name: quiet_host\n"
+        'faults: [{at: 10, lines: ["0 [Generic.Event] Nothing to see here"]}]\n'
+        "expect: {instance: running, restarted: false}\n",
+    )
+    result = pytester.runpytest_subprocess(
+        "iris_chaos_quiet.yaml",
+        "--iris-remediator=runbook:leave_it",
+        "--iris-report=chaos.html",
+        timeout=120,
+    )
+    result.assert_outcomes(passed=1)
+    result.stdout.fnmatch_lines(["PASSED quiet_host ?runbook:leave_it? *"])
+    report = (pytester.path / "chaos.html").read_text()
+    assert "quiet_host" in report and "runbook:leave_it" in report
