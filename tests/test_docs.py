@@ -383,3 +383,37 @@ def test_docs_pages_are_linked_from_the_readme() -> None:
     pages = [p for p in doc_files() if p.parent == ROOT / "docs"]
     missing = [p.name for p in pages if f"docs/{p.name}" not in readme]
     assert not missing, f"README.md does not link to {missing}"
+
+
+def _command_lines() -> list[tuple[str, str]]:
+    """``$ pytest-iris ...`` lines of the manual's console blocks, comments cut off."""
+    out = []
+    for block in BLOCKS:
+        if block.language != "console":
+            continue
+        for line in re.sub(r"\\\n\s*", " ", block.text).splitlines():
+            line = re.sub(r"\s+#.*$", "", line.strip())
+            match = re.match(r"\$ (?:\S+=\S+ )*(?:pytest-iris|python -m pytest_iris) (.*)$", line)
+            if match and not re.search(r"\.\.\.|[|<>;&`]|\$\(", match.group(1)):
+                out.append((block.where, match.group(1)))
+    return out
+
+
+COMMANDS = _command_lines()
+
+
+@pytest.mark.parametrize(("where", "args"), COMMANDS, ids=[f"{w} {a}" for w, a in COMMANDS])
+def test_documented_command_line_parses(where: str, args: str) -> None:
+    """Each documented ``pytest-iris`` command line is accepted by the CLI's own parser."""
+    import shlex
+
+    from pytest_iris.cli import build_parser
+
+    try:
+        build_parser().parse_args(shlex.split(args))
+    except SystemExit as exit:
+        pytest.fail(f"{where}: pytest-iris {args}: rejected by the parser (exit {exit.code})")
+
+
+def test_documented_command_lines_are_found() -> None:
+    assert len(COMMANDS) >= 5
