@@ -17,7 +17,7 @@ from types import TracebackType
 from typing import TYPE_CHECKING, Any, Literal
 
 from pytest_iris.chaos.journal import Journal
-from pytest_iris.chaos.remediator import Remediator, resolve_remediator
+from pytest_iris.chaos.remediator import Remediator, instantiate, resolve_remediator
 from pytest_iris.chaos.runner import ScenarioRunner
 from pytest_iris.chaos.schema import Scenario
 from pytest_iris.errors import ScenarioError
@@ -125,6 +125,8 @@ class ChaosHarness:
             remediator = resolve_remediator(
                 remediator, self.registry, settings=self.runner.settings
             )()
+        elif remediator is not None:
+            remediator = instantiate(remediator, self.runner.settings)
         try:
             return self._loop.run_until_complete(self.runner.inject(remediator))
         finally:
@@ -150,6 +152,8 @@ class ChaosHarness:
             remediator = resolve_remediator(
                 remediator, self.registry, settings=self.runner.settings
             )()
+        elif remediator is not None:
+            remediator = instantiate(remediator, self.runner.settings)
         try:
             self._loop.run_until_complete(self.runner.play(remediator, name=name))
         finally:

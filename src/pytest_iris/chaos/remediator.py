@@ -179,6 +179,21 @@ def preflight(
     return spec
 
 
+def instantiate(remediator: Any, settings: IrisSettings | None = None) -> Remediator:
+    """The remediator object to run: a class is built once per run, as ``module:Class`` is.
+
+    A test may hand ``iris_chaos.run()`` the class itself, as the README's
+    "function or class" promises; calling the class with each message would
+    build a new object per message and fail on its constructor's signature.
+    """
+    if not inspect.isclass(remediator):
+        return cast("Remediator", remediator)
+    build: Callable[..., Any] = remediator
+    if settings is not None and _takes_settings(remediator):
+        return cast("Remediator", build(settings=settings))
+    return cast("Remediator", build())
+
+
 def _takes_settings(cls: type) -> bool:
     try:
         parameters = inspect.signature(cls).parameters
