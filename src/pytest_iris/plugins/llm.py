@@ -112,6 +112,14 @@ def iris_cassette(
     path = cassette_path(iris_cassette_dir, nodeid)
     marker = request.node.get_closest_marker("iris_cassette")
     if marker is not None and (marker.args or marker.kwargs):
+        unknown = sorted(set(marker.kwargs) - {"name"})
+        if unknown or len(marker.args) + len(marker.kwargs) > 1:
+            pytest.fail(
+                f"{nodeid}: iris_cassette takes one argument, name (a cassette file name); "
+                f"got args {marker.args!r}, keywords {sorted(marker.kwargs)}"
+                + (f" (unknown: {', '.join(unknown)})" if unknown else ""),
+                pytrace=False,
+            )
         name = marker.kwargs.get("name", marker.args[0] if marker.args else None)
         if not isinstance(name, str) or not name or "/" in name or name.startswith("."):
             pytest.fail(
@@ -155,13 +163,33 @@ def iris_llm_log(request: pytest.FixtureRequest, iris_llm: LLMGenerator, tmp_pat
     The ``iris_llm`` marker names the incidents and the entries per incident.
     """
     from pytest_iris.llm.logfile import write_incidents
+    from pytest_iris.llm.prompts import INCIDENTS
 
+    nodeid = request.node.nodeid
     marker = request.node.get_closest_marker("iris_llm")
     kwargs: dict[str, Any] = dict(marker.kwargs) if marker else {}
+    args = marker.args if marker else ()
     incidents = kwargs.pop("incidents", ("startup",))
     if isinstance(incidents, str):
         incidents = (incidents,)
-    count = int(kwargs.pop("count", 5))
-    if kwargs:
-        raise pytest.UsageError(f"iris_llm marker: unknown arguments {sorted(kwargs)}")
+    count = kwargs.pop("count", 5)
+    # a typo here is the user's: one line naming the test, the keyword and what is allowed
+    if kwargs or args:
+        pytest.fail(
+            f"{nodeid}: iris_llm takes keywords incidents and count only; got "
+            + (f"unknown {sorted(kwargs)}" if kwargs else f"positional {args!r}"),
+            pytrace=False,
+        )
+    unknown = [name for name in incidents if name not in INCIDENTS]
+    if unknown:
+        pytest.fail(
+            f"{nodeid}: iris_llm incidents: unknown {unknown}; known: "
+            + ", ".join(sorted(INCIDENTS)),
+            pytrace=False,
+        )
+    if isinstance(count, bool) or not isinstance(count, int) or count < 1:
+        pytest.fail(
+            f"{nodeid}: iris_llm count={count!r}: expected a whole number of entries >= 1",
+            pytrace=False,
+        )
     return write_incidents(iris_llm, tmp_path / "mgr" / "messages.log", tuple(incidents), count)
