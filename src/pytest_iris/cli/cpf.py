@@ -66,11 +66,21 @@ def register(subparsers: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from pytest_iris.errors import InstanceError, ValidationError
+    from pytest_iris import logging as iris_logging
+    from pytest_iris.errors import ConfigError, InstanceError, ValidationError
     from pytest_iris.models import ToolResult
     from pytest_iris.tools.cpf import CpfTool
     from pytest_iris.tools.cpf.storage import BackupRetention
 
+    try:
+        tools = args.settings().tools
+    except ConfigError as error:
+        print(f"pytest-iris cpf {args.cpf_action}: {error}", file=sys.stderr)
+        return 2
+    # the command prints its own result and one-line errors; JSON events only when asked for
+    # (PYTEST_IRIS_TOOLS__LOG_LEVEL), never an info or warning event between a person's lines
+    chosen = "log_level" in tools.model_fields_set
+    iris_logging.configure(level=tools.log_level if chosen else "error")
     try:
         retention = BackupRetention(
             keep=getattr(args, "keep_backups", 50),
