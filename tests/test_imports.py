@@ -5,8 +5,12 @@ sees every module, imported by the suite or not. A module-level import
 (outside functions and ``if TYPE_CHECKING:``) runs when the module loads;
 a cycle of those is an order-dependent failure waiting for the day someone
 imports the other module first, and the sign of one concern split across
-two modules. A package's ``__init__`` importing its own submodules is the
-ordinary way to build a package and is not counted.
+two modules. Imports inside functions (lazy, for start-up cost) count too:
+a lazy cycle is the same split concern, only deferred to the first call.
+Imports under ``if TYPE_CHECKING:`` are left out: they never run, and
+annotations may name a module that imports this one. A package's
+``__init__`` importing its own submodules is the ordinary way to build a
+package and is not counted.
 """
 
 from __future__ import annotations
@@ -124,6 +128,13 @@ def test_no_cycle_between_module_level_imports() -> None:
     assert cycles(graph(lazy=False)) == []
 
 
+def test_no_cycle_through_function_level_imports() -> None:
+    found = cycles(graph(lazy=True))
+    assert found == [], "import cycles (lazy imports included):\n" + "\n".join(
+        " <-> ".join(component) for component in found
+    )
+
+
 def test_the_walker_finds_a_cycle_and_its_members() -> None:
     assert cycles({"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}}) == [["a", "b", "c"]]
     assert cycles({"a": {"b"}, "b": set()}) == []
@@ -136,3 +147,32 @@ def test_the_walker_reads_every_kind_of_import() -> None:
     assert "pytest_iris.settings" not in edges["pytest_iris.chaos.runner"]  # TYPE_CHECKING only
     lazy = graph(lazy=True)
     assert "pytest_iris.settings" in lazy["pytest_iris.chaos.runner"]  # inside a function
+    assert "pytest_iris.registry" not in lazy["pytest_iris.generation.sequences"]  # TYPE_CHECKING
+
+
+def test_a_lazy_import_closes_a_cycle(tmp_path: Path) -> None:
+    """The walker reads a module tree from disk: a cycle made only by a function-level import."""
+    package = tmp_path / "demo"
+    package.mkdir()
+    (package / "__init__.py").write_text("")
+    (package / "low.py").write_text("def f():\n    from demo import high\n")
+    (package / "high.py").write_text("from demo import low\n")
+    (package / "typed.py").write_text(
+        "from typing import TYPE_CHECKING\nif TYPE_CHECKING:\n    from demo import high\n"
+    )
+    modules = {f"demo.{p.stem}": p for p in package.glob("*.py") if p.stem != "__init__"}
+    edges = {
+        name: {
+            t
+            for node in _imports(ast.parse(path.read_text()), lazy=True)
+            for t in (
+                [f"{node.module}.{a.name}" for a in node.names]
+                if isinstance(node, ast.ImportFrom)
+                else [a.name for a in node.names]
+            )
+            if t in modules
+        }
+        for name, path in modules.items()
+    }
+    assert cycles(edges) == [["demo.high", "demo.low"]]
+    assert edges["demo.typed"] == set()

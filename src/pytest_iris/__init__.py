@@ -25,7 +25,7 @@ _EXPORTS: dict[str, str] = {
     "ToolResult": "pytest_iris.models",
     "ToolStatus": "pytest_iris.models",
     "Change": "pytest_iris.models",
-    "json_schemas": "pytest_iris.models",
+    "json_schemas": "pytest_iris.transport.schema",
     "format_message": "pytest_iris.log.grammar",
     "parse_message": "pytest_iris.log.codec",
     "LogEntry": "pytest_iris.log.reader",
@@ -142,5 +142,5 @@ if TYPE_CHECKING:
         Severity,
         ToolResult,
         ToolStatus,
-        json_schemas,
     )
+    from pytest_iris.transport.schema import json_schemas

@@ -22,7 +22,6 @@ __all__ = [
     "Severity",
     "ToolResult",
     "ToolStatus",
-    "json_schemas",
 ]
 
 
@@ -78,17 +77,3 @@ class ToolResult(BaseModel):
     @property
     def ok(self) -> bool:
         return self.status is ToolStatus.SUCCESS
-
-
-def json_schemas() -> dict[str, dict[str, Any]]:
-    """The JSON schemas of the public models and the transport's wire envelopes, by name.
-
-    Timestamps are described as the wire carries them (pytest_iris.transport.schema).
-    """
-    from pytest_iris.transport.schema import envelope_schemas, wire
-
-    schemas = {
-        model.__name__: wire(model.model_json_schema(mode="serialization"))
-        for model in (IRISMessage, RemediationCommand, ToolResult)
-    }
-    return {**schemas, **envelope_schemas()}

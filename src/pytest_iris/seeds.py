@@ -39,7 +39,7 @@ def seed_for(config_or_base_seed: pytest.Config | int, nodeid: str, purpose: str
     if isinstance(config_or_base_seed, int):
         base = config_or_base_seed
     else:
-        from pytest_iris.plugins.core import base_seed
+        from pytest_iris._stash import base_seed
 
         base = base_seed(config_or_base_seed)
     return derive_seed(base, purpose, nodeid)

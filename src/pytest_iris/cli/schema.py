@@ -24,8 +24,7 @@ def register(subparsers: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from pytest_iris.models import json_schemas
-    from pytest_iris.transport.schema import openapi
+    from pytest_iris.transport.schema import json_schemas, openapi
 
     if args.openapi:
         if args.model:

@@ -84,15 +84,17 @@ def get_sequence(name: str, registry: Registry | None = None) -> Sequence:
     """The sequence ``name``: what ``registry`` has under that name (built-in or added by a
     plugin through ``pytest_iris_add_sequences``).
 
-    Without a registry the built-ins are looked up first, then the plugins of
-    the ``pytest_iris`` entry-point group (:meth:`Registry.default`).
+    Without a registry only the built-ins are known (the caller passes the
+    registry that holds a plugin's, e.g. :meth:`Registry.default`: this module
+    is itself a built-in the registry loads, so it never builds one).
     """
     if registry is None:
         if name in SEQUENCES:
             return SEQUENCES[name]
-        from pytest_iris.registry import Registry
-
-        registry = Registry.default()
+        raise ConfigError(
+            f"unknown log sequence {name!r}; available: {', '.join(SEQUENCES)} (the built-ins; "
+            "a plugin's sequence is found through a registry: pass registry=Registry.default())"
+        )
     added = registry.sequences
     render = added.get(name)
     if render is None:

@@ -43,6 +43,7 @@ from pytest_iris.generation.entries import (
     to_ms,
 )
 from pytest_iris.generation.pools import ValuePools, build_pools
+from pytest_iris.generation.sequences import SEQUENCES as SEQUENCE_TABLE
 from pytest_iris.generation.sequences import Sequence as NamedSequence
 from pytest_iris.generation.sequences import get_sequence, render_entries
 from pytest_iris.log.grammar import MILLIS3, day_prefix, format_tail, seconds_of_day
@@ -99,7 +100,13 @@ class ScheduledSequence:
     sequence: NamedSequence = field(init=False, compare=False, repr=False)
 
     def __post_init__(self) -> None:
-        seq = get_sequence(self.name, self.registry)  # raises for an unknown name
+        registry = self.registry
+        if registry is None and self.name not in SEQUENCE_TABLE:
+            # not a built-in: the plugins of the pytest_iris entry-point group may have it
+            from pytest_iris.registry import Registry
+
+            registry = Registry.default()
+        seq = get_sequence(self.name, registry)  # raises for an unknown name
         object.__setattr__(self, "sequence", seq)
         unknown = set(self.params) - set(seq.params)
         if unknown:
@@ -569,9 +576,9 @@ class LogStream:
 
     def write(self, path: Any) -> Any:
         """Write the whole log to ``path`` atomically; returns the path."""
-        from pytest_iris.generation.outputs import write_atomic
+        from pytest_iris.atomic import write_atomic
 
-        return write_atomic(path, self.chunks())
+        return write_atomic(path, self.chunks(), make_parents=True)
 
     def placement(self, name: str) -> Placement:
         """Where the first sequence called ``name`` landed."""

@@ -19,12 +19,12 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from pytest_iris import defaults
+from pytest_iris._stash import SETTINGS_KEY
+from pytest_iris._stash import base_seed as base_seed  # the run's base seed, for the parts
 
 if TYPE_CHECKING:
     from pytest_iris.settings import IrisSettings
 
-_SETTINGS_KEY = pytest.StashKey["IrisSettings"]()
 
 #: (option dest, ini key, settings field): pytest's own sources of a setting.
 #: The options are added by the part that owns the setting.
@@ -117,21 +117,14 @@ def pytest_configure(config: pytest.Config) -> None:
         and not _overrides(config)[0]
     ):
         return
-    config.stash[_SETTINGS_KEY] = _load(config)
+    config.stash[SETTINGS_KEY] = _load(config)
 
 
 def settings_for(config: pytest.Config) -> IrisSettings:
     """The validated settings of this run (the defaults when nothing sets any)."""
-    if _SETTINGS_KEY not in config.stash:
-        config.stash[_SETTINGS_KEY] = _load(config)
-    return config.stash[_SETTINGS_KEY]
-
-
-def base_seed(config: pytest.Config) -> int:
-    """The run's base seed (the ``seed`` setting); pydantic stays unloaded when nothing sets it."""
-    if _SETTINGS_KEY in config.stash:
-        return config.stash[_SETTINGS_KEY].seed
-    return defaults.SEED
+    if SETTINGS_KEY not in config.stash:
+        config.stash[SETTINGS_KEY] = _load(config)
+    return config.stash[SETTINGS_KEY]
 
 
 @pytest.fixture(scope="session")

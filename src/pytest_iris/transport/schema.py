@@ -69,6 +69,20 @@ def wire(schema: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
+def json_schemas() -> dict[str, dict[str, Any]]:
+    """The JSON schemas of the public models and the transport's wire envelopes, by name.
+
+    Timestamps are described as the wire carries them (see the module docstring).
+    """
+    from pytest_iris.models import IRISMessage, RemediationCommand, ToolResult
+
+    schemas = {
+        model.__name__: wire(model.model_json_schema(mode="serialization"))
+        for model in (IRISMessage, RemediationCommand, ToolResult)
+    }
+    return {**schemas, **envelope_schemas()}
+
+
 def envelope_schemas() -> dict[str, dict[str, Any]]:
     """JSON schemas of the transport's wire models (what ``POST /messages`` carries)."""
     from pytest_iris.transport.envelope import MessageBatch, MessageEnvelope

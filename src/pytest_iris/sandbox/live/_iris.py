@@ -12,14 +12,13 @@ from __future__ import annotations
 
 import contextlib
 import os
-import sys
 import time
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from pytest_iris.host import Outcome
 from pytest_iris.sandbox import _iris, _log
-from pytest_iris.sandbox._state import HostState, Instance, load_state, locked_state
+from pytest_iris.sandbox._state import HostState, Instance, locked_state
 
 if TYPE_CHECKING:
     from pytest_iris.sandbox.live.sandbox import LiveSandbox
@@ -40,7 +39,6 @@ def _start(host: LiveSandbox, state: HostState, inst: Instance, quietly: bool) -
     from pytest_iris.memory import failed_message
     from pytest_iris.sandbox import _cpfio
     from pytest_iris.sandbox._console import StartConsole, allocation_lines
-    from pytest_iris.sandbox.live.sandbox import daemon_argvs
 
     if inst.status == "running" and not host.pids().get("control"):
         # its control process was killed: a crash, recovered at this start
@@ -181,14 +179,11 @@ def iris_command(host: LiveSandbox, argv: list[str]) -> Outcome:
         return out
 
 
-def main(name: str, root: str, argv: list[str]) -> int:
-    """Entry of the live sandbox's ``bin/iris`` and ``bin/sysctl``."""
-    from pytest_iris.sandbox.live.sandbox import LiveSandbox
-
-    host = LiveSandbox.__new__(LiveSandbox)
-    host.root, host._unshare = Path(root), None
-    host.instance_name = next(iter(load_state(host.root).instances))
-    out = host.sysctl(*argv) if name == "sysctl" else iris_command(host, argv)
-    sys.stdout.write(out.stdout)
-    sys.stderr.write(out.stderr)
-    return out.status
+def daemon_argvs() -> list[list[str]]:
+    """The control process's daemons and system jobs, as the fake host runs them (``_iris.DAEMONS``)."""
+    out: list[list[str]] = []
+    for n, (role, routine, job) in enumerate(_iris.DAEMONS, 1):
+        out.append(["-cj", f"-p{n}", routine] if job else ["-cd", "-B", routine])
+        if role == "write_daemon":
+            out += [["-cd", "-B", "SWRTDMN"], ["-cd", "-B", "SWRTDMN"]]
+    return out

@@ -114,16 +114,10 @@ def _cmdline(pid: int) -> list[str]:
         return []
 
 
-def daemon_argvs() -> list[list[str]]:
-    """The control process's daemons and system jobs, as the fake host runs them (``_iris.DAEMONS``)."""
-    from pytest_iris.sandbox._iris import DAEMONS
+def _daemon_argvs() -> list[list[str]]:
+    from pytest_iris.sandbox.live._iris import daemon_argvs
 
-    out: list[list[str]] = []
-    for n, (role, routine, job) in enumerate(DAEMONS, 1):
-        out.append(["-cj", f"-p{n}", routine] if job else ["-cd", "-B", routine])
-        if role == "write_daemon":
-            out += [["-cd", "-B", "SWRTDMN"], ["-cd", "-B", "SWRTDMN"]]
-    return out
+    return daemon_argvs()
 
 
 @cache
@@ -305,7 +299,7 @@ class LiveSandbox(HostLayout):
             "script": str(self.live_dir / "role.py"), "mgr": f"{self.install_dir}/mgr",
             "install": str(self.install_dir), "cpf": str(self.cpf_path), "instance": self.instance_name,
             "superserver_port": 1972, "web_port": 52773, "agent_port": 2188, "helpers": 2,
-            "kernel": self._cfg["kernel"], "daemons": daemon_argvs(),
+            "kernel": self._cfg["kernel"], "daemons": _daemon_argvs(),
         }  # fmt: skip
         data.update(changes)
         tmp = path.with_suffix(".tmp")
@@ -611,10 +605,16 @@ class LiveSandbox(HostLayout):
 
 
 def main(name: str, root: str, argv: list[str]) -> int:
-    """Entry of the live sandbox's ``bin/iris`` and ``bin/sysctl`` (see :mod:`._iris`)."""
-    from pytest_iris.sandbox.live import _iris
+    """Entry of the live sandbox's ``bin/iris`` and ``bin/sysctl`` (the commands: :mod:`._iris`)."""
+    from pytest_iris.sandbox.live._iris import iris_command
 
-    return _iris.main(name, root, argv)
+    host = LiveSandbox.__new__(LiveSandbox)
+    host.root, host._unshare = Path(root), None
+    host.instance_name = next(iter(load_state(host.root).instances))
+    out = host.sysctl(*argv) if name == "sysctl" else iris_command(host, argv)
+    sys.stdout.write(out.stdout)
+    sys.stderr.write(out.stderr)
+    return out.status
 
 
 __all__ = ["LiveSandbox", "main", "namespaces_available"]
