@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import random
+import re
 import tracemalloc
 from collections import Counter
 from pathlib import Path
@@ -226,6 +227,25 @@ def test_memory_does_not_grow_with_the_file(tmp_path: Path) -> None:
     assert large_peak < 1.5 * small_peak
 
 
+def test_summary_memory_does_not_grow_with_the_file(tmp_path: Path) -> None:
+    from pytest_iris import summarize
+
+    small, large = tmp_path / "small.log", tmp_path / "large.log"
+    small.write_bytes((GOOD * 6_000 + b"   indented\n") * 2)  # 1 MB, both paths
+    large.write_bytes((GOOD * 6_000 + b"   indented\n") * 8)  # 4 MB
+    peaks = []
+    for path in (small, large):
+        expected = path.read_bytes().count(GOOD)
+        tracemalloc.start()
+        try:
+            entries = summarize(path).entries
+            peaks.append(tracemalloc.get_traced_memory()[1])
+        finally:
+            tracemalloc.stop()
+        assert entries == expected
+    assert peaks[1] < 1.5 * peaks[0]
+
+
 @settings(max_examples=300, deadline=None)
 @given(st.binary(max_size=2000))
 def test_fuzz_random_bytes(tmp_path_factory: pytest.TempPathFactory, data: bytes) -> None:
@@ -286,6 +306,40 @@ def test_block_path_agrees_with_line_path_across_chunks(tmp_path: Path, real_log
     assert comparable(parse_bytes(tmp_path, clean_data)) == comparable(oracle(clean_data))
     items = parse_bytes(tmp_path, data)
     assert_accounted(data, items)
+    assert_summary_matches(tmp_path / "messages.log", items)
+
+
+def assert_summary_matches(path: Path, items: list[LogItem]) -> None:
+    """``summarize`` counts what the reader yields (its fast paths agree)."""
+    from pytest_iris import summarize
+
+    summary = summarize(path)
+    entries = [item for item in items if isinstance(item, LogEntry)]
+    assert summary.entries == len(entries)
+    assert summary.blocks == len([item for item in items if isinstance(item, LogBlock)])
+    assert summary.problem_count == len(problems(items))
+    assert summary.by_severity == Counter(int(e.severity) for e in entries)
+    assert summary.by_category == Counter(e.category for e in entries)
+    if entries:
+        assert summary.first == min(e.timestamp for e in entries)
+        assert summary.last == max(e.timestamp for e in entries)
+
+
+def test_clean_chunks_and_banners_agree_with_the_line_path(tmp_path: Path, real_log: Path) -> None:
+    # Whole chunks of one-line entries (the summary's one-call path) between
+    # copies of the real log (banners, the journaling message, a WIJ block),
+    # across years, so that every fast path meets every chunk boundary.
+    real = real_log.read_bytes()
+    stamped = [line for line in real.split(b"\n") if re.match(rb"\d\d/\d\d/\d\d-", line)]
+    plain = b"\n".join(stamped * 60) + b"\n"
+    data = real + plain + real.replace(b"/23-", b"/24-") + plain + real
+    assert len(data) > 3 * (1 << 18)
+    path = tmp_path / "messages.log"
+    path.write_bytes(data)
+    items = list(read_log(path))
+    assert comparable(items) == comparable(oracle(data))
+    assert_accounted(data, items)
+    assert_summary_matches(path, items)
 
 
 @settings(max_examples=200, deadline=None)
@@ -310,9 +364,17 @@ def test_block_path_agrees_with_line_path_across_chunks(tmp_path: Path, real_log
                 "01/15/25-20:21:48:405 (646) 0 [Generic.Event] INTERSYSTEMS IRIS JOURNALING SYSTEM MESSAGE",
                 "garbage",
                 "01/15/25-20:21 torn",
+                # Shapes the fast paths must read as the line path does.
+                "01/15/25-20:21:48:406 (646) 0 [foo]bar",
+                "01/15/25-20:21:48:407 (646) 0 [Generic.Event] text ending in JOURNALING",
+                "Startup of InterSystems IRIS [IRIS for UNIX] 2023.1",
+                "10 blocks pending",
+                "\tTabbed",
+                "*** star",
+                "  OS=[Linux], version=[#1 SMP]",
             ]
         ),
-        max_size=40,
+        max_size=60,
     )
 )
 def test_summary_and_reader_agree(

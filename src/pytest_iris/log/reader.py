@@ -25,21 +25,21 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from functools import lru_cache, partial
-from itertools import count
-from operator import itemgetter
+from itertools import accumulate, chain, count, repeat
+from operator import add, itemgetter
 from typing import IO, TYPE_CHECKING, Any, ClassVar, Final
 
 from pytest_iris.errors import LogReadError
 from pytest_iris.log.grammar import (
     BLOCK_END,
     BLOCK_START,
-    FAST_RUN,
     HEADER,
     MAX_LINE_BYTES,
     NEXT_STAMP,
     STAMP_START,
     continuation_allowed,
 )
+from pytest_iris.log.runs import ENTRY_BREAK, RUN
 from pytest_iris.log.severity import Severity
 from pytest_iris.log.stamps import StampCache
 
@@ -61,10 +61,10 @@ def _groups(header: str) -> tuple[str | None, ...]:
 
 
 class LogEntry(tuple[Any, ...]):
-    """One entry: ``(line, header)`` or ``(line, header, continuation)``.
+    """One entry: ``(line, text)``, its text being its lines joined by ``\\n``.
 
     A tuple built in C by the reader (no Python code runs per entry); the
-    fields are read from ``header`` when asked, and ``message`` builds the
+    fields are read from the text when asked, and ``message`` builds the
     validated pydantic model. ``LogEntry(line, message)`` makes one from a
     model.
     """
@@ -73,16 +73,18 @@ class LogEntry(tuple[Any, ...]):
     kind: ClassVar[str] = "entry"
 
     def __new__(cls, line: int, message: IRISMessage) -> LogEntry:
-        fields: tuple[Any, ...] = (line, message.header)
+        raw = message.header
         if message.continuation:
-            fields += (message.continuation,)
-        return tuple.__new__(cls, fields)
+            raw = "\n".join((raw, *message.continuation))
+        return tuple.__new__(cls, (line, raw))
 
     def __reduce__(self) -> tuple[Any, ...]:
         return (_entry, (tuple(self),))
 
     def __repr__(self) -> str:
-        return f"LogEntry(line={self[0]}, header={self[1]!r}, continuation={self.continuation!r})"
+        return (
+            f"LogEntry(line={self[0]}, header={self.header!r}, continuation={self.continuation!r})"
+        )
 
     @property
     def line(self) -> int:
@@ -93,64 +95,63 @@ class LogEntry(tuple[Any, ...]):
     @property
     def header(self) -> str:
         """The stamped first line, as read."""
-        header: str = self[1]
-        return header
+        raw: str = self[1]
+        return raw.partition("\n")[0]
 
     @property
     def continuation(self) -> tuple[str, ...]:
         """The unstamped lines that belong to the entry."""
-        if len(self) > 2:
-            cont: tuple[str, ...] = self[2]
-            return cont
+        raw: str = self[1]
+        if "\n" in raw:
+            return tuple(raw.split("\n")[1:])
         return ()
 
     @property
     def end_line(self) -> int:
         """The number of the entry's last line (its last continuation line)."""
-        return self.line + len(self.continuation)
+        raw: str = self[1]
+        return self.line + raw.count("\n")
 
     @property
     def timestamp(self) -> datetime:
-        date, time, millis = _groups(self[1])[:3]
+        date, time, millis = _groups(self.header)[:3]
         assert date is not None and time is not None and millis is not None
         return _STAMPS.at(date, time, millis)
 
     @property
     def pid(self) -> int:
-        return int(_groups(self[1])[3] or 0)
+        return int(_groups(self.header)[3] or 0)
 
     @property
     def severity(self) -> Severity:
-        return _SEVERITIES[_groups(self[1])[4] or "0"]
+        return _SEVERITIES[_groups(self.header)[4] or "0"]
 
     @property
     def category(self) -> str | None:
-        return _groups(self[1])[5]
+        return _groups(self.header)[5]
 
     @property
     def text(self) -> str:
-        return _groups(self[1])[6] or ""
+        return _groups(self.header)[6] or ""
 
     @property
     def message(self) -> IRISMessage:
         """The validated model (built now, not kept)."""
         from pytest_iris._build import build_message
 
-        return build_message(_groups(self[1]), self.continuation, _STAMPS)
+        return build_message(_groups(self.header), self.continuation, _STAMPS)
 
     def format(self) -> str:
         """The entry as read: its lines joined by ``\\n``."""
-        if len(self) > 2:
-            return "\n".join((self[1], *self[2]))
-        header: str = self[1]
-        return header
+        raw: str = self[1]
+        return raw
 
 
 def _entry(fields: tuple[Any, ...]) -> LogEntry:
     return tuple.__new__(LogEntry, fields)
 
 
-#: ``(line, header)`` pairs to entries, in C.
+#: ``(line, text)`` pairs to entries, in C.
 _MAKE: Final = partial(tuple.__new__, LogEntry)
 
 
@@ -246,7 +247,7 @@ class _Assembler:
             return number
         end = len(text)
         pos = 0
-        run = FAST_RUN.match
+        run = RUN.match
         while pos <= end:
             match = run(text, pos) if self._block is None else None
             if match is not None:
@@ -265,15 +266,15 @@ class _Assembler:
         return number
 
     def _run(self, text: str, number: int) -> int:
-        """Lines :data:`FAST_RUN` matched: entries, unless a date does not exist."""
-        lines = text.split("\n")
-        size = len(lines)
-        if max(map(len, lines)) > MAX_LINE_BYTES or not self.take_run(text, lines, number):
-            for line in lines:
+        """Entries :data:`RUN` matched, unless a date does not exist or a line is too long."""
+        lines = text.count("\n") + 1
+        units = ENTRY_BREAK.split(text)
+        if max(map(len, units)) > MAX_LINE_BYTES or not self.take_run(text, units, number, lines):
+            for line in text.split("\n"):
                 self.feed(number, line)
                 number += 1
             return number
-        return number + size
+        return number + lines
 
     def feed_unstamped(self, lines: list[str], number: int) -> int:
         """Unstamped lines; continuation lines of the open entry in one step."""
@@ -299,6 +300,7 @@ class _Assembler:
         return number
 
     def _dates_exist(self, lines: list[str], text: str) -> bool:
+        # ``lines`` are the run's entries: each starts with its stamp.
         # One day (the common case), counted in C: "\n" + date only starts a line.
         if text.count("\n" + lines[0][:9]) == len(lines) - 1:
             try:
@@ -313,16 +315,36 @@ class _Assembler:
             return False
         return True
 
-    def take_run(self, text: str, lines: list[str], number: int) -> bool:
-        """Output one-line entries for ``lines`` (all valid); the last stays open."""
-        if not self._dates_exist(lines, text):
+    def take_run(self, text: str, units: list[str], number: int, lines: int) -> bool:
+        """Output the entries of a run (``units``: each entry's lines joined); the last stays open.
+
+        ``number`` is the run's first line number and ``lines`` its line count.
+        """
+        if not self._dates_exist(units, text):
             return False
         self.flush()
-        last = len(lines) - 1
+        last = len(units) - 1
         if last:
-            self.out.extend(map(_MAKE, zip(count(number), lines[:last])))
-        self._open(number + last, lines[last], None)
+            head = units[:last]
+            starts: Iterator[int] = (
+                count(number)
+                if lines == len(units)
+                else accumulate(
+                    map(add, map(str.count, head, repeat("\n")), repeat(1)), initial=number
+                )
+            )
+            self.out.extend(map(_MAKE, zip(starts, head, strict=False)))
+        self._open_unit(number + lines - 1 - units[last].count("\n"), units[last])
         return True
+
+    def _open_unit(self, number: int, unit: str) -> None:
+        """Keep a run's last entry open: unstamped lines after the run may continue it."""
+        if "\n" in unit:
+            header, *cont = unit.split("\n")
+            self._open(number, header, None)
+            self._cont.extend(cont)
+        else:
+            self._open(number, unit, None)
 
     def _open(self, number: int, header: str, text: str | None) -> None:
         self._header = header
@@ -455,7 +477,9 @@ class _Assembler:
 
     def emit(self, line: int, header: str, cont: tuple[str, ...]) -> None:
         """Output one finished entry."""
-        self.out.append(tuple.__new__(LogEntry, (line, header, cont) if cont else (line, header)))
+        self.out.append(
+            tuple.__new__(LogEntry, (line, "\n".join((header, *cont)) if cont else header))
+        )
 
     def emit_block(self, block: LogBlock) -> None:
         self.out.append(block)
@@ -528,8 +552,13 @@ _BLOCK: Final = "block"
 
 
 def _read_handle(handle: IO[bytes], name: str, assembler: _Assembler) -> Iterator[LogItem]:
+    # The items come in one list per chunk, flattened in C: no generator
+    # step per item.
+    return chain.from_iterable(_read_lists(handle, name, assembler))
+
+
+def _read_lists(handle: IO[bytes], name: str, assembler: _Assembler) -> Iterator[list[LogItem]]:
     with handle:
-        out = assembler.out
         number = 1
         for kind, payload in _raw_lines(handle, name):
             if kind is _BLOCK:
@@ -551,12 +580,12 @@ def _read_handle(handle: IO[bytes], name: str, assembler: _Assembler) -> Iterato
                     assert isinstance(payload, str)
                     assembler.feed(number, payload, last_unterminated=kind is _LAST)
                 number += 1
-            if out:
-                yield from out
-                out.clear()
+            if assembler.out:
+                out, assembler.out = assembler.out, []
+                yield out
         assembler.flush()
         assembler.lines = number - 1
-        yield from out
+        yield assembler.out
 
 
 def _raw_lines(handle: IO[bytes], name: str) -> Iterator[tuple[str, str | LogProblem]]:

@@ -15,8 +15,8 @@ from datetime import datetime
 from operator import itemgetter
 from typing import Final
 
-from pytest_iris.log.grammar import SUMMARY_KEYS
 from pytest_iris.log.reader import LogBlock, LogProblem, _Assembler, _groups, read_log
+from pytest_iris.log.runs import ONE_LINE_KEYS, RUN_KEYS
 
 #: How many problems a summary keeps verbatim; the rest are only counted.
 KEPT_PROBLEMS = 1000
@@ -66,6 +66,8 @@ class LogSummary:
 
 
 _YEAR: Final = itemgetter(slice(6, 8))
+_STAMP: Final = itemgetter(0)
+_KEY: Final = itemgetter(1)
 
 
 def _time_key(line: str) -> tuple[str, str]:
@@ -88,20 +90,50 @@ class _Counter(_Assembler):
         self.entries = 0
         self.blocks = 0
 
-    def take_run(self, text: str, lines: list[str], number: int) -> bool:
-        if not self._dates_exist(lines, text):
+    def feed_block(self, text: str, number: int) -> int:
+        # A block whose every line is a one-line entry (most of a long log) is
+        # counted with one regex call; months start with 0 or 1, so a line
+        # that cannot be stamped is ruled out by three counts first.
+        lines = text.count("\n") + 1
+        if (
+            self._block is None
+            and text[:1] in "01"
+            and text.count("\n0") + text.count("\n1") == lines - 1
+        ):
+            pairs = ONE_LINE_KEYS.findall(f"\n{text}")
+            if len(pairs) == lines and self._take_one_line(pairs, text, number):
+                return number + lines
+        return super().feed_block(text, number)
+
+    def _take_one_line(self, pairs: list[tuple[str, str]], text: str, number: int) -> bool:
+        stamps = list(map(_STAMP, pairs))
+        if not self._dates_exist(stamps, text):
             return False
-        keys = SUMMARY_KEYS.findall(f"\n{text}")
+        self.flush()
+        self._keys.update(map(_KEY, pairs))
+        self._count_stamps(stamps)
+        self._open(number + len(pairs) - 1, text[text.rfind("\n") + 1 :], None)
+        self._counted = True
+        return True
+
+    def _count_stamps(self, stamps: list[str]) -> None:
+        """Count entries and widen the time span (``stamps``: texts that start with one)."""
+        self.entries += len(stamps)
+        years = set(map(_YEAR, stamps))
+        if len(years) == 1:  # one year: the entries sort as their stamps do
+            year = years.pop()
+            self._extremes((year, min(stamps)[:21]), (year, max(stamps)[:21]))
+        else:
+            self._extremes(min(map(_time_key, stamps)), max(map(_time_key, stamps)))
+
+    def take_run(self, text: str, units: list[str], number: int, lines: int) -> bool:
+        if not self._dates_exist(units, text):
+            return False
+        keys = RUN_KEYS.findall(f"\n{text}")
         self.flush()
         self._keys.update(keys)
-        self.entries += len(lines)
-        years = set(map(_YEAR, lines))
-        if len(years) == 1:  # one year: the lines sort as their stamps do
-            year = years.pop()
-            self._extremes((year, min(lines)[:21]), (year, max(lines)[:21]))
-        else:
-            self._extremes(min(map(_time_key, lines)), max(map(_time_key, lines)))
-        self._open(number + len(lines) - 1, lines[-1], None)
+        self._count_stamps(units)
+        self._open_unit(number + lines - 1 - units[-1].count("\n"), units[-1])
         self._counted = True
         return True
 

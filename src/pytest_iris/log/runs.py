@@ -1,0 +1,61 @@
+"""The reader's fast path: runs of ordinary entries recognised in one regex call.
+
+Most of a messages.log is ordinary entries: a stamped line, sometimes
+followed by continuation lines (the startup banner after an entry with no
+text, indented wrap lines). :data:`RUN` matches the longest run of them
+from a position, so that a whole run is checked by one C-level call and
+split into entries by another; everything else (the journaling message's
+unindented line, the WIJ recovery block, malformed or invalid lines) is
+left to the reader's line-by-line path, which knows every rule in
+:mod:`pytest_iris.log.grammar`. The patterns here accept only what that
+path would accept as the same entries, never more.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Final
+
+from pytest_iris.log.grammar import BLOCK_START, JOURNAL_MESSAGE, MAX_LINE_BYTES
+
+#: A time of day that exists (hour 24 falls to the line path, which reports it).
+_TIME: Final = r"(?:[01]\d|2[0-3]):[0-5]\d:[0-5]\d"
+_STAMP: Final = r"\d\d/\d\d/\d\d-" + _TIME + r":\d\d\d"
+#: ``(PID) SEVERITY`` and an optional ``[Category]``: no pid has a leading zero.
+_PREFIX: Final = _STAMP + r" \((?:0|[1-9]\d*)\) [0-3](?: \[[^\]\n]+\])?"
+_BLOCK: Final = re.escape(BLOCK_START)
+#: An entry with no text (the one before the startup banner) takes any
+#: unstamped line that does not start a WIJ recovery block.
+_EMPTY: Final = r"(?![^\n])(?:\n(?!\d\d/\d\d/\d\d-|" + _BLOCK + r")[^\n]*)*+"
+#: An entry with text (not ending in a space, which the line path reports,
+#: nor in the journaling message, whose unindented second line it handles)
+#: takes blank, indented or ``*``-led lines.
+_TEXT: Final = (
+    r" [^\n]*[^ \n](?<!" + re.escape(JOURNAL_MESSAGE) + r")(?![^\n])"
+    r"(?:\n(?:[ \t][^\n]*|\*(?!" + re.escape(BLOCK_START[1:]) + r")[^\n]*)?(?![^\n]))*+"
+)
+_UNIT: Final = _PREFIX + r"(?:" + _EMPTY + r"|" + _TEXT + r")"
+
+#: The longest run of ordinary entries from a position (lines joined by
+#: ``\n``, no ``\r``, no NUL: the caller rules those out first).
+RUN: Final = re.compile(_UNIT + r"(?:\n" + _UNIT + r")*+")
+
+#: Where a run's entries start: at a break before a stamp.
+ENTRY_BREAK: Final = re.compile(r"\n(?=\d\d/\d\d/\d\d-)")
+
+#: ``SEVERITY`` or ``SEVERITY [Category]`` of each entry of a run, counted by
+#: ``findall`` over ``"\n" + run``. A ``[...]`` not followed by a space or the
+#: end is text (a Caché line), as :data:`~pytest_iris.log.grammar.HEADER` reads it.
+RUN_KEYS: Final = re.compile(
+    r"\n\d\d/\d\d/\d\d-[^ \n]* \(\d+\) ([0-3](?: \[[^\]\n]+\](?![^ \n]))?)"
+)
+
+#: One valid one-line entry per match, ``(stamp, key)`` captured, over
+#: ``"\n" + lines``: when there are as many matches as lines, every line is
+#: an entry of its own and the summary needs nothing else. A line near
+#: :data:`~pytest_iris.log.grammar.MAX_LINE_BYTES` does not match (the
+#: line path reports an over-long one).
+ONE_LINE_KEYS: Final = re.compile(
+    r"\n(" + _STAMP + r") \((?:0|[1-9]\d*)\) ([0-3](?: \[[^\]\n]+\](?![^ \n]))?)"
+    r"(?: [^\n]{0," + str(MAX_LINE_BYTES - 1024) + r"}[^ \n])?(?![^\n])"
+)
