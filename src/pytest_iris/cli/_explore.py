@@ -66,9 +66,12 @@ def run_explore(args: argparse.Namespace, remediator: str, registry: Any, settin
     return 1 if done.found else 0
 
 
-def shard_config(examples: int, seed: int, remediator: str, out: Path) -> dict[str, Any]:
-    """What each shard item reads from ``PYTEST_IRIS_EXPLORE``."""
-    shards = max(1, -(-examples // SHARD_EXAMPLES))
+def shard_config(
+    examples: int, seed: int, remediator: str, out: Path, workers: int = 1
+) -> dict[str, Any]:
+    """What each shard item reads from ``PYTEST_IRIS_EXPLORE``: at least one seed range per
+    worker, each of about :data:`SHARD_EXAMPLES` examples."""
+    shards = min(examples, max(workers, -(-examples // SHARD_EXAMPLES)))
     return {
         "examples": examples,
         "shards": shards,
@@ -81,7 +84,7 @@ def shard_config(examples: int, seed: int, remediator: str, out: Path) -> dict[s
 def _spread(args: argparse.Namespace, remediator: str, out: Path) -> int:
     from pytest_iris.chaos import explore_shards
 
-    config = shard_config(args.explore, args.seed, remediator, out)
+    config = shard_config(args.explore, args.seed, remediator, out, args.workers)
     env = {**os.environ, explore_shards.ENV: json.dumps(config)}
     command = [
         sys.executable, "-m", "pytest", explore_shards.__file__, "-p", "xdist", "-n",
