@@ -11,9 +11,16 @@ from functools import cache
 from types import ModuleType
 
 
-@cache
 def http_module() -> ModuleType:
-    """``httpx2`` or ``httpx``, whichever ``openai`` imports."""
+    """``httpx2`` or ``httpx``, whichever ``openai`` imports.
+
+    Looked up on every call, never cached: the answer must be the module the
+    ``openai`` now in ``sys.modules`` uses. When openai is imported again (a
+    pytester in-process run drops the modules first imported during it), a
+    kept reference to the old ``httpx2`` makes clients of a class the new SDK
+    refuses ("Invalid http_client ... got <class 'httpx2.AsyncClient'>").
+    After the first import this is two dictionary lookups.
+    """
     from openai import _base_client
 
     module = getattr(_base_client, "httpx2", None) or getattr(_base_client, "httpx", None)

@@ -31,7 +31,7 @@ REDACTED: Final = "REDACTED"
 
 #: Header, query-parameter and JSON field names that carry credentials or sessions.
 SECRET_NAME: Final = re.compile(
-    r"(?i)(key|token|secret|passw|pwd|signature|subscription|cookie|session|auth(?!or)"
+    r"(?i)(key|token|secret|passw|pwd|signature|subscription|cookie|session|auth(?!ors?(?![a-z]))"
     r"|credential|openai-organization|openai-project)"
     r"|^(sk|sig|code|sas)$"
 )
