@@ -89,3 +89,20 @@ def test_http_needs_a_url_when_built(tmp_path: Path) -> None:
     )
     assert isinstance(built, HttpTransport)
     assert built.batch_size == 5 and built.outbox.directory == tmp_path
+
+
+def test_unknown_kind_fails_at_start_up_naming_the_registered(
+    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``transport.kind`` is any registered name: checked against the registry at start-up."""
+    pytester.makepyfile("def test_nothing():\n    pass\n")
+    monkeypatch.setenv("PYTEST_IRIS_TRANSPORT__KIND", "smtp")
+    result = pytester.runpytest_subprocess("-p", "no:cacheprovider")
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines(
+        ["*transport.kind 'smtp': unknown transport (registered: file, http;*"]
+    )
+    pytester.makeconftest(
+        "def pytest_iris_add_transports():\n    return {'smtp': lambda settings, **options: None}\n"
+    )
+    pytester.runpytest_subprocess("-p", "no:cacheprovider").assert_outcomes(passed=1)

@@ -29,6 +29,30 @@ def pytest_configure(config: pytest.Config) -> None:
         "iris_endpoint_faults(fail_next=0, status=503, latency=0, drop_next=0, down_for=0, "
         "fail_fraction=0, lose_fraction=0, seed=None): faults the iris_endpoint injects",
     )
+    _check_kind(config)
+
+
+def _check_kind(config: pytest.Config) -> None:
+    """A ``transport.kind`` no plugin registers fails at start-up, not at the first transport.
+
+    Checked only when something set a setting (else the kind is the default,
+    ``http``); the plugins seen are those loaded by now (installed ones and
+    the initial conftests), as for every other setting.
+    """
+    from pytest_iris._stash import SETTINGS_KEY
+
+    if SETTINGS_KEY not in config.stash:
+        return
+    from pytest_iris.registry import Registry
+
+    kind = config.stash[SETTINGS_KEY].transport.kind
+    transports = Registry.from_pytest(config).transports
+    if kind not in transports:
+        raise pytest.UsageError(
+            f"transport.kind {kind!r}: unknown transport (registered: "
+            f"{', '.join(sorted(transports))}; plugins add transports through the "
+            "pytest_iris_add_transports hook)"
+        )
 
 
 @pytest.fixture
