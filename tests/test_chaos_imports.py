@@ -59,7 +59,7 @@ def test_no_chaos_module_imports_a_module_that_imports_it_back() -> None:
 
 def test_delivery_paths_do_not_reach_into_the_runner() -> None:
     modules = _modules()
-    for name in ("_file", "_http", "delivery", "checks"):
+    for name in ("_file", "_http", "delivery", "paths", "checks"):
         source = modules[f"pytest_iris.chaos.{name}"].read_text(encoding="utf-8")
         assert "pytest_iris.chaos.runner" not in _imports(
             modules[f"pytest_iris.chaos.{name}"], modules
