@@ -161,6 +161,13 @@ def render_include(spec: str) -> str:
 def _imports_used(tree: ast.Module, nodes: list[ast.stmt], lines: list[str]) -> str:
     """The module's import statements cut down to the names ``nodes`` use, groups kept."""
     used = {n.id for node in nodes for n in ast.walk(node) if isinstance(n, ast.Name)}
+    used -= {  # names the definitions import themselves
+        (a.asname or a.name.split(".")[0])
+        for node in nodes
+        for n in ast.walk(node)
+        if isinstance(n, ast.Import | ast.ImportFrom)
+        for a in n.names
+    }
     out: list[str] = []
     previous_end = None
     for stmt in tree.body:

@@ -81,6 +81,29 @@ def test_included_examples_are_collected_tests(block: Block) -> None:
         )
 
 
+PY_INCLUDES = [b for b in INCLUDES if b.language == "python"]
+
+
+@pytest.mark.parametrize("block", PY_INCLUDES, ids=_ids(PY_INCLUDES))
+def test_an_included_example_stands_alone(block: Block) -> None:
+    """Pasted alone into a test file, the example has every name it uses (ruff's F rules)."""
+    import shutil
+    import subprocess
+    import sys
+
+    ruff = shutil.which("ruff", path=str(Path(sys.executable).parent)) or shutil.which("ruff")
+    assert ruff, "ruff (a dev dependency) is needed to check the examples"
+    done = subprocess.run(
+        [ruff, "check", "--isolated", "--select", "F", "--stdin-filename", "example.py", "-"],
+        input=block.text,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 0, f"{block.where}: {block.include}:\n{done.stdout}{done.stderr}"
+
+
 def test_sync_rewrites_a_stale_block_and_check_finds_it(tmp_path: Path) -> None:
     page = tmp_path / "page.md"
     spec = "tests/examples/test_howto_chaos.py::do_nothing"
