@@ -18,6 +18,8 @@ from pytest_iris.generation.sequences import sequence_names
 from pytest_iris.log.grammar import format_message
 from pytest_iris.log.reader import LogEntry, LogProblem, parse_text, read_log
 
+REAL_LOG = Path(__file__).parent / "data" / "messages_real.log"
+
 ALL = sequence_names()
 
 
@@ -110,7 +112,8 @@ def test_count_counts_physical_lines_and_placements_are_exact() -> None:
     assert lines[death.last_line - 1].startswith("   pass or writes to disk")
     end = stream.placement("shutdown")
     assert end.last_line == 500
-    assert lines[-1].endswith("Shutdown complete")
+    # the real clean shutdown's last entry (docs/sources/messages_real.log line 138)
+    assert lines[-1].endswith("Transaction rollback not required at next startup")
 
 
 def test_noise_pids_daemons_keep_theirs_jobs_come_and_go() -> None:
@@ -132,11 +135,10 @@ def test_severity_and_category_mix_resembles_the_real_corpus(big: LogStream) -> 
     entries = list(big.entries())
     info = sum(1 for e in entries if e.severity == 0) / len(entries)
     assert 0.75 < info < 0.95  # real corpus: ~85 % severity 0
-    counts: dict[str | None, int] = {}
-    for e in entries:
-        counts[e.category] = counts.get(e.category, 0) + 1
-    top = sorted(counts, key=lambda c: -counts[c])[:2]
-    assert set(top) == {"Utility.Event", "Generic.Event"}
+    # every category a generated log uses is one a real log uses
+    real = {e.category for e in read_log(REAL_LOG) if isinstance(e, LogEntry) and e.category}
+    generated = {e.category for e in entries if e.severity != BLOCK}
+    assert generated <= real, generated - real
 
 
 def test_write_messages_log_puts_the_file_under_mgr(tmp_path: Path) -> None:
@@ -233,7 +235,16 @@ VARIANTS = [
     "cpf_merge:fail=false",
     "startup:fresh=true,interoperability=true",
     "disk_space:alert=false",
-    "shard_attach:retries=0",
+    "shard_attach:licensed=false",
+    "shard_attach:node=node2",
+    "mirror:role=takeover_failed",
+    "mirror:role=trouble",
+    "shm_failure:outcome=capability",
+    "journal_switch",
+    "log_monitor:error=jrnstop",
+    "license_error:kind=invalid_key",
+    "durable_sys",
+    "durable_sys:fail=true",
 ]
 
 

@@ -133,6 +133,12 @@ class SequenceContext:
         return f"{self.root}/iris.cpf"
 
     @property
+    def version_id(self) -> str:
+        """``2023.1.0.235.1com``: the version id ``iris qlist`` and the durable %SYS lines show
+        (messages_real.log lines 49-51: ``2021.1.0.215.0com`` for 2021.1 build 215.0)."""
+        return f"{self.version}.0.{self.build}com"
+
+    @property
     def journal_directory(self) -> str:
         """The journal directory (default ``<install>/mgr/journal``), no trailing slash."""
         return (self.journal_dir or f"{self.mgr}/journal").rstrip("/")

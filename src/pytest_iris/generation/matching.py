@@ -56,9 +56,22 @@ class TemplateMatcher:
     def match(
         self, severity: int, category: str | None, text: str, continuation: tuple[str, ...] = ()
     ) -> str | None:
-        """The id of the template that writes this entry, or ``None``."""
-        whole = "\n".join((text, *continuation))
-        for template_id, pattern in self._candidates.get((int(severity), category), ()):
-            if pattern.match(whole):
-                return template_id
+        """The id of the template that writes this entry, or ``None``.
+
+        Blank lines that end an entry (a blank line before the next stamp) are not
+        its text; an entry without a category (Caché, IRIS before 2020) is tried
+        against the templates of its severity in every category, as a ``cache-2017``
+        stream writes them.
+        """
+        lines = list(continuation)
+        while lines and not lines[-1].strip():
+            lines.pop()
+        whole = "\n".join((text, *lines))
+        kinds = [(int(severity), category)]
+        if category is None:
+            kinds += [k for k in self._candidates if k[0] == int(severity) and k[1] is not None]
+        for kind in kinds:
+            for template_id, pattern in self._candidates.get(kind, ()):
+                if pattern.match(whole):
+                    return template_id
         return None

@@ -251,17 +251,14 @@ def _startup(b: Builder, *, fresh: bool = False, interoperability: bool = False)
     _start(b, fresh=fresh, interoperability=interoperability)
 
 
-@sequence("shutdown", "clean shutdown: users forced down, journal closed, write daemon stopped "
-          "(wording invented: no real shutdown text is known)")  # fmt: skip
-def _shutdown(b: Builder, *, users: int | None = None) -> None:
-    count = b.context.users if users is None else users
-    b.emit("shutdown.begin", after=0)
-    if count:
-        b.emit("shutdown.users", after=(5, 50), users=count)
-    b.emit("shutdown.journal_stop", role="journal_daemon", after=(200, 900),
-           journal=b.journal_file())  # fmt: skip
-    b.emit("shutdown.write_daemon", role="write_daemon", after=(300, 1500))
-    b.emit("shutdown.complete", after=(100, 600))
+@sequence("shutdown", "clean shutdown: the two real entries (no journal restore, no "
+          "transaction rollback at next startup); open_transactions=True: 'shutting down poorly'")  # fmt: skip
+def _shutdown(b: Builder, *, open_transactions: bool = False) -> None:
+    # messages_real.log lines 137-138: both entries in one millisecond, one pid.
+    if open_transactions:  # documented_messages.md §3
+        b.emit("shutdown.poorly", after=0)
+    b.emit("shutdown.journal_restore", after=0 if not open_transactions else (50, 900))
+    b.emit("shutdown.rollback", same=True)
 
 
 #: The WIJ recovery program's block, as messages_real.log lines 111-122 show it
@@ -282,8 +279,8 @@ WIJ_RECOVERY_BLOCK = (
 )
 
 
-@sequence("wij_recovery", "start after a crash: abnormal-shutdown line, WIJ recovery block, "
-          "journal restore, then the normal startup")  # fmt: skip
+@sequence("wij_recovery", "start after a crash: the WIJ recovery block, the abnormal-shutdown "
+          "line, then the normal startup")  # fmt: skip
 def _wij_recovery(b: Builder, *, blocks: int | None = None) -> None:
     ctx = b.context
     # Real lines 110-125: the recovery program's unstamped block comes first, then
@@ -304,8 +301,6 @@ def _wij_recovery(b: Builder, *, blocks: int | None = None) -> None:
     if ctx.plan is not None:
         _allocation(b, ctx.plan, huge_pages=ctx.huge_pages, reduced=False)
     _cpu_and_wij(b)
-    b.emit("wij.journal_restore", role="journal_daemon", after=(300, 4000),
-           journal=b.journal_file(), records=b.rng.randint(100, 250000))  # fmt: skip
     _startup_rest(b, fresh=False, interoperability=False)
 
 
@@ -364,8 +359,14 @@ def _license_limit(b: Builder, *, times: int = 3) -> None:
         )
 
 
-@sequence("mirror", "mirror role change: role='backup' (connect to primary, dejournal), "
-          "'primary', or 'failover' (arbiter lost, become primary)")  # fmt: skip
+#: The mirror sequence's roles.
+MIRROR_ROLES = ("backup", "primary", "failover", "takeover_failed", "trouble", "backup_down",
+                "inconsistent")  # fmt: skip
+
+
+@sequence("mirror", "mirror events: role='backup' (connect to primary, dejournal), 'primary', "
+          "'failover' (primary AckDaemon lost, become primary), 'takeover_failed', 'trouble', "
+          "'backup_down', 'inconsistent'")  # fmt: skip
 def _mirror(b: Builder, *, role: str = "backup") -> None:
     ctx = b.context
     primary, _backup_name = ctx.mirror_members
@@ -380,27 +381,33 @@ def _mirror(b: Builder, *, role: str = "backup") -> None:
                offset=b.rng.randint(10_000, 900_000), number=b.journal_number, journal=journal)  # fmt: skip
     elif role == "primary":
         b.emit("mirror.becoming_primary", role="mirror", after=0)
-    elif role == "failover":
-        b.emit("mirror.arbiter_lost", role="mirror", after=0)
+    elif role == "failover":  # documented_messages.md §2: the backup loses the primary
+        b.emit("mirror.ack_failed", role="mirror_client", after=0)
         b.emit("mirror.becoming_primary", role="mirror", after=(1000, 12000))
+    elif role == "takeover_failed":  # ... and cannot reach its agent
+        b.emit("mirror.ack_failed", role="mirror_client", after=0)
+        b.emit("mirror.takeover_failed", role="mirror", after=(1000, 12000))
+    elif role == "trouble":  # messages_real.log line 131
+        b.emit("mirror.permanent_trouble", role="mirror", after=0, reason="131072/0")
+    elif role == "backup_down":
+        b.emit("mirror.backup_down", role="mirror", after=0)
+    elif role == "inconsistent":  # documented_messages.md §1
+        b.emit("mirror.inconsistent", role="mirror", after=0, mirror=ctx.mirror_name)
     else:
         raise ConfigError(
-            f"sequence 'mirror': role must be backup, primary or failover, not {role!r}"
+            f"sequence 'mirror': role must be one of {', '.join(MIRROR_ROLES)}, not {role!r}"
         )
 
 
-@sequence("shard_attach", "sharding data node: attach retries to the shard master, then "
-          "ShardRole change and data-node initialization")  # fmt: skip
-def _shard_attach(b: Builder, *, retries: int = 3, node: str = "node1") -> None:
-    ctx = b.context
-    attempts = retries + 3
-    for n in range(1, retries + 1):
-        b.emit("shard.attach_failed", role="startup", after=0 if n == 1 else (5000, 5200),
-               host=ctx.shard_master, port=ctx.superserver_port, attempt=n, attempts=attempts,
-               delay=5)  # fmt: skip
-    b.emit("shard.attached", role="startup", after=(5000, 6000), host=ctx.shard_master,
-           port=ctx.superserver_port, shard_role=node)  # fmt: skip
-    b.emit("shard.role_changed", role="startup", after=(1, 3), shard_role=node)
+@sequence("shard_attach", "sharding data node start as IRIS logs it: ShardRole change, "
+          "data-node initialization, extent index, work queue daemon; licensed=False: the "
+          "sharding licence error")  # fmt: skip
+def _shard_attach(b: Builder, *, node: str = "node1", licensed: bool = True) -> None:
+    if not licensed:  # facts.md §4.4 (ICM data node without a sharding licence)
+        b.emit("shard.license_unavailable", role="startup", after=0)
+        return
+    # messages_real.log lines 68-72: same ms, +4.9 s, +60 s, +82 ms.
+    b.emit("shard.role_changed", role="startup", after=0, shard_role=node)
     b.emit("shard.init_data_node", role="startup", same=True)
     b.emit("shard.extent_rebuilt", role="extent", after=(3000, 6000))
     b.emit("shard.workqueue", role="workqueue", after=(20_000, 70_000), parent=b.pid("startup"))
@@ -408,15 +415,26 @@ def _shard_attach(b: Builder, *, retries: int = 3, node: str = "node1") -> None:
 
 
 @sequence("shm_failure", "shared memory allocation failing: outcome='standard' (huge pages -> "
-          "standard pages), 'reduced' (-> 1/8 reduction), 'abort' or 'required' (startup aborts)")  # fmt: skip
+          "standard pages), 'capability' (no CAP_IPC_LOCK -> standard pages), 'reduced' (-> 1/8 "
+          "reduction), 'abort' or 'required' (startup aborts)")  # fmt: skip
 def _shm_failure(b: Builder, *, outcome: str = "reduced", reductions: int = 1) -> None:
     ctx = b.context
     plan = ctx.effective_plan()
-    if outcome not in ("standard", "reduced", "abort", "required"):
+    if outcome not in ("standard", "capability", "reduced", "abort", "required"):
         raise ConfigError(
-            "sequence 'shm_failure': outcome must be standard, reduced, abort or required, "
-            f"not {outcome!r}"
+            "sequence 'shm_failure': outcome must be standard, capability, reduced, abort or "
+            f"required, not {outcome!r}"
         )
+    if outcome == "capability":
+        # documented_messages.md §1: a non-root instance without CAP_IPC_LOCK, in this order.
+        b.emit("shm.auto_configuring", after=0)
+        b.emit("shm.cap_ipc_lock", after=(1, 20))
+        b.emit("shm.failed_huge_pages", after=(1, 20),
+               text=failed_huge_pages_message(plan.total_mb, advice=True))  # fmt: skip
+        _allocation(b, plan, huge_pages=False, reduced=False)
+        _cpu_and_wij(b)
+        _startup_rest(b, fresh=False, interoperability=False)
+        return
     if ctx.globals_auto:
         b.emit("shm.auto_globals", after=0)
     if outcome == "required":
@@ -478,14 +496,13 @@ def _lock_table(b: Builder, *, peak: int = 97, recover: bool = True) -> None:
     if peak > 95:
         b.emit("lock.alert", role="monitor", after=(30_000, 300_000), percent=peak)
     if peak >= 99:
-        b.emit("lock.full", after=(1000, 60_000), failed=b.rng.randint(1, 400),
-               locksiz=16_777_216)  # fmt: skip
+        b.emit("lock.full", after=(1000, 60_000))
     if recover:
         b.emit("lock.ok", role="monitor", after=(60_000, 900_000), percent=b.rng.randint(40, 84))
 
 
-@sequence("disk_space", "database disk filling up: warning (<250MB), alert (<50MB), failed "
-          "expansion")  # fmt: skip
+@sequence("disk_space", "database disk filling up: warning (<250MB), alert (<50MB), then "
+          "<FILEFULL>")  # fmt: skip
 def _disk_space(b: Builder, *, database: str | None = None, alert: bool = True) -> None:
     ctx = b.context
     name = database or (ctx.databases[-1] if ctx.databases else "")
@@ -496,18 +513,17 @@ def _disk_space(b: Builder, *, database: str | None = None, alert: bool = True) 
     if alert:
         b.emit("disk.alert", role="monitor", after=(60_000, 1_800_000), directory=directory,
                free_mb=b.rng.randint(0, 49))  # fmt: skip
-        b.emit("disk.expansion_failed", role="expander", after=(1000, 120_000), directory=directory,
-               mb=b.rng.choice((16, 32, 64, 128)))  # fmt: skip
+        b.emit("lm.filefull", role="expander", after=(1000, 120_000), directory=directory)
 
 
 @sequence("journal_space", "journal directory filling up: warning, alert, and (disabled=True) "
-          "journaling stopping")  # fmt: skip
+          "the real write failure and 'Journaling will be disabled in N seconds'")  # fmt: skip
 def _journal_space(b: Builder, *, disabled: bool = False) -> None:
     b.emit("journal.warning", role="monitor", after=0, free_mb=b.rng.randint(60, 249))
     b.emit("journal.alert", role="monitor", after=(60_000, 1_800_000), free_mb=b.rng.randint(0, 49))
-    if disabled:
-        b.emit("journal.disabled", role="journal_daemon", after=(1000, 300_000),
-               journal=b.journal_file())  # fmt: skip
+    if disabled:  # documented_messages.md §3
+        b.emit("lm.journal_write_failed", role="journal_daemon", after=(1000, 300_000))
+        b.emit("lm.journal_will_disable", role="journal_daemon", after=(1, 20), seconds=60)
 
 
 @sequence("process_crash", "a user process caught a signal; the parent cleans up and halts")
@@ -516,3 +532,79 @@ def _process_crash(b: Builder, *, signal: int = 11, job_type: str = "Callin Conn
     b.emit("crash.signal", pid=pid, after=0, dead=pid, job_type=job_type,
            directory=f"{b.context.mgr}/user/", signal=signal)  # fmt: skip
     b.emit("crash.cleanup", pid=pid, after=(1, 5))
+
+
+@sequence("journal_switch", "the two-line journaling system message of a journal file switch "
+          "(messages_real.log lines 103-104)")  # fmt: skip
+def _journal_switch(b: Builder) -> None:
+    b.emit("backup.journal_switch", role="journal_daemon", after=0,
+           journal=b.journal_file(advance=True))  # fmt: skip
+
+
+#: The Log Monitor list (documented_messages.md §3) by the names log_monitor takes:
+#: the template id without its ``lm.`` prefix.
+def log_monitor_errors() -> list[str]:
+    """Names the ``log_monitor`` sequence accepts for ``error=``."""
+    return [t.id[3:] for t in load_catalog() if t.id.startswith("lm.")]
+
+
+@sequence("log_monitor", "one error of the Log Monitor's always-notify list (write daemon, "
+          "journal, WIJ, ECP, audit, write errors): error=<name>, e.g. wd_panic_mode")  # fmt: skip
+def _log_monitor(b: Builder, *, error: str = "wd_panic_mode") -> None:
+    names = log_monitor_errors()
+    if error not in names:
+        raise ConfigError(
+            f"sequence 'log_monitor': error must be one of {', '.join(names)}, not {error!r}"
+        )
+    ctx = b.context
+    name = ctx.databases[-1] if ctx.databases else "user"
+    values: dict[str, Any] = {
+        "directory": f"{ctx.mgr}/{name}/",
+        "previous": f"{ctx.mgr}/irisaudit/",
+        "sfn": b.rng.randint(1, 12),
+        "block": b.rng.randint(3, 2_000_000),
+        "code": b.rng.choice((5, 13, 28)),
+        "journal": b.journal_file(),
+        "bytes": 4_293_918_720,
+        "seconds": b.rng.choice((60, 120, 300)),
+        "wdpass": b.rng.randint(10_000, 250_000),
+        "reason": b.rng.randint(1, 9),
+    }
+    role = "write_daemon" if error.startswith("wd_") else "control"
+    b.emit(f"lm.{error}", role=role, after=0, **values)
+
+
+@sequence("license_error", "licence trouble as IRIS logs it: kind='no_key' (LMF: no valid key), "
+          "'invalid_key' (licence server refused the key), 'validate' (key must be validated)")  # fmt: skip
+def _license_error(b: Builder, *, kind: str = "no_key") -> None:
+    templates = {
+        "no_key": "license.no_key",
+        "invalid_key": "license.lmf_invalid_key",
+        "validate": "startup.license_validate",
+    }
+    if kind not in templates:
+        raise ConfigError(
+            f"sequence 'license_error': kind must be one of {', '.join(templates)}, not {kind!r}"
+        )
+    b.emit(templates[kind], role="license", after=0)
+
+
+@sequence("durable_sys", "container start with durable %SYS (messages_real.log lines 46-53): "
+          "data directory, version check, update, permissions; fail=True: the real "
+          "'Cannot create target' error (line 41)")  # fmt: skip
+def _durable_sys(b: Builder, *, fail: bool = False, data_dir: str = "/durable/iris/") -> None:
+    root = b.context.root
+    if fail:
+        b.emit("durable.move_failed", role="startup", after=0, directory=data_dir)
+        return
+    versionid = b.context.version_id
+    b.emit("durable.data_directory", role="startup", after=0, directory=data_dir)
+    b.emit("durable.qlist", role="startup", after=(2, 4), root=root)
+    b.emit("durable.same_versions", role="startup", after=(15, 20))
+    b.emit("durable.source", role="startup", after=(2, 4), root=root, versionid=versionid)
+    b.emit("durable.destination", role="startup", after=(1, 2), directory=data_dir,
+           versionid=versionid)  # fmt: skip
+    b.emit("durable.update", role="startup", after=(1, 3), root=root, directory=data_dir,
+           versionid=versionid)  # fmt: skip
+    b.emit("durable.chmod_tree", role="startup", after=(5, 9), root=root)
+    b.emit("durable.chmod_root", role="startup", after=(60, 90), root=root)
