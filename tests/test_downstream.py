@@ -199,3 +199,42 @@ def test_cpf_command_errors_are_one_line(tmp_path: Path) -> None:
         timeout=60,
     )
     assert '"event": "cpf.validated"' in verbose.stderr  # still there when asked for
+
+
+UNEXPECTED = """
+import urllib.error
+import urllib.request
+
+import pytest
+
+
+def test_wrong_body(iris_endpoint):
+    iris_endpoint.expect("POST", "/hooks", json={"sev": 2}).respond_with_json({"ok": True})
+    request = urllib.request.Request(iris_endpoint.url + "/hooks", data=b'{"sev": 3}',
+                                     headers={"Content-Type": "application/json"}, method="POST")
+    with pytest.raises(urllib.error.HTTPError):
+        urllib.request.urlopen(request, timeout=10)
+
+
+@pytest.mark.iris_endpoint_faults(fial_next=2)
+def test_fault_typo(iris_endpoint):
+    pass
+
+
+@pytest.mark.iris_cassette("missing")
+def test_missing_cassette(iris_openai_server):
+    with pytest.raises(Exception):  # no cassette, replay only: the request is refused
+        urllib.request.urlopen(iris_openai_server.base_url + "/models", timeout=10)
+"""
+
+
+def test_teardown_failures_print_once(pytester: pytest.Pytester) -> None:
+    """A fixture's failure was raised inside its except block: pytest printed it twice, chained."""
+    pytester.makepyfile(test_unexpected=UNEXPECTED)
+    result = pytester.runpytest("-p", "no:cacheprovider")
+    result.assert_outcomes(passed=2, errors=3)
+    out = result.stdout.str()
+    assert "During handling of the above exception" not in out
+    assert out.count("received requests nobody expected") == 1
+    assert out.count("iris_endpoint_faults: unknown endpoint fault(s) fial_next") == 1
+    assert out.count("missing.yaml does not exist and record mode 'none' only replays") == 1

@@ -129,10 +129,13 @@ def iris_cassette(
         path = path.with_name(name if name.endswith(".yaml") else name + ".yaml")
     with CassetteSession(path, iris_record_mode, nodeid=nodeid, capture="all") as cassette:
         yield cassette
+    problem = None
     try:
         cassette.check()
     except CassetteError as error:
-        pytest.fail(str(error), pytrace=False)
+        problem = str(error)
+    if problem:  # failed outside the except block: pytest would print the message twice, chained
+        pytest.fail(problem, pytrace=False)
 
 
 @pytest.fixture(autouse=True)

@@ -93,16 +93,22 @@ def iris_endpoint(
                 pytrace=False,
             )
         faults.update(marker.kwargs)
+    # each failure is raised outside its except block: pytest would print it twice, chained
     with MockEndpoint(**iris_endpoint_kwargs) as endpoint:
+        problem = None
         try:
             endpoint.faults.configure(**faults)
         except (ConfigError, TypeError, ValueError) as error:
-            pytest.fail(f"{request.node.nodeid}: iris_endpoint_faults: {error}", pytrace=False)
+            problem = f"{request.node.nodeid}: iris_endpoint_faults: {error}"
+        if problem:
+            pytest.fail(problem, pytrace=False)
         yield endpoint
         try:
             endpoint.check()
         except AssertionError as failure:
-            pytest.fail(str(failure), pytrace=False)
+            problem = str(failure)
+        if problem:
+            pytest.fail(problem, pytrace=False)
 
 
 @pytest.fixture
