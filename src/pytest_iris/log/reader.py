@@ -39,7 +39,7 @@ from pytest_iris.log.grammar import (
     STAMP_START,
     continuation_allowed,
 )
-from pytest_iris.log.runs import ENTRY_BREAK, RUN
+from pytest_iris.log.runs import ENTRY_BREAK, ONE_LINE, RUN
 from pytest_iris.log.severity import Severity
 from pytest_iris.log.stamps import StampCache
 
@@ -252,7 +252,7 @@ class _Assembler:
             match = run(text, pos) if self._block is None else None
             if match is not None:
                 stop = match.end()
-                number = self._run(text[pos:stop], number)
+                number = self._run(text[pos:stop], number, match.groups() == ONE_LINE)
             elif STAMP_START.match(text, pos):
                 stop = text.find("\n", pos)
                 stop = end if stop < 0 else stop
@@ -265,11 +265,18 @@ class _Assembler:
             pos = stop + 1
         return number
 
-    def _run(self, text: str, number: int) -> int:
-        """Entries :data:`RUN` matched, unless a date does not exist or a line is too long."""
-        lines = text.count("\n") + 1
-        units = ENTRY_BREAK.split(text)
-        if max(map(len, units)) > MAX_LINE_BYTES or not self.take_run(text, units, number, lines):
+    def _run(self, text: str, number: int, one_line: bool) -> int:
+        """Entries :data:`RUN` matched (no line too long), unless a date does not exist.
+
+        ``one_line``: the run has no continuation line, so each line is an entry.
+        """
+        if one_line:
+            units = text.split("\n")
+            lines = len(units)
+        else:
+            lines = text.count("\n") + 1
+            units = ENTRY_BREAK.split(text)
+        if not self.take_run(text, units, number, lines):
             for line in text.split("\n"):
                 self.feed(number, line)
                 number += 1

@@ -9,10 +9,11 @@ bare regex loop (``bench/parse.py``).
 from __future__ import annotations
 
 import os
+import re
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime
-from operator import itemgetter
+from operator import add, itemgetter
 from typing import Final
 
 from pytest_iris.log.reader import LogBlock, LogProblem, _Assembler, _groups, read_log
@@ -68,6 +69,8 @@ class LogSummary:
 _YEAR: Final = itemgetter(slice(6, 8))
 _STAMP: Final = itemgetter(0)
 _KEY: Final = itemgetter(1)
+#: A line that does not start like a month (01-12): not a stamped line.
+_NOT_MONTH: Final = re.compile(r"\n[^01]")
 
 
 def _time_key(line: str) -> tuple[str, str]:
@@ -93,13 +96,9 @@ class _Counter(_Assembler):
     def feed_block(self, text: str, number: int) -> int:
         # A block whose every line is a one-line entry (most of a long log) is
         # counted with one regex call; months start with 0 or 1, so a line
-        # that cannot be stamped is ruled out by three counts first.
-        lines = text.count("\n") + 1
-        if (
-            self._block is None
-            and text[:1] in "01"
-            and text.count("\n0") + text.count("\n1") == lines - 1
-        ):
+        # that cannot be stamped is ruled out by one quick search first.
+        if self._block is None and text[:1] in "01" and _NOT_MONTH.search(text) is None:
+            lines = text.count("\n") + 1
             pairs = ONE_LINE_KEYS.findall(f"\n{text}")
             if len(pairs) == lines and self._take_one_line(pairs, text, number):
                 return number + lines
@@ -123,19 +122,27 @@ class _Counter(_Assembler):
         if len(years) == 1:  # one year: the entries sort as their stamps do
             year = years.pop()
             self._extremes((year, min(stamps)[:21]), (year, max(stamps)[:21]))
-        else:
-            self._extremes(min(map(_time_key, stamps)), max(map(_time_key, stamps)))
+        else:  # sort on year + stamp, joined in C
+            keyed = list(map(add, map(_YEAR, stamps), stamps))
+            low, high = min(keyed), max(keyed)
+            self._extremes((low[:2], low[2:23]), (high[:2], high[2:23]))
 
-    def take_run(self, text: str, units: list[str], number: int, lines: int) -> bool:
-        if not self._dates_exist(units, text):
-            return False
-        keys = RUN_KEYS.findall(f"\n{text}")
+    def _run(self, text: str, number: int, one_line: bool) -> int:
+        # The entries' stamps and keys in one call: no entry is built.
+        pairs: list[tuple[str, str]] = RUN_KEYS.findall(f"\n{text}")
+        stamps = list(map(_STAMP, pairs))
+        if not self._dates_exist(stamps, text):
+            return super()._run(text, number, one_line)  # the line path reports the date
         self.flush()
-        self._keys.update(keys)
-        self._count_stamps(units)
-        self._open_unit(number + lines - 1 - units[-1].count("\n"), units[-1])
+        self._keys.update(map(_KEY, pairs))
+        self._count_stamps(stamps)
         self._counted = True
-        return True
+        if one_line:
+            self._open(number + len(stamps) - 1, text[text.rfind("\n") + 1 :], None)
+            return number + len(stamps)
+        last = text.rfind("\n" + stamps[-1]) + 1  # only an entry's line starts with a stamp
+        self._open_unit(number + text.count("\n", 0, last), text[last:])
+        return number + text.count("\n") + 1
 
     def emit(self, line: int, header: str, cont: tuple[str, ...]) -> None:
         if self._counted:
