@@ -307,20 +307,22 @@ class _Assembler:
         return number
 
     def _dates_exist(self, lines: list[str], text: str) -> bool:
-        # ``lines`` are the run's entries: each starts with its stamp.
+        return self._days(lines, text) is not None
+
+    def _days(self, lines: list[str], text: str) -> set[str] | None:
+        """The ``MM/DD/YY`` dates of a run's entries, or None if one does not exist.
+
+        ``lines`` are the run's entries (or their stamps), ``text`` the run.
+        """
+        first = lines[0][:8]
         # One day (the common case), counted in C: "\n" + date only starts a line.
-        if text.count("\n" + lines[0][:9]) == len(lines) - 1:
-            try:
-                self._stamps.date(lines[0][:8])
-            except ValueError:
-                return False
-            return True
+        days = {first} if text.count(f"\n{first}-") == len(lines) - 1 else set(map(_DAY, lines))
         try:
-            for day in set(map(_DAY, lines)):  # a run spans few dates
+            for day in days:  # a run spans few dates
                 self._stamps.date(day)
         except ValueError:
-            return False
-        return True
+            return None
+        return days
 
     def take_run(self, text: str, units: list[str], number: int, lines: int) -> bool:
         """Output the entries of a run (``units``: each entry's lines joined); the last stays open.

@@ -106,19 +106,20 @@ class _Counter(_Assembler):
 
     def _take_one_line(self, pairs: list[tuple[str, str]], text: str, number: int) -> bool:
         stamps = list(map(_STAMP, pairs))
-        if not self._dates_exist(stamps, text):
+        days = self._days(stamps, text)
+        if days is None:
             return False
         self.flush()
         self._keys.update(map(_KEY, pairs))
-        self._count_stamps(stamps)
+        self._count_stamps(stamps, days)
         self._open(number + len(pairs) - 1, text[text.rfind("\n") + 1 :], None)
         self._counted = True
         return True
 
-    def _count_stamps(self, stamps: list[str]) -> None:
+    def _count_stamps(self, stamps: list[str], days: set[str]) -> None:
         """Count entries and widen the time span (``stamps``: texts that start with one)."""
         self.entries += len(stamps)
-        years = set(map(_YEAR, stamps))
+        years = set(map(_YEAR, days))
         if len(years) == 1:  # one year: the entries sort as their stamps do
             year = years.pop()
             self._extremes((year, min(stamps)[:21]), (year, max(stamps)[:21]))
@@ -131,11 +132,12 @@ class _Counter(_Assembler):
         # The entries' stamps and keys in one call: no entry is built.
         pairs: list[tuple[str, str]] = RUN_KEYS.findall(f"\n{text}")
         stamps = list(map(_STAMP, pairs))
-        if not self._dates_exist(stamps, text):
+        days = self._days(stamps, text)
+        if days is None:
             return super()._run(text, number, one_line)  # the line path reports the date
         self.flush()
         self._keys.update(map(_KEY, pairs))
-        self._count_stamps(stamps)
+        self._count_stamps(stamps, days)
         self._counted = True
         if one_line:
             self._open(number + len(stamps) - 1, text[text.rfind("\n") + 1 :], None)
