@@ -238,3 +238,35 @@ def test_teardown_failures_print_once(pytester: pytest.Pytester) -> None:
     assert out.count("received requests nobody expected") == 1
     assert out.count("iris_endpoint_faults: unknown endpoint fault(s) fial_next") == 1
     assert out.count("missing.yaml does not exist and record mode 'none' only replays") == 1
+
+
+def test_output_paths_are_named_and_checked_first(tmp_path: Path) -> None:
+    """A bad --json named the hidden temporary file, and only after every scenario had run."""
+    env = {**os.environ, "PYTHONDONTWRITEBYTECODE": "1"}
+
+    def cli(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, "-m", "pytest_iris", *args],
+            capture_output=True,
+            text=True,
+            cwd=tmp_path,
+            env=env,
+            timeout=120,
+        )
+
+    (tmp_path / "out").mkdir()
+    for option in ("--json", "--report"):
+        bad = cli("chaos", "license_limit", option, "out")
+        assert (bad.returncode, bad.stdout) == (2, "")  # nothing ran
+        assert bad.stderr == f"pytest-iris chaos: {option} out: is a directory (give a file name)\n"
+    missing = cli("chaos", "license_limit", "--json", "nowhere/j.json")
+    assert (missing.returncode, missing.stdout) == (2, "")
+    assert missing.stderr.endswith("--json nowhere/j.json: directory nowhere does not exist\n")
+
+    # a "directory" that is a file: the error names the file asked for, not the temporary one
+    from pytest_iris.atomic import write_atomic
+
+    (tmp_path / "plain").write_text("")
+    with pytest.raises(NotADirectoryError) as caught:
+        write_atomic(tmp_path / "plain" / "x.log", "line\n")
+    assert caught.value.filename == str(tmp_path / "plain" / "x.log")

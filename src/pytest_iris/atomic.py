@@ -52,9 +52,12 @@ def write_atomic(
     except FileNotFoundError:
         original = None
     _remove_stale_temporaries(target)
-    fd, temporary = tempfile.mkstemp(
-        prefix=f".{target.name}.{os.getpid()}.", suffix=".tmp", dir=directory
-    )
+    try:
+        fd, temporary = tempfile.mkstemp(
+            prefix=f".{target.name}.{os.getpid()}.", suffix=".tmp", dir=directory
+        )
+    except OSError as error:
+        raise _naming(error, target) from error
     try:
         with os.fdopen(fd, "wb") as handle:
             if isinstance(data, bytes):
@@ -73,12 +76,25 @@ def write_atomic(
                 os.fchmod(handle.fileno(), NEW_FILE_MODE if mode is None else mode)
             os.fsync(handle.fileno())
         os.replace(temporary, target)
-    except BaseException:
+    except BaseException as error:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(temporary)
+        if isinstance(error, OSError) and error.filename == temporary:
+            raise _naming(error, target) from error
         raise
     fsync_directory(directory)
     return target
+
+
+def _naming(error: OSError, target: Path) -> OSError:
+    """The same error about the file the caller asked for, not our hidden temporary file.
+
+    A user who gave ``-o /proc/x.log`` or ``--json /etc`` must read that path
+    in the one-line error, not ``/proc/.x.log.1234.tmp``.
+    """
+    if error.errno is None:
+        return error
+    return OSError(error.errno, error.strerror, str(target))
 
 
 def fsync_directory(directory: Path) -> None:

@@ -100,7 +100,8 @@ def run(args: argparse.Namespace) -> int:
             for name, path in sorted(library.items()):
                 print(f"{name:32} {load_scenario(path).title}")
             return 0
-        # a bad remediator or scenario stops the run before any host is built
+        # a bad remediator, scenario or output path stops the run before any host is built
+        _check_outputs(args)
         preflight(remediator, registry, settings=settings)
         chosen = _choose(args.scenarios, library)
         scenarios = [(load_scenario(path, registry), path) for path in chosen]
@@ -115,6 +116,23 @@ def run(args: argparse.Namespace) -> int:
         if log is not None:
             log.close()
         iris_logging.configure()
+
+
+def _check_outputs(args: argparse.Namespace) -> None:
+    """``--report`` and ``--json`` are checked first: a wrong path used to fail after the run."""
+    from pytest_iris.errors import ConfigError
+
+    for option, value, makes_parents in (
+        ("--report", args.report, True),
+        ("--json", args.json, False),
+    ):
+        if not value:
+            continue
+        path = Path(value)
+        if path.is_dir():
+            raise ConfigError(f"{option} {value}: is a directory (give a file name)")
+        if not makes_parents and not path.parent.is_dir():
+            raise ConfigError(f"{option} {value}: directory {path.parent} does not exist")
 
 
 def _log_stream(args: argparse.Namespace) -> TextIO | None:
