@@ -15,7 +15,13 @@ of the same size. Pytest's temporary directories go to ``/dev/shm`` when it
 exists, so the figure is the plugin's cost rather than the disk's (a sandbox
 host is a few hundred small files).
 
+Then the property-based search (``--explore N``, 0 skips it): ``pytest-iris chaos
+--explore N`` against the reference remediator, in this process (``-n 0``) and spread
+over two pytest-xdist workers (``-n 2``), examples per second of each (same seed, same
+generated scenarios; shrinking would count as examples, and none is found).
+
     python bench/chaos.py [--runs N] [--no-suite] [--sizes 10,100,1000] [--workers 0,2,4]
+                          [--explore N]
 """
 
 from __future__ import annotations
@@ -134,14 +140,46 @@ def growth(sizes: list[int], workers: list[str]) -> None:
         print(f"{size:>9}" + "".join(f"{cell:>26}" for cell in cells), flush=True)
 
 
+def explore_rates(examples: int) -> None:
+    """Examples per second of the search at -n 0 (here) and -n 2 (pytest-xdist), same seed."""
+    from pytest_iris.chaos.explore import explore
+
+    started = time.perf_counter()
+    done = explore(examples, "rules", seed=5, registry=Registry.standalone())
+    serial = time.perf_counter() - started
+    if done.found:
+        raise SystemExit(f"the reference broke an invariant: {done.found[0].problems}")
+    with tempfile.TemporaryDirectory(prefix="iris-explore-bench-") as tmp:
+        start = time.perf_counter()
+        run = subprocess.run(
+            [sys.executable, "-m", "pytest_iris.cli", "chaos", "--explore", str(examples),
+             "-n", "2", "--seed", "5", "--out", str(Path(tmp) / "found")],
+            capture_output=True, text=True, check=False,
+        )  # fmt: skip
+        parallel = time.perf_counter() - start
+    if run.returncode != 0:
+        raise SystemExit(f"--explore -n 2 failed:\n{run.stdout[-3000:]}{run.stderr[-2000:]}")
+    print(f"\nproperty-based search, {examples} generated scenarios, reference remediator")
+    print(f"  -n 0: {serial:7.1f}s  {done.examples / serial:6.2f} examples/s")
+    print(
+        f"  -n 2: {parallel:7.1f}s  {examples / parallel:6.2f} examples/s "
+        f"({serial / parallel:.2f}x -n 0; includes pytest and worker start-up)"
+    )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--no-suite", action="store_true")
     parser.add_argument("--sizes", default="10,100,1000", help="variant counts (comma list)")
     parser.add_argument("--workers", default="0,2,4", help="-n values (comma list)")
+    parser.add_argument("--explore", type=int, default=40, help="search examples (0: skip)")
+    parser.add_argument("--only-explore", action="store_true", help="only the search section")
     args = parser.parse_args()
     iris_logging.configure(level="error")
+    if args.only_explore:
+        explore_rates(args.explore)
+        return
     registry = Registry.standalone()
     print(f"{'scenario':32} {'run (ms)':>9} {'host only (ms)':>15} {'ratio':>6}  host time")
     total = 0.0
@@ -172,6 +210,8 @@ def main() -> None:
             f"({serial / parallel:.2f}x faster than -n 0; target 1.6x)"
         )
         growth([int(s) for s in args.sizes.split(",")], args.workers.split(","))
+    if args.explore:
+        explore_rates(args.explore)
 
 
 if __name__ == "__main__":
