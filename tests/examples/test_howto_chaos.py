@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from pytest_iris.chaos.runner import run_scenario
 from pytest_iris.testing import assert_scenario_passed, assert_tool_called
 
 
@@ -40,3 +41,25 @@ def test_doing_nothing_is_caught(iris_chaos):
     journal = iris_chaos.run(do_nothing)
     assert journal.remediator.endswith(":do_nothing")
     assert "expected a tool call cpf.set status=success; made: none" in journal.failures
+
+
+def test_writing_a_remediator():
+    def remediate(message, context):
+        if message.text.startswith("LockTable"):
+            if context.memory.get("done"):
+                return None
+            context.memory["done"] = True
+            return {
+                "tool": "cpf",
+                "action": "set",
+                "dry_run": False,
+                "parameters": {"changes": {"config.locksiz": "33554432"}},
+            }
+        return None
+
+    journal = run_scenario("lock_table_full", remediator="__main__:remediate")
+    assert journal.passed, journal.failures
+    assert (
+        journal.time_to_remediate_s is not None and journal.time_to_remediate_s < 30
+    )  # host seconds
+    print("\n".join(journal.failures) or "passed")

@@ -5,8 +5,15 @@ The same two tests as the README's *The `iris` command* example.
 
 from __future__ import annotations
 
+import subprocess
+import tempfile
+from pathlib import Path
+
+import psutil
 import pytest
 
+from pytest_iris import ContainmentError
+from pytest_iris.host import Host
 from pytest_iris.log import read_log
 from pytest_iris.sandbox import SandboxHost
 
@@ -23,3 +30,56 @@ def test_force_then_start_recovers_the_wij(iris_sandbox: SandboxHost) -> None:
     assert "1 alert(s)" in iris_sandbox.run(["iris", "start", "IRIS"]).stdout
     kinds = [item.kind for item in read_log(iris_sandbox.messages_log)]
     assert "wij-recovery" in kinds and "problem" not in kinds
+
+
+GB = 1024**3
+
+
+@pytest.mark.iris_host(kernel={"kernel.shmmax": 3 * GB // 2}, user="irisowner", users=2)
+def test_globals_raised_past_shmmax(iris_sandbox):
+    host = iris_sandbox
+    control = host.pids()["control"][0]
+    assert {p.name() for p in psutil.Process(control).children()} == {"irisdb", "httpd"}
+    assert host.connections() == 2
+
+    before = host.snapshot()
+    host.run(["iris", "merge", "IRIS", "/dev/stdin"], input="[config]\nglobals=0,0,4096,0,0,0\n")
+    assert host.run(["iris", "stop", "IRIS", "quietly"]).returncode == 0
+    failed = host.run(["iris", "start", "IRIS", "quietly"])
+    assert failed.returncode == 1
+    assert failed.stdout.endswith("** Startup aborted **\n")
+
+    denied = host.run(["sysctl", "-w", "kernel.shmmax=8589934592"])
+    assert denied.stderr == 'sysctl: permission denied on key "kernel.shmmax"\n'
+    assert host.run(["sudo", "-n", "sysctl", "-w", "kernel.shmmax=8589934592"]).returncode == 0
+    assert host.run(["iris", "start", "IRIS"]).returncode == 0
+
+    change = host.snapshot() - before
+    assert change.kernel["kernel.shmmax"][1] == "8589934592"
+    assert change.cpf["config.globals"] == ("0,0,600,0,0,0", "0,0,4096,0,0,0")
+    assert any("4096MB global buffers" in line for line in change.new_log_lines)
+    assert change.connections == (2, 0)  # the users were forced off by the stop
+
+
+def test_sandbox_host():
+    with tempfile.TemporaryDirectory() as tmp, SandboxHost(Path(tmp) / "host", users=1) as host:
+        print(host.run(["iris", "qlist"]).stdout.split("^")[3])  # running, since Thu Nov 26 ...
+        print(host.iris("list").stdout)
+        try:
+            subprocess.run(["sysctl", "-n", "kernel.shmmax"])  # the real one: refused
+        except ContainmentError as exc:
+            print("caught:", exc)
+        out = host.sysctl("-w", "vm.nr_hugepages=600")  # the sandbox's, as root
+        print(out.stdout, (host.proc / "meminfo").read_text().count("HugePages_Total:     600"))
+
+
+def test_sandbox_host_2():
+    def busy(host: Host) -> bool:
+        return host.status() == "running" and host.connections() > 0
+
+
+def test_ps_sees_the_instance(iris_sandbox):
+    out = iris_sandbox.run_with_procfs(["pgrep", "-a", "irisdb"]).stdout
+    assert len(out.splitlines()) == sum(
+        1 for c, _ in iris_sandbox.processes().values() if c == "irisdb"
+    )

@@ -1,0 +1,22 @@
+"""How-to examples of docs/property_chaos.md: each one is included in that page."""
+
+from hypothesis import HealthCheck, given, settings
+
+from pytest_iris.strategies import scenarios
+from pytest_iris.testing import assert_invariants
+
+
+class MyRemediator:
+    def __call__(self, message, context):
+        return None  # your code: answer with RemediationCommands
+
+
+@settings(
+    max_examples=3,
+    deadline=None,  # 50-100 in CI; a run is a sandbox host
+    suppress_health_check=[HealthCheck.function_scoped_fixture],
+)
+@given(scenario=scenarios(max_faults=2))
+def test_my_remediator_keeps_the_invariants(iris_chaos, scenario):
+    result = iris_chaos.run(MyRemediator(), scenario)
+    assert_invariants(result)
