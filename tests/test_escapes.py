@@ -20,6 +20,7 @@ import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -182,3 +183,63 @@ def test_report_header_names_the_mode(pytester: pytest.Pytester) -> None:
     pytester.makepyfile("def test_x(): pass")
     result = pytester.runpytest_subprocess("-p", "no:randomly")
     result.stdout.fnmatch_lines(["iris sandbox containment: *"])
+
+
+@pytest.fixture
+def landlock_host(tmp_path: Path) -> Iterator[Any]:
+    """An active sandbox whose children are contained with a Landlock signal scope."""
+    from pytest_iris.sandbox import containment
+    from pytest_iris.sandbox.host import SandboxHost
+
+    if os.environ.get("PYTEST_IRIS_CONTAINMENT") == "refuse":
+        pytest.skip("containment forced to refuse mode")
+    with SandboxHost(tmp_path / "host") as host:
+        if containment.mode() != "namespaces" or not containment.signal_scope():
+            pytest.skip("needs namespaces and a Landlock signal scope (Linux 6.12+)")
+        yield host
+
+
+def test_contained_child_is_the_real_process(landlock_host: Any) -> None:
+    """Its pid, ``$$`` and a SIGTERM from ``terminate()`` are what a test sees without a sandbox."""
+    child = subprocess.Popen(
+        ["sh", "-c", "echo $$; readlink /proc/self/ns/pid /proc/self/ns/mnt; "
+         "[ -w /proc/sys/kernel/shmmax ] && echo writable || echo read-only; exec sleep 600"],
+        stdout=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    assert child.stdout is not None
+    lines = [child.stdout.readline().strip() for _ in range(4)]
+    child.terminate()
+    assert child.wait(timeout=DEADLINE_S) == -signal.SIGTERM  # not ended by a SIGKILL
+    child.stdout.close()
+    assert int(lines[0]) == child.pid
+    assert lines[1] == os.readlink("/proc/self/ns/pid")  # no PID namespace of its own
+    assert lines[2] != os.readlink("/proc/self/ns/mnt")  # a mount namespace of its own
+    assert lines[3] == "read-only"
+
+
+def test_contained_child_signals_its_own_children_only(
+    victim: int, landlock_host: Any, tmp_path: Path
+) -> None:
+    """Its own child gets a SIGTERM; a process outside it (the victim) is out of reach."""
+    script = tmp_path / "signals.sh"  # a file: the guard refuses the builtin kill in a -c
+    script.write_text(
+        f"sleep 600 & kill -TERM $! && wait $!; echo own=$?\n"
+        f"kill -0 {victim} 2>/dev/null; echo outside=$?\n"
+    )
+    done = subprocess.run(["sh", str(script)], capture_output=True, text=True,
+                          timeout=DEADLINE_S)  # fmt: skip
+    assert done.stdout.split() == ["own=143", "outside=1"], done.stderr
+    assert _alive(victim)
+
+
+def test_report_header_imports_no_containment_machinery() -> None:
+    code = (
+        "import sys\n"
+        "from pytest_iris.plugins import sandbox\n"
+        "line = sandbox.pytest_report_header(None)\n"
+        "assert line.startswith('iris sandbox containment: '), line\n"
+        "print(sorted(m for m in sys.modules if m.startswith('pytest_iris.sandbox')))\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          timeout=DEADLINE_S, check=True)  # fmt: skip
+    assert done.stdout.strip() == "['pytest_iris.sandbox', 'pytest_iris.sandbox._mode']"
