@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from pathlib import Path
 from typing import Any
 
 
@@ -31,9 +32,19 @@ def dispatch(
     except ConfigError as error:
         print(f"{name}: {error}", file=sys.stderr)
         return 2
-    # events go to stderr; a person at a shell sees warnings unless a level was configured
+    root = Path(args.root)
+    if not root.is_dir():
+        what = "does not exist" if not root.exists() else "is not a directory"
+        print(
+            f"{name}: --root {args.root}: {what} (give the host root: / for this host, "
+            "or a sandbox's root)",
+            file=sys.stderr,
+        )
+        return 2
+    # the command prints its own result and one-line errors; JSON events only when asked for
+    # (PYTEST_IRIS_TOOLS__LOG_LEVEL), never a warning event before a person's failure line
     chosen = "log_level" in settings.model_fields_set
-    iris_logging.configure(level=settings.log_level if chosen else "warning")
+    iris_logging.configure(level=settings.log_level if chosen else "error")
     if tool == "restart":
         params = {"instance": root_settings.instance, **params}
     command = RemediationCommand(

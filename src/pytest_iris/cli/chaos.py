@@ -49,7 +49,10 @@ def register(subparsers: Any) -> None:
         "--out", metavar="DIR", default="iris-chaos-found", help="where --explore writes failures"
     )
     parser.add_argument(
-        "--seed", type=int, default=0, help="--explore: the search's seed (same seed, same search)"
+        "--seed",
+        type=_seed,
+        default=0,
+        help="--explore: the search's seed (same seed, same search)",
     )
     parser.add_argument(
         "-n",
@@ -192,22 +195,23 @@ def _run_all(
 
 def _examples(text: str) -> int:
     """``--explore N``: 1..100000 examples."""
-    from pytest_iris._limits import check_number
-    from pytest_iris.errors import ConfigError
+    from pytest_iris.cli._numbers import bounded_int
 
-    try:
-        return int(check_number(int(text), "--explore", 1, 100_000, integer=True))
-    except (ValueError, ConfigError) as error:
-        raise argparse.ArgumentTypeError(
-            f"{text!r}: a whole number of examples in 1..100000 ({error})"
-        ) from None
+    return bounded_int(1, 100_000)(text)
+
+
+def _seed(text: str) -> int:
+    """``--seed``: 0..2**63-1."""
+    from pytest_iris.cli._numbers import MAX_SEED, bounded_int
+
+    return bounded_int(0, MAX_SEED)(text)
 
 
 def _workers(text: str) -> int:
     """``-n W``: 0..256 workers."""
-    if not text.isdigit() or int(text) > 256:
-        raise argparse.ArgumentTypeError(f"{text!r}: a whole number of workers in 0..256")
-    return int(text)
+    from pytest_iris.cli._numbers import bounded_int
+
+    return bounded_int(0, 256)(text)
 
 
 def _choose(wanted: list[str], library: dict[str, Path]) -> list[Path]:

@@ -23,23 +23,29 @@ def register(subparsers: Any) -> None:
     )
     actions = parser.add_subparsers(dest="cpf_action", metavar="ACTION", required=True)
 
+    from pytest_iris._limits import MAX_RAM_MB
+    from pytest_iris.cli._numbers import bounded_int
+
     def add(name: str, help_text: str) -> argparse.ArgumentParser:
         sub: argparse.ArgumentParser = actions.add_parser(name, help=help_text)
         sub.add_argument("file", metavar="FILE", help="the iris.cpf to act on")
         sub.add_argument("--json", action="store_true", help="print the ToolResult as JSON")
         sub.add_argument(
-            "--ram-mb", type=int, default=None, help="physical memory for automatic globals"
+            "--ram-mb",
+            type=bounded_int(1, MAX_RAM_MB),
+            default=None,
+            help=f"physical memory for automatic globals (1..{MAX_RAM_MB})",
         )
         sub.set_defaults(handler=run)
         return sub
 
     def retention(sub: argparse.ArgumentParser) -> None:
         sub.add_argument(
-            "--keep-backups", type=int, default=50, metavar="N",
+            "--keep-backups", type=bounded_int(1, 10_000), default=50, metavar="N",
             help="keep the N newest dated backups (1..10000, default 50)",
         )  # fmt: skip
         sub.add_argument(
-            "--backup-max-age-days", type=int, default=365, metavar="DAYS",
+            "--backup-max-age-days", type=bounded_int(0, 36_500), default=365, metavar="DAYS",
             help="remove backups older than DAYS (0..36500, default 365)",
         )  # fmt: skip
 

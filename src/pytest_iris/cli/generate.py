@@ -24,8 +24,16 @@ def register(subparsers: Any) -> None:
         "on every machine. Sequences take parameters as NAME:key=value,key=value and a "
         "position as NAME@0.5 (fraction of the log); see `pytest-iris sequences`.",
     )
-    parser.add_argument("--seed", type=int, default=0, help="seed (default 0)")
-    parser.add_argument("--count", type=int, default=1000, help="lines to write (default 1000)")
+    from pytest_iris._limits import MAX_LINES, MAX_RATE
+    from pytest_iris.cli._numbers import MAX_SEED, bounded_float, bounded_int
+
+    parser.add_argument("--seed", type=bounded_int(0, MAX_SEED), default=0, help="seed (default 0)")
+    parser.add_argument(
+        "--count",
+        type=bounded_int(0, MAX_LINES),
+        default=1000,
+        help=f"lines to write (0..{MAX_LINES}, default 1000)",
+    )
     parser.add_argument(
         "--sequence",
         action="append",
@@ -37,9 +45,15 @@ def register(subparsers: Any) -> None:
     parser.add_argument("--no-sequences", action="store_true", help="background noise only")
     parser.add_argument("--start", default=None, metavar="ISO", help="time of the first line")
     parser.add_argument(
-        "--rate", type=float, default=0.02, metavar="R", help="noise lines per second of log time"
+        "--rate",
+        type=bounded_float(0, MAX_RATE, above_low=True),
+        default=0.02,
+        metavar="R",
+        help=f"noise lines per second of log time (above 0, at most {MAX_RATE:g})",
     )
-    parser.add_argument("--jitter", type=float, default=0.8, help="0 steady .. 1 Poisson clock")
+    parser.add_argument(
+        "--jitter", type=bounded_float(0, 1), default=0.8, help="0 steady .. 1 Poisson clock"
+    )
     parser.add_argument("--install-dir", default="/usr/irissys", help="install directory in paths")
     parser.add_argument("--instance", default="IRIS", help="instance name")
     from pytest_iris.log.versions import DEFAULT_VERSION, VERSIONS

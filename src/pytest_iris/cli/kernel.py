@@ -23,6 +23,9 @@ def register(subparsers: Any) -> None:
         description=__doc__,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
+    from pytest_iris._limits import MAX_RAM_MB
+    from pytest_iris.cli._numbers import bounded_int
+
     actions = parser.add_subparsers(dest="kernel_action", metavar="ACTION", required=True)
     for name, text in (
         ("plan", "show current and proposed values, and why"),
@@ -33,7 +36,10 @@ def register(subparsers: Any) -> None:
         source = sub.add_mutually_exclusive_group()
         source.add_argument("--cpf", metavar="FILE", help="CPF inside the root to size from")
         source.add_argument(
-            "--shared-memory", type=int, metavar="MB", help="shared memory total instead of a CPF"
+            "--shared-memory",
+            type=bounded_int(1, MAX_RAM_MB),
+            metavar="MB",
+            help=f"shared memory total instead of a CPF (1..{MAX_RAM_MB})",
         )
         sub.add_argument(
             "--huge-pages",
@@ -41,8 +47,18 @@ def register(subparsers: Any) -> None:
             default=None,
             help="plan huge pages (default: when memlock requires them, or allows them and the host has a pool)",
         )
-        sub.add_argument("--instances", type=int, default=None, help="IRIS instances on the host")
-        sub.add_argument("--margin-mb", type=int, default=None, help="shmmax margin (default 16)")
+        sub.add_argument(
+            "--instances",
+            type=bounded_int(1, 1_000),  # invented bound: far beyond any real host
+            default=None,
+            help="IRIS instances on the host (1..1000)",
+        )
+        sub.add_argument(
+            "--margin-mb",
+            type=bounded_int(0, MAX_RAM_MB),
+            default=None,
+            help=f"shmmax margin (0..{MAX_RAM_MB}, default 16)",
+        )
         sub.add_argument("--json", action="store_true", help="print the ToolResult as JSON")
         if name == "apply":
             sub.add_argument("--apply", action="store_true", help="really run sysctl -w")

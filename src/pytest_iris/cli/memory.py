@@ -17,11 +17,18 @@ def register(subparsers: Any) -> None:
         description="Plan the startup allocation for [config] values (0 = automatic, as in "
         "the CPF) with the chosen version's rules, and print the lines IRIS logs about it.",
     )
-    parser.add_argument("--globals-mb", type=_count, default=0, metavar="MB")
-    parser.add_argument("--routines-mb", type=_count, default=0, metavar="MB")
-    parser.add_argument("--jrnbufs-mb", type=_count, default=0, metavar="MB")
-    parser.add_argument("--gmheap-kb", type=_count, default=0, metavar="KB")
-    parser.add_argument("--ram-mb", type=_count, default=0, metavar="MB")
+    from pytest_iris._limits import MAX_RAM_MB
+    from pytest_iris.cli._numbers import bounded_int
+
+    # each size is at most a host's RAM (64 TiB, pytest_iris._limits.MAX_RAM_MB)
+    mb = bounded_int(0, MAX_RAM_MB)
+    parser.add_argument("--globals-mb", type=mb, default=0, metavar="MB")
+    parser.add_argument("--routines-mb", type=mb, default=0, metavar="MB")
+    parser.add_argument("--jrnbufs-mb", type=mb, default=0, metavar="MB")
+    parser.add_argument(
+        "--gmheap-kb", type=bounded_int(0, MAX_RAM_MB * 1024), default=0, metavar="KB"
+    )
+    parser.add_argument("--ram-mb", type=mb, default=0, metavar="MB")
     parser.add_argument(
         "--version",
         choices=VERSIONS,
@@ -31,16 +38,6 @@ def register(subparsers: Any) -> None:
     parser.add_argument("--huge-pages", action="store_true", help="the allocation used huge pages")
     parser.add_argument("--json", action="store_true", help="one JSON object")
     parser.set_defaults(handler=run)
-
-
-def _count(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a whole number >= 0, got {text!r}") from None
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"expected a whole number >= 0, got {text!r}")
-    return value
 
 
 def run(args: argparse.Namespace) -> int:

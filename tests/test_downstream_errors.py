@@ -1,0 +1,133 @@
+"""A new user's bad input: one line naming what, where and the allowed values (issue 15).
+
+Each case is what a trial user typed; before the fix it gave a bare ``invalid int
+value``, a traceback without the test's name, exit 1, or a JSON event first.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+
+def _cli(tmp_path: Path, *args: str, **env: str) -> subprocess.CompletedProcess[str]:
+    environ = {**os.environ, "PYTHONDONTWRITEBYTECODE": "1", **env}
+    for name in list(environ):
+        if name.startswith("PYTEST_IRIS_") and name not in env:
+            environ.pop(name)
+    return subprocess.run(
+        [sys.executable, "-m", "pytest_iris", *args],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        env=environ,
+        timeout=120,
+    )
+
+
+@pytest.mark.parametrize(
+    ("args", "expected"),
+    [
+        (
+            ("generate", "--count", "abc"),
+            "argument --count: 'abc': allowed a whole number in 0..10000000",
+        ),
+        (
+            ("generate", "--count", "20000000"),
+            "argument --count: '20000000': allowed a whole number in 0..10000000",
+        ),
+        (
+            ("generate", "--rate", "0"),
+            "argument --rate: '0': allowed a number above 0, at most 1000000",
+        ),
+        (
+            ("generate", "--rate", "nan"),
+            "argument --rate: 'nan': allowed a number above 0, at most 1000000",
+        ),
+        (("generate", "--jitter", "2"), "argument --jitter: '2': allowed a number in 0..1"),
+        (
+            ("generate", "--seed", "-1"),
+            "argument --seed: '-1': allowed a whole number in 0..9223372036854775807",
+        ),
+        (
+            ("memory", "--ram-mb", "x"),
+            "argument --ram-mb: 'x': allowed a whole number in 0..67108864",
+        ),
+        (
+            ("memory", "--gmheap-kb", "-5"),
+            "argument --gmheap-kb: '-5': allowed a whole number in 0..68719476736",
+        ),
+        (
+            ("chaos", "--explore", "0"),
+            "argument --explore: '0': allowed a whole number in 1..100000",
+        ),
+        (
+            ("chaos", "--explore", "5", "-n", "many"),
+            "argument -n: 'many': allowed a whole number in 0..256",
+        ),
+        (
+            ("cpf", "show", "x.cpf", "--ram-mb", "0"),
+            "argument --ram-mb: '0': allowed a whole number in 1..",
+        ),
+        (
+            ("cpf", "rollback", "x.cpf", "--keep-backups", "0"),
+            "argument --keep-backups: '0': allowed a whole number in 1..10000",
+        ),
+        (
+            ("kernel", "plan", "--instances", "0"),
+            "argument --instances: '0': allowed a whole number in 1..1000",
+        ),
+        (
+            ("kernel", "plan", "--shared-memory", "lots"),
+            "argument --shared-memory: 'lots': allowed a whole number in 1..",
+        ),
+        (
+            ("kernel", "apply", "--margin-mb", "-1"),
+            "argument --margin-mb: '-1': allowed a whole number in 0..",
+        ),
+    ],
+)
+def test_numeric_options_name_their_range(
+    tmp_path: Path, args: tuple[str, ...], expected: str
+) -> None:
+    """``--count abc`` said ``invalid int value`` and ``--rate 0`` gave no maximum."""
+    result = _cli(tmp_path, *args)
+    assert (result.returncode, result.stdout) == (2, "")
+    assert len(result.stderr.splitlines()) == 1, result.stderr
+    assert expected in result.stderr
+    assert not list(tmp_path.iterdir())  # nothing written
+
+
+def test_kernel_root_that_does_not_exist_is_bad_input(tmp_path: Path) -> None:
+    """``kernel plan --root /nonexistent`` exited 1 with 'cannot read kernel.sem'."""
+    missing = tmp_path / "nonexistent"
+    for action in ("plan", "apply"):
+        result = _cli(tmp_path, "kernel", action, "--root", str(missing))
+        assert (result.returncode, result.stdout) == (2, "")
+        assert result.stderr == (
+            f"pytest-iris kernel {action}: --root {missing}: does not exist "
+            "(give the host root: / for this host, or a sandbox's root)\n"
+        )
+
+
+def test_restart_failure_is_one_line_without_events(tmp_path: Path) -> None:
+    """``pytest-iris restart`` printed a JSON warning event before its failure line."""
+    root = tmp_path / "host"
+    root.mkdir()
+    quiet = _cli(tmp_path, "restart", "--root", str(root), PATH="/nonexistent-bin")
+    assert quiet.returncode == 1
+    assert len(quiet.stderr.splitlines()) == 1, quiet.stderr
+    assert quiet.stderr.startswith("pytest-iris restart: failure: ")
+    asked = _cli(
+        tmp_path,
+        "restart",
+        "--root",
+        str(root),
+        PATH="/nonexistent-bin",
+        PYTEST_IRIS_TOOLS__LOG_LEVEL="warning",
+    )
+    assert '"event": "restart.' in asked.stderr  # the events are there when asked for
