@@ -34,60 +34,60 @@ def _cli(tmp_path: Path, *args: str, **env: str) -> subprocess.CompletedProcess[
     [
         (
             ("generate", "--count", "abc"),
-            "argument --count: 'abc': allowed a whole number in 0..10000000",
+            "argument --count: 'abc': a whole number in 0..10000000",
         ),
         (
             ("generate", "--count", "20000000"),
-            "argument --count: '20000000': allowed a whole number in 0..10000000",
+            "argument --count: '20000000': a whole number in 0..10000000",
         ),
         (
             ("generate", "--rate", "0"),
-            "argument --rate: '0': allowed a number above 0, at most 1000000",
+            "argument --rate: '0': a number above 0, at most 1000000",
         ),
         (
             ("generate", "--rate", "nan"),
-            "argument --rate: 'nan': allowed a number above 0, at most 1000000",
+            "argument --rate: 'nan': a number above 0, at most 1000000",
         ),
-        (("generate", "--jitter", "2"), "argument --jitter: '2': allowed a number in 0..1"),
+        (("generate", "--jitter", "2"), "argument --jitter: '2': a number in 0..1"),
         (
             ("generate", "--seed", "-1"),
-            "argument --seed: '-1': allowed a whole number in 0..9223372036854775807",
+            "argument --seed: '-1': a whole number in 0..9223372036854775807",
         ),
         (
             ("memory", "--ram-mb", "x"),
-            "argument --ram-mb: 'x': allowed a whole number in 0..67108864",
+            "argument --ram-mb: 'x': a whole number in 0..67108864",
         ),
         (
             ("memory", "--gmheap-kb", "-5"),
-            "argument --gmheap-kb: '-5': allowed a whole number in 0..68719476736",
+            "argument --gmheap-kb: '-5': a whole number in 0..68719476736",
         ),
         (
             ("chaos", "--explore", "0"),
-            "argument --explore: '0': allowed a whole number in 1..100000",
+            "argument --explore: '0': a whole number of examples in 1..100000",
         ),
         (
             ("chaos", "--explore", "5", "-n", "many"),
-            "argument -n: 'many': allowed a whole number in 0..256",
+            "argument -n: 'many': a whole number of workers in 0..256",
         ),
         (
             ("cpf", "show", "x.cpf", "--ram-mb", "0"),
-            "argument --ram-mb: '0': allowed a whole number in 1..",
+            "argument --ram-mb: '0': a whole number in 1..",
         ),
         (
             ("cpf", "rollback", "x.cpf", "--keep-backups", "0"),
-            "argument --keep-backups: '0': allowed a whole number in 1..10000",
+            "argument --keep-backups: '0': a whole number in 1..10000",
         ),
         (
             ("kernel", "plan", "--instances", "0"),
-            "argument --instances: '0': allowed a whole number in 1..1000",
+            "argument --instances: '0': a whole number in 1..1000",
         ),
         (
             ("kernel", "plan", "--shared-memory", "lots"),
-            "argument --shared-memory: 'lots': allowed a whole number in 1..",
+            "argument --shared-memory: 'lots': a whole number in 1..",
         ),
         (
             ("kernel", "apply", "--margin-mb", "-1"),
-            "argument --margin-mb: '-1': allowed a whole number in 0..",
+            "argument --margin-mb: '-1': a whole number in 0..",
         ),
     ],
 )

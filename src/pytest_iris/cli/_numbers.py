@@ -19,11 +19,13 @@ def _fmt(number: float) -> str:
     return str(int(number)) if float(number).is_integer() else f"{number:g}"
 
 
-def bounded_int(low: int, high: int) -> Callable[[str], int]:
-    """An argparse ``type`` for a whole number in ``low..high`` (both included).
+def bounded_int(low: int, high: int, unit: str = "") -> Callable[[str], int]:
+    """An argparse ``type`` for a whole number (of ``unit``) in ``low..high``, both included.
 
     argparse prefixes the message with ``argument --OPTION:``, so it names the option.
     """
+
+    of = f" of {unit}" if unit else ""
 
     def convert(text: str) -> int:
         value: int | None
@@ -33,7 +35,7 @@ def bounded_int(low: int, high: int) -> Callable[[str], int]:
             value = None
         if value is None or not low <= value <= high:
             raise argparse.ArgumentTypeError(
-                f"{text!r}: allowed a whole number in {_fmt(low)}..{_fmt(high)}"
+                f"{text!r}: a whole number{of} in {_fmt(low)}..{_fmt(high)}"
             )
         return value
 
@@ -54,7 +56,7 @@ def bounded_float(low: float, high: float, *, above_low: bool = False) -> Callab
             value = math.nan
         ok = math.isfinite(value) and (value > low if above_low else value >= low)
         if not ok or value > high:
-            raise argparse.ArgumentTypeError(f"{text!r}: allowed {allowed}")
+            raise argparse.ArgumentTypeError(f"{text!r}: {allowed}")
         return value
 
     return convert

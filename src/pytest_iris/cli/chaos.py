@@ -197,7 +197,7 @@ def _examples(text: str) -> int:
     """``--explore N``: 1..100000 examples."""
     from pytest_iris.cli._numbers import bounded_int
 
-    return bounded_int(1, 100_000)(text)
+    return bounded_int(1, 100_000, "examples")(text)
 
 
 def _seed(text: str) -> int:
@@ -211,7 +211,7 @@ def _workers(text: str) -> int:
     """``-n W``: 0..256 workers."""
     from pytest_iris.cli._numbers import bounded_int
 
-    return bounded_int(0, 256)(text)
+    return bounded_int(0, 256, "workers")(text)
 
 
 def _choose(wanted: list[str], library: dict[str, Path]) -> list[Path]:
