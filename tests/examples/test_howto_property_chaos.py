@@ -2,13 +2,13 @@
 
 from hypothesis import HealthCheck, given, settings
 
+from pytest_iris.chaos.rules import RuleBasedRemediator
 from pytest_iris.strategies import scenarios
 from pytest_iris.testing import assert_invariants
 
 
-class MyRemediator:
-    def __call__(self, message, context):
-        return None  # your code: answer with RemediationCommands
+class MyRemediator(RuleBasedRemediator):
+    """Your remediator here (this one is the reference rules, which keep every invariant)."""
 
 
 @settings(
