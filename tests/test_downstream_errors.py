@@ -131,3 +131,65 @@ def test_restart_failure_is_one_line_without_events(tmp_path: Path) -> None:
         PYTEST_IRIS_TOOLS__LOG_LEVEL="warning",
     )
     assert '"event": "restart.' in asked.stderr  # the events are there when asked for
+
+
+IRIS_LOG_TYPOS = """
+import pytest
+
+@pytest.mark.iris_log(cuont=10)
+def test_typo(iris_log): pass
+
+@pytest.mark.iris_log(live={"rat": 5})
+def test_live_typo(iris_live_log): pass
+
+@pytest.mark.iris_log(live=[("rate", 5)])
+def test_live_not_dict(iris_live_log): pass
+
+@pytest.mark.iris_log(count="lots")
+def test_count(iris_log): pass
+
+@pytest.mark.iris_log("startp")
+def test_sequence(iris_log): pass
+
+@pytest.mark.iris_log("lock_table:peak=lots")
+def test_param(iris_log): pass
+
+@pytest.mark.iris_log(start="yesterday")
+def test_start(iris_live_log): pass
+
+@pytest.mark.iris_log(rate=0)
+def test_rate(iris_log): pass
+
+@pytest.mark.iris_log("startup", seed=7, count=60, live={"rate": 5000})
+def test_documented_keywords_work(iris_log): assert iris_log.path.exists()
+"""
+
+
+def test_iris_log_marker_errors_name_the_test(pytester: pytest.Pytester) -> None:
+    """``iris_log(cuont=...)`` was a ConfigError traceback naming neither test nor marker, and
+    listing internal names (catalog, context, registry) but not seed and live."""
+    pytester.makepyfile(test_user=IRIS_LOG_TYPOS)
+    result = pytester.runpytest("-p", "no:cacheprovider")
+    result.assert_outcomes(passed=1, errors=8)
+    out = result.stdout.str()
+    prefix = "test_user.py::{}: @pytest.mark.iris_log: "
+    for test, message in (
+        (
+            "test_typo",
+            "unknown keyword 'cuont'; allowed: alerts, count, install_dir, instance, jitter, "
+            "live, rate, seed, sequences, start, structured, version; did you mean count?",
+        ),
+        ("test_live_typo", "live: unknown option 'rat'; allowed: rate, rotate_every, "),
+        ("test_live_not_dict", "live=[('rate', 5)]: must be a dict of writer options (rate, "),
+        ("test_count", "count='lots': must be an integer in 0..10000000"),
+        ("test_sequence", "unknown log sequence 'startp'; available: startup, "),
+        ("test_param", "sequence 'lock_table': peak='lots': must be an integer in 0..1000000"),
+        ("test_start", "start 'yesterday' is not an ISO 8601 time"),
+        ("test_rate", "rate=0: allowed a number above 0, at most 1000000"),
+    ):
+        assert prefix.format(test) + message in out, test
+    for internal in ("catalog", "context", "registry"):
+        assert "allowed: alerts, count, install_dir, instance, jitter, live, rate, seed" in out
+        assert f", {internal}," not in out
+    assert "partial_pause; did you mean rate?" in out
+    assert "Traceback" not in out and "ConfigError" not in out

@@ -56,17 +56,22 @@ def check_text(value: str, what: str) -> str:
     return value
 
 
+def _plain(number: float) -> str:
+    """``10000000``, not ``1e+07``: a bound as a person would type it."""
+    return str(int(number)) if float(number).is_integer() else f"{number:g}"
+
+
 def check_number(
     value: Any, what: str, low: float, high: float, *, integer: bool = False
 ) -> float | int:
     """``value`` as a finite number within ``low..high``; else a ConfigError saying so."""
     kind = "an integer" if integer else "a number"
     if isinstance(value, bool) or not isinstance(value, int | float):
-        raise ConfigError(f"{what}={value!r}: must be {kind} in {low:g}..{high:g}")
+        raise ConfigError(f"{what}={value!r}: must be {kind} in {_plain(low)}..{_plain(high)}")
     if isinstance(value, float) and (not math.isfinite(value) or (integer and value % 1)):
-        raise ConfigError(f"{what}={value!r}: must be {kind} in {low:g}..{high:g}")
+        raise ConfigError(f"{what}={value!r}: must be {kind} in {_plain(low)}..{_plain(high)}")
     if not low <= value <= high:
-        raise ConfigError(f"{what}={value!r}: allowed {low:g}..{high:g}")
+        raise ConfigError(f"{what}={value!r}: allowed {_plain(low)}..{_plain(high)}")
     return int(value) if integer else value
 
 

@@ -9,6 +9,7 @@ machine and any xdist worker.
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -53,14 +54,109 @@ def pytest_report_header(config: pytest.Config) -> str:
     return f"iris-seed: {seed} (replay generated logs with --iris-seed={seed})"
 
 
+#: the marker's public keywords (README, docs/logs.md); internal LogStream ones stay out
+MARKER_KEYWORDS = (
+    "alerts",
+    "count",
+    "install_dir",
+    "instance",
+    "jitter",
+    "live",
+    "rate",
+    "seed",
+    "sequences",
+    "start",
+    "structured",
+    "version",
+)
+
+
+def _bad_marker(request: pytest.FixtureRequest, message: str) -> None:
+    """Fail setup in one line naming the test and the marker (no traceback: it is the user's)."""
+    pytest.fail(f"{request.node.nodeid}: @pytest.mark.iris_log: {message}", pytrace=False)
+
+
+def _nearest(name: str, allowed: Any) -> str:
+    import difflib
+
+    close = difflib.get_close_matches(name, list(allowed), n=1)
+    return f"; did you mean {close[0]}?" if close else ""
+
+
 def _marker_options(request: pytest.FixtureRequest) -> dict[str, Any]:
+    """The marker's keywords, checked here at setup: unknown names and bad values fail the test."""
     marker = request.node.get_closest_marker("iris_log")
     if marker is None:
         return {}
     options = dict(marker.kwargs)
     if marker.args:
         options["sequences"] = marker.args
+    for name in options:
+        if name not in MARKER_KEYWORDS:
+            _bad_marker(
+                request,
+                f"unknown keyword {name!r}; allowed: {', '.join(MARKER_KEYWORDS)}"
+                + _nearest(name, MARKER_KEYWORDS),
+            )
+    _check_values(request, options)
     return options
+
+
+def _check_values(request: pytest.FixtureRequest, options: dict[str, Any]) -> None:
+    """Numbers in their documented ranges (pytest_iris._limits), ``live`` a dict of writer options."""
+    from pytest_iris._limits import MAX_LINES, MAX_RATE, check_number
+    from pytest_iris.errors import ConfigError
+
+    bounds = {
+        "count": (0, MAX_LINES, True),
+        "seed": (0, 2**63 - 1, True),
+        "rate": (0, MAX_RATE, False),
+        "jitter": (0, 1, False),
+    }
+    try:
+        for name, (low, high, integer) in bounds.items():
+            if name in options:
+                check_number(options[name], name, low, high, integer=integer)
+        if options.get("rate") == 0:
+            raise ConfigError(f"rate=0: allowed a number above 0, at most {int(MAX_RATE)}")
+        for name in ("alerts", "structured"):
+            if name in options and not isinstance(options[name], bool):
+                raise ConfigError(f"{name}={options[name]!r}: must be True or False")
+        live = options.get("live")
+        if live is not None:
+            from pytest_iris.generation.live import OPTIONS, check_options
+
+            if not isinstance(live, dict):
+                raise ConfigError(
+                    f"live={live!r}: must be a dict of writer options ({', '.join(OPTIONS)})"
+                )
+            for name in live:
+                if name not in OPTIONS:
+                    raise ConfigError(
+                        f"live: unknown option {name!r}; allowed: {', '.join(OPTIONS)}"
+                        + _nearest(name, OPTIONS)
+                    )
+            check_options(live)
+        return
+    except ConfigError as error:
+        problem = str(error).removeprefix("LiveLogWriter: ")
+    _bad_marker(request, problem)  # outside the except: no chained traceback
+
+
+@contextlib.contextmanager
+def _user_errors(request: pytest.FixtureRequest) -> Iterator[None]:
+    """A ConfigError while building the log (unknown sequence, bad start ...) is the user's:
+    one line with the test's name, not a traceback."""
+    from pytest_iris.errors import ConfigError
+
+    try:
+        yield
+        return
+    except ConfigError as error:
+        problem = str(error)
+    where = "@pytest.mark.iris_log" if request.node.get_closest_marker("iris_log") else ""
+    where = where or f"{request.fixturename} settings"
+    pytest.fail(f"{request.node.nodeid}: {where}: {problem}", pytrace=False)
 
 
 @pytest.fixture
@@ -127,7 +223,8 @@ def iris_log(
     }
     options.pop("live", None)
     seed = options.pop("seed", iris_seed)
-    return LogFactory(tmp_path, seed)(seed=seed, root=tmp_path / "iris", **options)
+    with _user_errors(request):
+        return LogFactory(tmp_path, seed)(seed=seed, root=tmp_path / "iris", **options)
 
 
 @pytest.fixture
@@ -157,8 +254,10 @@ def iris_live_log(
     root = tmp_path / "iris-live"
     options.setdefault("count", 100_000)
     options.setdefault("sequences", ())
-    if "start" in options:
-        options["start"] = parse_start(options["start"])
-    stream = LogStream(seed, **options)
-    with LiveLogWriter(messages_log_path(root, stream.context.profile), stream, **live) as writer:
+    with _user_errors(request):
+        if "start" in options:
+            options["start"] = parse_start(options["start"])
+        stream = LogStream(seed, **options)
+        writer = LiveLogWriter(messages_log_path(root, stream.context.profile), stream, **live)
+    with writer:
         yield writer
