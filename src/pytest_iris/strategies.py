@@ -316,7 +316,7 @@ def scenarios(
     The scenario carries the tags ``generated`` and ``invariants`` (its file,
     when written, also checks the invariants as a test item).
     """
-    from pytest_iris.chaos.explore import INVARIANTS_TAG
+    from pytest_iris.chaos.scenario_yaml import INVARIANTS_TAG
 
     host_strategy = hosts if hosts is not None else _host(8)
     return st.builds(

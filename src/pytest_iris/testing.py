@@ -315,7 +315,7 @@ class InvariantViolation(AssertionError):
 
 def invariant_report(problems: list[str], result: Any) -> str:
     """The problems, then the scenario as YAML to save as ``iris_chaos_<name>.yaml``."""
-    from pytest_iris.chaos.explore import INVARIANTS_TAG, scenario_yaml
+    from pytest_iris.chaos.scenario_yaml import INVARIANTS_TAG, scenario_yaml
 
     scenario = result.scenario
     if INVARIANTS_TAG not in scenario.tags:

@@ -25,11 +25,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
 
-import yaml
-
 from pytest_iris.chaos.journal import Journal
 from pytest_iris.chaos.remediator import Remediator
 from pytest_iris.chaos.runner import ScenarioRunner
+from pytest_iris.chaos.scenario_yaml import INVARIANTS_TAG, scenario_yaml
 from pytest_iris.chaos.schema import Scenario
 from pytest_iris.models import IRISMessage, RemediationCommand, ToolResult
 from pytest_iris.registry import Registry
@@ -38,8 +37,6 @@ if TYPE_CHECKING:
     from pytest_iris.host import Host
     from pytest_iris.settings import IrisSettings
 
-#: the tag a scenario file carries when its test item must also keep the invariants
-INVARIANTS_TAG = "invariants"
 #: bytes of one page of ``kernel.shmall`` (x86-64 Linux)
 PAGE = 4096
 
@@ -95,15 +92,6 @@ class ChaosResult:
     def yaml(self) -> str:
         """The scenario as an ``iris_chaos_*.yaml`` file that replays it."""
         return scenario_yaml(self.scenario)
-
-
-def scenario_yaml(scenario: Scenario, comments: Sequence[str] = ()) -> str:
-    """``scenario`` as YAML that loads back into an equal :class:`Scenario`."""
-    data = scenario.model_dump(mode="json", exclude_defaults=True)
-    data.setdefault("name", scenario.name)
-    data["faults"] = [f.model_dump(mode="json", exclude_defaults=True) for f in scenario.faults]
-    head = "".join(f"# {line}\n" for text in comments for line in text.splitlines())
-    return head + yaml.safe_dump(data, sort_keys=False, default_flow_style=None, width=100)
 
 
 def _kernel(host: Host) -> dict[str, int]:
