@@ -7,12 +7,13 @@ every run, machine and xdist worker):
   directory, instance name, PIDs by role (``control``, ``write_daemon``,
   ``write_daemon_helper_1``, ``journal_daemon``, ``superserver``,
   ``web_server``, ``startup`` ...), the :class:`~pytest_iris.memory.SharedMemoryPlan`,
-  start time, seed, ``users`` (connections a shutdown closes).
+  start time, seed, ``users`` (client connections).
 * :func:`render_sequence` ``(name, context, **params) -> list[IRISMessage]`` -
   the lines a named sequence writes (``startup``, ``shutdown``,
   ``wij_recovery``, ``backup``, ``cpf_merge``, ``license_limit``, ``mirror``,
   ``shard_attach``, ``shm_failure``, ``write_daemon_death``, ``lock_table``,
-  ``disk_space``, ``journal_space``, ``process_crash``);
+  ``disk_space``, ``journal_space``, ``process_crash``, ``journal_switch``,
+  ``log_monitor``, ``license_error``, ``durable_sys``);
   :func:`sequence_names`, :func:`describe_sequences` list them. ``startup``
   writes the two ``Allocated ...`` lines only when ``context.plan`` is set.
 * :class:`LogStream` - background noise plus scheduled sequences, with a
