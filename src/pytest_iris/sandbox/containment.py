@@ -216,6 +216,7 @@ class _Holder:
 
     def __init__(self, tools: dict[str, str], key: bytes) -> None:
         self.key = key
+        self.owner = os.getpid()  # a forked copy of this process must not reap it
         argv = [tools["unshare"], "--mount", "--propagation", "private", "--", tools["sh"],
                 "-c", _setup(tools) + _HOLD, "pytest-iris-contain", "(holder)"]  # fmt: skip
         _local.probing = True  # the holder itself starts unguarded
@@ -236,6 +237,8 @@ class _Holder:
         self.ns_fd = os.open(f"/proc/{self.process.pid}/ns/mnt", os.O_RDONLY | os.O_CLOEXEC)
 
     def close(self) -> None:
+        if os.getpid() != self.owner:
+            return
         os.close(self.ns_fd)
         if self.process.stdin is not None:
             self.process.stdin.close()  # its `read` ends: it exits
@@ -258,7 +261,7 @@ def _current_holder() -> _Holder:
     global _holder
     key = _mounts_key()
     with _lock:
-        if _holder is None or _holder.key != key:
+        if _holder is None or _holder.key != key or _holder.owner != os.getpid():
             tools = _tools()
             if tools is None:
                 raise ContainmentError("containment: unshare, mount, awk or sort is missing")
