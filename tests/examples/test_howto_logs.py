@@ -43,7 +43,7 @@ def test_tailer_survives_rotation(iris_live_log):
     assert [p.name for p in iris_live_log.rotated][:2] == ["messages.log.1", "messages.log.2"]
 
 
-def test_live_logs_rotation_as_production_does_it_and_a_gro():
+def test_rotation_compression_and_the_ground_truth():
     Path("mgr").mkdir()
     stream = LogStream(7, count=1000, sequences=())
     live = LiveLogWriter("mgr/messages.log", stream, keep=2, compress=True, delaycompress=True)
@@ -57,7 +57,8 @@ def test_live_logs_rotation_as_production_does_it_and_a_gro():
         "messages.log.2.gz",
     ]
     assert Path("mgr/messages.log.1").read_text().splitlines() == live.lines[40:60]  # .1 newest
-    assert gzip.open("mgr/messages.log.2.gz", "rt").read().splitlines() == live.lines[20:40]
+    with gzip.open("mgr/messages.log.2.gz", "rt") as oldest:
+        assert oldest.read().splitlines() == live.lines[20:40]
     assert [r.index for r in live.truth.lost()] == list(range(20))  # deleted past keep=2
 
     # copytruncate: the lines written between the copy and the truncate are gone

@@ -61,21 +61,25 @@ def test_globals_raised_past_shmmax(iris_sandbox):
     assert change.connections == (2, 0)  # the users were forced off by the stop
 
 
-def test_sandbox_host():
+def test_a_sandbox_host_without_pytest():
     with tempfile.TemporaryDirectory() as tmp, SandboxHost(Path(tmp) / "host", users=1) as host:
-        print(host.run(["iris", "qlist"]).stdout.split("^")[3])  # running, since Thu Nov 26 ...
-        print(host.iris("list").stdout)
-        try:
+        assert host.run(["iris", "qlist"]).stdout.split("^")[3].startswith("running, since ")
+        assert "Configuration 'IRIS'   (default)" in host.iris("list").stdout
+        with pytest.raises(ContainmentError, match=r"run it with env=host\.env"):
             subprocess.run(["sysctl", "-n", "kernel.shmmax"])  # the real one: refused
-        except ContainmentError as exc:
-            print("caught:", exc)
         out = host.sysctl("-w", "vm.nr_hugepages=600")  # the sandbox's, as root
-        print(out.stdout, (host.proc / "meminfo").read_text().count("HugePages_Total:     600"))
+        assert out.stdout == "vm.nr_hugepages = 600\n"
+        assert "HugePages_Total:     600" in (host.proc / "meminfo").read_text()
 
 
-def test_sandbox_host_2():
-    def busy(host: Host) -> bool:
-        return host.status() == "running" and host.connections() > 0
+def busy(host: Host) -> bool:
+    return host.status() == "running" and host.connections() > 0
+
+
+@pytest.mark.iris_host(users=2)
+def test_code_written_against_the_host_protocol(iris_sandbox):
+    assert isinstance(iris_sandbox, Host)
+    assert busy(iris_sandbox)
 
 
 def test_ps_sees_the_instance(iris_sandbox):
