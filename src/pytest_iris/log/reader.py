@@ -39,7 +39,7 @@ from pytest_iris.log.grammar import (
     STAMP_START,
     continuation_allowed,
 )
-from pytest_iris.log.runs import ENTRY_BREAK, ONE_LINE, RUN
+from pytest_iris.log.runs import ENTRY_BREAK, ONE_LINE, RUN, WIJ_BLOCK
 from pytest_iris.log.severity import Severity
 from pytest_iris.log.stamps import StampCache
 
@@ -258,12 +258,40 @@ class _Assembler:
                 stop = end if stop < 0 else stop
                 self.feed(number, text[pos:stop])
                 number += 1
+            elif (block := self._wij_block(text, pos, number)) is not None:
+                pos, number = block
+                continue
             else:
                 found = NEXT_STAMP.search(text, pos)
                 stop = end if found is None else found.start()
                 number = self.feed_unstamped(text[pos:stop].split("\n"), number)
             pos = stop + 1
         return number
+
+    def _wij_block(self, text: str, pos: int, number: int) -> tuple[int, int] | None:
+        """A whole WIJ recovery block at ``pos`` (perhaps after its blank line), in one step.
+
+        Returns the next position and line number, or None to leave the lines
+        to the line path (which also handles a block it meets line by line).
+        """
+        blank = text.startswith("\n", pos)
+        at = pos + 1 if blank else pos
+        if not text.startswith(BLOCK_START, at):
+            return None
+        match = WIJ_BLOCK.match(text, at)
+        if match is None:
+            return None
+        if blank:  # the entry's last continuation line, until the block claims it
+            self.feed(number, "")
+            number += 1
+        if self._held is not None or self._block is not None:
+            return (at, number) if blank else None  # the line path takes it from ``at``
+        lines = match.group().split("\n")
+        self._start_block(number, lines[0])
+        assert self._block is not None
+        self._block.extend(lines[1:])
+        self.flush()
+        return match.end() + 1, number + len(lines)
 
     def _run(self, text: str, number: int, one_line: bool) -> int:
         """Entries :data:`RUN` matched (no line too long), unless a date does not exist.

@@ -16,7 +16,7 @@ from __future__ import annotations
 import re
 from typing import Final
 
-from pytest_iris.log.grammar import BLOCK_START, JOURNAL_MESSAGE, MAX_LINE_BYTES
+from pytest_iris.log.grammar import BLOCK_END, BLOCK_START, JOURNAL_MESSAGE, MAX_LINE_BYTES
 
 #: A time of day that exists (hour 24 falls to the line path, which reports it).
 _TIME: Final = r"(?:[01]\d|2[0-3]):[0-5]\d:[0-5]\d"
@@ -74,4 +74,13 @@ RUN_KEYS: Final = re.compile(
 ONE_LINE_KEYS: Final = re.compile(
     r"\n(" + _STAMP + ") " + _PID + r" ([0-3](?: " + _CATEGORY + r"(?![^ \n]))?)"
     r"(?: " + _REST + r"[^ \n])?(?![^\n])"
+)
+
+_END: Final = re.escape(BLOCK_END)
+#: A whole WIJ recovery block from its ``*** Recovery started at`` line to
+#: its ``Exiting with status`` line, no stamped line between (the line path
+#: ends a block there): tests/data/messages_real.log lines 112-122.
+WIJ_BLOCK: Final = re.compile(
+    _BLOCK + _REST + r"(?![^\n])(?:\n(?!\d\d/\d\d/\d\d-|" + _END + r")" + _REST + r"(?![^\n]))*+"
+    r"\n" + _END + _REST + r"(?![^\n])"
 )
