@@ -193,3 +193,62 @@ def test_iris_log_marker_errors_name_the_test(pytester: pytest.Pytester) -> None
         assert f", {internal}," not in out
     assert "partial_pause; did you mean rate?" in out
     assert "Traceback" not in out and "ConfigError" not in out
+
+
+IRIS_HOST_TYPOS = """
+import pytest
+
+@pytest.mark.iris_host(kernel={"kernel.shmmx": 1})
+def test_kernel(iris_sandbox): pass
+
+@pytest.mark.iris_host(kernel={"kernel.shmmax": "lots"})
+def test_kernel_value(iris_sandbox): pass
+
+@pytest.mark.iris_host(usres=3)
+def test_keyword(iris_sandbox): pass
+
+@pytest.mark.iris_host(memory_mb=-5)
+def test_memory(iris_sandbox): pass
+
+@pytest.mark.iris_host(sudo="yes")
+def test_sudo(iris_sandbox): pass
+
+@pytest.mark.iris_host(hugepages="many")
+def test_hugepages(iris_sandbox): pass
+
+@pytest.mark.iris_host(version="1999.1")
+def test_version(iris_sandbox): pass
+
+@pytest.mark.iris_host(start="yesterday")
+def test_start(iris_sandbox): pass
+
+@pytest.mark.iris_host(users=2, memory_mb=8192, kernel={"kernel.shmmax": 2**33})
+def test_documented_keywords_work(iris_sandbox): pass
+"""
+
+
+def test_iris_host_marker_errors_name_the_test(pytester: pytest.Pytester) -> None:
+    """``iris_host(kernel={"kernel.shmmx": 1})`` was a SandboxError traceback naming neither
+    the test nor the marker."""
+    pytester.makepyfile(test_user=IRIS_HOST_TYPOS)
+    result = pytester.runpytest("-p", "no:cacheprovider")
+    result.assert_outcomes(passed=1, errors=8)
+    out = result.stdout.str()
+    prefix = "test_user.py::{}: @pytest.mark.iris_host: "
+    for test, message in (
+        ("test_kernel", "kernel=...: unknown tunable 'kernel.shmmx'; known: fs.file-max, "),
+        (
+            "test_kernel_value",
+            "kernel=...: kernel.shmmax must be a non-negative number, not 'lots'",
+        ),
+        ("test_keyword", "unknown keyword 'usres'; allowed: cpf, cpf_text, hugepages, "),
+        ("test_memory", "memory_mb=-5: allowed a whole number in 1..67108864"),
+        ("test_sudo", "sudo=... must be 'nopasswd', 'password' or 'denied', not 'yes'"),
+        ("test_hugepages", "hugepages='many': allowed a whole number in 0.."),
+        ("test_version", "IRIS version '1999.1' is not known to the sandbox; use one of "),
+        ("test_start", "start='yesterday': must be a datetime.datetime"),
+    ):
+        assert prefix.format(test) + message in out, test
+    assert "vm.zone_reclaim_mode; did you mean kernel.shmmax?" in out
+    assert "web_users; did you mean users?" in out
+    assert "Traceback" not in out and "SandboxError" not in out

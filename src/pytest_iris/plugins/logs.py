@@ -12,7 +12,7 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NoReturn
 
 import pytest
 
@@ -71,7 +71,7 @@ MARKER_KEYWORDS = (
 )
 
 
-def _bad_marker(request: pytest.FixtureRequest, message: str) -> None:
+def _bad_marker(request: pytest.FixtureRequest, message: str) -> NoReturn:
     """Fail setup in one line naming the test and the marker (no traceback: it is the user's)."""
     pytest.fail(f"{request.node.nodeid}: @pytest.mark.iris_log: {message}", pytrace=False)
 

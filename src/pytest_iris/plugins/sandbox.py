@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NoReturn
 
 import pytest
 
@@ -65,21 +65,28 @@ def iris_host_kwargs(request: pytest.FixtureRequest) -> dict[str, Any]:
     }
 
 
+def _bad_host(request: pytest.FixtureRequest, problem: str) -> NoReturn:
+    """Fail setup in one line naming the test and the marker (no traceback: it is the user's)."""
+    pytest.fail(f"{request.node.nodeid}: @pytest.mark.iris_host: {problem}", pytrace=False)
+
+
 def host_kwargs(request: pytest.FixtureRequest) -> dict[str, Any]:
     """The SandboxHost keywords for this test: ``iris_host_kwargs``, then the markers; a node-id seed."""
+    import difflib
+
     kwargs: dict[str, Any] = dict(request.getfixturevalue("iris_host_kwargs"))
     for marker in reversed(list(request.node.iter_markers("iris_host"))):
         if marker.args:
-            raise pytest.UsageError(
-                f"{request.node.nodeid}: iris_host takes keywords only, got {marker.args!r}"
-            )
+            _bad_host(request, f"takes keywords only, got positional {marker.args!r}")
         kwargs.update(marker.kwargs)
-    unknown = set(kwargs) - _HOST_KEYS
-    if unknown:
-        raise pytest.UsageError(
-            f"{request.node.nodeid}: unknown iris_host keyword(s) {sorted(unknown)}; "
-            f"known: {sorted(_HOST_KEYS)}"
+    for name in sorted(set(kwargs) - _HOST_KEYS):
+        close = difflib.get_close_matches(name, sorted(_HOST_KEYS), n=1)
+        _bad_host(
+            request,
+            f"unknown keyword {name!r}; allowed: {', '.join(sorted(_HOST_KEYS))}"
+            + (f"; did you mean {close[0]}?" if close else ""),
         )
+    _check_shortcuts(request, kwargs)
     kernel = dict(kwargs.pop("kernel", None) or {})
     if "hugepages" in kwargs:
         kernel["vm.nr_hugepages"] = kwargs.pop("hugepages")
@@ -92,6 +99,57 @@ def host_kwargs(request: pytest.FixtureRequest) -> dict[str, Any]:
     return kwargs
 
 
+def _check_shortcuts(request: pytest.FixtureRequest, kwargs: dict[str, Any]) -> None:
+    """What SandboxHost cannot name as the user wrote it: ``hugepages``, ``kernel``, ``start``."""
+    from datetime import datetime
+
+    from pytest_iris._limits import MAX_KERNEL, MAX_RAM_MB
+
+    hugepages = kwargs.get("hugepages")
+    if "hugepages" in kwargs and (
+        isinstance(hugepages, bool) or not isinstance(hugepages, int) or hugepages < 0
+    ):
+        _bad_host(request, f"hugepages={hugepages!r}: allowed a whole number in 0..{MAX_KERNEL}")
+    for name in ("memory_mb", "total_ram_mb"):
+        value = kwargs.get(name)
+        if name in kwargs and (
+            isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= MAX_RAM_MB
+        ):
+            _bad_host(request, f"{name}={value!r}: allowed a whole number in 1..{MAX_RAM_MB}")
+    kernel = kwargs.get("kernel")
+    if kernel is not None and not isinstance(kernel, dict):
+        _bad_host(request, f"kernel={kernel!r}: must be a dict of sysctl names to values")
+    if "start" in kwargs and not isinstance(kwargs["start"], datetime):
+        _bad_host(request, f"start={kwargs['start']!r}: must be a datetime.datetime")
+
+
+def _nearest_tunable(problem: str) -> str:
+    """``unknown tunable 'kernel.shmmx'`` ... gains ``; did you mean kernel.shmmax?``."""
+    import difflib
+    import re
+
+    found = re.search(r"unknown tunable '([^']*)'; known: (.*)$", problem)
+    if not found:
+        return problem
+    close = difflib.get_close_matches(found[1], found[2].split(", "), n=1)
+    return problem + (f"; did you mean {close[0]}?" if close else "")
+
+
+def _build(request: pytest.FixtureRequest, factory: Any, root: Path) -> Any:
+    """``factory(root, **keywords)``; a keyword it refuses fails the test in one line."""
+    from pytest_iris.errors import ConfigError, SandboxError
+
+    kwargs = host_kwargs(request)
+    try:
+        return factory(root, **kwargs)
+    except (SandboxError, ConfigError, ValueError) as error:
+        # "SandboxHost(kernel=...): ..." -> "kernel=...: ...": the keyword as the marker has it
+        problem = (
+            str(error).replace("SandboxHost(", "").replace("...)", "...").replace("...})", "...}")
+        )
+    _bad_host(request, _nearest_tunable(problem))  # outside the except: no chained traceback
+
+
 @pytest.fixture
 def iris_sandbox(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[SandboxHost]:
     """A fake IRIS host (function scope): psutil reads its procfs, the guard is on.
@@ -100,7 +158,7 @@ def iris_sandbox(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[San
     """
     from pytest_iris.sandbox.host import SandboxHost
 
-    with SandboxHost(tmp_path / "iris-host", **host_kwargs(request)) as host, host.procfs():
+    with _build(request, SandboxHost, tmp_path / "iris-host") as host, host.procfs():
         yield host
 
 
@@ -112,5 +170,5 @@ def iris_live_sandbox(request: pytest.FixtureRequest, tmp_path: Path) -> Iterato
     reason = namespaces_available()
     if reason:
         pytest.skip(f"live sandbox needs Linux namespaces: {reason}")
-    with LiveSandbox(tmp_path / "iris-live", **host_kwargs(request)) as host:
+    with _build(request, LiveSandbox, tmp_path / "iris-live") as host:
         yield host

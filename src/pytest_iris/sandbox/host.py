@@ -87,7 +87,7 @@ def _check_arguments(
             part.isdigit() for part in text.split()
         ):
             raise SandboxError(
-                f"SandboxHost(kernel=...): {key} must be a non-negative number, not {value!r}"
+                f"SandboxHost(kernel=...): {key} must be a non-negative number, not {setting!r}"
             )
 
 
