@@ -313,7 +313,7 @@ def test_every_marker_is_used_in_an_example(pytestconfig: pytest.Config) -> None
 
 def test_every_option_and_ini_key_is_used_in_an_example(pytestconfig: pytest.Config) -> None:
     """An option or ini key shows up in a runnable example (a pytester run) of the manual."""
-    code = _examples("python")
+    code = _examples("python").replace("\\n", "\n")  # ini text written from a string
     names = [*_options(pytestconfig), *_ini_keys(pytestconfig)]
     missing = [n for n in names if not re.search(rf"(?<![\w-]){re.escape(n)}(?![\w-])", code)]
     assert not missing, (

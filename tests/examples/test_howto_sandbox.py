@@ -82,6 +82,14 @@ def test_code_written_against_the_host_protocol(iris_sandbox):
     assert busy(iris_sandbox)
 
 
+@pytest.mark.iris_host(users=2)
+def test_the_same_code_on_real_processes(iris_live_sandbox):
+    assert isinstance(iris_live_sandbox, Host)
+    assert busy(iris_live_sandbox)  # two real client connections to the namespace's 1972
+    iris_live_sandbox.iris("stop", "IRIS", "quietly")
+    assert not busy(iris_live_sandbox)
+
+
 def test_ps_sees_the_instance(iris_sandbox):
     out = iris_sandbox.run_with_procfs(["pgrep", "-a", "irisdb"]).stdout
     assert len(out.splitlines()) == sum(
