@@ -252,3 +252,33 @@ def test_iris_host_marker_errors_name_the_test(pytester: pytest.Pytester) -> Non
     assert "vm.zone_reclaim_mode; did you mean kernel.shmmax?" in out
     assert "web_users; did you mean users?" in out
     assert "Traceback" not in out and "SandboxError" not in out
+
+
+def test_misspelt_environment_variable_stops_the_start(
+    pytester: pytest.Pytester, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``PYTEST_IRIS_SEEED=1`` was silently ignored (nested typos were already caught)."""
+    expected = (
+        "environment variable PYTEST_IRIS_SEEED is not a pytest-iris setting; "
+        "did you mean PYTEST_IRIS_SEED? (settings: PYTEST_IRIS_SEED, PYTEST_IRIS_INSTANCE, "
+    )
+    cli = _cli(tmp_path, "chaos", "--list", PYTEST_IRIS_SEEED="1")
+    assert (cli.returncode, cli.stdout) == (2, "")
+    assert cli.stderr.startswith("pytest-iris chaos: " + expected)
+    assert len(cli.stderr.splitlines()) == 1
+    # the documented variables that are not settings pass, and so do nested settings
+    fine = _cli(
+        tmp_path,
+        "chaos",
+        "--list",
+        PYTEST_IRIS_SEED="3",
+        PYTEST_IRIS_CONTAINMENT="refuse",
+        PYTEST_IRIS_CI_TIMEOUT="60",
+        PYTEST_IRIS_TOOLS__LOG_LEVEL="error",
+    )
+    assert fine.returncode == 0, fine.stderr
+    pytester.makepyfile(test_user="def test_one(): pass")
+    monkeypatch.setenv("PYTEST_IRIS_SEEED", "1")
+    result = pytester.runpytest_subprocess("-p", "no:cacheprovider")
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    assert expected in result.stderr.str()

@@ -53,6 +53,17 @@ from pytest_iris.transport.settings import TransportSettings
 ENV_PREFIX = "PYTEST_IRIS_"
 #: Environment variable naming the YAML file when none is passed.
 ENV_FILE_VAR = "PYTEST_IRIS_CONFIG"
+#: ``PYTEST_IRIS_*`` variables that are not settings (a misspelt setting must not hide among them)
+OTHER_ENV_VARS: Mapping[str, str] = {
+    "PYTEST_IRIS_CONFIG": "the settings YAML file",
+    "PYTEST_IRIS_CONTAINMENT": "sandbox containment mode (refuse)",
+    "PYTEST_IRIS_CI_TIMEOUT": "the CI script's time limit (.ci/run)",
+    "PYTEST_IRIS_VENV": "the virtualenv ./dev and .ci/run use",
+    "PYTEST_IRIS_SANDBOX": "set by a sandbox for its own commands (its root)",
+    "PYTEST_IRIS_SANDBOX_EUID": "set by a sandbox's sudo for its own commands",
+    "PYTEST_IRIS_LIVE": "set by the live sandbox for its processes",
+    "PYTEST_IRIS_EXPLORE": "set by pytest-iris chaos --explore for its shards",
+}
 #: (YAML file, read the environment?) of the load in progress
 _sources_var: ContextVar[tuple[Path | None, bool]] = ContextVar("pytest_iris_settings_sources")
 
@@ -122,6 +133,7 @@ def load_settings(
         if not Path(path).is_file():
             raise ConfigError(f"settings file {os.fspath(path)!r} does not exist")
         _check_yaml(Path(path))
+    check_environment(os.environ)
     token = _sources_var.set((Path(path) if path is not None else None, True))
     try:
         return IrisSettings(**overrides)
@@ -139,6 +151,28 @@ def load_settings(
         raise ConfigError(f"invalid pytest-iris settings: {'; '.join(details)}") from error
     finally:
         _sources_var.reset(token)
+
+
+def check_environment(environ: Mapping[str, str]) -> None:
+    """A ``PYTEST_IRIS_*`` name that is neither a setting nor in :data:`OTHER_ENV_VARS`
+    is a typo (``PYTEST_IRIS_SEEED``): pydantic would ignore it silently, so refuse it here."""
+    import difflib
+
+    fields = [f"{ENV_PREFIX}{name.upper()}" for name in IrisSettings.model_fields]
+    known = [*fields, *OTHER_ENV_VARS]
+    for name in sorted(environ):
+        upper = name.upper()
+        if not upper.startswith(ENV_PREFIX) or upper in known:
+            continue
+        if any(upper.startswith(f"{field}__") for field in fields):
+            continue  # a nested setting: the section's own model rejects unknown keys
+        close = difflib.get_close_matches(upper, known, n=1)
+        raise ConfigError(
+            f"environment variable {name} is not a pytest-iris setting"
+            + (f"; did you mean {close[0]}?" if close else "")
+            + f" (settings: {', '.join(fields)}, with __ for a section's keys; "
+            f"others: {', '.join(n for n in OTHER_ENV_VARS if n not in fields)})"
+        )
 
 
 def _check_yaml(path: Path) -> None:
