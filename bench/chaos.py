@@ -152,7 +152,7 @@ def explore_rates(examples: int) -> None:
     with tempfile.TemporaryDirectory(prefix="iris-explore-bench-") as tmp:
         start = time.perf_counter()
         run = subprocess.run(
-            [sys.executable, "-m", "pytest_iris.cli", "chaos", "--explore", str(examples),
+            [str(Path(sys.executable).with_name("pytest-iris")), "chaos", "--explore", str(examples),
              "-n", "2", "--seed", "5", "--out", str(Path(tmp) / "found")],
             capture_output=True, text=True, check=False,
         )  # fmt: skip

@@ -14,7 +14,7 @@ class MyRemediator(RuleBasedRemediator):
 @settings(
     max_examples=3,
     deadline=None,  # 50-100 in CI; a run is a sandbox host
-    suppress_health_check=[HealthCheck.function_scoped_fixture],
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
 @given(scenario=scenarios(max_faults=2))
 def test_my_remediator_keeps_the_invariants(iris_chaos, scenario):
