@@ -62,6 +62,7 @@ from typing import Any, Final
 
 from pytest_iris.errors import ContainmentError
 from pytest_iris.sandbox._mode import MODE_ENV, MODES, describe, expected_mode
+from pytest_iris.sandbox._unwrap import unwrap
 
 __all__ = ["MODES", "MODE_ENV", "decide", "describe", "expected_mode", "install", "mode"]
 
@@ -481,11 +482,9 @@ def _sandbox_sudo_of_own(
     sandbox's ``sysctl`` must ``nsenter`` its namespaces, which a contained
     child may not: started as is.
     """
-    from pytest_iris.sandbox.guard import _unwrap
-
     if not (_in(bins, program) and os.path.basename(program) == "sudo"):
         return False
-    words = _unwrap("sudo", [os.fsdecode(a) for a in argv[1:]])
+    words = unwrap("sudo", [os.fsdecode(a) for a in argv[1:]])
     if not words:
         return False
     target = words[0] if os.sep in words[0] else shutil.which(words[0], path=path or os.defpath)

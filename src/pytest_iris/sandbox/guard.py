@@ -41,6 +41,7 @@ from typing import Any
 
 from pytest_iris.errors import ContainmentError
 from pytest_iris.host import Host
+from pytest_iris.sandbox._unwrap import unwrap as _unwrap
 
 #: programs that change the host when they run for real
 GUARDED_COMMANDS = frozenset({
@@ -279,44 +280,6 @@ def _check_argv(argv: list[str], path_var: str | None, how: str, *, in_shell: bo
         if base not in _WRAPPERS:
             return
         words = _unwrap(base, words[1:])
-
-
-def _unwrap(base: str, rest: list[str]) -> list[str]:
-    """The command a wrapper program would run (best effort)."""
-    out = list(rest)
-    if base == "sudo":
-        while out and out[0].startswith("-"):
-            opt = out.pop(0)
-            if opt in ("-u", "-g", "-C", "-D", "-h", "-p", "-r", "-t", "-U") and out:
-                out.pop(0)
-        return out
-    if base == "timeout":
-        while out and out[0].startswith("-"):
-            opt = out.pop(0)
-            if opt in ("-s", "-k", "--signal", "--kill-after") and out:
-                out.pop(0)
-        return out[1:]  # the duration
-    if base in ("su", "runuser"):
-        if "-c" in out:
-            index = out.index("-c")
-            return ["sh", "-c", *out[index + 1 : index + 2]]
-        return []
-    while out and (out[0].startswith("-") or (base == "env" and "=" in out[0])):
-        opt = out.pop(0)
-        if (
-            base in ("nice", "ionice", "chrt", "taskset", "setpriv", "flock")
-            and opt
-            in (
-                "-n",
-                "-c",
-                "-p",
-            )
-            and out
-        ):
-            out.pop(0)
-    if base in ("chrt", "taskset", "flock", "chroot") and out:
-        out.pop(0)  # priority / mask / lock file / new root
-    return out
 
 
 def _check_shell(script: str, path_var: str | None, how: str) -> None:
