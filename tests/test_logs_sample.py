@@ -1,4 +1,4 @@
-"""``log_samples/messages.log`` is what the README's documented command makes."""
+"""``log_samples/messages.log`` is what the manual's documented command (docs/logs.md) makes."""
 
 from __future__ import annotations
 
@@ -14,9 +14,10 @@ SAMPLE = REPO / "log_samples" / "messages.log"
 
 
 def _documented_command() -> list[str]:
-    readme = (REPO / "README.md").read_text(encoding="utf-8")
-    block = re.search(r"\$ (pytest-iris generate --seed 20240309 .*?)\n```", readme, re.S)
-    assert block, "the sample's command is missing from the README"
+    pages = [REPO / "README.md", *sorted((REPO / "docs").glob("*.md"))]
+    manual = "\n".join(page.read_text(encoding="utf-8") for page in pages)
+    block = re.search(r"\$ (pytest-iris generate --seed 20240309 .*?)\n```", manual, re.S)
+    assert block, "the sample's command is missing from README.md and docs/"
     return shlex.split(block.group(1).replace("\\\n", " "))[1:]
 
 
