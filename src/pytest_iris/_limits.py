@@ -3,7 +3,7 @@
 A typo (``--count 1e12``, ``times=1e9``, ``users: 5000000``) must fail in
 milliseconds with a line naming the value, where it came from and what is
 allowed, never hang, fill a disk or crash. These bounds are invented: each
-is far beyond what a real IRIS host or a sensible test needs (the README's
+is far beyond what a real IRIS host or a sensible test needs (docs/limits.md's
 "Limits" table lists them), and each is enforced where the value enters
 (CLI, sequence parameters, scenario files).
 """

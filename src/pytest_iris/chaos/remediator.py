@@ -182,7 +182,7 @@ def preflight(
 def instantiate(remediator: Any, settings: IrisSettings | None = None) -> Remediator:
     """The remediator object to run: a class is built once per run, as ``module:Class`` is.
 
-    A test may hand ``iris_chaos.run()`` the class itself, as the README's
+    A test may hand ``iris_chaos.run()`` the class itself, as docs/chaos.md's
     "function or class" promises; calling the class with each message would
     build a new object per message and fail on its constructor's signature.
     """

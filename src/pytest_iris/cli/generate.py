@@ -6,7 +6,7 @@ The committed sample ``log_samples/messages.log`` was made with::
         --sequence startup --sequence cpf_merge --sequence backup \\
         ... -o log_samples/messages.log
 
-(the exact command is in the README's log section).
+(the exact command is in docs/logs.md, Command line).
 """
 
 from __future__ import annotations
