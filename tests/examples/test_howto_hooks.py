@@ -4,7 +4,7 @@ from pytest_iris.models import IRISMessage, Severity
 from pytest_iris.registry import Registry
 
 
-def test_plugin_hooks():
+def test_a_plugin_adds_a_sequence_everywhere():
     class AcmePlugin:
         def pytest_iris_add_sequences(self):
             def overheat(context, *, celsius=95):
