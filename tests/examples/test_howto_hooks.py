@@ -23,3 +23,46 @@ def test_a_plugin_adds_a_sequence_everywhere():
     registry = Registry.standalone([AcmePlugin()])
     assert "acme_overheat" in registry.sequences and "lock_table" in registry.sequences
     assert "lock_table_full" in registry.scenario_paths
+
+
+ACME_CONFTEST = """
+from pytest_iris.models import IRISMessage, Severity
+
+
+def pytest_iris_add_sequences():
+    def overheat(context, *, celsius=95):
+        return [
+            IRISMessage(
+                timestamp=context.start,
+                pid=context.pids.get("control", 1),
+                severity=Severity.SEVERE,
+                category="Acme.Event",
+                text=f"Widget overheated at {celsius} C",
+            )
+        ]
+
+    return {"acme_overheat": overheat}
+"""
+
+
+def test_a_conftest_sequence_in_the_marker_and_a_scenario(pytester):
+    pytester.makeconftest(ACME_CONFTEST)
+    pytester.makepyfile(
+        test_acme="""
+        import pytest
+
+
+        @pytest.mark.iris_log("startup", "acme_overheat:celsius=120", count=200)
+        def test_my_tailer_sees_the_overheat(iris_log):
+            (line,) = iris_log.lines("acme_overheat")
+            assert line.endswith("2 [Acme.Event] Widget overheated at 120 C")
+        """
+    )
+    pytester.makefile(
+        ".yaml",
+        iris_chaos_acme="name: acme_overheat\n"
+        "faults: [{at: 5, sequence: acme_overheat, params: {celsius: 99}}]\n"
+        "expect: {instance: running, no_tool_calls: [{tool: restart}]}\n",
+    )
+    result = pytester.runpytest_subprocess("test_acme.py", "iris_chaos_acme.yaml", timeout=120)
+    result.assert_outcomes(passed=2)
