@@ -268,3 +268,18 @@ def test_config_fixtures_are_overridden_in_a_conftest(pytester: pytest.Pytester)
         """
     )
     pytester.runpytest_subprocess("-p", "no:cacheprovider").assert_outcomes(passed=4)
+
+
+def test_settings_load_inside_a_sandboxed_command(tmp_path: Path) -> None:
+    """A user's tool run by the sandbox (its environment) can still load settings."""
+    from pytest_iris.host import command_environment
+    from pytest_iris.settings import load_settings
+
+    env = command_environment(tmp_path)
+    with pytest.MonkeyPatch.context() as patch:
+        for name, value in env.items():
+            if name.startswith("PYTEST_IRIS_"):
+                patch.setenv(name, value)
+        assert any(name.startswith("PYTEST_IRIS_SANDBOX") for name in env)
+        settings = load_settings()
+    assert settings.sandbox == load_settings().sandbox

@@ -38,7 +38,7 @@ def command_environment(root: Path) -> dict[str, str]:
     """
     env = dict(os.environ)
     env["PATH"] = f"{root / 'bin'}:{SYSTEM_PATH}"
-    env["PYTEST_IRIS_SANDBOX"] = str(root)
+    env["PYTEST_IRIS_SANDBOX_ROOT"] = str(root)
     env.pop("PYTEST_IRIS_SANDBOX_EUID", None)
     return env
 

@@ -59,7 +59,8 @@ OTHER_ENV_VARS: Mapping[str, str] = {
     "PYTEST_IRIS_CONTAINMENT": "sandbox containment mode (refuse)",
     "PYTEST_IRIS_CI_TIMEOUT": "the CI script's time limit (.ci/run)",
     "PYTEST_IRIS_VENV": "the virtualenv ./dev and .ci/run use",
-    "PYTEST_IRIS_SANDBOX": "set by a sandbox for its own commands (its root)",
+    # not PYTEST_IRIS_SANDBOX: that name is the environment form of the sandbox settings section
+    "PYTEST_IRIS_SANDBOX_ROOT": "set by a sandbox for its own commands (its root)",
     "PYTEST_IRIS_SANDBOX_EUID": "set by a sandbox's sudo for its own commands",
     "PYTEST_IRIS_LIVE": "set by the live sandbox for its processes",
     "PYTEST_IRIS_EXPLORE": "set by pytest-iris chaos --explore for its shards",

@@ -211,7 +211,7 @@ class LiveSandbox(HostLayout):
     def env(self) -> dict[str, str]:
         env = dict(os.environ)
         env["PATH"] = f"{self.bin_dir}:/usr/local/bin:/usr/bin:/bin"
-        env["PYTEST_IRIS_SANDBOX"] = str(self.root)
+        env["PYTEST_IRIS_SANDBOX_ROOT"] = str(self.root)
         return env
 
     @property
