@@ -52,7 +52,13 @@ def main() -> None:
             run(f"{title} ({source.relative_to(ROOT)}) repeated verbatim", path, lines, args.runs)
         single = REAL.read_text().count("\n")
         # The single 10 KB file: each figure is 200 whole reads, to be measurable.
-        run(f"real corpus, the single file ({single} lines) x 200 reads", REAL, single, args.runs, 200)
+        run(
+            f"real corpus, the single file ({single} lines) x 200 reads",
+            REAL,
+            single,
+            args.runs,
+            200,
+        )
 
 
 def repeated(source: Path, path: Path, lines: int) -> int:
