@@ -116,7 +116,7 @@ def remediate(message, context):
 
 @settings(max_examples=25, deadline=None,
           suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
-@given(scenario=scenarios(max_faults=2))
+@given(scenario=scenarios(max_faults=1, within_s=60))
 def test_my_remediator_keeps_the_invariants(iris_chaos, scenario):
     with Path("seen.jsonl").open("a") as fh:
         fh.write(scenario.model_dump_json() + "\\n")
@@ -136,7 +136,8 @@ def test_given_shape_shows_yaml_and_replays_from_the_database(pytester: pytest.P
     first = pytester.runpytest_subprocess("-p", "no:cacheprovider")
     first.assert_outcomes(failed=1)
     out = first.stdout.str()
-    assert "Falsifying example" in out
+    # Hypothesis' report (it says "Falsifying example", or that shrinking took too long)
+    assert "Falsifying example" in out or "took too long to shrink" in out
     assert "remediator_never_raised: remediator raised RuntimeError" in out
     first_run = _seen(pytester)
     shrunk = first_run[-1]  # Hypothesis replays the shrunk example last, to report it
