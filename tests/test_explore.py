@@ -42,25 +42,27 @@ BUSY_HOSTS = strategies.hosts().filter(
     lambda h: h.users > 0 and 0 < int(h.kernel.get("kernel.shmmax", 0)) < 16 << 30
 )
 #: (remediator in tests/chaos_remediators.py, incidents, hosts, the invariant it breaks)
+#: the searches that take minutes on 2 cores are the slow tier (--run-slow)
+SLOW = pytest.mark.slow
 BROKEN = [
     ("raises", ALERTS, None, "remediator_never_raised"),
-    ("ForceRestart", ALERTS, None, "no_restart_with_users"),
-    ("GlobalsPastShmmax", ALERTS, BUSY_HOSTS, "cpf_within_rules"),
+    pytest.param("ForceRestart", ALERTS, None, "no_restart_with_users", marks=SLOW),
+    pytest.param("GlobalsPastShmmax", ALERTS, BUSY_HOSTS, "cpf_within_rules", marks=SLOW),
     # these two break only when incidents overlap: two faults are the fewest
-    ("GlobalsWhileRestartPending", st.sampled_from([LOCK, CACHE]), BUSY_HOSTS,
-     "cpf_within_rules"),
-    ("ForgetsSecondAlert", st.sampled_from([JOURNAL, LICENSE, WRITE_DAEMON, CONNECT]), None,
-     "steady_state_restored"),
+    pytest.param("GlobalsWhileRestartPending", st.sampled_from([LOCK, CACHE]), BUSY_HOSTS,
+     "cpf_within_rules", marks=SLOW),
+    pytest.param("ForgetsSecondAlert", st.sampled_from([JOURNAL, LICENSE, WRITE_DAEMON, CONNECT]),
+     None, "steady_state_restored", marks=SLOW),
 ]  # fmt: skip
+BROKEN_IDS = ["raises", "ForceRestart", "GlobalsPastShmmax", "GlobalsWhileRestartPending",
+              "ForgetsSecondAlert"]  # fmt: skip
 
 
 def _copy_remediators(pytester: pytest.Pytester) -> None:
     shutil.copy(HERE / "chaos_remediators.py", pytester.path / "chaos_remediators.py")
 
 
-@pytest.mark.parametrize(
-    ("name", "incidents", "hosts", "invariant"), BROKEN, ids=[b[0] for b in BROKEN]
-)
+@pytest.mark.parametrize(("name", "incidents", "hosts", "invariant"), BROKEN, ids=BROKEN_IDS)
 def test_broken_remediator_is_found_shrunk_and_replayed(
     name: str,
     incidents: st.SearchStrategy[Fault],
@@ -131,6 +133,7 @@ def _seen(pytester: pytest.Pytester) -> list[dict[str, object]]:
     return [json.loads(line) for line in lines]
 
 
+@SLOW
 def test_given_shape_shows_yaml_and_replays_from_the_database(pytester: pytest.Pytester) -> None:
     pytester.makepyfile(test_given=GIVEN_TEST)
     first = pytester.runpytest_subprocess("-p", "no:cacheprovider")
