@@ -54,7 +54,7 @@ def _tool(host: SandboxHost, *argv: str) -> str:
 
 
 def test_ps_lists_every_process_with_its_uid_and_command_line(host: SandboxHost) -> None:
-    out = _tool(host, "ps", "-eo", "pid,uid,comm,args")
+    out = _tool(host, "ps", "-ww", "-eo", "pid,uid,comm,args")
     rows = {int(r.split()[0]): r.split(None, 3)[1:] for r in out.splitlines()[1:]}
     state = host.state()
     assert set(rows) == set(state.processes)
@@ -69,7 +69,7 @@ def test_ps_shows_the_instances_daemons_under_their_users(host: SandboxHost) -> 
     # the documented daemons and jobs (commands.md §6) with the owner/irisusr split of facts.md §4.5
     from pytest_iris.sandbox._iris import DAEMONS
 
-    out = _tool(host, "ps", "-eo", "user:12,args")
+    out = _tool(host, "ps", "-ww", "-eo", "user:12,args")
     rows = [line.split(None, 1) for line in out.splitlines()[1:]]
     for _role, routine, job in DAEMONS:
         users = {user for user, args in rows if args.endswith(f" {routine}")}

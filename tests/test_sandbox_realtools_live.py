@@ -41,7 +41,10 @@ def _irisdb_count(host: LiveSandbox) -> int:
 
 
 def test_ps_lists_the_daemons_with_their_command_lines(live: LiveSandbox) -> None:
-    rows = [line.split(None, 1) for line in _tool(live, "ps", "-eo", "comm,args").splitlines()[1:]]
+    rows = [
+        line.split(None, 1)
+        for line in _tool(live, "ps", "-ww", "-eo", "comm,args").splitlines()[1:]
+    ]
     irisdb = [args for comm, args in rows if comm == "irisdb"]
     assert len(irisdb) == _irisdb_count(live)
     for _role, routine, _job in DAEMONS:

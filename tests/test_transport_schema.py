@@ -20,9 +20,9 @@ from hypothesis import strategies as st
 from pytest_iris.errors import ConfigError
 from pytest_iris.llm._jsonschema import errors as schema_errors
 from pytest_iris.log import parse_message
-from pytest_iris.models import RemediationCommand, json_schemas
+from pytest_iris.models import RemediationCommand
 from pytest_iris.transport import HttpTransport, MockEndpoint
-from pytest_iris.transport.schema import TIMESTAMP_PATTERN, openapi
+from pytest_iris.transport.schema import TIMESTAMP_PATTERN, json_schemas, openapi
 from pytest_iris.transport.settings import RetryPolicy
 
 DOC = openapi()
