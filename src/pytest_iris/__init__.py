@@ -12,30 +12,20 @@ from typing import TYPE_CHECKING
 
 from pytest_iris import _extras
 from pytest_iris._lazy import lazy_exports
+from pytest_iris.log import _EXPORTS as LOG_EXPORTS
 
 _extras.install()  # a missing optional dependency names its extra
 
 __version__ = "0.1.0"
 
-#: public name -> module that defines it
+#: public name -> module that defines it (the log package's names from its own table)
 _EXPORTS: dict[str, str] = {
-    "IRISMessage": "pytest_iris.log.model",
-    "Severity": "pytest_iris.log.model",
+    **LOG_EXPORTS,
     "RemediationCommand": "pytest_iris.models",
     "ToolResult": "pytest_iris.models",
     "ToolStatus": "pytest_iris.models",
     "Change": "pytest_iris.models",
     "json_schemas": "pytest_iris.transport.schema",
-    "format_message": "pytest_iris.log.grammar",
-    "parse_message": "pytest_iris.log.codec",
-    "LogEntry": "pytest_iris.log.reader",
-    "LogProblem": "pytest_iris.log.reader",
-    "read_log": "pytest_iris.log.reader",
-    "parse_lines": "pytest_iris.log.reader",
-    "parse_text": "pytest_iris.log.reader",
-    "iter_messages": "pytest_iris.log.reader",
-    "LogSummary": "pytest_iris.log.summary",
-    "summarize": "pytest_iris.log.summary",
     "InstanceError": "pytest_iris.errors",
     "ValidationError": "pytest_iris.errors",
     "ParseError": "pytest_iris.errors",
