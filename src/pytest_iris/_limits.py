@@ -27,10 +27,8 @@ MAX_TEXT: Final = 200
 #: sequence parameters: (lowest, highest) for each integer one; the rest 0..MAX_INT
 SEQUENCE_INT_BOUNDS: Final[Mapping[str, tuple[int, int]]] = {
     "times": (1, 1_000),  # license limit messages
-    "users": (0, 100_000),  # users forced down at shutdown
     "blocks": (0, 10_000_000),  # WIJ blocks recovered
     "freeze_seconds": (0, 86_400),  # backup freeze: at most a day
-    "retries": (0, 1_000),  # shard attach retries
     "reductions": (0, 100),  # shared memory reductions at startup
     "seconds": (0, 86_400),  # write daemon hang before it is declared dead
     "signal": (1, 64),  # Linux signal numbers
@@ -39,7 +37,6 @@ SEQUENCE_INT_BOUNDS: Final[Mapping[str, tuple[int, int]]] = {
 MAX_INT: Final = 1_000_000
 #: parameters whose default is None, by the type they take
 _NONE_TYPES: Final[Mapping[str, type]] = {
-    "users": int,
     "blocks": int,
     "freeze_seconds": int,
     "database": str,
