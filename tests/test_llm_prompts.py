@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
-from pytest_iris.generation import load_catalog, sequence_names
+from pytest_iris.generation import SequenceContext, load_catalog, render_sequence, sequence_names
 from pytest_iris.llm import prompts
 from pytest_iris.log.codec import parse_message
+from pytest_iris.sandbox.host import SandboxHost
 
 REAL_LOG = Path(__file__).parent / "data" / "messages_real.log"
 
@@ -43,3 +45,28 @@ def test_prompts_are_deterministic_and_carry_both_kinds_of_example() -> None:
     assert "Allocated 495MB shared memory" in system  # real (IRIS 2023.1)
     assert prompts.catalog_examples(item)[0] in system  # template catalog
     assert "Write 5 entries" in first[1]["content"]
+
+
+def _quoted(text: str) -> list[str]:
+    return re.findall(r"'([^']+)'", text)
+
+
+def test_shutdown_prompt_quotes_what_iris_stop_writes(tmp_path: Path) -> None:
+    """The prompt describes the real clean shutdown the sandbox's ``iris stop`` logs."""
+    with SandboxHost(tmp_path / "host", users=2) as host:
+        stopped = host.iris("stop", "IRIS", "quietly")
+    assert stopped.status == 0, stopped.stderr
+    written = [m.text for m in stopped.messages]
+    item = prompts.incident("shutdown")
+    quoted = _quoted(item.description)
+    assert quoted[:2] == written  # the entries, in iris stop's order, and nothing else
+    system = prompts.generate_messages(item, len(written))[0]["content"]
+    assert all(text in system for text in written)  # shown as examples too
+
+
+def test_shutdown_prompt_quotes_every_shutdown_template_and_its_order() -> None:
+    shutdown = {t.text for t in load_catalog() if t.id.startswith("shutdown.")}
+    quoted = _quoted(prompts.incident("shutdown").description)
+    assert set(quoted) == shutdown  # a catalog change must reach the prompt
+    poorly = render_sequence("shutdown", SequenceContext(), open_transactions=True)
+    assert [m.text for m in poorly] == [quoted[2], *quoted[:2]]  # "poorly" comes first

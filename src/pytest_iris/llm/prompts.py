@@ -42,11 +42,19 @@ INCIDENTS: Final[dict[str, Incident]] = {
             "started, databases mounted, logons enabled",
             ("Allocated", "WIJ", "Write daemon", "Mounted database", "Enabling logons"),
         ),
+        # The real clean shutdown: messages_real.log lines 137-138 (one pid, one
+        # millisecond), "shutting down poorly" from documented_messages.md §3; the same
+        # entries as generation's ``shutdown`` sequence and the sandbox's ``iris stop``.
+        # No real log shows a line per user, daemon or database at shutdown.
         Incident(
             "shutdown",
-            "an orderly shutdown of the instance: users logged off, daemons stopped, "
-            "databases dismounted, shutdown complete",
-            ("Enabling logons", "Write daemon", "Mounted database"),
+            "a clean shutdown (iris stop): IRIS writes two information entries, from one "
+            "process in the same millisecond: 'Journal restore not required at next startup' "
+            "then 'Transaction rollback not required at next startup'. Only when transactions "
+            "are still open does a severe 'System is shutting down poorly, because there are "
+            "open transactions, or ECP failed to preserve its state' come first. No entry "
+            "names the users, daemons or databases it stops",
+            ("not required at next startup", "shutting down poorly"),
         ),
         Incident(
             "wij_recovery",
