@@ -1,46 +1,50 @@
-"""Every ``python`` block of the manual runs, so the manual cannot rot.
+"""Every Python example of the manual is included from a test, so none can rot.
 
-Most examples are included from ``tests/examples/test_howto_*.py`` (checked
-by ``tests/test_docs.py`` and run as the suite's own tests). The rest, in
-README.md and every page under ``docs/``, run here: a block that defines a
-test (``def test_``) is run as a test file with the plugin loaded; any other
-block runs as a script. Both run in a fresh temporary directory with the
-repository's ``log_samples/`` beside them.
+The README promises that each example is a test of this repository
+(``tests/examples/test_howto_*.py``) pulled into the page by an include
+comment; ``tests/test_docs.py`` checks that each included block equals its
+source and that the source is such a test. This module closes the gap:
+a Python block written straight into README.md or a page under ``docs/``
+(no include comment) would be run by nobody, so it fails here, named.
 """
 
 from __future__ import annotations
 
-import shutil
-import subprocess
-import sys
+from collections.abc import Iterable
+from pathlib import Path
 
-import pytest
+from docs_support import Block, all_blocks, blocks
 
-from docs_support import ROOT, Block, all_blocks
-
-BLOCKS = [b for b in all_blocks() if b.language == "python" and b.include is None]
+#: fence languages that hold Python a reader would paste
+PYTHON = frozenset({"python", "py", "python3", "pycon"})
 
 
-@pytest.mark.parametrize("block", BLOCKS, ids=[b.where for b in BLOCKS])
-def test_python_block_runs(block: Block, pytester: pytest.Pytester) -> None:
-    shutil.copytree(ROOT / "log_samples", pytester.path / "log_samples")
-    name = block.where.replace("/", "_").replace(".", "_").replace(":", "_")
-    if "def test_" in block.text:
-        pytester.makepyfile(**{f"test_{name}": block.text})
-        result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "-q")
-        assert result.ret == 0, f"{block.where} failed:\n" + "\n".join(result.outlines)
-    else:
-        script = pytester.path / f"{name}.py"
-        script.write_text(block.text, encoding="utf-8")
-        done = subprocess.run(
-            [sys.executable, str(script)],
-            cwd=pytester.path,
-            capture_output=True,
-            text=True,
-            timeout=120,
-            check=False,
-        )
-        assert done.returncode == 0, f"{block.where} failed:\n{done.stdout}\n{done.stderr}"
+def untested_python(found: Iterable[Block]) -> list[Block]:
+    """The Python blocks that no include comment ties to a test."""
+    return [b for b in found if b.language in PYTHON and b.include is None]
+
+
+def test_every_python_example_is_included_from_a_test() -> None:
+    untested = untested_python(all_blocks())
+    assert not untested, (
+        "python blocks not included from tests/examples/test_howto_*.py (move each into "
+        "a test there, put `<!-- include: tests/examples/test_howto_<part>.py::<name> -->` "
+        "above the block and run `python tests/docs_support.py`): "
+        + ", ".join(b.where for b in untested)
+    )
+
+
+def test_an_inline_python_block_is_found(tmp_path: Path) -> None:
+    page = tmp_path / "page.md"
+    page.write_text(
+        "# probe\n\n"
+        "<!-- include: tests/examples/test_howto_chaos.py::do_nothing -->\n"
+        "```python\ndef do_nothing(): ...\n```\n\n"
+        "```py\nprint('never run')\n```\n\n"
+        "```console\n$ pytest\n```\n",
+        encoding="utf-8",
+    )
+    assert [(b.line, b.language) for b in untested_python(blocks(page))] == [(8, "py")]
 
 
 def test_the_manual_has_python_examples() -> None:
