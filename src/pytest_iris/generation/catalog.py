@@ -176,4 +176,7 @@ def load_catalog() -> Catalog:
     import yaml
 
     text = resources.files("pytest_iris.generation").joinpath("catalog.yaml").read_text("utf-8")
-    return parse_catalog(yaml.safe_load(text), "pytest_iris/generation/catalog.yaml")
+    # libyaml's loader when PyYAML has it: the same data, ~10x faster (every sandbox
+    # ``iris stop``/``start`` is a fresh process that loads the catalog)
+    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+    return parse_catalog(yaml.load(text, Loader=loader), "pytest_iris/generation/catalog.yaml")

@@ -11,10 +11,12 @@ model, so nothing is lost by skipping the model.
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from typing import NamedTuple
+from typing import TYPE_CHECKING, NamedTuple
 
 from pytest_iris.log.grammar import MILLIS3, day_prefix, format_fields, seconds_of_day
-from pytest_iris.log.model import IRISMessage, Severity
+
+if TYPE_CHECKING:  # pydantic only when a model is built (the sandbox's commands never do)
+    from pytest_iris.log.model import IRISMessage
 
 #: Millisecond clocks count from here; every messages.log year is 2000-2099.
 EPOCH = datetime(2000, 1, 1)
@@ -69,6 +71,8 @@ def format_entry(entry: Entry) -> str:
 
 def to_message(entry: Entry) -> IRISMessage:
     """The validated model of an entry."""
+    from pytest_iris.log.model import IRISMessage, Severity
+
     return IRISMessage(
         timestamp=from_ms(entry.ms),
         pid=entry.pid,

@@ -26,7 +26,6 @@ from pytest_iris.generation.builder import Builder
 from pytest_iris.generation.catalog import load_catalog
 from pytest_iris.generation.context import SequenceContext
 from pytest_iris.generation.entries import BLOCK, Entry, from_ms, to_message, to_ms
-from pytest_iris.log.model import IRISMessage
 from pytest_iris.memory import (
     SharedMemoryPlan,
     allocated_message,
@@ -37,6 +36,7 @@ from pytest_iris.memory import (
 from pytest_iris.seeds import derive_rng
 
 if TYPE_CHECKING:
+    from pytest_iris.log.model import IRISMessage
     from pytest_iris.registry import Registry
 
 SequenceFunction = Callable[..., None]

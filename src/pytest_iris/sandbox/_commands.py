@@ -170,6 +170,7 @@ def main(name: str, root: str, argv: list[str]) -> int:
     """What ``bin/<name>`` runs: act, print, return the exit status."""
     host_root = Path(root)
     env = os.environ
+    _iris.keep_messages = False  # this process prints; nobody reads the models
     try:
         if name == "sudo":
             decided = sudo_command(host_root, argv, env=env)

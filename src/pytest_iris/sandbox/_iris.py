@@ -31,6 +31,7 @@ import math
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from pytest_iris.host import Outcome
 from pytest_iris.sandbox import _cpfio, _log, _versions
@@ -39,11 +40,23 @@ from pytest_iris.sandbox._procfs import read_key
 from pytest_iris.sandbox._state import HostState, Instance, Proc
 from pytest_iris.sandbox._versions import VersionProfile
 
+if TYPE_CHECKING:
+    from pytest_iris.log.model import IRISMessage
+
 #: facts.md §6.1 (docs ALOG: ``level=SEVERE event=Utility.Event text="Previous ..."``)
 ABNORMAL_SHUTDOWN = "Previous system shutdown was abnormal, system forced down or crashed"
 
 #: How many 1/8 reductions IRIS tries before giving up. Not documented: our choice.
 MAX_REDUCTIONS = 8
+
+#: Whether start/stop return what they logged as models (``Outcome.messages``, for
+#: ``host.iris(...)`` in-process). The ``bin/iris`` process only prints and exits: its entry
+#: point turns this off, and the command never imports pydantic.
+keep_messages = True
+
+
+def _messages(lines: _log.Writer) -> list[IRISMessage]:
+    return lines.messages if keep_messages else []
 
 
 def ctime(state: HostState, epoch: float) -> str:
@@ -319,7 +332,7 @@ def start(
         lines.write(messages_log(inst), durable=durable)
         out.status = 1
         out.stdout = console.aborted(None if required else plan)
-        out.messages = lines.messages
+        out.messages = _messages(lines)
         return out
     sev = 1 if attempt else 0  # the reduced success is a warning (facts.md §5.2)
     for n, text in enumerate(allocation_lines(prof, allocated, huge_pages=bool(huge_pages))):
@@ -335,7 +348,7 @@ def start(
     _log.startup_tail(lines, inst, roles)
     lines.write(messages_log(inst), durable=durable)
     out.stdout = console.started(sum(1 for e in lines.entries if e.severity >= 2))
-    out.messages = lines.messages
+    out.messages = _messages(lines)
     return out
 
 
@@ -360,7 +373,7 @@ def stop(state: HostState, inst: Instance, *, quietly: bool = False) -> Outcome:
     inst.huge_pages = inst.shm_mb = inst.users = inst.web_users = 0
     lines.write(messages_log(inst))
     out.stdout = "" if quietly else f"Stopping InterSystems IRIS instance {inst.name}...\n"
-    out.messages = lines.messages
+    out.messages = _messages(lines)
     return out
 
 

@@ -18,6 +18,7 @@ COMMANDS = ("iris", "sysctl", "sudo", "kill")
 _TEMPLATE = """#!{python}
 # pytest-iris sandbox command: acts on the fake host at {root!r}
 import sys
+sys.dont_write_bytecode = False  # each call is a fresh process: keep the compiled modules
 from pytest_iris.sandbox._commands import main
 sys.exit(main({name!r}, {root!r}, sys.argv[1:]))
 """
