@@ -3,21 +3,11 @@
 from __future__ import annotations
 
 import json
-import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
-from pytest_iris.builtin_plugin import SCENARIO_DIR
-
-TESTS = Path(__file__).parent
-
-
-def _broken(pytester: pytest.Pytester) -> None:
-    shutil.copy(TESTS / "chaos_remediators.py", pytester.path / "chaos_remediators.py")
-
+from pytester_support import add_remediators, add_scenario, run_cli, run_user_tests
 
 BAD_PARAMS = """
 name: bad_params
@@ -54,14 +44,7 @@ def test_unknown_sequence_and_bad_parameter_stop_collection_with_file_line(
 def test_cli_reports_the_same_scenario_errors_and_exits_2(tmp_path: Path) -> None:
     path = tmp_path / "iris_chaos_bad_params.yaml"
     path.write_text(BAD_PARAMS)
-    done = subprocess.run(
-        [sys.executable, "-m", "pytest_iris", "chaos", str(path)],
-        capture_output=True,
-        text=True,
-        cwd=tmp_path,
-        check=False,
-        timeout=120,
-    )
+    done = run_cli(tmp_path, "chaos", str(path))
     assert done.returncode == 2, done.stderr
     assert f"{path}:7: faults[0].params.peak: 'lots' is not a valid peak" in done.stderr
     assert f"{path}:9: faults[1].sequence: unknown log sequence" in done.stderr
@@ -80,21 +63,14 @@ def test_broken_remediator_stops_the_run_at_start_with_status_2(
     pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch, spec: str, says: str
 ) -> None:
     """Under pytest and the CLI alike, resolving module paths from the current directory."""
-    _broken(pytester)
+    add_remediators(pytester)
     monkeypatch.delenv("OPENAI_API_KEY", raising=False)
-    shutil.copy(SCENARIO_DIR / "iris_chaos_license_limit.yaml", pytester.path)
+    add_scenario(pytester, "license_limit")
     result = pytester.runpytest_subprocess("--iris-remediator", spec, "-p", "no:cacheprovider")
     assert result.ret == 2
     result.stderr.fnmatch_lines([f"*{says}*"])
     assert not list(pytester.path.glob("**/chaos-license_limit*"))  # no sandbox was built
-    done = subprocess.run(
-        [sys.executable, "-m", "pytest_iris", "chaos", "--remediator", spec, "license_limit"],
-        capture_output=True,
-        text=True,
-        cwd=pytester.path,
-        check=False,
-        timeout=120,
-    )
+    done = run_cli(pytester.path, "chaos", "--remediator", spec, "license_limit")
     assert done.returncode == 2
     assert says in done.stderr
     assert done.stdout == ""
@@ -104,27 +80,18 @@ def test_module_paths_resolve_the_same_way_under_pytest_and_the_cli(
     pytester: pytest.Pytester,
 ) -> None:
     """A remediator module beside the tests, not on sys.path: both find it from the cwd."""
-    _broken(pytester)
-    shutil.copy(SCENARIO_DIR / "iris_chaos_lock_table_full.yaml", pytester.path)
+    add_remediators(pytester)
+    add_scenario(pytester, "lock_table_full")
     result = pytester.runpytest_subprocess(
         "--iris-remediator", "chaos_remediators:async_lock_fixer", "-p", "no:cacheprovider"
     )
     result.assert_outcomes(passed=1)
-    done = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "pytest_iris",
-            "chaos",
-            "--remediator",
-            "chaos_remediators:async_lock_fixer",
-            "lock_table_full",
-        ],
-        capture_output=True,
-        text=True,
-        cwd=pytester.path,
-        check=False,
-        timeout=120,
+    done = run_cli(
+        pytester.path,
+        "chaos",
+        "--remediator",
+        "chaos_remediators:async_lock_fixer",
+        "lock_table_full",
     )
     assert done.returncode == 0, done.stdout + done.stderr
 
@@ -132,8 +99,8 @@ def test_module_paths_resolve_the_same_way_under_pytest_and_the_cli(
 def test_remediator_exception_has_its_traceback_in_terminal_json_and_html(
     pytester: pytest.Pytester,
 ) -> None:
-    _broken(pytester)
-    shutil.copy(SCENARIO_DIR / "iris_chaos_lock_table_full.yaml", pytester.path)
+    add_remediators(pytester)
+    add_scenario(pytester, "lock_table_full")
     report = pytester.path / "chaos.html"
     result = pytester.runpytest(
         "--iris-remediator", "chaos_remediators:raises", f"--iris-report={report}"
@@ -153,23 +120,14 @@ def test_remediator_exception_has_its_traceback_in_terminal_json_and_html(
     assert '<pre class="traceback">Traceback (most recent call last):' in page
     assert "in raises" in page
     out = pytester.path / "journals.json"
-    done = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "pytest_iris",
-            "chaos",
-            "--remediator",
-            "chaos_remediators:raises",
-            "--json",
-            str(out),
-            "lock_table_full",
-        ],
-        capture_output=True,
-        text=True,
-        cwd=pytester.path,
-        check=False,
-        timeout=120,
+    done = run_cli(
+        pytester.path,
+        "chaos",
+        "--remediator",
+        "chaos_remediators:raises",
+        "--json",
+        str(out),
+        "lock_table_full",
     )
     assert done.returncode == 1
     assert "| RuntimeError: cannot handle" in done.stdout
@@ -217,9 +175,7 @@ def test_bad_expect(iris_chaos):
 
 
 def test_markers_are_checked_before_any_host_is_built(pytester: pytest.Pytester) -> None:
-    pytester.makepyfile(test_markers=MARKERS)
-    result = pytester.runpytest("-p", "no:randomly")
-    result.assert_outcomes(errors=7)
+    result = run_user_tests(pytester, MARKERS, "-p", "no:randomly", module="test_markers", errors=7)
     text = result.stdout.str()
     result.stdout.fnmatch_lines(
         [
@@ -263,8 +219,9 @@ def test_markers_document_every_keyword(pytester: pytest.Pytester) -> None:
 
 def test_bounds_print_as_the_cpf_writes_them(pytester: pytest.Pytester) -> None:
     """No ``3.35544e+07``: a bound on locksiz reads as the CPF holds it."""
-    pytester.makepyfile(
-        test_bound="""
+    result = run_user_tests(
+        pytester,
+        """
         import pytest
 
         @pytest.mark.iris_scenario("lock_table_full")
@@ -272,16 +229,16 @@ def test_bounds_print_as_the_cpf_writes_them(pytester: pytest.Pytester) -> None:
         def test_too_small(iris_chaos):
             iris_chaos.dispatch({"tool": "cpf", "action": "set", "dry_run": False,
                                  "parameters": {"changes": {"config.locksiz": "20000000"}}})
-        """
+        """,
+        module="test_bound",
+        failed=1,
     )
-    result = pytester.runpytest()
-    result.assert_outcomes(failed=1)
     result.stdout.fnmatch_lines(["*config.locksiz: expected at least 33554432, found 20000000*"])
     assert "e+07" not in result.stdout.str()
 
 
 def test_report_path_that_is_a_directory_is_refused_at_start(pytester: pytest.Pytester) -> None:
-    shutil.copy(SCENARIO_DIR / "iris_chaos_license_limit.yaml", pytester.path)
+    add_scenario(pytester, "license_limit")
     (pytester.path / "out").mkdir()
     result = pytester.runpytest("--iris-report", "out")
     assert result.ret == pytest.ExitCode.USAGE_ERROR

@@ -6,27 +6,17 @@ value``, a traceback without the test's name, exit 1, or a JSON event first.
 
 from __future__ import annotations
 
-import os
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
+from pytester_support import assert_errors_name_their_tests, run_cli, run_user_tests
+
 
 def _cli(tmp_path: Path, *args: str, **env: str) -> subprocess.CompletedProcess[str]:
-    environ = {**os.environ, "PYTHONDONTWRITEBYTECODE": "1", **env}
-    for name in list(environ):
-        if name.startswith("PYTEST_IRIS_") and name not in env:
-            environ.pop(name)
-    return subprocess.run(
-        [sys.executable, "-m", "pytest_iris", *args],
-        capture_output=True,
-        text=True,
-        cwd=tmp_path,
-        env=environ,
-        timeout=120,
-    )
+    """The command, with only ``env`` for PYTEST_IRIS_* variables."""
+    return run_cli(tmp_path, *args, env=env)
 
 
 @pytest.mark.parametrize(
@@ -168,26 +158,25 @@ def test_documented_keywords_work(iris_log): assert iris_log.path.exists()
 def test_iris_log_marker_errors_name_the_test(pytester: pytest.Pytester) -> None:
     """``iris_log(cuont=...)`` was a ConfigError traceback naming neither test nor marker, and
     listing internal names (catalog, context, registry) but not seed and live."""
-    pytester.makepyfile(test_user=IRIS_LOG_TYPOS)
-    result = pytester.runpytest("-p", "no:cacheprovider")
-    result.assert_outcomes(passed=1, errors=8)
+    result = run_user_tests(pytester, IRIS_LOG_TYPOS, "-p", "no:cacheprovider", passed=1, errors=8)
     out = result.stdout.str()
-    prefix = "test_user.py::{}: @pytest.mark.iris_log: "
-    for test, message in (
-        (
-            "test_typo",
-            "unknown keyword 'cuont'; allowed: alerts, count, install_dir, instance, jitter, "
-            "live, rate, seed, sequences, start, structured, version; did you mean count?",
-        ),
-        ("test_live_typo", "live: unknown option 'rat'; allowed: rate, rotate_every, "),
-        ("test_live_not_dict", "live=[('rate', 5)]: must be a dict of writer options (rate, "),
-        ("test_count", "count='lots': must be an integer in 0..10000000"),
-        ("test_sequence", "unknown log sequence 'startp'; available: startup, "),
-        ("test_param", "sequence 'lock_table': peak='lots': must be an integer in 0..1000000"),
-        ("test_start", "start 'yesterday' is not an ISO 8601 time"),
-        ("test_rate", "rate=0: allowed a number above 0, at most 1000000"),
-    ):
-        assert prefix.format(test) + message in out, test
+    assert_errors_name_their_tests(
+        out,
+        "iris_log",
+        {
+            "test_typo": (
+                "unknown keyword 'cuont'; allowed: alerts, count, install_dir, instance, jitter, "
+                "live, rate, seed, sequences, start, structured, version; did you mean count?"
+            ),
+            "test_live_typo": "live: unknown option 'rat'; allowed: rate, rotate_every, ",
+            "test_live_not_dict": "live=[('rate', 5)]: must be a dict of writer options (rate, ",
+            "test_count": "count='lots': must be an integer in 0..10000000",
+            "test_sequence": "unknown log sequence 'startp'; available: startup, ",
+            "test_param": "sequence 'lock_table': peak='lots': must be an integer in 0..1000000",
+            "test_start": "start 'yesterday' is not an ISO 8601 time",
+            "test_rate": "rate=0: allowed a number above 0, at most 1000000",
+        },
+    )
     for internal in ("catalog", "context", "registry"):
         assert "allowed: alerts, count, install_dir, instance, jitter, live, rate, seed" in out
         assert f", {internal}," not in out
@@ -230,25 +219,24 @@ def test_documented_keywords_work(iris_sandbox): pass
 def test_iris_host_marker_errors_name_the_test(pytester: pytest.Pytester) -> None:
     """``iris_host(kernel={"kernel.shmmx": 1})`` was a SandboxError traceback naming neither
     the test nor the marker."""
-    pytester.makepyfile(test_user=IRIS_HOST_TYPOS)
-    result = pytester.runpytest("-p", "no:cacheprovider")
-    result.assert_outcomes(passed=1, errors=8)
+    result = run_user_tests(pytester, IRIS_HOST_TYPOS, "-p", "no:cacheprovider", passed=1, errors=8)
     out = result.stdout.str()
-    prefix = "test_user.py::{}: @pytest.mark.iris_host: "
-    for test, message in (
-        ("test_kernel", "kernel=...: unknown tunable 'kernel.shmmx'; known: fs.file-max, "),
-        (
-            "test_kernel_value",
-            "kernel=...: kernel.shmmax must be a non-negative number, not 'lots'",
-        ),
-        ("test_keyword", "unknown keyword 'usres'; allowed: cpf, cpf_text, hugepages, "),
-        ("test_memory", "memory_mb=-5: allowed a whole number in 1..67108864"),
-        ("test_sudo", "sudo=... must be 'nopasswd', 'password' or 'denied', not 'yes'"),
-        ("test_hugepages", "hugepages='many': allowed a whole number in 0.."),
-        ("test_version", "IRIS version '1999.1' is not known to the sandbox; use one of "),
-        ("test_start", "start='yesterday': must be a datetime.datetime"),
-    ):
-        assert prefix.format(test) + message in out, test
+    assert_errors_name_their_tests(
+        out,
+        "iris_host",
+        {
+            "test_kernel": "kernel=...: unknown tunable 'kernel.shmmx'; known: fs.file-max, ",
+            "test_kernel_value": (
+                "kernel=...: kernel.shmmax must be a non-negative number, not 'lots'"
+            ),
+            "test_keyword": "unknown keyword 'usres'; allowed: cpf, cpf_text, hugepages, ",
+            "test_memory": "memory_mb=-5: allowed a whole number in 1..67108864",
+            "test_sudo": "sudo=... must be 'nopasswd', 'password' or 'denied', not 'yes'",
+            "test_hugepages": "hugepages='many': allowed a whole number in 0..",
+            "test_version": "IRIS version '1999.1' is not known to the sandbox; use one of ",
+            "test_start": "start='yesterday': must be a datetime.datetime",
+        },
+    )
     assert "vm.zone_reclaim_mode; did you mean kernel.shmmax?" in out
     assert "web_users; did you mean users?" in out
     assert "Traceback" not in out and "SandboxError" not in out
