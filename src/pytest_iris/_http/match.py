@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Final
 
@@ -113,24 +114,42 @@ class RequestSpec:
         return out
 
 
-def json_differences(got: Any, want: Any, where: str = "json", limit: int = 3) -> list[str]:
-    """Where two JSON values differ, as ``json.a.b: got != want`` (at most ``limit``)."""
+def json_differences(
+    got: Any,
+    want: Any,
+    where: str = "json",
+    limit: int = 3,
+    *,
+    describe: Callable[[Any, Any], str] | None = None,
+) -> list[str]:
+    """Where two JSON values differ, as ``json.a.b: got != want`` (at most ``limit``).
+
+    ``describe(got, want)`` writes what follows ``json.a.b: `` (the cassette
+    matcher says which side was recorded).
+    """
     out: list[str] = []
-    _diff(got, want, where, out, limit)
+    _diff(got, want, where, out, limit, describe or _got_want)
     return out
 
 
-def _diff(a: Any, b: Any, where: str, out: list[str], limit: int) -> None:
+def _got_want(a: Any, b: Any) -> str:
+    return f"{_short(a)} != {_short(b)}"
+
+
+def _diff(
+    a: Any, b: Any, where: str, out: list[str], limit: int, describe: Callable[[Any, Any], str]
+) -> None:
     if len(out) >= limit or a == b:
         return
     if isinstance(a, dict) and isinstance(b, dict):
         for key in sorted(set(a) | set(b), key=str):
-            _diff(a.get(key, "<missing>"), b.get(key, "<missing>"), f"{where}.{key}", out, limit)
+            got, want = a.get(key, "<missing>"), b.get(key, "<missing>")
+            _diff(got, want, f"{where}.{key}", out, limit, describe)
     elif isinstance(a, list) and isinstance(b, list) and len(a) == len(b):
         for i, (x, y) in enumerate(zip(a, b, strict=True)):
-            _diff(x, y, f"{where}[{i}]", out, limit)
+            _diff(x, y, f"{where}[{i}]", out, limit, describe)
     else:
-        out.append(f"{where}: {_short(a)} != {_short(b)}")
+        out.append(f"{where}: {describe(a, b)}")
 
 
 def _path_matches(path: str | re.Pattern[str], got: str) -> bool:

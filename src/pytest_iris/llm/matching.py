@@ -40,6 +40,8 @@ def json_body_matcher(r1: Any, r2: Any) -> None:
 
 def body_differences(new: Any, recorded: Any, limit: int = 3) -> list[str]:
     """Where two JSON bodies differ, as ``path: new != recorded`` (at most ``limit``)."""
+    from pytest_iris._http.match import json_differences  # the endpoint's walk; h11 on use only
+
     try:
         a, b = (
             json.loads(canonical_body(new) or "null"),
@@ -47,22 +49,11 @@ def body_differences(new: Any, recorded: Any, limit: int = 3) -> list[str]:
         )
     except ValueError:
         return ["body is not JSON"]
-    out: list[str] = []
-    _diff(a, b, "body", out, limit)
-    return out
+    return json_differences(a, b, "body", limit, describe=_new_recorded)
 
 
-def _diff(a: Any, b: Any, where: str, out: list[str], limit: int) -> None:
-    if len(out) >= limit or a == b:
-        return
-    if isinstance(a, dict) and isinstance(b, dict):
-        for k in sorted(set(a) | set(b)):
-            _diff(a.get(k, "<missing>"), b.get(k, "<missing>"), f"{where}.{k}", out, limit)
-    elif isinstance(a, list) and isinstance(b, list) and len(a) == len(b):
-        for i, (x, y) in enumerate(zip(a, b, strict=True)):
-            _diff(x, y, f"{where}[{i}]", out, limit)
-    else:
-        out.append(f"{where}: {_short(a, b)} != recorded {_short(b, a)}")
+def _new_recorded(new: Any, recorded: Any) -> str:
+    return f"{_short(new, recorded)} != recorded {_short(recorded, new)}"
 
 
 def _short(value: Any, other: Any = None) -> str:
