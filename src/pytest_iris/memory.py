@@ -33,7 +33,7 @@ documented by InterSystems):
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, fields, replace
 from typing import Final
 
 #: Category of every shared-memory message in IRIS 2020+ logs.
@@ -85,6 +85,10 @@ class SharedMemoryPlan:
                 raise ValidationError(
                     f"SharedMemoryPlan.{name} must be a non-negative int of MB, got {value!r}"
                 )
+
+    def parts_mb(self) -> dict[str, int]:
+        """The parts the breakdown line lists, by field name (the JSON reports carry them)."""
+        return {f.name: getattr(self, f.name) for f in fields(self) if f.name != "rounding_mb"}
 
     @property
     def listed_mb(self) -> int:

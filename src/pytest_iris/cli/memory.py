@@ -75,13 +75,7 @@ def run(args: argparse.Namespace) -> int:
         record = {
             "version": args.version,
             "total_mb": plan.total_mb,
-            "global_buffers_mb": plan.global_buffers_mb,
-            "routine_buffers_mb": plan.routine_buffers_mb,
-            "journal_buffers_mb": plan.journal_buffers_mb,
-            "buffer_descriptors_mb": plan.buffer_descriptors_mb,
-            "heap_mb": plan.heap_mb,
-            "ecp_mb": plan.ecp_mb,
-            "misc_mb": plan.misc_mb,
+            **plan.parts_mb(),
             "lines": lines,
         }
         print(json.dumps(record))
