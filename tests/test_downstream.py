@@ -9,12 +9,12 @@ test keeps it fixed (see each assertion's comment).
 
 from __future__ import annotations
 
-import os
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
+
+from pytester_support import run_cli
 
 pytest.importorskip("openai")
 
@@ -170,18 +170,9 @@ def test_cpf_command_errors_are_one_line(tmp_path: Path) -> None:
     """``pytest-iris cpf`` printed its JSON events (info and warning) among a person's lines."""
     cpf = tmp_path / "iris.cpf"
     cpf.write_text("[config]\nglobals=0,0,32,0,0,0\nlocksiz=16777216\n")
-    env = {**os.environ, "PYTHONDONTWRITEBYTECODE": "1"}
-    env.pop("PYTEST_IRIS_TOOLS__LOG_LEVEL", None)
 
     def cli(*args: str) -> subprocess.CompletedProcess[str]:
-        return subprocess.run(
-            [sys.executable, "-m", "pytest_iris", "cpf", *args],
-            capture_output=True,
-            text=True,
-            cwd=tmp_path,
-            env=env,
-            timeout=60,
-        )
+        return run_cli(tmp_path, "cpf", *args, env={})  # no PYTEST_IRIS_TOOLS__LOG_LEVEL
 
     bad = cli("set", str(cpf), "globalz=5")
     assert bad.returncode == 2
@@ -190,13 +181,8 @@ def test_cpf_command_errors_are_one_line(tmp_path: Path) -> None:
     )
     good = cli("validate", str(cpf))
     assert (good.returncode, good.stderr) == (0, "")
-    verbose = subprocess.run(
-        [sys.executable, "-m", "pytest_iris", "cpf", "validate", str(cpf)],
-        capture_output=True,
-        text=True,
-        cwd=tmp_path,
-        env={**env, "PYTEST_IRIS_TOOLS__LOG_LEVEL": "info"},
-        timeout=60,
+    verbose = run_cli(
+        tmp_path, "cpf", "validate", str(cpf), env={"PYTEST_IRIS_TOOLS__LOG_LEVEL": "info"}
     )
     assert '"event": "cpf.validated"' in verbose.stderr  # still there when asked for
 
@@ -243,17 +229,9 @@ def test_teardown_failures_print_once(pytester: pytest.Pytester) -> None:
 
 def test_output_paths_are_named_and_checked_first(tmp_path: Path) -> None:
     """A bad --json named the hidden temporary file, and only after every scenario had run."""
-    env = {**os.environ, "PYTHONDONTWRITEBYTECODE": "1"}
 
     def cli(*args: str) -> subprocess.CompletedProcess[str]:
-        return subprocess.run(
-            [sys.executable, "-m", "pytest_iris", *args],
-            capture_output=True,
-            text=True,
-            cwd=tmp_path,
-            env=env,
-            timeout=120,
-        )
+        return run_cli(tmp_path, *args, env={})
 
     (tmp_path / "out").mkdir()
     for option in ("--json", "--report"):

@@ -109,10 +109,7 @@ def run(args: argparse.Namespace) -> int:
             result = tool.rollback(apply=args.apply, backup=args.backup, force=args.force)
         else:
             result = tool.merge(args.merge_file, apply=args.apply)
-    except ValidationError as error:
-        print(f"pytest-iris cpf {args.cpf_action}: {error}", file=sys.stderr)
-        return 2
-    except InstanceError as error:
+    except (ValidationError, InstanceError) as error:
         print(f"pytest-iris cpf {args.cpf_action}: {error}", file=sys.stderr)
         return 2
     if args.json:
