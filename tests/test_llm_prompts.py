@@ -54,9 +54,11 @@ def _quoted(text: str) -> list[str]:
 def test_shutdown_prompt_quotes_what_iris_stop_writes(tmp_path: Path) -> None:
     """The prompt describes the real clean shutdown the sandbox's ``iris stop`` logs."""
     with SandboxHost(tmp_path / "host", users=2) as host:
+        before = host.log_text()
         stopped = host.iris("stop", "IRIS", "quietly")
-    assert stopped.status == 0, stopped.stderr
-    written = [m.text for m in stopped.messages]
+        assert stopped.status == 0, stopped.stderr
+        added = host.log_text()[len(before) :]
+    written = [parse_message(line).text for line in added.splitlines()]
     item = prompts.incident("shutdown")
     quoted = _quoted(item.description)
     assert quoted[:2] == written  # the entries, in iris stop's order, and nothing else
