@@ -11,7 +11,18 @@ import pytest
 
 def test_registered_as_pytest11_entry_point_named_iris() -> None:
     (point,) = [ep for ep in entry_points(group="pytest11") if ep.name == "iris"]
-    assert point.value == "pytest_iris.plugin"
+    assert point.value == "pytest_iris_plugin"  # the shim that stands in for pytest_iris.plugin
+
+
+def test_the_entry_point_loads_the_plugin_module_itself() -> None:
+    code = (
+        "import sys, pytest_iris_plugin as shim\n"
+        "print(shim.__name__, type(sys.modules['pytest_iris'].__loader__).__name__)\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    ).stdout
+    assert out.split() == ["pytest_iris.plugin", "SourceFileLoader"]
 
 
 def test_plugin_loads_and_can_be_disabled(pytester: pytest.Pytester) -> None:

@@ -179,23 +179,26 @@ def test_an_installed_extra_imports_as_usual() -> None:
 def test_start_up_modules_skip_assertion_rewriting(
     pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """An installed wheel is marked for rewriting: the part modules still load plainly.
+    """An installed wheel is marked for rewriting: every module loaded at start-up loads plainly.
 
-    (An editable install is not marked, so the test marks pytest_iris itself,
-    as pytest does for a wheel's pytest11 distribution.)
+    (An editable install is not marked, so the test marks the distribution's
+    top-level names itself, as pytest does for a wheel's pytest11 distribution.)
+    Only the one-file entry point (``pytest_iris_plugin``) goes through pytest's
+    rewriting; it then stands in for :mod:`pytest_iris.plugin` in ``sys.modules``.
     """
-    pytester.makepyfile(mark_iris="import pytest\npytest.register_assert_rewrite('pytest_iris')\n")
+    pytester.makepyfile(
+        mark_iris="import pytest\n"
+        "pytest.register_assert_rewrite('pytest_iris', 'pytest_iris_plugin')\n"
+    )
     pytester.makeconftest(
         """
         import sys
 
         def pytest_sessionfinish(session):
-            from pytest_iris._startup import DEPENDENCIES
-            from pytest_iris.plugins import PARTS
-            def how(name):
-                return type(sys.modules[name].__loader__).__name__
-            print("PLUGIN:", how("pytest_iris.plugin"))
-            print("PARTS:", sorted({how(name) for name in (*PARTS, *DEPENDENCIES)}))
+            loaded = [name for name in sys.modules if name.partition(".")[0] == "pytest_iris"]
+            how = {type(sys.modules[name].__loader__).__name__ for name in loaded}
+            print("MODULES:", len(loaded), "LOADERS:", sorted(how))
+            print("SHIM:", sys.modules["pytest_iris_plugin"].__name__)
         """
     )
     pytester.makepyfile("def test_nothing():\n    pass\n")
@@ -203,4 +206,33 @@ def test_start_up_modules_skip_assertion_rewriting(
     monkeypatch.setenv("PYTHONPATH", str(pytester.path))
     result = pytester.runpytest_subprocess("-p", "mark_iris", "-p", "iris", "-s")
     result.assert_outcomes(passed=1)
-    result.stdout.fnmatch_lines(["*PLUGIN: AssertionRewritingHook", "*PARTS: ?'SourceFileLoader'?"])
+    result.stdout.fnmatch_lines(
+        ["*MODULES: * LOADERS: ?'SourceFileLoader'?", "*SHIM: pytest_iris.plugin"]
+    )
+
+
+def test_the_rewriting_guard_above_can_fail(
+    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A pytest_iris module imported outside the plain scope is rewritten, and seen as such."""
+    pytester.makepyfile(
+        mark_iris="import pytest\n"
+        "pytest.register_assert_rewrite('pytest_iris', 'pytest_iris_plugin')\n"
+    )
+    pytester.makeconftest(
+        """
+        import sys
+
+        def pytest_configure(config):
+            import pytest_iris.memory  # a library module, outside the start-up's plain scope
+
+        def pytest_sessionfinish(session):
+            print("MEMORY:", type(sys.modules["pytest_iris.memory"].__loader__).__name__)
+        """
+    )
+    pytester.makepyfile("def test_nothing():\n    pass\n")
+    monkeypatch.setenv("PYTEST_DISABLE_PLUGIN_AUTOLOAD", "1")
+    monkeypatch.setenv("PYTHONPATH", str(pytester.path))
+    result = pytester.runpytest_subprocess("-p", "mark_iris", "-p", "iris", "-s")
+    result.assert_outcomes(passed=1)
+    result.stdout.fnmatch_lines(["*MEMORY: AssertionRewritingHook"])

@@ -1,4 +1,4 @@
-"""Load the plugin's own modules the way Python does, not through assertion rewriting.
+"""Load the plugin's start-up modules the way Python does, not through assertion rewriting.
 
 pytest rewrites the asserts of every module of a distribution that declares
 a ``pytest11`` entry point, and it does so on every start when bytecode may
@@ -7,45 +7,49 @@ parsing and compiling the source of each module instead of loading the
 bytecode pip compiled at install. The modules the ``iris`` plugin loads at
 start-up (its per-part plugin modules and what they import) hold options,
 markers and fixtures, no ``assert``: rewriting them only made every pytest
-run slower (``bench/startup.py``). :func:`import_plain` loads such a module
-with the standard path finder and loader; modules loaded later (the
-library, inside fixtures) import as usual.
+run slower (``bench/startup.py``). Inside :func:`plain_imports` every
+``pytest_iris`` module imported for the first time loads with the standard
+finder and loader; modules loaded later (the library, inside fixtures)
+import as usual. The entry point module (:mod:`pytest_iris_plugin`) does
+the same for :mod:`pytest_iris.plugin` itself.
 """
 
 from __future__ import annotations
 
 import importlib
-import importlib.machinery
-import importlib.util
 import sys
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from importlib.machinery import ModuleSpec, PathFinder
 from types import ModuleType
 
-#: imported by the part modules at their top: loaded plainly before them
-DEPENDENCIES: tuple[str, ...] = (
-    "pytest_iris.defaults",
-    "pytest_iris.seeds",
-    "pytest_iris.hookspecs",
-    "pytest_iris.builtin_plugin",
-)
+
+class PlainFinder:
+    """Finds ``pytest_iris`` modules with the standard path finder, ahead of pytest's hook."""
+
+    @staticmethod
+    def find_spec(
+        name: str, path: Sequence[str] | None = None, target: ModuleType | None = None
+    ) -> ModuleSpec | None:
+        if name.partition(".")[0] != "pytest_iris":
+            return None
+        return PathFinder.find_spec(name, path)
+
+
+@contextmanager
+def plain_imports() -> Iterator[None]:
+    """``pytest_iris`` modules first imported inside load from their compiled bytecode."""
+    if PlainFinder in sys.meta_path:
+        yield
+        return
+    sys.meta_path.insert(0, PlainFinder)
+    try:
+        yield
+    finally:
+        sys.meta_path.remove(PlainFinder)
 
 
 def import_plain(name: str) -> ModuleType:
     """``name`` imported with the standard finder and loader (its compiled bytecode)."""
-    module = sys.modules.get(name)
-    if module is not None:
-        return module
-    parent, _, _ = name.rpartition(".")
-    search = getattr(import_plain(parent), "__path__", None) if parent else None
-    spec = importlib.machinery.PathFinder.find_spec(name, search)
-    if spec is None or spec.loader is None:  # not a plain file: let Python decide
+    with plain_imports():
         return importlib.import_module(name)
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[name] = module
-    try:
-        spec.loader.exec_module(module)
-    except BaseException:
-        del sys.modules[name]
-        raise
-    if parent:
-        setattr(sys.modules[parent], name.rpartition(".")[2], module)
-    return module

@@ -1,4 +1,4 @@
-"""The ``iris`` pytest plugin (entry point ``pytest11``).
+"""The ``iris`` pytest plugin (entry point ``pytest11``, through :mod:`pytest_iris_plugin`).
 
 Holds no capability of its own: it registers the per-part plugin modules
 listed in :data:`pytest_iris.plugins.PARTS` and the extension hookspecs.
@@ -8,9 +8,11 @@ pytest-iris is installed.
 
 from __future__ import annotations
 
+import importlib
+
 import pytest
 
-from pytest_iris._startup import DEPENDENCIES, import_plain
+from pytest_iris._startup import plain_imports
 from pytest_iris.plugins import PARTS
 
 
@@ -18,8 +20,7 @@ def pytest_addoption(parser: pytest.Parser, pluginmanager: pytest.PytestPluginMa
     # pytest_addoption is a historic hook: modules registered here still get
     # their own pytest_addoption called, and their fixtures are collected.
     # plain imports: pytest's assertion rewriting would recompile them at every start
-    for name in DEPENDENCIES:
-        import_plain(name)
-    for name in PARTS:
-        if pluginmanager.get_plugin(name) is None:
-            pluginmanager.register(import_plain(name), name)
+    with plain_imports():
+        for name in PARTS:
+            if pluginmanager.get_plugin(name) is None:
+                pluginmanager.register(importlib.import_module(name), name)
