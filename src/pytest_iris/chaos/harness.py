@@ -25,6 +25,7 @@ from pytest_iris.models import IRISMessage, RemediationCommand, ToolResult
 from pytest_iris.registry import Registry
 
 if TYPE_CHECKING:
+    from pytest_iris.sandbox.template import HostTemplates
     from pytest_iris.settings import IrisSettings
 
 
@@ -40,6 +41,7 @@ class ChaosHarness:
         remediator: str | None = None,
         llm: Any = None,
         settings: IrisSettings | None = None,
+        templates: HostTemplates | None = None,
     ) -> None:
         self.registry = registry or Registry.standalone()
         source = ""
@@ -63,6 +65,7 @@ class ChaosHarness:
             source=source,
             llm=llm,
             settings=settings,
+            templates=templates,
         )
         self._loop = asyncio.new_event_loop()
         self._played = False

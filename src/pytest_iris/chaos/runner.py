@@ -45,6 +45,7 @@ from pytest_iris.tracing import trace
 
 if TYPE_CHECKING:
     from pytest_iris.host import Host
+    from pytest_iris.sandbox.template import HostTemplates
     from pytest_iris.settings import IrisSettings
     from pytest_iris.transport.endpoint.mock import MockEndpoint
 
@@ -64,7 +65,9 @@ class ScenarioRunner:
     or a registered name (default: the ``chaos.remediator`` setting);
     ``registry`` resolves names, sequences and tools; ``settings`` are the
     run's (:meth:`IrisSettings.defaults` when not given: the library never
-    loads them itself).
+    loads them itself). ``templates`` (a
+    :class:`~pytest_iris.sandbox.template.HostTemplates`) gives the host as a
+    copy of a starting host built before, instead of building it again.
     """
 
     def __init__(
@@ -78,8 +81,10 @@ class ScenarioRunner:
         seed: int | None = None,
         llm: Any = None,
         settings: IrisSettings | None = None,
+        templates: HostTemplates | None = None,
     ) -> None:
         self.scenario = scenario
+        self.templates = templates
         if settings is None:
             from pytest_iris.settings import IrisSettings
 
@@ -168,6 +173,8 @@ class ScenarioRunner:
             total_ram_mb=spec.total_ram_mb or self.settings.sandbox.total_ram_mb,
             version=spec.version or _default_version(),
         )
+        if self.templates is not None:  # a copy of the same starting host built before
+            self.templates.provide(host)
         self._stack = contextlib.AsyncExitStack()
         self._stack.enter_context(host)
         self._t0 = self._clock()

@@ -148,8 +148,7 @@ class ScenarioItem(pytest.Item):
         from pytest_iris.plugins.core import settings_for
         from pytest_iris.registry import Registry
 
-        factory: pytest.TempPathFactory = self.config._tmp_path_factory  # type: ignore[attr-defined]
-        root = factory.mktemp(f"chaos-{self.scenario.name}", numbered=True)
+        root = _item_root(self.config, self.scenario.name)
         if "invariants" in self.scenario.tags:  # a property-based search's find: keep them too
             from pytest_iris.chaos.explore import RecordingRunner as ScenarioRunner
         runner = ScenarioRunner(
@@ -159,6 +158,7 @@ class ScenarioItem(pytest.Item):
             root=root,
             source=str(self.path),
             settings=settings_for(self.config),
+            templates=host_templates(self.config),
         )
         self.journal = runner.run()
         if "invariants" in self.scenario.tags:
@@ -186,6 +186,43 @@ class ScenarioItem(pytest.Item):
 
     def reportinfo(self) -> tuple[Path, int, str]:
         return self.path, 0, f"iris chaos scenario: {self.scenario.name}"
+
+
+def host_templates(config: pytest.Config) -> Any:
+    """This process's starting hosts, built once and copied per test (each xdist worker its
+    own, in its basetemp): a :class:`~pytest_iris.sandbox.template.HostTemplates`."""
+    templates = config.stash.get(_TEMPLATES, None)
+    if templates is None:
+        from pytest_iris.sandbox.template import HostTemplates
+
+        factory: pytest.TempPathFactory = config._tmp_path_factory  # type: ignore[attr-defined]
+        templates = config.stash[_TEMPLATES] = HostTemplates(
+            factory.getbasetemp() / "iris-host-templates"
+        )
+    return templates
+
+
+def _item_root(config: pytest.Config, name: str) -> Path:
+    """A new directory for one scenario item's host under the basetemp (``chaos/<name>-<n>``).
+
+    Not ``mktemp(numbered=True)``: that scans the whole basetemp at each call,
+    which grows with the suite (a thousand scenarios, a thousand scans).
+    """
+    factory: pytest.TempPathFactory = config._tmp_path_factory  # type: ignore[attr-defined]
+    count = config.stash.get(_ITEM_COUNT, 0)
+    while True:
+        count += 1
+        root = factory.getbasetemp() / "chaos" / f"{name}-{count}"
+        try:
+            root.mkdir(parents=True)
+        except FileExistsError:
+            continue
+        config.stash[_ITEM_COUNT] = count
+        return root
+
+
+_TEMPLATES = pytest.StashKey[Any]()
+_ITEM_COUNT = pytest.StashKey[int]()
 
 
 @pytest.hookimpl(wrapper=True)
@@ -267,6 +304,7 @@ def iris_chaos(
     name = str(marker.args[0])
     if "llm" not in options and _has_llm_faults(options["registry"], name):
         options["llm"] = request.getfixturevalue("iris_llm")  # the test's cassette replays it
+    options.setdefault("templates", host_templates(request.config))
     with ChaosHarness(name, root=tmp_path / "chaos", **options) as harness:
         yield harness
 

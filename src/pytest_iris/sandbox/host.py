@@ -28,6 +28,7 @@ containment guard (see :mod:`pytest_iris.sandbox.guard`).
 from __future__ import annotations
 
 import contextlib
+import copy
 import os
 import subprocess
 from collections.abc import Iterator, Mapping, Sequence
@@ -235,6 +236,27 @@ class SandboxHost(HostLayout):
         return (self.root / STATE_DIR / "state.json").exists()
 
     # -- building ---------------------------------------------------------
+
+    def template_key(self) -> str:
+        """Everything the starting state is built from, as a stable string (not the root).
+
+        Two hosts with equal keys build the same files, apart from the root
+        each names: :class:`~pytest_iris.sandbox.template.HostTemplates` copies one for the other.
+        """
+        import json
+
+        return json.dumps(
+            [self.instance_name, self._extra, self._identity, self._config],
+            sort_keys=True,
+            default=str,  # the start datetime (isoformat), values given as objects
+        )
+
+    def relocated(self, root: str | os.PathLike[str]) -> SandboxHost:
+        """The same starting host at another ``root`` (not built, not entered)."""
+        twin = copy.copy(self)
+        twin.root = Path(root).absolute()
+        twin._exit_stack = None
+        return twin
 
     def build(self) -> SandboxHost:
         """Create the host's files (idempotent: an existing host is reopened)."""
