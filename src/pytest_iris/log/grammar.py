@@ -32,32 +32,8 @@ HEADER: Final = re.compile(
     r"(?: \[([^\]\n\r\x00]+)\])?(?: ([^\n\r\x00]*))?\Z"
 )
 
-#: A time of day that exists; a stamped line with another (hour 24) falls to
-#: the line-by-line path, which reports it as an invalid timestamp.
-_TIME = r"(?:[01]\d|2[0-3]):[0-5]\d:[0-5]\d"
-
-#: One line the fast path accepts without looking further: certainly a
-#: valid one-line entry (a time that exists, a text that does not end in a
-#: space, so no trailing separator), followed by a break or the end. The
-#: caller rules out ``\r`` first.
-_FAST_LINE = (
-    r"\d\d/\d\d/\d\d-" + _TIME + r":\d\d\d \((?:0|[1-9]\d*)\) [0-3]"
-    r"(?: \[[^\]\n]+\])?(?: .*[^ \n])?(?![^\n])"
-)
-
-#: The longest run of such lines from a position, joined by ``\n`` and
-#: checked in one call (``match``): no match object per line is what makes
-#: the fast path fast, and the possessive repeat keeps no backtracking state
-#: per line.
-FAST_RUN: Final = re.compile(_FAST_LINE + r"(?:\n" + _FAST_LINE + r")*+")
-
 #: A break before a line that starts like a stamp (where a run may begin).
 NEXT_STAMP: Final = re.compile(r"\n(?=\d\d/\d\d/\d\d-)")
-
-#: Lines of a run already checked, counted (``findall`` over ``"\n" + run``;
-#: the literal first character makes the scan fast): ``SEVERITY`` or
-#: ``SEVERITY [Category]`` per line.
-SUMMARY_KEYS: Final = re.compile(r"\n[^ \n]+ \(\d+\) ([0-3](?: \[[^\]\n]+\])?)")
 
 #: What every stamped line starts with; a line that starts like this but
 #: does not match :data:`HEADER` is a malformed header, not a continuation.

@@ -21,7 +21,8 @@ from __future__ import annotations
 
 import gc
 import os
-from collections.abc import Iterable, Iterator
+from bisect import bisect_right
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from functools import lru_cache, partial
@@ -39,7 +40,15 @@ from pytest_iris.log.grammar import (
     STAMP_START,
     continuation_allowed,
 )
-from pytest_iris.log.runs import ENTRY_BREAK, ONE_LINE, RUN, WIJ_BLOCK
+from pytest_iris.log.runs import (
+    BLOCK_LINE,
+    CHUNK_START,
+    CHUNK_UNITS,
+    ENTRY_BREAK,
+    ONE_LINE,
+    RUN,
+    WIJ_BLOCK,
+)
 from pytest_iris.log.severity import Severity
 from pytest_iris.log.stamps import StampCache
 
@@ -47,7 +56,7 @@ if TYPE_CHECKING:
     from pytest_iris.log.model import IRISMessage
 
 #: Bytes read at a time: the items built from one chunk are all that is held.
-_CHUNK: Final = 1 << 18
+_CHUNK: Final = 1 << 20
 _STAMPS: Final = StampCache()
 _SEVERITIES: Final = {str(int(s)): s for s in Severity}
 
@@ -153,6 +162,8 @@ def _entry(fields: tuple[Any, ...]) -> LogEntry:
 
 #: ``(line, text)`` pairs to entries, in C.
 _MAKE: Final = partial(tuple.__new__, LogEntry)
+#: ``_NEW(LogEntry, (line, text))``: the same without the partial's call.
+_NEW: Final = tuple.__new__
 
 
 @dataclass(frozen=True, slots=True)
@@ -217,10 +228,13 @@ class _Assembler:
         "_text",
         "lines",
         "out",
+        "pieces",
     )
 
     def __init__(self) -> None:
         self.out: list[LogItem] = []
+        #: What a chunk produced, in order: lists and lazy iterables of items.
+        self.pieces: list[Iterable[LogItem]] = []
         self.lines = 0
         self._stamps = _STAMPS
         self._header: str | None = None
@@ -237,9 +251,98 @@ class _Assembler:
     def feed_block(self, text: str, number: int) -> int:
         """Feed clean lines joined by ``\\n`` (no final break); returns the next number.
 
-        Runs of valid one-line entries (most of any log) are checked with one
-        regex call per run; only the other lines go through :meth:`feed`.
+        From the first stamped line on, the whole chunk is tried in one
+        :data:`CHUNK_UNITS` call (:meth:`take_chunk`); the lines before it,
+        and a chunk that is not all ordinary entries and blocks, go through
+        :meth:`feed_runs`.
         """
+        if "\r" in text:
+            return self.feed_runs(text, number)
+        pos = 0
+        if CHUNK_START.match(text) is None:
+            found = NEXT_STAMP.search(text)
+            if found is None:
+                return self.feed_runs(text, number)
+            pos = found.start() + 1
+            number = self.feed_runs(text[: pos - 1], number)
+            text = text[pos:]
+        lines = text.count("\n") + 1
+        if self.take_chunk(text, number, lines):
+            return number + lines
+        return self.feed_runs(text, number)
+
+    def take_chunk(self, text: str, number: int, lines: int) -> bool:
+        """Output a chunk's entries and blocks if it holds nothing else; the last unit stays open.
+
+        ``text`` starts with a stamped line, so whatever is open ends here
+        (as the line path ends it at a stamped line). The entries are made
+        lazily, as the caller iterates: no Python code runs per entry here.
+        """
+        units: list[str] = CHUNK_UNITS.findall(text)
+        if sum(map(len, units)) + len(units) - 1 != len(text):
+            return False
+        self.flush()
+        last = len(units) - 1
+        starts: Iterable[int]
+        if lines == len(units):
+            starts = range(number, number + len(units))
+        else:
+            starts = list(
+                accumulate(map(add, map(str.count, units, repeat("\n")), repeat(1)), initial=number)
+            )
+        done = 0
+        if BLOCK_LINE in text:
+            done = self._take_blocks(text, units, number, starts)
+        if done < last:
+            self.emit_units(starts[done:last], units[done:last])
+        unit = units[last]
+        if unit[0] in "\n*":  # a block, complete: the line path has flushed it too
+            if done <= last:
+                self._emit_block_unit(starts[last], unit)
+        else:
+            self._open_unit(starts[last], unit)
+        return True
+
+    def _take_blocks(self, text: str, units: list[str], number: int, starts: Sequence[int]) -> int:
+        """Output the entries and blocks before the chunk's last unit; return where they stop."""
+        done = 0
+        last = len(units) - 1
+        at = text.find(BLOCK_LINE)
+        line, counted = number, 0
+        while at >= 0:
+            line += text.count("\n", counted, at + 1)
+            counted = at + 1
+            index = bisect_right(starts, line) - 1
+            if index >= last:
+                break
+            if done < index:
+                self.emit_units(starts[done:index], units[done:index])
+            self._emit_block_unit(starts[index], units[index])
+            done = index + 1
+            at = text.find(BLOCK_LINE, at + len(BLOCK_LINE))
+        return done
+
+    def _emit_block_unit(self, line: int, unit: str) -> None:
+        self.emit_block(LogBlock(line, tuple(unit.split("\n"))))
+        self._line = line  # as flush() leaves it after a block
+
+    @staticmethod
+    def chunk_days(text: str, units: list[str]) -> set[str]:
+        """The dates of a chunk's entries (``units``, as :meth:`take_chunk` has them)."""
+        first = text[:8]
+        if text.count(f"\n{first}-") == len(units) - 1:  # one day, counted in C
+            return {first}
+        return {day for day in set(map(_DAY, units)) if day[0] not in "\n*"}
+
+    def emit_units(self, starts: Iterable[int], units: list[str]) -> None:
+        """Output entries (``units``: each one's lines joined), made as they are iterated."""
+        if self.out:
+            self.pieces.append(self.out)
+            self.out = []
+        self.pieces.append(map(_NEW, repeat(LogEntry), zip(starts, units, strict=False)))
+
+    def feed_runs(self, text: str, number: int) -> int:
+        """Feed lines run by run: :data:`RUN` where it matches, the line path elsewhere."""
         if "\r" in text:
             for line in text.split("\n"):
                 self.feed(number, line)
@@ -594,7 +697,7 @@ def _read_handle(handle: IO[bytes], name: str, assembler: _Assembler) -> Iterato
     return chain.from_iterable(_read_lists(handle, name, assembler))
 
 
-def _read_lists(handle: IO[bytes], name: str, assembler: _Assembler) -> Iterator[list[LogItem]]:
+def _read_lists(handle: IO[bytes], name: str, assembler: _Assembler) -> Iterator[Iterable[LogItem]]:
     with handle:
         number = 1
         for kind, payload in _raw_lines(handle, name):
@@ -617,9 +720,13 @@ def _read_lists(handle: IO[bytes], name: str, assembler: _Assembler) -> Iterator
                     assert isinstance(payload, str)
                     assembler.feed(number, payload, last_unterminated=kind is _LAST)
                 number += 1
+            pieces = assembler.pieces
             if assembler.out:
-                out, assembler.out = assembler.out, []
-                yield out
+                pieces.append(assembler.out)
+                assembler.out = []
+            if pieces:
+                yield from pieces
+                pieces.clear()
         assembler.flush()
         assembler.lines = number - 1
         yield assembler.out

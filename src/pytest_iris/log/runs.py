@@ -84,3 +84,80 @@ WIJ_BLOCK: Final = re.compile(
     _BLOCK + _REST + r"(?![^\n])(?:\n(?!\d\d/\d\d/\d\d-|" + _END + r")" + _REST + r"(?![^\n]))*+"
     r"\n" + _END + _REST + r"(?![^\n])"
 )
+
+# -- whole chunks -----------------------------------------------------------
+#
+# The reader's chunk path: one ``findall`` over a whole chunk yields every
+# entry's text (its lines joined) and every WIJ block's, and a length sum
+# proves that they tile the chunk with nothing between them; only then are
+# they taken as they are. Written for sre's fast opcodes: ``[0-9]`` rather
+# than ``\d`` (Unicode digits fall to the line path), a category set sre
+# keeps as a bitmap, no alternation on the common path.
+
+_D2: Final = "[0-9][0-9]"
+#: A date that exists (``datetime(2000 + YY, MM, DD)`` accepts it): months
+#: 01-12, days 01-31, no 30 or 31 in February, no 29 unless YY is a leap
+#: year (2000-2099: every fourth), no 31 in April, June, September,
+#: November. One negative lookahead, which fails on the first character or
+#: two for most dates; a set of each chunk's days cost more.
+CHUNK_DATE: Final = (
+    r"(?!00|1[3-9]|02/(?:3|29/(?![02468][048]|[13579][26]))|(?:0[469]|11)/31)"
+    r"[01][0-9]/(?!00|3[2-9])[0-3][0-9]/[0-9][0-9]"
+)
+#: Hours 00-23, minutes and seconds 00-59.
+_CHUNK_STAMP: Final = CHUNK_DATE + r"-(?!2[4-9])[0-2][0-9]:[0-5][0-9]:[0-5][0-9]:[0-9][0-9][0-9]"
+#: A pid without a leading zero, as :data:`~pytest_iris.log.grammar.HEADER`.
+_CHUNK_PID: Final = r" \((?!0[0-9])[0-9]{1,20}\) "
+_CHUNK_CATEGORY: Final = r" \[[^\]\n\r\x00]{1,4096}\]"
+_NO_BLOCK: Final = r"(?!" + _BLOCK + r"|\n" + _BLOCK + r")"
+#: Blank, indented or ``*``-led lines after an entry with text; a blank line
+#: right before a WIJ block is the block's. The lookahead keeps the common
+#: case (a stamped line next) out of the loop.
+_CHUNK_CONT: Final = (
+    r"(?:(?=\n[^0-9]|\n\Z)(?:\n(?!\n" + _BLOCK + r")(?:[ \t]" + _REST + r"|\*(?!"
+    + re.escape(BLOCK_START[1:])
+    + r")"
+    + _REST
+    + r")?(?![^\n]))*+)?"
+)  # fmt: skip
+#: Any line but a stamped one or a block's (the banner after an empty text,
+#: the journaling message's second line); ``\d`` as the line path's
+#: STAMP_START has it.
+_ANY_LINE: Final = r"\n(?!\d\d/\d\d/\d\d-)" + _NO_BLOCK + _REST + r"(?![^\n])"
+#: The text of an entry: not ending in a space (a trailing separator, and a
+#: category the line path reads back as text, both go there), not the
+#: journaling message.
+_CHUNK_TEXT: Final = (
+    r" [^\n]{1," + str(MAX_LINE_BYTES - 8192) + r"}+(?<! )(?<!" + re.escape(JOURNAL_MESSAGE) + r")"
+    r"(?![^\n])" + _CHUNK_CONT
+)
+_CHUNK_JOURNAL: Final = (
+    r" " + _REST + re.escape(JOURNAL_MESSAGE) + r"(?![^\n])(?:" + _ANY_LINE + ")?" + _CHUNK_CONT
+)
+_CHUNK_EMPTY: Final = r"(?![^\n])(?:" + _ANY_LINE + r")*+"
+#: What follows ``SEVERITY`` or ``SEVERITY [Category]``: a category the rest
+#: does not fit is text, as the line path's HEADER backtracks.
+_CHUNK_TAIL: Final = r"(?:" + _CHUNK_TEXT + "|" + _CHUNK_EMPTY + "|" + _CHUNK_JOURNAL + ")"
+_CHUNK_BLOCK: Final = r"\n?" + WIJ_BLOCK.pattern
+
+#: One unit per match, its lines joined by ``\n``: an entry (starting with
+#: its stamp) or a whole WIJ block (starting with ``\n`` for its blank line,
+#: or ``*``).
+CHUNK_UNITS: Final = re.compile(
+    r"(" + _CHUNK_STAMP + _CHUNK_PID + "[0-3](?:" + _CHUNK_CATEGORY + _CHUNK_TAIL + "|"
+    + _CHUNK_TAIL
+    + ")|"
+    + _CHUNK_BLOCK
+    + r")\n?"
+)  # fmt: skip
+#: The same, with the entry's key (``SEVERITY`` or ``SEVERITY [Category]``;
+#: empty for a block) as a second group: what the summary counts.
+CHUNK_KEYS: Final = re.compile(
+    r"(" + _CHUNK_STAMP + _CHUNK_PID + "([0-3](?:" + _CHUNK_CATEGORY + ")?)" + _CHUNK_TAIL + "|"
+    + _CHUNK_BLOCK
+    + r")\n?"
+)  # fmt: skip
+#: Where a WIJ block's first line starts (after its line break).
+BLOCK_LINE: Final = "\n" + BLOCK_START
+#: A stamped line's start in ASCII digits: where a chunk's path may begin.
+CHUNK_START: Final = re.compile(_D2 + "/" + _D2 + "/" + _D2 + "-")

@@ -9,7 +9,6 @@ bare regex loop (``bench/parse.py``).
 from __future__ import annotations
 
 import os
-import re
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -17,7 +16,7 @@ from operator import add, itemgetter
 from typing import Final
 
 from pytest_iris.log.reader import LogBlock, LogProblem, _Assembler, _groups, read_log
-from pytest_iris.log.runs import ONE_LINE_KEYS, RUN_KEYS
+from pytest_iris.log.runs import BLOCK_LINE, CHUNK_KEYS, RUN_KEYS
 
 #: How many problems a summary keeps verbatim; the rest are only counted.
 KEPT_PROBLEMS = 1000
@@ -69,8 +68,11 @@ class LogSummary:
 _YEAR: Final = itemgetter(slice(6, 8))
 _STAMP: Final = itemgetter(0)
 _KEY: Final = itemgetter(1)
-#: A line that does not start like a month (01-12): not a stamped line.
-_NOT_MONTH: Final = re.compile(r"\n[^01]")
+
+
+def _day_key(day: str) -> tuple[str, str]:
+    """A ``MM/DD/YY`` date's sort key: the year first."""
+    return day[6:8], day
 
 
 def _time_key(line: str) -> tuple[str, str]:
@@ -93,28 +95,48 @@ class _Counter(_Assembler):
         self.entries = 0
         self.blocks = 0
 
-    def feed_block(self, text: str, number: int) -> int:
-        # A block whose every line is a one-line entry (most of a long log) is
-        # counted with one regex call; months start with 0 or 1, so a line
-        # that cannot be stamped is ruled out by one quick search first.
-        if self._block is None and text[:1] in "01" and _NOT_MONTH.search(text) is None:
-            lines = text.count("\n") + 1
-            pairs = ONE_LINE_KEYS.findall(f"\n{text}")
-            if len(pairs) == lines and self._take_one_line(pairs, text, number):
-                return number + lines
-        return super().feed_block(text, number)
-
-    def _take_one_line(self, pairs: list[tuple[str, str]], text: str, number: int) -> bool:
-        stamps = list(map(_STAMP, pairs))
-        days = self._days(stamps, text)
-        if days is None:
+    def take_chunk(self, text: str, number: int, lines: int) -> bool:
+        # Keys and units of the whole chunk in one call; no entry is made.
+        pairs: list[tuple[str, str]] = CHUNK_KEYS.findall(text)
+        units = list(map(_STAMP, pairs))
+        if sum(map(len, units)) + len(units) - 1 != len(text):
             return False
         self.flush()
+        blocks = text.count(BLOCK_LINE)  # each starts a block: nothing else may
         self._keys.update(map(_KEY, pairs))
-        self._count_stamps(stamps, days)
-        self._open(number + len(pairs) - 1, text[text.rfind("\n") + 1 :], None)
-        self._counted = True
+        if blocks:
+            self.blocks += blocks
+            del self._keys[""]
+        self.entries += len(units) - blocks
+        if len(units) > blocks:
+            self._unit_span(units, self.chunk_days(text, units), blocks)
+        unit = units[-1]
+        last = number + lines - 1 - unit.count("\n")
+        if unit[0] in "\n*":
+            self._line = last  # as flush() leaves it after a block
+        else:
+            self._open_unit(last, unit)
+            self._counted = True
         return True
+
+    def _unit_span(self, units: list[str], days: set[str], blocks: int) -> None:
+        """Widen the time span by a chunk's entries (``units`` start with their stamps).
+
+        A block's unit starts with ``\\n`` or ``*``, before any digit: the
+        lowest and highest entries are found among the units of the earliest
+        and latest day, by string comparison in C.
+        """
+        low_day = min(days, key=_day_key)
+        high_day = max(days, key=_day_key)
+        # Blocks sort first, and so may other years' days: keep what sorts from low_day.
+        simple = not blocks and low_day == min(days)
+        low = min(units) if simple else min(filter(low_day.__le__, units))
+        if high_day < max(days):
+            bound = high_day[:7] + chr(ord(high_day[7]) + 1)
+            high = max(filter(bound.__gt__, units))
+        else:
+            high = max(units)
+        self._extremes(_time_key(low), _time_key(high))
 
     def _count_stamps(self, stamps: list[str], days: set[str]) -> None:
         """Count entries and widen the time span (``stamps``: texts that start with one)."""
