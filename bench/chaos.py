@@ -1,32 +1,45 @@
 """Time per built-in chaos scenario, and the scenario suite at ``-n 2`` against ``-n 0``.
 
+First the breakdown of one built-in scenario (``--breakdown NAME``, default
+``huge_pages_insufficient``, the slowest; ``none`` skips it): in this process, after a warm-up
+run, where a run's time goes (the host built, or copied from a template of
+the same starting host; the faults; the remediator's commands and, within
+them, the subprocesses the tools start; the checks; the rollbacks and
+teardown; the rest: remediator, log reading, clock); then under pytest
+(one item, a conftest timing the hooks): interpreter and plugin start-up,
+collection, the item's call, and pytest's own per-item work around it.
+
 Per scenario: wall time of a whole run (sandbox host built, faults injected,
 the reference remediator's commands executed through the real tools, checks,
 rollbacks, host removed), the median of ``--runs``, beside the baseline of
 building and removing the same sandbox host with nothing happening on it.
 Then the suite: ``pytest`` collecting the built-in library (ini
 ``iris_scenarios = builtin``) in a fresh directory, run with ``-n 0`` and
-with ``-n 2``, wall time of each in the same run. Then the growth: pytest
+with ``-n 2``, wall time of each in the same run (the median of ``--suite-runs``
+alternating pairs: the machine's other load moves both alike). Then the growth: pytest
 over 10, 100 and 1,000 generated variants of a scenario (each its own
 sandbox host, faults, reference remediator and checks; what differs is the
 fault's time, text and severity and the scenario's seed) at ``-n 0``, ``-n 2``
 and ``-n 4``: wall time, time per scenario, and the speed-up over ``-n 0``
-of the same size. Pytest's temporary directories go to ``/dev/shm`` when it
-exists, so the figure is the plugin's cost rather than the disk's (a sandbox
-host is a few hundred small files).
+of the same size; the variants' hosts all differ (each its own seed), so no
+template is shared there. Pytest's temporary directories (``--basetemp``) go
+to ``/dev/shm`` when it exists, for the suite and the growth alike, so the
+figure is the plugin's cost rather than the disk's (a sandbox host is a few
+hundred small files) nor that of pytest pruning the shared ``/tmp/pytest-of-*``.
 
 Then the property-based search (``--explore N``, 0 skips it): ``pytest-iris chaos
 --explore N`` against the reference remediator, in this process (``-n 0``) and spread
 over two pytest-xdist workers (``-n 2``), examples per second of each (same seed, same
 generated scenarios; shrinking would count as examples, and none is found).
 
-    python bench/chaos.py [--runs N] [--no-suite] [--sizes 10,100,1000] [--workers 0,2,4]
-                          [--explore N]
+    python bench/chaos.py [--runs N] [--breakdown NAME] [--no-suite] [--suite-runs N]
+                          [--sizes 10,100,1000] [--workers 0,2,4] [--explore N]
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import shutil
 import statistics
 import subprocess
@@ -35,6 +48,7 @@ import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from pytest_iris import logging as iris_logging
 from pytest_iris.chaos.loader import load_scenario
@@ -70,21 +84,47 @@ def host_only(scenario: object, root: Path) -> None:
     shutil.rmtree(root)
 
 
+def _basetemp() -> str:
+    """A fresh pytest basetemp, in memory when the machine has /dev/shm."""
+    shm = Path("/dev/shm")
+    return tempfile.mkdtemp(prefix="iris-chaos-base-", dir=shm if shm.is_dir() else None)
+
+
 def suite_wall_s(workers: str) -> float:
-    with tempfile.TemporaryDirectory(prefix="iris-chaos-suite-") as tmp:
-        Path(tmp, "pytest.ini").write_text("[pytest]\niris_scenarios =\n    builtin\n")
-        start = time.perf_counter()
-        done = subprocess.run(
-            [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-n", workers],
-            cwd=tmp,
-            capture_output=True,
-            text=True,
-            check=False,
-        )
-        wall = time.perf_counter() - start
+    base = _basetemp()
+    try:
+        with tempfile.TemporaryDirectory(prefix="iris-chaos-suite-") as tmp:
+            Path(tmp, "pytest.ini").write_text("[pytest]\niris_scenarios =\n    builtin\n")
+            start = time.perf_counter()
+            done = subprocess.run(
+                [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-n", workers,
+                 f"--basetemp={base}"],
+                cwd=tmp,
+                capture_output=True,
+                text=True,
+                check=False,
+            )  # fmt: skip
+            wall = time.perf_counter() - start
+    finally:
+        shutil.rmtree(base, ignore_errors=True)
     if done.returncode != 0:
         raise SystemExit(f"suite with -n {workers} failed:\n{done.stdout[-3000:]}")
     return wall
+
+
+def suite(runs: int) -> None:
+    """The built-in library at -n 0 and -n 2: medians of alternating runs."""
+    serial, parallel = [], []
+    for _ in range(runs):
+        serial.append(suite_wall_s("0"))
+        parallel.append(suite_wall_s("2"))
+    s0, s2 = statistics.median(serial), statistics.median(parallel)
+    print(
+        f"\npytest over the built-in library (median of {runs} alternating runs): "
+        f"-n 0 {s0:.1f}s, -n 2 {s2:.1f}s ({s0 / s2:.2f}x faster than -n 0; target 1.6x)"
+    )
+    print("  runs -n 0: " + ", ".join(f"{w:.1f}s" for w in serial))
+    print("  runs -n 2: " + ", ".join(f"{w:.1f}s" for w in parallel))
 
 
 VARIANT = """\
@@ -103,12 +143,11 @@ expect:
 
 def growth_wall_s(size: int, workers: str) -> float:
     """Wall time of pytest over ``size`` generated scenario files with ``-n workers``."""
-    shm = Path("/dev/shm")
     with tempfile.TemporaryDirectory(prefix="iris-chaos-growth-") as tmp:
         for n in range(size):
             text = VARIANT.format(n=n, at=1 + n % 50, severity=n % 2)
             Path(tmp, f"iris_chaos_variant_{n:04d}.yaml").write_text(text)
-        base = tempfile.mkdtemp(prefix="iris-chaos-base-", dir=shm if shm.is_dir() else None)
+        base = _basetemp()
         try:
             start = time.perf_counter()
             done = subprocess.run(
@@ -167,10 +206,221 @@ def explore_rates(examples: int) -> None:
     )
 
 
+class Stopwatch:
+    """Exclusive time per label of wrapped functions (a nested label's time is its own)."""
+
+    def __init__(self) -> None:
+        self.seconds: dict[str, float] = {}
+        self.calls: dict[str, int] = {}
+        self._stack: list[list[float]] = []  # [started, time of nested labels]
+        self._undo: list[Callable[[], None]] = []
+
+    def _enter(self) -> None:
+        self._stack.append([time.perf_counter(), 0.0])
+
+    def _leave(self, label: str) -> None:
+        started, nested = self._stack.pop()
+        spent = time.perf_counter() - started
+        self.seconds[label] = self.seconds.get(label, 0.0) + spent - nested
+        self.calls[label] = self.calls.get(label, 0) + 1
+        if self._stack:
+            self._stack[-1][1] += spent
+
+    def wrap(self, owner: Any, name: str, label: str) -> None:
+        import functools
+        import inspect
+
+        original = getattr(owner, name)
+        if inspect.iscoroutinefunction(original):
+
+            @functools.wraps(original)
+            async def timed_async(*args: Any, **kwargs: Any) -> Any:
+                self._enter()
+                try:
+                    return await original(*args, **kwargs)
+                finally:
+                    self._leave(label)
+
+            setattr(owner, name, timed_async)
+        else:
+
+            @functools.wraps(original)
+            def timed(*args: Any, **kwargs: Any) -> Any:
+                self._enter()
+                try:
+                    return original(*args, **kwargs)
+                finally:
+                    self._leave(label)
+
+            setattr(owner, name, timed)
+        self._undo.append(lambda: setattr(owner, name, original))
+
+    def restore(self) -> None:
+        while self._undo:
+            self._undo.pop()()
+
+
+LABELS = {
+    "build": "host built in place",
+    "copy": "host copied from its template",
+    "open": "open: transport, dispatcher, start-state reads",
+    "faults": "faults injected",
+    "commands": "remediator's commands: tools in-process",
+    "spawn": "  subprocesses the tools start: fork/exec",
+    "subprocess": "  subprocesses: running until they exit",
+    "checks": "checks (steady state, expectations)",
+    "close": "rollbacks and teardown",
+}
+
+TIMING_CONFTEST = """\
+import json, os, time
+import pytest
+T = {"loaded": time.time(), "collect": 0.0, "protocol": 0.0, "call": 0.0}
+@pytest.hookimpl(wrapper=True)
+def pytest_collection(session):
+    t = time.perf_counter()
+    try:
+        return (yield)
+    finally:
+        T["collect"] += time.perf_counter() - t
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_protocol(item, nextitem):
+    t = time.perf_counter()
+    try:
+        return (yield)
+    finally:
+        T["protocol"] += time.perf_counter() - t
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_call(item):
+    t = time.perf_counter()
+    try:
+        return (yield)
+    finally:
+        T["call"] += time.perf_counter() - t
+def pytest_unconfigure(config):
+    T["unconfigured"] = time.time()
+    with open(os.environ["IRIS_BENCH_TIMES"], "w") as fh:
+        json.dump(T, fh)
+"""
+
+
+def breakdown(name: str, runs: int) -> None:
+    """Where one built-in scenario's time goes: in this process, then as one pytest item."""
+    import json
+
+    from pytest_iris.chaos.faults import FaultInjector
+    from pytest_iris.sandbox import SandboxHost
+    from pytest_iris.sandbox.template import HostTemplates, HostTree
+
+    registry = Registry.standalone()
+    if name not in registry.scenario_paths:
+        raise SystemExit(
+            f"--breakdown {name}: no such scenario ({', '.join(registry.scenario_paths)})"
+        )
+    path = registry.scenario_paths[name]
+    scenario = load_scenario(path)
+    shm = Path("/dev/shm")
+    with tempfile.TemporaryDirectory(dir=shm if shm.is_dir() else None) as tmp:
+        templates = HostTemplates(Path(tmp) / "templates")
+
+        def play(n: int, use_templates: bool) -> float:
+            runner = ScenarioRunner(
+                scenario, registry=registry, root=Path(tmp) / f"run{n}",
+                templates=templates if use_templates else None,
+            )  # fmt: skip
+            start = time.perf_counter()
+            journal = runner.run()
+            if not journal.passed:
+                raise SystemExit(f"{name} failed: {journal.failures}")
+            return time.perf_counter() - start
+
+        play(0, True)  # warm-up (imports, caches); the starting host is seen, built in place
+        play(-1, True)  # seen again: its template is built (and copied)
+        watch = Stopwatch()
+        watch.wrap(SandboxHost, "build", LABELS["build"])
+        watch.wrap(HostTree, "copy_to", LABELS["copy"])
+        watch.wrap(ScenarioRunner, "open", LABELS["open"])
+        watch.wrap(FaultInjector, "apply", LABELS["faults"])
+        watch.wrap(ScenarioRunner, "dispatch", LABELS["commands"])
+        watch.wrap(subprocess.Popen, "__init__", LABELS["spawn"])
+        watch.wrap(subprocess.Popen, "communicate", LABELS["subprocess"])
+        watch.wrap(ScenarioRunner, "_check", LABELS["checks"])
+        watch.wrap(ScenarioRunner, "_probe", LABELS["checks"])
+        watch.wrap(ScenarioRunner, "close", LABELS["close"])
+        try:
+            built = [play(1 + n, False) for n in range(runs)]
+            built_parts = dict(watch.seconds)
+            watch.seconds.clear()
+            copied = [play(1 + runs + n, True) for n in range(runs)]
+            copied_parts = dict(watch.seconds)
+            calls = dict(watch.calls)
+        finally:
+            watch.restore()
+    print(f"breakdown of {name}, in this process (mean of {runs} runs after a warm-up; ms)")
+    print(f"{'':52} {'host built':>11} {'host copied':>12}")
+    for label in LABELS.values():
+        a, b = built_parts.get(label, 0.0) / runs, copied_parts.get(label, 0.0) / runs
+        count = calls.get(label, 0) / (2 * runs) if label == LABELS["spawn"] else None
+        text = f"{label} ({count:g} per run)" if count is not None else label
+        print(f"{text:52} {a * 1000:11.1f} {b * 1000:12.1f}")
+    total_a, total_b = sum(built) / runs, sum(copied) / runs
+    rest_a = total_a - sum(built_parts.values()) / runs
+    rest_b = total_b - sum(copied_parts.values()) / runs
+    print(
+        f"{'rest: remediator, log reading, clock moves':52} {rest_a * 1000:11.1f} {rest_b * 1000:12.1f}"
+    )
+    print(f"{'whole run':52} {total_a * 1000:11.1f} {total_b * 1000:12.1f}")
+
+    with tempfile.TemporaryDirectory(prefix="iris-chaos-one-") as tmp:
+        shutil.copy(path, tmp)
+        Path(tmp, "conftest.py").write_text(TIMING_CONFTEST)
+        times = Path(tmp) / "times.json"
+        base = _basetemp()
+        try:
+            launched = time.time()
+            start = time.perf_counter()
+            done = subprocess.run(
+                [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-n", "0",
+                 f"--basetemp={base}"],
+                cwd=tmp, capture_output=True, text=True, check=False,
+                env={**os.environ, "IRIS_BENCH_TIMES": str(times)},
+            )  # fmt: skip
+            wall = time.perf_counter() - start
+        finally:
+            shutil.rmtree(base, ignore_errors=True)
+        if done.returncode != 0:
+            raise SystemExit(f"pytest on {name} failed:\n{done.stdout[-3000:]}")
+        t = json.loads(times.read_text())
+    startup = t["loaded"] - launched
+    other = wall - startup - t["collect"] - t["protocol"]
+    print(f"\n{name} as one pytest item (-n 0, one process; ms)")
+    for label, value in (
+        ("interpreter, pytest and plugins start-up", startup),
+        ("collection (the scenario file read and checked)", t["collect"]),
+        ("the item's call (the run above, first in this process)", t["call"]),
+        ("pytest's per-item work (setup, teardown, reports)", t["protocol"] - t["call"]),
+        ("session end, summary and exit", other),
+        ("whole pytest process", wall),
+    ):
+        print(f"{label:56} {value * 1000:9.1f}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument(
+        "--breakdown",
+        default="huge_pages_insufficient",
+        metavar="NAME",
+        help="built-in scenario to break down ('none': skip)",
+    )
     parser.add_argument("--no-suite", action="store_true")
+    parser.add_argument(
+        "--suite-runs",
+        type=int,
+        default=3,
+        help="alternating -n 0/-n 2 runs of the built-in library (median)",
+    )
     parser.add_argument("--sizes", default="10,100,1000", help="variant counts (comma list)")
     parser.add_argument("--workers", default="0,2,4", help="-n values (comma list)")
     parser.add_argument("--explore", type=int, default=40, help="search examples (0: skip)")
@@ -180,6 +430,9 @@ def main() -> None:
     if args.only_explore:
         explore_rates(args.explore)
         return
+    if args.breakdown != "none":
+        breakdown(args.breakdown, args.runs)
+        print()
     registry = Registry.standalone()
     print(f"{'scenario':32} {'run (ms)':>9} {'host only (ms)':>15} {'ratio':>6}  host time")
     total = 0.0
@@ -203,12 +456,7 @@ def main() -> None:
         )
     print(f"{'all built-ins, one after another':32} {total * 1000:9.0f}")
     if not args.no_suite:
-        serial = suite_wall_s("0")
-        parallel = suite_wall_s("2")
-        print(
-            f"\npytest over the built-in library: -n 0 {serial:.1f}s, -n 2 {parallel:.1f}s "
-            f"({serial / parallel:.2f}x faster than -n 0; target 1.6x)"
-        )
+        suite(args.suite_runs)
         growth([int(s) for s in args.sizes.split(",")], args.workers.split(","))
     if args.explore:
         explore_rates(args.explore)

@@ -46,6 +46,7 @@ from pytest_iris.sandbox._state import (
     Instance,
     load_state,
     locked_state,
+    peek_state,
     save_state,
 )
 from pytest_iris.sandbox.layout import (
@@ -456,18 +457,18 @@ class SandboxHost(HostLayout):
 
     def clock(self) -> float:
         """The host clock (epoch seconds)."""
-        return self.state().clock
+        return peek_state(self.root).clock
 
     def now(self) -> datetime:
         """The host clock as an aware ``datetime`` in the host's time zone."""
         from pytest_iris.sandbox._state import zone
 
-        state = self.state()
+        state = peek_state(self.root)
         return datetime.fromtimestamp(state.clock, zone(state.timezone))
 
     @property
     def total_ram_mb(self) -> int:
-        return self.state().total_ram_mb
+        return peek_state(self.root).total_ram_mb
 
     def _instance(self, state: HostState, name: str | None = None) -> Instance:
         name = name or self.instance_name
@@ -480,14 +481,14 @@ class SandboxHost(HostLayout):
 
     def status(self, name: str | None = None) -> str:
         """``"running"`` or ``"down"``."""
-        return self._instance(self.state(), name).status
+        return self._instance(peek_state(self.root), name).status
 
     def health(self, name: str | None = None) -> str:
-        return self._instance(self.state(), name).health
+        return self._instance(peek_state(self.root), name).health
 
     def pids(self, name: str | None = None) -> dict[str, list[int]]:
         """The instance's PIDs by role (``control``, ``write_daemon``, ``user_job`` ...)."""
-        state = self.state()
+        state = peek_state(self.root)
         inst = self._instance(state, name)
         roles: dict[str, list[int]] = {}
         for proc in sorted(state.processes.values(), key=lambda p: p.pid):
@@ -497,12 +498,12 @@ class SandboxHost(HostLayout):
 
     def processes(self) -> dict[int, tuple[str, str]]:
         """Every process of the host: pid -> (comm, role)."""
-        return {p.pid: (p.comm, p.role) for p in self.state().processes.values()}
+        return {p.pid: (p.comm, p.role) for p in peek_state(self.root).processes.values()}
 
     def listening(self) -> tuple[int, ...]:
         """Ports with a listening socket."""
         return tuple(
-            sorted({s.lport for s in self.state().sockets.values() if s.state == "LISTEN"})
+            sorted({s.lport for s in peek_state(self.root).sockets.values() if s.state == "LISTEN"})
         )
 
     def hugepages_free(self) -> int:
@@ -515,7 +516,7 @@ class SandboxHost(HostLayout):
 
     def connections(self, name: str | None = None) -> int:
         """Established client connections to the instance's superserver and web ports."""
-        state = self.state()
+        state = peek_state(self.root)
         return _iris.established(state, self._instance(state, name))
 
     def messages(self) -> list[Any]:
