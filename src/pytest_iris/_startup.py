@@ -53,3 +53,24 @@ def import_plain(name: str) -> ModuleType:
     """``name`` imported with the standard finder and loader (its compiled bytecode)."""
     with plain_imports():
         return importlib.import_module(name)
+
+
+def surface(module: ModuleType) -> ModuleType:
+    """What pytest looks for in a plugin module, its hooks and fixtures, in a module of their own.
+
+    pytest inspects every name of a registered plugin (pluggy for hooks and
+    hookspecs, the fixture manager unwrapping each one for fixtures) at every
+    start: a part module's imports, helpers and classes only cost time there.
+    The functions are the module's own (their globals are the module's).
+    """
+    view = ModuleType(module.__name__, module.__doc__)
+    view.__file__ = module.__file__
+    for name, value in vars(module).items():
+        if name.startswith("pytest_") or _is_fixture(value):
+            setattr(view, name, value)
+    return view
+
+
+def _is_fixture(value: object) -> bool:
+    # pytest >= 8.4 wraps a fixture in a FixtureFunctionDefinition, earlier ones mark the function
+    return hasattr(value, "_fixture_function_marker") or hasattr(value, "_pytestfixturefunction")

@@ -12,7 +12,7 @@ import importlib
 
 import pytest
 
-from pytest_iris._startup import plain_imports
+from pytest_iris._startup import plain_imports, surface
 from pytest_iris.plugins import PARTS
 
 
@@ -23,4 +23,4 @@ def pytest_addoption(parser: pytest.Parser, pluginmanager: pytest.PytestPluginMa
     with plain_imports():
         for name in PARTS:
             if pluginmanager.get_plugin(name) is None:
-                pluginmanager.register(importlib.import_module(name), name)
+                pluginmanager.register(surface(importlib.import_module(name)), name)

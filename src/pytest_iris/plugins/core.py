@@ -40,10 +40,11 @@ def pytest_addhooks(pluginmanager: pytest.PytestPluginManager) -> None:
     """The ``pytest_iris_*`` hookspecs, and the built-ins registered through them."""
     from pytest_iris import builtin_plugin as builtins
     from pytest_iris import hookspecs
+    from pytest_iris._startup import surface  # only the hooks: pytest inspects every name
 
-    pluginmanager.add_hookspecs(hookspecs)
+    pluginmanager.add_hookspecs(surface(hookspecs))
     if pluginmanager.get_plugin("pytest_iris.builtins") is None:
-        pluginmanager.register(builtins, "pytest_iris.builtins")
+        pluginmanager.register(surface(builtins), "pytest_iris.builtins")
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
