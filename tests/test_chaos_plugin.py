@@ -261,3 +261,48 @@ def test_third_party_plugin_adds_sequence_scenario_and_remediator(
     pytester.makepyfile(test_acme=ACME_TEST)
     result = pytester.runpytest("test_acme.py", "-p", "no:cacheprovider")
     result.assert_outcomes(passed=1)
+
+
+SAME_HOST = """
+name: same_host_{n}
+seed: 5
+host: {{users: 2, kernel: {{kernel.shmmax: 4294967296}}}}
+faults:
+  - at: {n}
+    lines: ["{sev} [Utility.Event] same starting host, fault {n}"]
+expect:
+  no_tool_calls: [{{tool: restart}}]
+  instance: running
+  users_connected: 2
+"""
+
+COUNT_TEMPLATES = """
+def pytest_terminal_summary(terminalreporter, config):
+    from pytest_iris.plugins.chaos import host_templates
+    templates = host_templates(config)
+    terminalreporter.write_line(f"TEMPLATES builds={templates.builds} copies={templates.copies}")
+"""
+
+
+@pytest.mark.parametrize("workers", ["0", "2"])
+def test_scenarios_with_one_starting_host_share_a_template_per_worker(
+    pytester: pytest.Pytester, workers: str
+) -> None:
+    """The first item builds its host; the template is built once per worker and copied."""
+    for n in range(1, 5):
+        (pytester.path / f"iris_chaos_same_{n}.yaml").write_text(SAME_HOST.format(n=n, sev=n % 2))
+    pytester.makeconftest(COUNT_TEMPLATES)
+    base = pytester.path / "base"
+    result = pytester.runpytest_subprocess(
+        "-n", workers, "-p", "no:cacheprovider", f"--basetemp={base}"
+    )
+    result.assert_outcomes(passed=4)
+    templates = sorted(base.glob("**/iris-host-templates/*/host"))
+    if workers == "0":
+        result.stdout.fnmatch_lines(["TEMPLATES builds=1 copies=3"])
+        assert [t.relative_to(base).parts[0] for t in templates] == ["iris-host-templates"]
+        assert len(list((base / "chaos").iterdir())) == 4
+    else:  # each worker its own templates, in its own basetemp (one worker runs two items)
+        assert templates
+        assert all(t.relative_to(base).parts[0].startswith("popen-gw") for t in templates)
+        assert len({t.relative_to(base).parts[0] for t in templates}) == len(templates)
