@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import gc
 import os
+import re
 from bisect import bisect_right
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
@@ -56,7 +57,7 @@ if TYPE_CHECKING:
     from pytest_iris.log.model import IRISMessage
 
 #: Bytes read at a time: the items built from one chunk are all that is held.
-_CHUNK: Final = 1 << 20
+_CHUNK: Final = 1 << 17
 _STAMPS: Final = StampCache()
 _SEVERITIES: Final = {str(int(s)): s for s in Severity}
 
@@ -689,6 +690,8 @@ _TEXT: Final = "text"
 _LAST: Final = "last"
 _BAD: Final = "bad"
 _BLOCK: Final = "block"
+#: A stamped line's start, in ASCII digits (see :func:`_entry_cut`).
+_STAMP_BYTES: Final = re.compile(rb"[0-9][0-9]/[0-9][0-9]/[0-9][0-9]-")
 
 
 def _read_handle(handle: IO[bytes], name: str, assembler: _Assembler) -> Iterator[LogItem]:
@@ -757,13 +760,16 @@ def _raw_lines(handle: IO[bytes], name: str) -> Iterator[tuple[str, str | LogPro
             skipping = None
             chunk = chunk[cut + 1 :]
         data = carry + chunk if carry else chunk
-        cut = data.rfind(b"\n")
-        if cut < 0:
+        last = data.rfind(b"\n")
+        cut = last
+        if last < 0:
             carry = data
         else:
+            if len(data) - last <= MAX_LINE_BYTES:
+                cut = _entry_cut(data, last)
             carry = data[cut + 1 :]
             yield from _complete_lines(data[:cut])
-        if len(carry) > MAX_LINE_BYTES:
+        if cut == last and len(carry) > MAX_LINE_BYTES:
             skipping = LogProblem(
                 0,
                 f"line longer than {MAX_LINE_BYTES} bytes",
@@ -773,13 +779,36 @@ def _raw_lines(handle: IO[bytes], name: str) -> Iterator[tuple[str, str | LogPro
             carry = b""
     if skipping is not None:
         yield _BAD, skipping
-    elif carry:
+        return
+    last = carry.rfind(b"\n")
+    if last >= 0:  # whole lines kept back to end a chunk before a stamped line
+        yield from _complete_lines(carry[:last])
+        carry = carry[last + 1 :]
+    if carry:
         line = carry[:-1] if carry.endswith(b"\r") else carry
         decoded = _decode_one(line)
         if isinstance(decoded, str):
             yield _LAST, decoded
         else:
             yield _BAD, decoded
+
+
+def _entry_cut(data: bytes, last: int) -> int:
+    """Where to end a chunk: the last line break before a stamped line, else ``last``.
+
+    A chunk that ends before a stamped line ends with whole entries and WIJ
+    blocks, so that :meth:`_Assembler.take_chunk` can take it whole; a few
+    lines are kept back for the next chunk (at most 64, so that memory stays
+    bounded).
+    """
+    at = last
+    for _ in range(64):
+        if _STAMP_BYTES.match(data, at + 1):
+            return at
+        at = data.rfind(b"\n", 0, at)
+        if at < 0:
+            break
+    return last
 
 
 def _complete_lines(block: bytes) -> Iterator[tuple[str, str | LogProblem]]:

@@ -1,0 +1,232 @@
+"""The reader's chunk path (one ``findall`` per chunk) against its line path, item for item.
+
+``read_log`` takes a whole chunk in one regex call when the chunk holds only
+ordinary entries and WIJ blocks, and falls back to run-by-run and
+line-by-line reading elsewhere. These tests read the same bytes both ways
+(the line path: the same reader with every chunk fed line by line) and
+require the same entries, blocks and problems - line numbers, reasons,
+bytes - with chunk boundaries falling anywhere: inside multi-line entries,
+inside WIJ blocks, inside lines longer than a chunk.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from datetime import datetime
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from pytest_iris import summarize
+from pytest_iris.log import reader
+from pytest_iris.log.grammar import MAX_LINE_BYTES
+from pytest_iris.log.reader import LogBlock, LogEntry, LogItem, LogProblem, _Assembler, read_log
+from pytest_iris.log.runs import CHUNK_DATE
+
+REAL = Path(__file__).parent / "data" / "messages_real.log"
+
+
+class LinePath(_Assembler):
+    """The reader with its chunk and run paths off: every line through ``feed``."""
+
+    def feed_block(self, text: str, number: int) -> int:
+        for line in text.split("\n"):
+            self.feed(number, line)
+            number += 1
+        return number
+
+
+def both_ways(path: Path, chunk: int, monkeypatch: pytest.MonkeyPatch) -> tuple[list, list]:
+    with monkeypatch.context() as patch:
+        patch.setattr(reader, "_CHUNK", chunk)
+        fast = list(read_log(path))
+        slow = list(read_log(path, assembler=LinePath()))
+    return fast, slow
+
+
+def exact(items: list[LogItem]) -> list[tuple[object, ...]]:
+    """Everything an item holds: an entry's line and text, a block's, a problem's."""
+    out: list[tuple[object, ...]] = []
+    for item in items:
+        if isinstance(item, LogEntry):
+            out.append(("entry", item.line, item.format()))
+        elif isinstance(item, LogBlock):
+            out.append(("block", item.line, item.lines))
+        else:
+            out.append(("problem", item.line, item.reason, item.raw, item.size))
+    return out
+
+
+def assert_summary_counts(path: Path, items: list[LogItem], chunk: int, monkeypatch) -> None:
+    with monkeypatch.context() as patch:
+        patch.setattr(reader, "_CHUNK", chunk)
+        summary = summarize(path)
+    entries = [item for item in items if isinstance(item, LogEntry)]
+    found = [item for item in items if isinstance(item, LogProblem)]
+    assert summary.entries == len(entries)
+    assert summary.blocks == len([item for item in items if isinstance(item, LogBlock)])
+    assert [(p.line, p.reason) for p in summary.problems] == [(p.line, p.reason) for p in found]
+    assert summary.by_severity == Counter(int(e.severity) for e in entries)
+    assert summary.by_category == Counter(e.category for e in entries)
+    data = path.read_bytes()
+    assert summary.lines == data.count(b"\n") + (not data.endswith(b"\n") and bool(data))
+    if entries:
+        assert summary.first == min(e.timestamp for e in entries)
+        assert summary.last == max(e.timestamp for e in entries)
+
+
+STAMPED = "01/15/25-20:21:48:401 (646) 0 [Utility.Event] Merging /home/irisowner/iris-merge.cpf"
+#: Line shapes: the real ones, and every near miss the chunk regex must leave to the line path.
+SHAPES = [
+    STAMPED,
+    "01/15/25-20:21:48:402 (646) 2 Caché text, no category",
+    "12/31/24-23:59:59:999 (1) 3 [Generic.Event] other year",
+    "02/29/24-00:00:00:000 (0) 1 [Generic.Event] leap day",
+    "02/29/25-00:00:00:000 (7) 1 [Generic.Event] no leap day",
+    "04/31/25-10:00:00:000 (7) 1 [Generic.Event] April 31",
+    "13/01/25-10:00:00:000 (7) 1 [Generic.Event] month 13",
+    "01/15/25-24:00:00:000 (646) 1 [Generic.Event] hour 24",
+    "01/15/25-23:60:00:000 (646) 1 [Generic.Event] minute 60",
+    "01/15/25-20:21:48:403 (0646) 0 [X] leading zero pid",
+    "01/15/25-20:21:48:404 (646) 4 [X] severity 4",
+    "01/15/25-20:21:48:405 (646) 1 [Generic.Event]",
+    "01/15/25-20:21:48:406 (646) 1 [Generic.Event] ",
+    "01/15/25-20:21:48:407 (646) 1 [Generic.Event] text ending in a space ",
+    "01/15/25-20:21:48:408 (646) 1 [foo]bar",
+    "01/15/25-20:21:48:409 (646) 1 [foo] ",
+    "01/15/25-20:21:48:410 (646) 1 []",
+    "01/15/25-20:21:48:411 (646) 0",
+    "01/15/25-20:21:48:412 (646) 0 ",
+    "01/15/25-20:21:48:413 (646) 0 [Generic.Event] INTERSYSTEMS IRIS JOURNALING SYSTEM MESSAGE",
+    "01/15/25-20:21:48:414 (646) 0 JOURNALING SYSTEM MESSAGE",
+    "01/15/25-20:21 torn",
+    "٠١/١٥/٢٥-20:21:48:415 (646) 0 [X] Arabic-Indic digits",
+    "Journaling switched to: /j/1",
+    "Startup of InterSystems IRIS [IRIS for UNIX] 2023.1",
+    "   indented",
+    "\tTabbed",
+    "*** star",
+    "",
+    "*** Recovery started at Wed Aug 11 06:12:30 2021",
+    "*** Recovery",
+    "     Current default directory: /usr/irissys/mgr",
+    "Exiting with status 3 (Success)",
+    "garbage",
+    "crlf\r",
+    "nul\x00byte",
+    "carriage\rreturn inside",
+    "x" * (MAX_LINE_BYTES + 10),
+    "01/15/25-20:21:48:416 (646) 0 [X] " + "y" * 70_000,
+]
+
+
+@settings(
+    max_examples=150,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(
+    lines=st.lists(st.sampled_from(SHAPES), max_size=50),
+    weights=st.lists(st.sampled_from([STAMPED, "", "   indented"]), max_size=30),
+    chunk=st.sampled_from([64, 100, 257, 1 << 17]),
+    final_break=st.booleans(),
+)
+def test_chunk_path_agrees_with_the_line_path(
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    lines: list[str],
+    weights: list[str],
+    chunk: int,
+    final_break: bool,
+) -> None:
+    text = "\n".join(lines + weights + lines) + ("\n" if final_break else "")
+    path = tmp_path / "messages.log"
+    path.write_bytes(text.encode("utf-8"))
+    fast, slow = both_ways(path, chunk, monkeypatch)
+    assert exact(fast) == exact(slow)
+    assert_summary_counts(path, slow, chunk, monkeypatch)
+
+
+def real_variants() -> list[bytes]:
+    real = REAL.read_bytes()
+    return [
+        real * 30,
+        # Another year, so that spans and days differ between copies.
+        real * 10 + real.replace(b"/23-", b"/24-") * 10 + real,
+        # A malformed line inside otherwise ordinary chunks.
+        real * 10 + b"01/15/25-20:21 torn\n" + real * 10,
+        # CRLF line ends, and a NUL in one line.
+        real.replace(b"\n", b"\r\n") * 5 + real * 5,
+        real * 5 + b"02/01/25-10:00:00:000 (1) 0 [X] nul \x00 here\n" + real * 5,
+        # A line longer than a chunk and than the line limit, mid-file.
+        real * 5 + b"   " + b"z" * (MAX_LINE_BYTES * 3) + b"\n" + real * 5,
+        # No final line break.
+        real * 8 + real.rstrip(b"\n"),
+    ]
+
+
+@pytest.mark.parametrize("chunk", [512, 4096, 10_000, 1 << 17])
+@pytest.mark.parametrize("variant", range(len(real_variants())))
+def test_real_corpus_chunk_boundaries_everywhere(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, chunk: int, variant: int
+) -> None:
+    """Chunks of every size cut the real log's banner, journaling entry and WIJ block."""
+    data = real_variants()[variant]
+    path = tmp_path / "messages.log"
+    path.write_bytes(data)
+    fast, slow = both_ways(path, chunk, monkeypatch)
+    assert exact(fast) == exact(slow)
+    assert_summary_counts(path, slow, chunk, monkeypatch)
+
+
+def test_chunk_boundary_inside_an_entry_and_inside_a_block(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    real = REAL.read_text()
+    start = real.index("*** Recovery started at")
+    banner = real.index("Startup of InterSystems IRIS")
+    data = (real * 3).encode()
+    path = tmp_path / "messages.log"
+    path.write_bytes(data)
+    # Every chunk size that ends a chunk inside the banner's lines or the block's.
+    for chunk in (banner + 5, banner + 200, start + 10, start + 300, len(real) + start + 40):
+        fast, slow = both_ways(path, chunk, monkeypatch)
+        assert exact(fast) == exact(slow), chunk
+        blocks = [item for item in fast if isinstance(item, LogBlock)]
+        assert [(b.line, b.end_line) for b in blocks] == [(111, 122), (249, 260), (387, 398)]
+
+
+def test_the_chunk_path_is_taken_for_ordinary_logs(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The real corpus (banner, journaling message, WIJ block) never falls to the run path."""
+    calls = Counter[bool]()
+    original = _Assembler.take_chunk
+
+    def counting(self: _Assembler, text: str, number: int, lines: int) -> bool:
+        taken = original(self, text, number, lines)
+        calls[taken] += 1
+        return taken
+
+    monkeypatch.setattr(_Assembler, "take_chunk", counting)
+    monkeypatch.setattr(reader, "_CHUNK", 4096)
+    items = list(read_log(REAL))
+    assert calls[True] >= 3 and calls[False] == 0
+    assert not [item for item in items if isinstance(item, LogProblem)]
+
+
+def test_chunk_dates_are_the_calendar() -> None:
+    """CHUNK_DATE accepts exactly the MM/DD/YY dates datetime(2000 + YY, MM, DD) accepts."""
+    pattern = re.compile(CHUNK_DATE + r"\Z")
+    for month in range(100):
+        for day in range(100):
+            for year in range(100):
+                try:
+                    datetime(2000 + year, month, day)
+                except ValueError:
+                    valid = False
+                else:
+                    valid = True
+                text = f"{month:02d}/{day:02d}/{year:02d}"
+                assert bool(pattern.match(text)) == valid, text
