@@ -472,7 +472,9 @@ def _longest_first(items: list[pytest.Item]) -> None:
 
 
 def _cost(item: pytest.Item) -> int:
-    """A rough weight: 1, plus 4 for each start/restart of the instance the scenario implies."""
+    """A rough weight: 1, plus 4 for each start/restart of the instance the scenario implies,
+    4 for the HTTP transport (mock endpoint, outbox, and a worker's first HTTP client) and 2
+    for each kernel call expected (``sudo sysctl`` subprocesses)."""
     scenario = getattr(item, "scenario", None)
     if scenario is None:
         return 0
@@ -482,7 +484,9 @@ def _cost(item: pytest.Item) -> int:
         starts += 1
     if scenario.host.instance == "down":
         starts += 1
-    return 1 + 4 * starts
+    http = 4 if scenario.transport == "http" else 0
+    kernel = 2 * sum(1 for c in scenario.expect.tool_calls if c.tool == "kernel")
+    return 1 + 4 * starts + http + kernel
 
 
 # -- reports -----------------------------------------------------------------------
