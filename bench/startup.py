@@ -6,15 +6,19 @@ temporary directory:
 * ``absent``    - pytest alone, at the version the wheel resolves to;
 * ``installed`` - the pytest-iris wheel and its dependencies (no extras).
 
-A trivial one-test suite runs in fresh interpreters, alternating the two,
-and the script prints the medians of wall-clock and CPU time and their
-difference against the target (installing pytest-iris adds at most 30 ms;
-judged on CPU time, which a busy machine disturbs far less than wall time). It also lists the pytest
-plugins each environment auto-loads, and times ``-p no:iris`` in the
-``installed`` environment so that the plugin's own share is visible beside
-what its dependencies' plugins (anyio, Faker when installed) add.
+A trivial one-test suite runs in fresh interpreters, in rounds that
+alternate the two (and ``-p no:iris`` in ``installed``, so that the plugin's
+own share shows beside what merely having the distribution installed costs),
+the order turned each round. The CPU time of each child comes from
+``getrusage(RUSAGE_CHILDREN)`` deltas; the script prints medians with their
+quartiles, and the per-round (paired) differences, whose median is judged
+against the target: installing pytest-iris adds at most 30 ms of CPU time
+(a busy machine disturbs CPU time far less than wall time). With
+``--callgrind`` it also counts the instructions of one run of each under
+valgrind, a figure that does not move with the machine's load.
+It also lists the pytest plugins each environment auto-loads.
 
-    python bench/startup.py [--runs N] [--keep DIR]
+    python bench/startup.py [--runs N] [--keep DIR] [--callgrind]
 
 pip installs from the package index configured for pip (and its cache);
 nothing else is fetched.
@@ -24,7 +28,9 @@ from __future__ import annotations
 
 import argparse
 import os
+import re
 import resource
+import shutil
 import statistics
 import subprocess
 import sys
@@ -77,10 +83,40 @@ def pytest_run(python: Path, suite: Path, *extra: str) -> tuple[float, float]:
     return wall, (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
 
 
+def instructions(python: Path, suite: Path, *extra: str) -> int | None:
+    """Instructions one pytest process executes, under callgrind: the same on a busy machine."""
+    if shutil.which("valgrind") is None:
+        return None
+    valgrind = ("valgrind", "--tool=callgrind", "--callgrind-out-file=/dev/null")
+    done = subprocess.run(
+        [*valgrind, python, "-m", "pytest", "-q", "-p", "no:cacheprovider", *extra],
+        cwd=suite,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    found = re.search(r"Collected : (\d+)", done.stderr)
+    return int(found.group(1)) if found else None
+
+
+def spread(values: list[float]) -> str:
+    """Median and quartiles, in ms."""
+    q1, q2, q3 = statistics.quantiles(values, n=4)
+    return f"{q2 * 1000:6.1f} ms  [{q1 * 1000:6.1f} .. {q3 * 1000:6.1f}]"
+
+
+CONFIGS: dict[str, tuple[str, ...]] = {"absent": (), "installed": (), "no-iris": ("-p", "no:iris")}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--runs", type=int, default=21)
+    parser.add_argument("--runs", type=int, default=31, help="rounds of the three runs")
     parser.add_argument("--keep", type=Path, help="build the environments here and keep them")
+    parser.add_argument(
+        "--callgrind",
+        action="store_true",
+        help="also count instructions under valgrind (load-independent; ~40 s)",
+    )
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         base = args.keep or Path(tmp)
@@ -93,34 +129,56 @@ def main() -> None:
         suite = base / "suite"
         suite.mkdir(exist_ok=True)
         (suite / "test_trivial.py").write_text("def test_nothing():\n    pass\n")
-        for python in (absent, installed, installed):  # warm the OS caches
-            pytest_run(python, suite)
-        runs: dict[str, list[tuple[float, float]]] = {"absent": [], "installed": [], "no-iris": []}
+        python = {"absent": absent, "installed": installed, "no-iris": installed}
+        for name in ("absent", "installed", "no-iris"):  # warm the OS caches
+            pytest_run(python[name], suite, *CONFIGS[name])
+        order = list(CONFIGS)
+        runs: dict[str, list[tuple[float, float]]] = {name: [] for name in CONFIGS}
         for _ in range(args.runs):
-            runs["absent"].append(pytest_run(absent, suite))
-            runs["installed"].append(pytest_run(installed, suite))
-            runs["no-iris"].append(pytest_run(installed, suite, "-p", "no:iris"))
-        wall = {k: statistics.median(w for w, _ in v) * 1000 for k, v in runs.items()}
-        cpu = {k: statistics.median(c for _, c in v) * 1000 for k, v in runs.items()}
+            # alternating, the order turned each round: a load that comes and goes
+            # hits every configuration alike, and each round gives paired differences
+            for name in order:
+                runs[name].append(pytest_run(python[name], suite, *CONFIGS[name]))
+            order.append(order.pop(0))
+        wall = {k: [w for w, _ in v] for k, v in runs.items()}
+        cpu = {k: [c for _, c in v] for k, v in runs.items()}
         print(
-            f"pytest {version} start-up, trivial suite, median of {args.runs} alternating runs"
-            f" (PYTHONDONTWRITEBYTECODE={os.environ.get('PYTHONDONTWRITEBYTECODE', '')!r})"
+            f"pytest {version} start-up, trivial suite, {args.runs} rounds of alternating runs"
+            f" (PYTHONDONTWRITEBYTECODE={os.environ.get('PYTHONDONTWRITEBYTECODE', '')!r},"
+            f" load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs)"
         )
         print(f"  plugins auto-loaded, absent:    {run(absent, '-c', PLUGINS).strip()}")
         print(f"  plugins auto-loaded, installed: {run(installed, '-c', PLUGINS).strip()}")
-        print(f"  {'':32} {'wall':>9} {'cpu':>9}")
+        print(f"  {'median [quartiles]':32} {'wall':>32} {'cpu':>32}")
         for name, label in (
             ("absent", "pytest-iris absent (baseline)"),
             ("installed", "pytest-iris installed"),
             ("no-iris", "installed, -p no:iris"),
         ):
-            print(f"  {label:32} {wall[name]:6.1f} ms {cpu[name]:6.1f} ms")
+            print(f"  {label:32} {spread(wall[name]):>32} {spread(cpu[name]):>32}")
+        costs: dict[str, float] = {}
         for label, a, b in (
             ("plugin's own share", "installed", "no-iris"),
             ("cost of installing pytest-iris", "installed", "absent"),
         ):
-            print(f"  {label:32} {wall[a] - wall[b]:6.1f} ms {cpu[a] - cpu[b]:6.1f} ms")
-        cost = cpu["installed"] - cpu["absent"]
+            dwall = [x - y for x, y in zip(wall[a], wall[b], strict=True)]
+            dcpu = [x - y for x, y in zip(cpu[a], cpu[b], strict=True)]
+            costs[label] = statistics.median(dcpu) * 1000
+            print(f"  {label:32} {spread(dwall):>32} {spread(dcpu):>32}")
+        print("  (differences: per round, paired; their median and quartiles)")
+        if args.callgrind:
+            counts = {name: instructions(python[name], suite, *CONFIGS[name]) for name in CONFIGS}
+            if None in counts.values():
+                print("  instructions: valgrind not available")
+            else:
+                base_count = counts["absent"] or 1
+                for name, count in counts.items():
+                    extra = ((count or 0) - base_count) / base_count
+                    print(
+                        f"  instructions, {name:17} {(count or 0) / 1e6:8.1f} M  {extra:+7.1%}"
+                        f"  ~{extra * statistics.median(cpu['absent']) * 1000:+5.1f} ms of CPU"
+                    )
+        cost = costs["cost of installing pytest-iris"]
         verdict = "ok" if cost <= TARGET_MS else "OVER TARGET"
         # CPU time: on a loaded machine wall time mostly measures the other processes
         print(f"  target: installing adds <= {TARGET_MS:.0f} ms (CPU): {cost:.1f} ms {verdict}")
