@@ -30,7 +30,12 @@ if TYPE_CHECKING:
 
 
 class ChaosHarness:
-    """One scenario opened on a sandbox host under ``root``; use as a context manager."""
+    """One scenario opened on a sandbox host under ``root``; use as a context manager.
+
+    ``templates`` (a :class:`~pytest_iris.sandbox.template.HostTemplates`, as the
+    ``iris_chaos`` fixture passes): the host is a copy of the same starting host
+    built before, rather than built again.
+    """
 
     def __init__(
         self,
