@@ -33,9 +33,13 @@ HEAVY = (
     "vcr",
     "structlog",
     "pydantic",
+    "pydantic_core",
     "pydantic_settings",
     "yaml",
     "psutil",
+    "hypothesis",
+    "h11",
+    "filelock",
 )
 
 
