@@ -765,7 +765,8 @@ def _raw_lines(handle: IO[bytes], name: str) -> Iterator[tuple[str, str | LogPro
         if last < 0:
             carry = data
         else:
-            if len(data) - last <= MAX_LINE_BYTES:
+            # A short read is the end of a file: nothing to keep back for.
+            if len(chunk) == _CHUNK and len(data) - last <= MAX_LINE_BYTES:
                 cut = _entry_cut(data, last)
             carry = data[cut + 1 :]
             yield from _complete_lines(data[:cut])

@@ -150,10 +150,13 @@ CHUNK_UNITS: Final = re.compile(
     + _CHUNK_BLOCK
     + r")\n?"
 )  # fmt: skip
-#: The same, with the entry's key (``SEVERITY`` or ``SEVERITY [Category]``;
-#: empty for a block) as a second group: what the summary counts.
+#: The same, with the entry's key as a second group when it has a category
+#: (``SEVERITY [Category]``) and as a third when it has none (``SEVERITY``),
+#: both empty for a block: what the summary counts. Two groups keep the
+#: category a branch rather than an optional group, as in CHUNK_UNITS.
 CHUNK_KEYS: Final = re.compile(
-    r"(" + _CHUNK_STAMP + _CHUNK_PID + "([0-3](?:" + _CHUNK_CATEGORY + ")?)" + _CHUNK_TAIL + "|"
+    r"(" + _CHUNK_STAMP + _CHUNK_PID + "(?:([0-3]" + _CHUNK_CATEGORY + ")" + _CHUNK_TAIL
+    + "|([0-3])" + _CHUNK_TAIL + ")|"
     + _CHUNK_BLOCK
     + r")\n?"
 )  # fmt: skip

@@ -16,7 +16,7 @@ from operator import add, itemgetter
 from typing import Final
 
 from pytest_iris.log.reader import LogBlock, LogProblem, _Assembler, _groups, read_log
-from pytest_iris.log.runs import BLOCK_LINE, CHUNK_KEYS, RUN_KEYS
+from pytest_iris.log.runs import CHUNK_KEYS, RUN_KEYS
 
 #: How many problems a summary keeps verbatim; the rest are only counted.
 KEPT_PROBLEMS = 1000
@@ -68,6 +68,9 @@ class LogSummary:
 _YEAR: Final = itemgetter(slice(6, 8))
 _STAMP: Final = itemgetter(0)
 _KEY: Final = itemgetter(1)
+_UNIT: Final = itemgetter(0)
+_WITH_CATEGORY: Final = itemgetter(1)
+_WITHOUT_CATEGORY: Final = itemgetter(2)
 
 
 def _day_key(day: str) -> tuple[str, str]:
@@ -96,17 +99,20 @@ class _Counter(_Assembler):
         self.blocks = 0
 
     def take_chunk(self, text: str, number: int, lines: int) -> bool:
-        # Keys and units of the whole chunk in one call; no entry is made.
-        pairs: list[tuple[str, str]] = CHUNK_KEYS.findall(text)
-        units = list(map(_STAMP, pairs))
+        # Units and keys of the whole chunk in one call; no entry is made.
+        found: list[tuple[str, str, str]] = CHUNK_KEYS.findall(text)
+        units = list(map(_UNIT, found))
         if sum(map(len, units)) + len(units) - 1 != len(text):
             return False
         self.flush()
-        blocks = text.count(BLOCK_LINE)  # each starts a block: nothing else may
-        self._keys.update(map(_KEY, pairs))
-        if blocks:
-            self.blocks += blocks
-            del self._keys[""]
+        keys = self._keys
+        keys.update(map(_WITH_CATEGORY, found))
+        # An entry leaves one key group empty, a block both; the keys without
+        # a category are one digit each, counted as the characters of one string.
+        plain = "".join(map(_WITHOUT_CATEGORY, found))
+        keys.update(plain)
+        blocks = keys.pop("", 0) - len(plain)
+        self.blocks += blocks
         self.entries += len(units) - blocks
         if len(units) > blocks:
             self._unit_span(units, self.chunk_days(text, units), blocks)
