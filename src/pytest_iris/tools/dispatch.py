@@ -12,9 +12,13 @@ event the tools log and the result carry it.
 from __future__ import annotations
 
 import asyncio
+import contextvars
+import functools
+import inspect
 import os
 import threading
 import time
+import types
 from collections.abc import AsyncIterable, AsyncIterator, Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,7 +28,7 @@ from pytest_iris.errors import CommandPrivilegeError, InstanceError, ToolError, 
 from pytest_iris.host import Host, command_environment
 from pytest_iris.logging import get_logger
 from pytest_iris.models import RemediationCommand, ToolResult
-from pytest_iris.tools._workers import in_worker, run_sync
+from pytest_iris.tools._workers import in_worker
 from pytest_iris.tools.actions import ToolCall, declared_actions
 from pytest_iris.tools.results import failure_result
 from pytest_iris.tools.settings import ToolSettings
@@ -110,6 +114,8 @@ class Dispatcher:
         self.tools: dict[str, Callable[[Any], Any]] = dict(tools)
         #: what a tool factory is given: the sandbox host, or the paths of this root
         self.target: ToolHost = host if host is not None else self.host
+        #: (settings, dry run, budget) -> a command's tool settings (frozen models: reusable)
+        self._call_settings: dict[tuple[int, bool, float], tuple[ToolSettings, ToolSettings]] = {}
 
     @classmethod
     def for_sandbox(cls, host: Host, **kwargs: Any) -> Dispatcher:
@@ -205,74 +211,125 @@ class Dispatcher:
     async def dispatch(
         self, command: RemediationCommand | Mapping[str, Any], *, budget_s: float | None = None
     ) -> ToolResult:
-        """Validate and run ``command`` under the time budget; always returns a ToolResult."""
+        """Validate and run ``command`` under the time budget; always returns a ToolResult.
+
+        The tool runs on the loop's worker threads, so the loop goes on serving
+        while it works, and stops waiting for it at the budget.
+        """
         budget = self.settings.budget_s if budget_s is None else budget_s
-        parsed, problem = _parse(command)
-        trace_id = (parsed.trace_id if parsed else None) or current_trace_id() or new_trace_id()
-        if trace_id == "0" * 32:  # W3C: the all-zero id is invalid
-            parsed, problem, trace_id = (
-                None,
-                "trace_id: all zeros is not a valid trace id",
-                new_trace_id(),
-            )
+        parsed, problem, trace_id = _parse_traced(command)
         with trace(trace_id):
-            if parsed is None:
-                tool, action = _names(command)
-                _log.warning("dispatch.rejected", tool=tool, action=action, reason=problem)
-                return failure_result(
-                    tool,
-                    action,
-                    f"invalid command: {problem}",
-                    details={"reason": problem, "error": "ValidationError"},
-                )
-            _log.info(
-                "dispatch.received",
-                command_id=parsed.id,
-                tool=parsed.tool,
-                action=parsed.action,
-                dry_run=parsed.dry_run,
-            )
-            started = time.monotonic()
-            try:
-                params = self.validate(parsed)
-            except ValidationError as error:
-                _log.warning("dispatch.rejected", command_id=parsed.id, reason=str(error))
-                return self._tag(
-                    failure_result(
-                        parsed.tool, parsed.action, f"invalid command: {error}",
-                        error=error, dry_run=parsed.dry_run, details={"reason": str(error)},
-                    ),
-                    parsed,
-                )  # fmt: skip
-            call = self._route(parsed, params, budget)
+            ready = self._prepare(command, parsed, problem, budget)
+            if isinstance(ready, ToolResult):
+                return ready
+            parsed, call, started = ready
             cancel = threading.Event()
             try:
                 result = await asyncio.wait_for(in_worker(call, cancel), timeout=budget)
-            except TimeoutError:
-                cancel.set()  # the tool's thread starts no further step
-                result = failure_result(
-                    parsed.tool,
-                    parsed.action,
-                    f"{parsed.tool} {parsed.action} exceeded its time budget of {budget}s",
-                    dry_run=parsed.dry_run,
-                    duration_s=round(time.monotonic() - started, 6),
-                    details={"error": "TimeoutError", "budget_s": budget},
-                )
-            except CommandPrivilegeError as error:
-                result = self._privilege_result(parsed, error, started)
-            except (InstanceError, OSError) as error:
-                result = failure_result(
-                    parsed.tool, parsed.action, str(error), error=error,
-                    dry_run=parsed.dry_run, duration_s=round(time.monotonic() - started, 6),
-                )  # fmt: skip
-            result = self._tag(result, parsed)
-            _log.info(
-                "dispatch.done",
-                command_id=parsed.id,
-                status=result.status.value,
-                duration_s=result.duration_s,
+            except (TimeoutError, CommandPrivilegeError, InstanceError, OSError) as error:
+                if isinstance(error, TimeoutError):
+                    cancel.set()  # the tool's thread starts no further step
+                result = self._failed(parsed, error, started, budget)
+            return self._done(result, parsed)
+
+    def dispatch_sync(
+        self, command: RemediationCommand | Mapping[str, Any], *, budget_s: float | None = None
+    ) -> ToolResult:
+        """:meth:`dispatch` for code without an event loop: the tool runs in the calling thread.
+
+        The result is the same as :meth:`dispatch`'s. Handing the call to a
+        worker thread would change nothing here but its cost (the caller waits
+        for the tool to end either way, as ``asyncio.run`` joins its threads):
+        the budget is a deadline the tool's ``cancel`` event reaches by itself
+        (it starts no further step), and a call that ends past it is a
+        time-budget failure, as under :meth:`dispatch`.
+        """
+        if asyncio._get_running_loop() is not None:
+            raise RuntimeError("dispatch_sync() cannot be called from a running event loop")
+        budget = self.settings.budget_s if budget_s is None else budget_s
+        parsed, problem, trace_id = _parse_traced(command)
+        with trace(trace_id):
+            ready = self._prepare(command, parsed, problem, budget)
+            if isinstance(ready, ToolResult):
+                return ready
+            parsed, call, started = ready
+            deadline = Deadline(budget)
+            try:
+                # a context of its own, as a worker thread's call gets
+                result = contextvars.copy_context().run(call, deadline)
+                if deadline.passed():
+                    raise TimeoutError
+            except (TimeoutError, CommandPrivilegeError, InstanceError, OSError) as error:
+                result = self._failed(parsed, error, started, budget)
+            return self._done(result, parsed)
+
+    def _prepare(
+        self,
+        command: RemediationCommand | Mapping[str, Any],
+        parsed: RemediationCommand | None,
+        problem: str,
+        budget: float,
+    ) -> ToolResult | tuple[RemediationCommand, Callable[[threading.Event], ToolResult], float]:
+        """Log the command and validate it: a rejection's result, or the call to run."""
+        if parsed is None:
+            tool, action = _names(command)
+            _log.warning("dispatch.rejected", tool=tool, action=action, reason=problem)
+            return failure_result(
+                tool,
+                action,
+                f"invalid command: {problem}",
+                details={"reason": problem, "error": "ValidationError"},
             )
-            return result
+        _log.info(
+            "dispatch.received",
+            command_id=parsed.id,
+            tool=parsed.tool,
+            action=parsed.action,
+            dry_run=parsed.dry_run,
+        )
+        started = time.monotonic()
+        try:
+            params = self.validate(parsed)
+        except ValidationError as error:
+            _log.warning("dispatch.rejected", command_id=parsed.id, reason=str(error))
+            return self._tag(
+                failure_result(
+                    parsed.tool, parsed.action, f"invalid command: {error}",
+                    error=error, dry_run=parsed.dry_run, details={"reason": str(error)},
+                ),
+                parsed,
+            )  # fmt: skip
+        return parsed, self._route(parsed, params, budget), started
+
+    def _failed(
+        self, command: RemediationCommand, error: Exception, started: float, budget: float
+    ) -> ToolResult:
+        """The failure result of a call that raised (or ran past its budget)."""
+        if isinstance(error, TimeoutError):
+            return failure_result(
+                command.tool,
+                command.action,
+                f"{command.tool} {command.action} exceeded its time budget of {budget}s",
+                dry_run=command.dry_run,
+                duration_s=round(time.monotonic() - started, 6),
+                details={"error": "TimeoutError", "budget_s": budget},
+            )
+        if isinstance(error, CommandPrivilegeError):
+            return self._privilege_result(command, error, started)
+        return failure_result(
+            command.tool, command.action, str(error), error=error,
+            dry_run=command.dry_run, duration_s=round(time.monotonic() - started, 6),
+        )  # fmt: skip
+
+    def _done(self, result: ToolResult, command: RemediationCommand) -> ToolResult:
+        result = self._tag(result, command)
+        _log.info(
+            "dispatch.done",
+            command_id=command.id,
+            status=result.status.value,
+            duration_s=result.duration_s,
+        )
+        return result
 
     async def serve(
         self, commands: AsyncIterable[RemediationCommand], *, limit: int | None = None
@@ -286,12 +343,6 @@ class Dispatcher:
             count += 1
             if limit is not None and count >= limit:
                 return
-
-    def dispatch_sync(
-        self, command: RemediationCommand | Mapping[str, Any], *, budget_s: float | None = None
-    ) -> ToolResult:
-        """:meth:`dispatch` for code without an event loop."""
-        return run_sync(self.dispatch(command, budget_s=budget_s))
 
     def _privilege_result(
         self, command: RemediationCommand, error: CommandPrivilegeError, started: float
@@ -312,32 +363,46 @@ class Dispatcher:
     def _route(
         self, command: RemediationCommand, params: dict[str, Any], budget: float
     ) -> Callable[[threading.Event], ToolResult]:
-        # each tool's own timeouts stay inside the budget, so its thread ends soon after
-        settings = self.settings.model_copy(
-            update={
-                "dry_run": command.dry_run,
-                "sysctl_timeout_s": min(self.settings.sysctl_timeout_s, budget),
-                "query_timeout_s": min(self.settings.query_timeout_s, budget),
-                "stop_timeout_s": min(self.settings.stop_timeout_s, budget),
-                "start_timeout_s": min(self.settings.start_timeout_s, budget),
-            }
-        )
+        settings = self._settings_for(command.dry_run, budget)
         factory = self.tools[command.tool]
         return lambda cancel: self._run(factory, ToolCall(self, command, settings, cancel), params)
+
+    def _settings_for(self, dry_run: bool, budget: float) -> ToolSettings:
+        """The tool settings of a command: its dry run, each tool timeout cut to its budget.
+
+        Built once per (settings, dry run, budget): the models are frozen.
+        """
+        base = self.settings
+        key = (id(base), dry_run, budget)
+        cached = self._call_settings.get(key)
+        if cached is not None and cached[0] is base:
+            return cached[1]
+        # each tool's own timeouts stay inside the budget, so its thread ends soon after
+        settings = base.model_copy(
+            update={
+                "dry_run": dry_run,
+                "sysctl_timeout_s": min(base.sysctl_timeout_s, budget),
+                "query_timeout_s": min(base.query_timeout_s, budget),
+                "stop_timeout_s": min(base.stop_timeout_s, budget),
+                "start_timeout_s": min(base.start_timeout_s, budget),
+            }
+        )
+        if len(self._call_settings) >= 64:  # budgets given per call: keep it small
+            self._call_settings.clear()
+        self._call_settings[key] = (base, settings)
+        return settings
 
     def _run(
         self, factory: Callable[[Any], Any], call: ToolCall, params: dict[str, Any]
     ) -> ToolResult:
         """``action`` is the tool's method; dry run and the call passed as it accepts them."""
-        import inspect
-
         command = call.command
         tool = factory(self.target)
         method = getattr(tool, command.action, None)
         if not callable(method):
             raise ValidationError(f"tool {command.tool!r} has no action {command.action!r}")
         kwargs = dict(params)
-        signature = inspect.signature(method)
+        signature = _signature(method)
         if "dry_run" in signature.parameters:
             kwargs["dry_run"] = command.dry_run
         elif "apply" in signature.parameters:
@@ -355,6 +420,64 @@ class Dispatcher:
                 f"{type(result).__name__}, not a ToolResult"
             )
         return result
+
+
+def _signature(method: Callable[..., Any]) -> inspect.Signature:
+    """A tool method's signature, worked out once per method function (not once per call)."""
+    function = getattr(method, "__func__", None)
+    if isinstance(method, types.MethodType) and isinstance(function, types.FunctionType):
+        bound = _bound_signature(function)
+        if bound is not None:
+            return bound
+    return inspect.signature(method)
+
+
+@functools.lru_cache(maxsize=256)
+def _bound_signature(function: types.FunctionType) -> inspect.Signature | None:
+    """``function``'s signature as a bound method's: the first parameter (self, cls) taken."""
+    signature = inspect.signature(function)
+    parameters = tuple(signature.parameters.values())
+    positional = (inspect.Parameter.POSITIONAL_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD)
+    if not parameters or parameters[0].kind not in positional:
+        return None  # inspect's own rules for the odd cases
+    return signature.replace(parameters=parameters[1:])
+
+
+class Deadline(threading.Event):
+    """A cancel event that sets itself once its budget has run out.
+
+    What a tool run in the caller's thread (:meth:`Dispatcher.dispatch_sync`)
+    gets as ``cancel``: ``is_set()`` turns true at the deadline and ``wait()``
+    returns by then, as when the dispatcher's timer sets the event.
+    """
+
+    def __init__(self, budget_s: float) -> None:
+        super().__init__()
+        self.at = time.monotonic() + budget_s
+
+    def passed(self) -> bool:
+        return time.monotonic() >= self.at
+
+    def is_set(self) -> bool:
+        if not super().is_set() and self.passed():
+            self.set()
+        return super().is_set()
+
+    def wait(self, timeout: float | None = None) -> bool:
+        remaining = max(self.at - time.monotonic(), 0.0)
+        super().wait(remaining if timeout is None else min(timeout, remaining))
+        return self.is_set()
+
+
+def _parse_traced(
+    command: RemediationCommand | Mapping[str, Any],
+) -> tuple[RemediationCommand | None, str, str]:
+    """The parsed command (or the problem) and the trace id the whole call runs under."""
+    parsed, problem = _parse(command)
+    trace_id = (parsed.trace_id if parsed else None) or current_trace_id() or new_trace_id()
+    if trace_id == "0" * 32:  # W3C: the all-zero id is invalid
+        return None, "trace_id: all zeros is not a valid trace id", new_trace_id()
+    return parsed, problem, trace_id
 
 
 def _parse(
