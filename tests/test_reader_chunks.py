@@ -182,6 +182,21 @@ def test_real_corpus_chunk_boundaries_everywhere(
     assert_summary_counts(path, slow, chunk, monkeypatch)
 
 
+@pytest.mark.parametrize("chunk", [2048, 1 << 17])
+def test_generated_sample_with_rare_multi_line_entries(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, chunk: int
+) -> None:
+    """Mostly one-line entries, a banner now and then: line numbers built as ranges."""
+    sample = (Path(__file__).parents[1] / "log_samples" / "messages.log").read_bytes()
+    data = sample[:400_000].rpartition(b"\n")[0] + b"\n" + REAL.read_bytes() + sample[:50_000]
+    path = tmp_path / "messages.log"
+    path.write_bytes(data)
+    fast, slow = both_ways(path, chunk, monkeypatch)
+    assert exact(fast) == exact(slow)
+    assert any(isinstance(i, LogEntry) and i.continuation for i in fast)
+    assert_summary_counts(path, slow, chunk, monkeypatch)
+
+
 def test_chunk_boundary_inside_an_entry_and_inside_a_block(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

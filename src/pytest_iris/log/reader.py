@@ -28,7 +28,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from functools import lru_cache, partial
 from itertools import accumulate, chain, compress, count, repeat
-from operator import add, contains, itemgetter
+from operator import add, contains, itemgetter, sub
 from typing import IO, TYPE_CHECKING, Any, ClassVar, Final
 
 from pytest_iris.errors import LogReadError
@@ -160,21 +160,24 @@ class LogEntry(tuple[Any, ...]):
 def _unit_starts(units: list[str], number: int, lines: int) -> list[int]:
     """The first line number of each unit (each one's lines joined), the first being ``number``.
 
-    ``"\\n" in unit`` costs a third of ``unit.count("\\n")`` (no argument
-    parsing): units are counted exactly only while some have more than one
-    line break (the chunk's ``lines`` says how many there are in all).
+    ``lines`` is the units' line count in all. Where few units hold line
+    breaks, the numbers step by one between them and are built as ranges,
+    one per stretch, and only the units with breaks are counted (``"\\n" in
+    unit`` finds them three times faster than ``unit.count`` counts);
+    otherwise every unit is counted. All in C, whatever the number of units.
     """
-    breaks: list[int] = list(map(contains, units, repeat("\n")))
-    extra = lines - len(units) - sum(breaks)
-    if extra:
-        for index in compress(range(len(units)), breaks):
-            more = units[index].count("\n") - 1
-            if more:
-                breaks[index] += more
-                extra -= more
-                if not extra:
-                    break
-    return list(accumulate(map(add, breaks, repeat(1)), initial=number))
+    if (lines - len(units)) * 8 > len(units):
+        return list(
+            accumulate(map(add, map(str.count, units, repeat("\n")), repeat(1)), initial=number)
+        )
+    breaks = list(map(contains, units, repeat("\n")))
+    multi = list(compress(range(len(units)), breaks))
+    extras = list(map(str.count, compress(units, breaks), repeat("\n")))
+    extras.append(0)
+    ends = [*multi, len(units) - 1]
+    lengths = list(map(sub, ends, [-1, *multi]))
+    firsts = list(accumulate(map(add, lengths, extras), initial=number))
+    return list(chain.from_iterable(map(range, firsts, map(add, firsts, lengths))))
 
 
 def _entry(fields: tuple[Any, ...]) -> LogEntry:
