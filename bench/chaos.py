@@ -15,13 +15,16 @@ rollbacks, host removed), the median of ``--runs``, beside the baseline of
 building and removing the same sandbox host with nothing happening on it.
 Then the suite: ``pytest`` collecting the built-in library (ini
 ``iris_scenarios = builtin``) in a fresh directory, run with ``-n 0`` and
-with ``-n 2``, wall time of each in the same run (the median of ``--suite-runs``
-alternating pairs: the machine's other load moves both alike). Then the growth: pytest
+with ``-n 2``, wall and CPU time (user + system of the whole process tree,
+xdist's workers included) of each in the same run (the median of ``--suite-runs``
+alternating pairs: the machine's other load moves both alike), beside the
+baseline of a one-test suite at ``-n 0`` and ``-n 2``: what pytest, the plugins
+and xdist's workers cost before any scenario runs. Then the growth: pytest
 over 10, 100 and 1,000 generated variants of a scenario (each its own
 sandbox host, faults, reference remediator and checks; what differs is the
 fault's time, text and severity and the scenario's seed) at ``-n 0``, ``-n 2``
-and ``-n 4``: wall time, time per scenario, and the speed-up over ``-n 0``
-of the same size; the variants' hosts all differ (each its own seed), so no
+and ``-n 4``: wall time, time per scenario, the speed-up over ``-n 0``
+of the same size, and the CPU time; the variants' hosts all differ (each its own seed), so no
 template is shared there. Pytest's temporary directories (``--basetemp``) go
 to ``/dev/shm`` when it exists, for the suite and the growth alike, so the
 figure is the plugin's cost rather than the disk's (a sandbox host is a few
@@ -40,6 +43,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import resource
 import shutil
 import statistics
 import subprocess
@@ -90,41 +94,67 @@ def _basetemp() -> str:
     return tempfile.mkdtemp(prefix="iris-chaos-base-", dir=shm if shm.is_dir() else None)
 
 
-def suite_wall_s(workers: str) -> float:
+def pytest_run(cwd: str, workers: str, what: str) -> tuple[float, float]:
+    """Wall and CPU seconds (user + system, the workers included) of pytest in ``cwd``."""
     base = _basetemp()
     try:
-        with tempfile.TemporaryDirectory(prefix="iris-chaos-suite-") as tmp:
-            Path(tmp, "pytest.ini").write_text("[pytest]\niris_scenarios =\n    builtin\n")
-            start = time.perf_counter()
-            done = subprocess.run(
-                [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-n", workers,
-                 f"--basetemp={base}"],
-                cwd=tmp,
-                capture_output=True,
-                text=True,
-                check=False,
-            )  # fmt: skip
-            wall = time.perf_counter() - start
+        before = resource.getrusage(resource.RUSAGE_CHILDREN)
+        start = time.perf_counter()
+        done = subprocess.run(
+            [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-n", workers,
+             f"--basetemp={base}"],
+            cwd=cwd,
+            capture_output=True,
+            text=True,
+            check=False,
+        )  # fmt: skip
+        wall = time.perf_counter() - start
+        after = resource.getrusage(resource.RUSAGE_CHILDREN)
     finally:
         shutil.rmtree(base, ignore_errors=True)
     if done.returncode != 0:
-        raise SystemExit(f"suite with -n {workers} failed:\n{done.stdout[-3000:]}")
-    return wall
+        raise SystemExit(f"{what} with -n {workers} failed:\n{done.stdout[-3000:]}")
+    cpu = after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime
+    return wall, cpu
+
+
+def suite_wall_s(workers: str) -> tuple[float, float]:
+    with tempfile.TemporaryDirectory(prefix="iris-chaos-suite-") as tmp:
+        Path(tmp, "pytest.ini").write_text("[pytest]\niris_scenarios =\n    builtin\n")
+        return pytest_run(tmp, workers, "the built-in library")
+
+
+def trivial_wall_s(workers: str) -> tuple[float, float]:
+    """The baseline: a one-test suite (pytest, the plugins and xdist's workers starting)."""
+    with tempfile.TemporaryDirectory(prefix="iris-chaos-trivial-") as tmp:
+        Path(tmp, "test_nothing.py").write_text("def test_nothing():\n    pass\n")
+        return pytest_run(tmp, workers, "a one-test suite")
 
 
 def suite(runs: int) -> None:
-    """The built-in library at -n 0 and -n 2: medians of alternating runs."""
-    serial, parallel = [], []
+    """The built-in library at -n 0 and -n 2: medians of alternating runs, beside a one-test suite."""
+    results: dict[str, list[tuple[float, float]]] = {"0": [], "2": [], "t0": [], "t2": []}
+    load = os.getloadavg()[0]
     for _ in range(runs):
-        serial.append(suite_wall_s("0"))
-        parallel.append(suite_wall_s("2"))
-    s0, s2 = statistics.median(serial), statistics.median(parallel)
+        for workers in ("0", "2"):
+            results[workers].append(suite_wall_s(workers))
+            results["t" + workers].append(trivial_wall_s(workers))
+    med = {k: (statistics.median(w for w, _ in v), statistics.median(c for _, c in v))
+           for k, v in results.items()}  # fmt: skip
+    s0, s2 = med["0"][0], med["2"][0]
     print(
-        f"\npytest over the built-in library (median of {runs} alternating runs): "
-        f"-n 0 {s0:.1f}s, -n 2 {s2:.1f}s ({s0 / s2:.2f}x faster than -n 0; target 1.6x)"
+        f"\npytest over the built-in library (median of {runs} alternating runs; load average "
+        f"{load:.1f} -> {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores):"
     )
-    print("  runs -n 0: " + ", ".join(f"{w:.1f}s" for w in serial))
-    print("  runs -n 2: " + ", ".join(f"{w:.1f}s" for w in parallel))
+    print(f"{'':34}{'wall -n 0':>10}{'wall -n 2':>10}{'CPU -n 0':>10}{'CPU -n 2':>10}")
+    for label, a, b in (
+        ("built-in library (9 scenarios)", "0", "2"),
+        ("baseline: a one-test suite", "t0", "t2"),
+    ):
+        print(f"{label:34}{med[a][0]:9.1f}s{med[b][0]:9.1f}s{med[a][1]:9.1f}s{med[b][1]:9.1f}s")
+    print(f"  -n 2 is {s0 / s2:.2f}x faster than -n 0 (target 1.6x)")
+    print("  runs -n 0: " + ", ".join(f"{w:.1f}s" for w, _ in results["0"]))
+    print("  runs -n 2: " + ", ".join(f"{w:.1f}s" for w, _ in results["2"]))
 
 
 VARIANT = """\
@@ -141,42 +171,32 @@ expect:
 """
 
 
-def growth_wall_s(size: int, workers: str) -> float:
-    """Wall time of pytest over ``size`` generated scenario files with ``-n workers``."""
+def growth_wall_s(size: int, workers: str) -> tuple[float, float]:
+    """Wall and CPU time of pytest over ``size`` generated scenario files with ``-n workers``."""
     with tempfile.TemporaryDirectory(prefix="iris-chaos-growth-") as tmp:
         for n in range(size):
             text = VARIANT.format(n=n, at=1 + n % 50, severity=n % 2)
             Path(tmp, f"iris_chaos_variant_{n:04d}.yaml").write_text(text)
-        base = _basetemp()
-        try:
-            start = time.perf_counter()
-            done = subprocess.run(
-                [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-n", workers,
-                 f"--basetemp={base}"],
-                cwd=tmp,
-                capture_output=True,
-                text=True,
-                check=False,
-            )  # fmt: skip
-            wall = time.perf_counter() - start
-        finally:
-            shutil.rmtree(base, ignore_errors=True)
-    if done.returncode != 0:
-        raise SystemExit(f"{size} variants with -n {workers} failed:\n{done.stdout[-3000:]}")
-    return wall
+        return pytest_run(tmp, workers, f"{size} variants")
 
 
 def growth(sizes: list[int], workers: list[str]) -> None:
-    print("\npytest over generated scenario variants (wall s; ms per scenario; x faster than -n 0)")
-    print(f"{'scenarios':>9}" + "".join(f"{'-n ' + w:>26}" for w in workers))
+    print(
+        "\npytest over generated scenario variants (wall s; ms per scenario; x faster than -n 0;"
+        f" CPU s of the whole process tree; load average {os.getloadavg()[0]:.1f} on "
+        f"{os.cpu_count()} cores)"
+    )
+    print(f"{'scenarios':>9}" + "".join(f"{'-n ' + w:>34}" for w in workers))
     for size in sizes:
-        walls = {w: growth_wall_s(size, w) for w in workers}
-        serial = walls.get("0")
+        runs = {w: growth_wall_s(size, w) for w in workers}
+        serial = runs["0"][0] if "0" in runs else None
         cells = []
         for w in workers:
-            speed = f" {serial / walls[w]:4.2f}x" if serial else ""
-            cells.append(f"{walls[w]:8.1f}s {walls[w] / size * 1000:7.0f}ms{speed:>7}")
-        print(f"{size:>9}" + "".join(f"{cell:>26}" for cell in cells), flush=True)
+            wall, cpu = runs[w]
+            speed = f" {serial / wall:4.2f}x" if serial else ""
+            cells.append(f"{wall:8.1f}s {wall / size * 1000:6.0f}ms{speed:>7} {cpu:6.1f}s")
+        print(f"{size:>9}" + "".join(f"{cell:>34}" for cell in cells), flush=True)
+    print(f"  load average at the end: {os.getloadavg()[0]:.1f}")
 
 
 def explore_rates(examples: int) -> None:
