@@ -16,7 +16,7 @@ import functools
 import json
 import sys
 import threading
-from collections.abc import MutableMapping
+from collections.abc import Callable, MutableMapping
 from datetime import UTC, datetime
 from typing import Any, TextIO
 
@@ -114,8 +114,25 @@ def _enrich(_: Any, method: str, event: MutableMapping[str, Any]) -> MutableMapp
     return event
 
 
-#: one encoder for every event (``json.dumps(..., default=str)`` builds one per call)
-_encode = json.JSONEncoder(default=str).encode
+def _encoder() -> Callable[[Any], str]:
+    """One JSON encoder for every event, built once.
+
+    ``json.dumps(..., default=str)`` builds an encoder per call, and even a
+    kept ``JSONEncoder`` builds its C encoder on every ``encode``; the C
+    encoder itself is made once here (same output; the pure-Python encoder
+    where the C one is missing). Events are flat dicts of fields: no check
+    for circular references (one would end in a RecursionError).
+    """
+    from json import encoder
+
+    make: Any = getattr(encoder, "c_make_encoder", None)
+    if make is None:  # pragma: no cover - CPython always has it
+        return json.JSONEncoder(default=str).encode
+    chunks = make(None, str, encoder.encode_basestring_ascii, None, ": ", ", ", False, False, True)
+    return lambda event: "".join(chunks(event, 0))
+
+
+_encode = _encoder()
 
 
 def _render(_: Any, __: str, event: MutableMapping[str, Any]) -> str:

@@ -67,7 +67,11 @@ def in_worker(call: Callable[..., T], /, *args: Any) -> asyncio.Future[T]:
     """
     loop = asyncio.get_running_loop()
     context = contextvars.copy_context()
+    joining = _joining.get()
+    if joining is None:  # nobody joins this call: no event to set
+        return loop.run_in_executor(None, context.run, call, *args)
     ended = threading.Event()
+    joining.append(ended)
 
     def work() -> T:
         try:
@@ -75,9 +79,6 @@ def in_worker(call: Callable[..., T], /, *args: Any) -> asyncio.Future[T]:
         finally:
             ended.set()
 
-    joining = _joining.get()
-    if joining is not None:
-        joining.append(ended)
     return loop.run_in_executor(None, work)
 
 
