@@ -73,11 +73,6 @@ _WITH_CATEGORY: Final = itemgetter(1)
 _WITHOUT_CATEGORY: Final = itemgetter(2)
 
 
-def _day_key(day: str) -> tuple[str, str]:
-    """A ``MM/DD/YY`` date's sort key: the year first."""
-    return day[6:8], day
-
-
 def _time_key(line: str) -> tuple[str, str]:
     """A stamp's sort key: the year first, then ``MM/DD/YY-HH:MM:SS:mmm``."""
     return line[6:8], line[:21]
@@ -132,8 +127,8 @@ class _Counter(_Assembler):
         lowest and highest entries are found among the units of the earliest
         and latest day, by string comparison in C.
         """
-        low_day = min(days, key=_day_key)
-        high_day = max(days, key=_day_key)
+        low_day = min(zip(map(_YEAR, days), days, strict=True))[1]
+        high_day = max(zip(map(_YEAR, days), days, strict=True))[1]
         # Blocks sort first, and so may other years' days: keep what sorts from low_day.
         simple = not blocks and low_day == min(days)
         low = min(units) if simple else min(filter(low_day.__le__, units))
@@ -202,28 +197,44 @@ class _Counter(_Assembler):
         stamp = key[1]
         return self._stamps.at(stamp[:8], stamp[9:17], stamp[18:21])
 
-    def fill(self, summary: LogSummary) -> None:
-        summary.entries = self.entries
-        summary.blocks = self.blocks
-        summary.first, summary.last = self._at(self._low), self._at(self._high)
+    def summary(self, path: str, problems: list[LogProblem], problem_count: int) -> LogSummary:
+        """The counts as a :class:`LogSummary` (Counters filled with dict methods: no
+        ``Counter.update`` type checks, which cost more than a small file's counting)."""
         severities: Counter[int] = Counter()
         categories: Counter[str | None] = Counter()
         for key, n in self._keys.items():
-            severities[int(key[0])] += n
-            categories[key[3:-1] if len(key) > 1 else None] += n
-        summary.by_severity = severities
-        summary.by_category = categories
+            parts = _KEY_PARTS.get(key)
+            if parts is None:
+                parts = _KEY_PARTS[key] = (int(key[0]), key[3:-1] if len(key) > 1 else None)
+            level, category = parts
+            severities[level] = severities.get(level, 0) + n
+            categories[category] = categories.get(category, 0) + n
+        return LogSummary(
+            path,
+            entries=self.entries,
+            lines=self.lines,
+            blocks=self.blocks,
+            by_severity=severities,
+            by_category=categories,
+            first=self._at(self._low),
+            last=self._at(self._high),
+            problems=problems,
+            problem_count=problem_count,
+        )
+
+
+#: ``SEVERITY [Category]`` key -> (severity, category), as keys are met.
+_KEY_PARTS: dict[str, tuple[int, str | None]] = {}
 
 
 def summarize(path: str | os.PathLike[str]) -> LogSummary:
     """Summarise a messages.log file; raises ``LogReadError`` if it cannot be read."""
-    summary = LogSummary(os.fspath(path))
     counter = _Counter()
+    problems: list[LogProblem] = []
+    count = 0
     for item in read_log(path, assembler=counter):
         if isinstance(item, LogProblem):
-            summary.problem_count += 1
-            if len(summary.problems) < KEPT_PROBLEMS:
-                summary.problems.append(item)
-    counter.fill(summary)
-    summary.lines = counter.lines
-    return summary
+            count += 1
+            if len(problems) < KEPT_PROBLEMS:
+                problems.append(item)
+    return counter.summary(os.fspath(path), problems, count)
