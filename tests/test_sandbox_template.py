@@ -150,3 +150,39 @@ def test_a_scenario_on_a_copied_host_journals_what_it_does_on_a_built_one(
     copied = play("copied", True)
     assert templates.copies == 1
     assert copied == built
+
+
+SHARED = """
+import sys
+from pathlib import Path
+from pytest_iris.sandbox import SandboxHost
+from pytest_iris.sandbox.template import HostTemplates
+shared, mine = Path(sys.argv[1]), Path(sys.argv[2])
+templates = HostTemplates(shared)
+for n in range(3):
+    templates.provide(SandboxHost(mine / f"h{n}" / "host", users=1, seed=9))
+print(templates.builds, templates.copies)
+"""
+
+
+def test_processes_sharing_a_directory_build_each_template_once(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    shared = tmp_path / "shared"
+    procs = [
+        subprocess.Popen(
+            [sys.executable, "-c", SHARED, str(shared), str(tmp_path / f"proc{n}")],
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        for n in range(3)
+    ]
+    outputs = [p.communicate(timeout=120)[0].split() for p in procs]
+    assert all(p.returncode == 0 for p in procs)
+    assert outputs == [["1", "2"]] * 3
+    assert len(list(shared.glob("*/host"))) == 1
+    fresh = _tree(SandboxHost(tmp_path / "fresh" / "host", users=1, seed=9).build().root)
+    for n in range(3):
+        for h in range(3):
+            assert _tree(tmp_path / f"proc{n}" / f"h{h}" / "host") == fresh

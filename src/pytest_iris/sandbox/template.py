@@ -122,8 +122,8 @@ class HostTree:
 class HostTemplates:
     """Per-process cache of starting hosts under ``directory``; :meth:`provide` fills a host.
 
-    Not shared between processes: under pytest-xdist each worker keeps its
-    own in its own basetemp.
+    Under pytest-xdist each worker keeps its own in its own basetemp; processes
+    that share a ``directory`` share its templates (each built once, under a lock).
     """
 
     def __init__(self, directory: str | os.PathLike[str]) -> None:
@@ -153,11 +153,19 @@ class HostTemplates:
         return host
 
     def _template(self, host: SandboxHost, key: str) -> HostTree:
-        """Build the template of ``host``'s starting state in a directory of its own."""
+        """Build the template of ``host``'s starting state in a directory of its own.
+
+        Under a file lock: processes given the same ``directory`` build each
+        template once and never read one half built.
+        """
+        from filelock import FileLock
+
         digest = hashlib.sha256(key.encode()).hexdigest()[:16]
         twin = host.relocated(self.directory / digest / "host")
-        twin.build()  # idempotent: a template this process built before is reused as is
-        return HostTree.read(twin.root)
+        twin.root.parent.mkdir(parents=True, exist_ok=True)
+        with FileLock(str(twin.root.parent / "build.lock")):
+            twin.build()  # idempotent: a template built before is reused as it is
+            return HostTree.read(twin.root)
 
 
 __all__ = ["HostTemplates", "HostTree"]
