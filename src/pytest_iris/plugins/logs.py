@@ -17,7 +17,6 @@ from typing import TYPE_CHECKING, Any, NoReturn
 import pytest
 
 from pytest_iris.plugins.core import base_seed, settings_for
-from pytest_iris.seeds import seed_for
 
 if TYPE_CHECKING:
     from pytest_iris.generation.factory import GeneratedLog, LogFactory
@@ -162,6 +161,8 @@ def _user_errors(request: pytest.FixtureRequest) -> Iterator[None]:
 @pytest.fixture
 def iris_seed(request: pytest.FixtureRequest) -> int:
     """This test's seed, derived from the base seed and the node id."""
+    from pytest_iris.seeds import seed_for  # not at start-up
+
     return seed_for(request.config, request.node.nodeid, "test")
 
 

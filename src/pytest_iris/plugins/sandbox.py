@@ -18,7 +18,6 @@ from typing import TYPE_CHECKING, Any, NoReturn
 import pytest
 
 from pytest_iris.plugins.core import settings_for
-from pytest_iris.seeds import seed_for
 
 if TYPE_CHECKING:
     from pytest_iris.sandbox.host import SandboxHost
@@ -95,6 +94,8 @@ def host_kwargs(request: pytest.FixtureRequest) -> dict[str, Any]:
     if "memory_mb" in kwargs:
         kwargs["total_ram_mb"] = kwargs.pop("memory_mb")
     if "seed" not in kwargs:
+        from pytest_iris.seeds import seed_for  # not at start-up
+
         kwargs["seed"] = seed_for(request.config, request.node.nodeid, "sandbox")
     return kwargs
 

@@ -16,7 +16,6 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 from pytest_iris.plugins.core import settings_for
-from pytest_iris.seeds import seed_for
 
 if TYPE_CHECKING:
     from pytest_iris.transport import FileTransport, MockEndpoint
@@ -62,6 +61,8 @@ def iris_endpoint_kwargs(request: pytest.FixtureRequest) -> dict[str, Any]:
     A seed for its random faults derived from the test's node id; override
     this fixture in a conftest to change them for a directory.
     """
+    from pytest_iris.seeds import seed_for  # not at start-up
+
     return {"seed": seed_for(request.config, request.node.nodeid, "endpoint")}
 
 
