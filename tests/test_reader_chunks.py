@@ -119,12 +119,18 @@ SHAPES = [
     "nul\x00byte",
     "carriage\rreturn inside",
     "x" * (MAX_LINE_BYTES + 10),
+    # Whole shapes of several lines, so that the chunk path's units come up often.
+    "\n*** Recovery started at Wed Aug 11 06:12:30 2021\n  0 blocks\nExiting with status 3 (Success)",
+    "*** Recovery started at A\n*** Recovery started at B\nExiting with status 3 (Success)",
+    "01/15/25-20:21:48:417 (646) 0 [Generic.Event]\nStartup of InterSystems IRIS\n  in ../bin/",
+    "01/15/25-20:21:48:418 (646) 0 [Generic.Event] INTERSYSTEMS IRIS JOURNALING SYSTEM MESSAGE\n"
+    "Journaling switched to: /j/2\n   indented",
     "01/15/25-20:21:48:416 (646) 0 [X] " + "y" * 70_000,
 ]
 
 
 @settings(
-    max_examples=150,
+    max_examples=400,
     deadline=None,
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
@@ -195,6 +201,24 @@ def test_generated_sample_with_rare_multi_line_entries(
     assert exact(fast) == exact(slow)
     assert any(isinstance(i, LogEntry) and i.continuation for i in fast)
     assert_summary_counts(path, slow, chunk, monkeypatch)
+
+
+def test_block_holding_a_second_recovery_line_is_one_block(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A ``*** Recovery started at`` line inside a block is the block's (the line path's rule)."""
+    block = (
+        "\n*** Recovery started at Wed Aug 11 06:12:30 2021\n"
+        "*** Recovery started at Wed Aug 11 06:12:31 2021\n"
+        "Exiting with status 3 (Success)\n"
+    )
+    data = ((STAMPED + "\n") * 3 + block + (STAMPED + "\n") * 3).encode() * 4
+    path = tmp_path / "messages.log"
+    path.write_bytes(data)
+    fast, slow = both_ways(path, 1 << 17, monkeypatch)
+    assert exact(fast) == exact(slow)
+    assert [item.line for item in fast if isinstance(item, LogBlock)] == [4, 14, 24, 34]
+    assert_summary_counts(path, slow, 1 << 17, monkeypatch)
 
 
 def test_chunk_boundary_inside_an_entry_and_inside_a_block(

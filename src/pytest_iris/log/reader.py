@@ -337,10 +337,11 @@ class _Assembler:
             index = bisect_right(starts, line) - 1
             if index >= last:
                 break
-            if done < index:
-                self.emit_units(starts[done:index], units[done:index])
-            self._emit_block_unit(starts[index], units[index])
-            done = index + 1
+            if index >= done:  # else a recovery line inside the block just taken
+                if done < index:
+                    self.emit_units(starts[done:index], units[done:index])
+                self._emit_block_unit(starts[index], units[index])
+                done = index + 1
             at = text.find(BLOCK_LINE, at + len(BLOCK_LINE))
         return done
 

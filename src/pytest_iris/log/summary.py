@@ -73,6 +73,12 @@ _WITH_CATEGORY: Final = itemgetter(1)
 _WITHOUT_CATEGORY: Final = itemgetter(2)
 
 
+def _ascii_digits(stamp: str) -> str:
+    """A stamp with other decimal digits (which the grammar's ``\\d`` accepts) in ASCII,
+    so that stamps compare as their times do."""
+    return "".join(str(int(c)) if c.isdecimal() else c for c in stamp)
+
+
 def _time_key(line: str) -> tuple[str, str]:
     """A stamp's sort key: the year first, then ``MM/DD/YY-HH:MM:SS:mmm``."""
     return line[6:8], line[:21]
@@ -152,6 +158,11 @@ class _Counter(_Assembler):
             self._extremes((low[:2], low[2:23]), (high[:2], high[2:23]))
 
     def _run(self, text: str, number: int, one_line: bool) -> int:
+        if not text.isascii():  # stamps in other digits compare only once made ASCII
+            for line in text.split("\n"):
+                self.feed(number, line)
+                number += 1
+            return number
         # The entries' stamps and keys in one call: no entry is built.
         pairs: list[tuple[str, str]] = RUN_KEYS.findall(f"\n{text}")
         stamps = list(map(_STAMP, pairs))
@@ -179,7 +190,7 @@ class _Counter(_Assembler):
         if groups[5] is not None:
             key += f" [{groups[5]}]"
         self._keys[key] += 1
-        stamp = _time_key(header)
+        stamp = _time_key(header if header.isascii() else _ascii_digits(header[:21]))
         self._extremes(stamp, stamp)
 
     def emit_block(self, block: LogBlock) -> None:
