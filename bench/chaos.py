@@ -25,7 +25,9 @@ sandbox host, faults, reference remediator and checks; what differs is the
 fault's time, text and severity and the scenario's seed) at ``-n 0``, ``-n 2``
 and ``-n 4``: wall time, time per scenario, the speed-up over ``-n 0``
 of the same size, and the CPU time; the variants' hosts all differ (each its own seed), so no
-template is shared there. Pytest's temporary directories (``--basetemp``) go
+template is shared there; beside it, 100 variants at ``-n 0`` with one seed
+(one starting host: built once, then copied) against the same with their own.
+Pytest's temporary directories (``--basetemp``) go
 to ``/dev/shm`` when it exists, for the suite and the growth alike, so the
 figure is the plugin's cost rather than the disk's (a sandbox host is a few
 hundred small files) nor that of pytest pruning the shared ``/tmp/pytest-of-*``.
@@ -171,13 +173,29 @@ expect:
 """
 
 
-def growth_wall_s(size: int, workers: str) -> tuple[float, float]:
-    """Wall and CPU time of pytest over ``size`` generated scenario files with ``-n workers``."""
+def growth_wall_s(size: int, workers: str, *, one_seed: bool = False) -> tuple[float, float]:
+    """Wall and CPU time of pytest over ``size`` generated scenario files with ``-n workers``.
+
+    ``one_seed``: every variant has seed 0, so all start from one host (copied from a template).
+    """
     with tempfile.TemporaryDirectory(prefix="iris-chaos-growth-") as tmp:
         for n in range(size):
             text = VARIANT.format(n=n, at=1 + n % 50, severity=n % 2)
+            if one_seed:
+                text = text.replace(f"seed: {n}\n", "seed: 0\n")
             Path(tmp, f"iris_chaos_variant_{n:04d}.yaml").write_text(text)
         return pytest_run(tmp, workers, f"{size} variants")
+
+
+def template_effect(size: int) -> None:
+    """The same variants at -n 0 with one starting host (templates copied) and all distinct."""
+    distinct = growth_wall_s(size, "0")[0]
+    shared = growth_wall_s(size, "0", one_seed=True)[0]
+    print(
+        f"\n{size} variants at -n 0, hosts all distinct (each built): {distinct:.1f}s "
+        f"({distinct / size * 1000:.0f} ms each); one starting host (built once, copied): "
+        f"{shared:.1f}s ({shared / size * 1000:.0f} ms each): {distinct / shared:.2f}x"
+    )
 
 
 def growth(sizes: list[int], workers: list[str]) -> None:
@@ -477,6 +495,7 @@ def main() -> None:
     print(f"{'all built-ins, one after another':32} {total * 1000:9.0f}")
     if not args.no_suite:
         suite(args.suite_runs)
+        template_effect(100)
         growth([int(s) for s in args.sizes.split(",")], args.workers.split(","))
     if args.explore:
         explore_rates(args.explore)
