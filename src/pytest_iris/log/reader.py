@@ -23,12 +23,13 @@ import gc
 import os
 import re
 from bisect import bisect_right
+from collections import deque
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from functools import lru_cache, partial
 from itertools import accumulate, chain, compress, count, repeat
-from operator import add, contains, itemgetter, sub
+from operator import add, contains, itemgetter
 from typing import IO, TYPE_CHECKING, Any, ClassVar, Final
 
 from pytest_iris.errors import LogReadError
@@ -157,27 +158,19 @@ class LogEntry(tuple[Any, ...]):
         return raw
 
 
-def _unit_starts(units: list[str], number: int, lines: int) -> list[int]:
+def _unit_starts(units: list[str], number: int) -> list[int]:
     """The first line number of each unit (each one's lines joined), the first being ``number``.
 
-    ``lines`` is the units' line count in all. Where few units hold line
-    breaks, the numbers step by one between them and are built as ranges,
-    one per stretch, and only the units with breaks are counted (``"\\n" in
-    unit`` finds them three times faster than ``unit.count`` counts);
-    otherwise every unit is counted. All in C, whatever the number of units.
+    ``"\\n" in unit`` finds the units with line breaks three times faster than
+    ``unit.count`` counts them (no argument parsing); only those are counted.
+    All in C, whatever the number of units.
     """
-    if (lines - len(units)) * 8 > len(units):
-        return list(
-            accumulate(map(add, map(str.count, units, repeat("\n")), repeat(1)), initial=number)
-        )
-    breaks = list(map(contains, units, repeat("\n")))
-    multi = list(compress(range(len(units)), breaks))
-    extras = list(map(str.count, compress(units, breaks), repeat("\n")))
-    extras.append(0)
-    ends = [*multi, len(units) - 1]
-    lengths = list(map(sub, ends, [-1, *multi]))
-    firsts = list(accumulate(map(add, lengths, extras), initial=number))
-    return list(chain.from_iterable(map(range, firsts, map(add, firsts, lengths))))
+    breaks: list[int] = list(map(contains, units, repeat("\n")))
+    multi = compress(range(len(units)), breaks)
+    counted = map(str.count, compress(units, breaks), repeat("\n"))
+    # Each True becomes its count (1 or more: still true for the compress readers).
+    deque(map(breaks.__setitem__, multi, counted), maxlen=0)
+    return list(accumulate(map(add, breaks, repeat(1)), initial=number))
 
 
 def _entry(fields: tuple[Any, ...]) -> LogEntry:
@@ -311,7 +304,7 @@ class _Assembler:
         if lines == len(units):
             starts = range(number, number + len(units))
         else:
-            starts = _unit_starts(units, number, lines)
+            starts = _unit_starts(units, number)
         done = 0
         if BLOCK_LINE in text:
             done = self._take_blocks(text, units, number, starts)
