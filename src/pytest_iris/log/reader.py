@@ -346,7 +346,8 @@ class _Assembler:
     def chunk_days(text: str, units: list[str]) -> set[str]:
         """The dates of a chunk's entries (``units``, as :meth:`take_chunk` has them)."""
         first = text[:8]
-        if text.count(f"\n{first}-") == len(units) - 1:  # one day, counted in C
+        # One day (a chunk of a sequential log, often), counted in C.
+        if units[-1].startswith(first) and text.count(f"\n{first}-") == len(units) - 1:
             return {first}
         return {day for day in set(map(_DAY, units)) if day[0] not in "\n*"}
 
