@@ -243,10 +243,10 @@ def test_the_chunk_path_is_taken_for_ordinary_logs(monkeypatch: pytest.MonkeyPat
     calls = Counter[bool]()
     original = _Assembler.take_chunk
 
-    def counting(self: _Assembler, text: str, number: int, lines: int) -> bool:
-        taken = original(self, text, number, lines)
-        calls[taken] += 1
-        return taken
+    def counting(self: _Assembler, text: str, number: int) -> int | None:
+        following = original(self, text, number)
+        calls[following is not None] += 1
+        return following
 
     monkeypatch.setattr(_Assembler, "take_chunk", counting)
     monkeypatch.setattr(reader, "_CHUNK", 4096)

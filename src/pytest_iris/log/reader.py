@@ -22,14 +22,13 @@ from __future__ import annotations
 import gc
 import os
 import re
-from bisect import bisect_right
 from collections import deque
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from functools import lru_cache, partial
 from itertools import accumulate, chain, compress, count, repeat
-from operator import add, contains, itemgetter
+from operator import add, contains, gt, itemgetter
 from typing import IO, TYPE_CHECKING, Any, ClassVar, Final
 
 from pytest_iris.errors import LogReadError
@@ -43,7 +42,6 @@ from pytest_iris.log.grammar import (
     continuation_allowed,
 )
 from pytest_iris.log.runs import (
-    BLOCK_LINE,
     CHUNK_START,
     CHUNK_UNITS,
     ENTRY_BREAK,
@@ -158,19 +156,24 @@ class LogEntry(tuple[Any, ...]):
         return raw
 
 
-def _unit_starts(units: list[str], number: int) -> list[int]:
-    """The first line number of each unit (each one's lines joined), the first being ``number``.
+def _unit_starts(units: list[str], number: int) -> tuple[Sequence[int], list[int]]:
+    """The first line number of each unit (each one's lines joined, the first
+    at ``number``), and the indexes of the units that are WIJ blocks.
 
     ``"\\n" in unit`` finds the units with line breaks three times faster than
-    ``unit.count`` counts them (no argument parsing); only those are counted.
-    All in C, whatever the number of units.
+    ``unit.count`` counts them (no argument parsing); only those are counted,
+    and only those may be blocks (which start with ``\\n`` or ``*``, before
+    any digit). All in C, whatever the number of units.
     """
     breaks: list[int] = list(map(contains, units, repeat("\n")))
-    multi = compress(range(len(units)), breaks)
-    counted = map(str.count, compress(units, breaks), repeat("\n"))
+    if not any(breaks):
+        return range(number, number + len(units)), []
+    multi = list(compress(range(len(units)), breaks))
+    spread = list(compress(units, breaks))
     # Each True becomes its count (1 or more: still true for the compress readers).
-    deque(map(breaks.__setitem__, multi, counted), maxlen=0)
-    return list(accumulate(map(add, breaks, repeat(1)), initial=number))
+    deque(map(breaks.__setitem__, multi, map(str.count, spread, repeat("\n"))), maxlen=0)
+    blocks = list(compress(multi, map(gt, repeat("0"), spread)))
+    return list(accumulate(map(add, breaks, repeat(1)), initial=number)), blocks
 
 
 def _entry(fields: tuple[Any, ...]) -> LogEntry:
@@ -275,68 +278,46 @@ class _Assembler:
         """
         if "\r" in text:
             return self.feed_runs(text, number)
-        pos = 0
         if CHUNK_START.match(text) is None:
             found = NEXT_STAMP.search(text)
             if found is None:
                 return self.feed_runs(text, number)
-            pos = found.start() + 1
-            number = self.feed_runs(text[: pos - 1], number)
-            text = text[pos:]
-        lines = text.count("\n") + 1
-        if self.take_chunk(text, number, lines):
-            return number + lines
-        return self.feed_runs(text, number)
+            number = self.feed_runs(text[: found.start()], number)
+            text = text[found.start() + 1 :]
+        following = self.take_chunk(text, number)
+        return self.feed_runs(text, number) if following is None else following
 
-    def take_chunk(self, text: str, number: int, lines: int) -> bool:
+    def take_chunk(self, text: str, number: int) -> int | None:
         """Output a chunk's entries and blocks if it holds nothing else; the last unit stays open.
 
-        ``text`` starts with a stamped line, so whatever is open ends here
-        (as the line path ends it at a stamped line). The entries are made
-        lazily, as the caller iterates: no Python code runs per entry here.
+        Returns the next line number, or None (nothing done) when the chunk
+        holds anything else. ``text`` starts with a stamped line, so whatever
+        is open ends here (as the line path ends it at a stamped line). The
+        entries are made lazily, as the caller iterates: no Python code runs
+        per entry here.
         """
         units: list[str] = CHUNK_UNITS.findall(text)
         if sum(map(len, units)) + len(units) - 1 != len(text):
-            return False
+            return None
         self.flush()
         last = len(units) - 1
-        starts: Sequence[int]
-        if lines == len(units):
-            starts = range(number, number + len(units))
-        else:
-            starts = _unit_starts(units, number)
+        starts, blocks = _unit_starts(units, number)
         done = 0
-        if BLOCK_LINE in text:
-            done = self._take_blocks(text, units, number, starts)
+        for index in blocks:
+            if index == last:
+                break
+            if done < index:
+                self.emit_units(starts[done:index], units[done:index])
+            self._emit_block_unit(starts[index], units[index])
+            done = index + 1
         if done < last:
             self.emit_units(starts[done:last], units[done:last])
         unit = units[last]
         if unit[0] in "\n*":  # a block, complete: the line path has flushed it too
-            if done <= last:
-                self._emit_block_unit(starts[last], unit)
+            self._emit_block_unit(starts[last], unit)
         else:
             self._open_unit(starts[last], unit)
-        return True
-
-    def _take_blocks(self, text: str, units: list[str], number: int, starts: Sequence[int]) -> int:
-        """Output the entries and blocks before the chunk's last unit; return where they stop."""
-        done = 0
-        last = len(units) - 1
-        at = text.find(BLOCK_LINE)
-        line, counted = number, 0
-        while at >= 0:
-            line += text.count("\n", counted, at + 1)
-            counted = at + 1
-            index = bisect_right(starts, line) - 1
-            if index >= last:
-                break
-            if index >= done:  # else a recovery line inside the block just taken
-                if done < index:
-                    self.emit_units(starts[done:index], units[done:index])
-                self._emit_block_unit(starts[index], units[index])
-                done = index + 1
-            at = text.find(BLOCK_LINE, at + len(BLOCK_LINE))
-        return done
+        return starts[last] + 1 + unit.count("\n")
 
     def _emit_block_unit(self, line: int, unit: str) -> None:
         self.emit_block(LogBlock(line, tuple(unit.split("\n"))))

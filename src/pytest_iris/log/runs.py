@@ -160,7 +160,5 @@ CHUNK_KEYS: Final = re.compile(
     + _CHUNK_BLOCK
     + r")\n?"
 )  # fmt: skip
-#: Where a WIJ block's first line starts (after its line break).
-BLOCK_LINE: Final = "\n" + BLOCK_START
 #: A stamped line's start in ASCII digits: where a chunk's path may begin.
 CHUNK_START: Final = re.compile(_D2 + "/" + _D2 + "/" + _D2 + "-")

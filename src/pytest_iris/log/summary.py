@@ -99,12 +99,13 @@ class _Counter(_Assembler):
         self.entries = 0
         self.blocks = 0
 
-    def take_chunk(self, text: str, number: int, lines: int) -> bool:
+    def take_chunk(self, text: str, number: int) -> int | None:
         # Units and keys of the whole chunk in one call; no entry is made.
         found: list[tuple[str, str, str]] = CHUNK_KEYS.findall(text)
         units = list(map(_UNIT, found))
         if sum(map(len, units)) + len(units) - 1 != len(text):
-            return False
+            return None
+        lines = text.count("\n") + 1
         self.flush()
         keys = self._keys
         keys.update(map(_WITH_CATEGORY, found))
@@ -124,7 +125,7 @@ class _Counter(_Assembler):
         else:
             self._open_unit(last, unit)
             self._counted = True
-        return True
+        return number + lines
 
     def _unit_span(self, units: list[str], days: set[str], blocks: int) -> None:
         """Widen the time span by a chunk's entries (``units`` start with their stamps).
