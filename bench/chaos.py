@@ -12,7 +12,8 @@ collection, the item's call, and pytest's own per-item work around it.
 Per scenario: wall time of a whole run (sandbox host built, faults injected,
 the reference remediator's commands executed through the real tools, checks,
 rollbacks, host removed), the median of ``--runs``, beside the baseline of
-building and removing the same sandbox host with nothing happening on it.
+building and removing the same sandbox host with nothing happening on it
+(both under /dev/shm when it exists).
 Then the suite: ``pytest`` collecting the built-in library (ini
 ``iris_scenarios = builtin``) in a fresh directory, run with ``-n 0`` and
 with ``-n 2``, wall and CPU time (user + system of the whole process tree,
@@ -31,6 +32,11 @@ Pytest's temporary directories (``--basetemp``) go
 to ``/dev/shm`` when it exists, for the suite and the growth alike, so the
 figure is the plugin's cost rather than the disk's (a sandbox host is a few
 hundred small files) nor that of pytest pruning the shared ``/tmp/pytest-of-*``.
+The pytest runs read and write bytecode in a cache of their own
+(``PYTHONPYCACHEPREFIX``, under the temporary directory, filled by a warm-up
+run), as an installed wheel has it: with ``PYTHONDONTWRITEBYTECODE=1`` set,
+as in this project's shells, an editable install compiles every pytest-iris
+module again in every process, each xdist worker included.
 
 Then the property-based search (``--explore N``, 0 skips it): ``pytest-iris chaos
 --explore N`` against the reference remediator, in this process (``-n 0``) and spread
@@ -90,10 +96,25 @@ def host_only(scenario: object, root: Path) -> None:
     shutil.rmtree(root)
 
 
+def _shm() -> str | None:
+    """/dev/shm when the machine has it (memory), else the temporary directory's default."""
+    return "/dev/shm" if Path("/dev/shm").is_dir() else None
+
+
 def _basetemp() -> str:
     """A fresh pytest basetemp, in memory when the machine has /dev/shm."""
-    shm = Path("/dev/shm")
-    return tempfile.mkdtemp(prefix="iris-chaos-base-", dir=shm if shm.is_dir() else None)
+    return tempfile.mkdtemp(prefix="iris-chaos-base-", dir=_shm())
+
+
+#: a bytecode cache of the bench's own for its pytest runs (see the module docstring)
+PYCACHE = Path(tempfile.gettempdir()) / "iris-chaos-bench-pycache"
+
+
+def pytest_env() -> dict[str, str]:
+    """This environment with bytecode cached under :data:`PYCACHE`, as an installed wheel has it."""
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
+    env["PYTHONPYCACHEPREFIX"] = str(PYCACHE)
+    return env
 
 
 def pytest_run(cwd: str, workers: str, what: str) -> tuple[float, float]:
@@ -109,6 +130,7 @@ def pytest_run(cwd: str, workers: str, what: str) -> tuple[float, float]:
             capture_output=True,
             text=True,
             check=False,
+            env=pytest_env(),
         )  # fmt: skip
         wall = time.perf_counter() - start
         after = resource.getrusage(resource.RUSAGE_CHILDREN)
@@ -136,6 +158,7 @@ def trivial_wall_s(workers: str) -> tuple[float, float]:
 def suite(runs: int) -> None:
     """The built-in library at -n 0 and -n 2: medians of alternating runs, beside a one-test suite."""
     results: dict[str, list[tuple[float, float]]] = {"0": [], "2": [], "t0": [], "t2": []}
+    suite_wall_s("2")  # warm-up: fills the bytecode cache (and the disk cache) for every run
     load = os.getloadavg()[0]
     for _ in range(runs):
         for workers in ("0", "2"):
@@ -357,8 +380,7 @@ def breakdown(name: str, runs: int) -> None:
         )
     path = registry.scenario_paths[name]
     scenario = load_scenario(path)
-    shm = Path("/dev/shm")
-    with tempfile.TemporaryDirectory(dir=shm if shm.is_dir() else None) as tmp:
+    with tempfile.TemporaryDirectory(dir=_shm()) as tmp:
         templates = HostTemplates(Path(tmp) / "templates")
 
         def play(n: int, use_templates: bool) -> float:
@@ -413,21 +435,22 @@ def breakdown(name: str, runs: int) -> None:
         shutil.copy(path, tmp)
         Path(tmp, "conftest.py").write_text(TIMING_CONFTEST)
         times = Path(tmp) / "times.json"
-        base = _basetemp()
-        try:
-            launched = time.time()
-            start = time.perf_counter()
-            done = subprocess.run(
-                [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-n", "0",
-                 f"--basetemp={base}"],
-                cwd=tmp, capture_output=True, text=True, check=False,
-                env={**os.environ, "IRIS_BENCH_TIMES": str(times)},
-            )  # fmt: skip
-            wall = time.perf_counter() - start
-        finally:
-            shutil.rmtree(base, ignore_errors=True)
-        if done.returncode != 0:
-            raise SystemExit(f"pytest on {name} failed:\n{done.stdout[-3000:]}")
+        for _ in range(2):  # the first fills the bytecode cache; the second is reported
+            base = _basetemp()
+            try:
+                launched = time.time()
+                start = time.perf_counter()
+                done = subprocess.run(
+                    [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-n", "0",
+                     f"--basetemp={base}"],
+                    cwd=tmp, capture_output=True, text=True, check=False,
+                    env={**pytest_env(), "IRIS_BENCH_TIMES": str(times)},
+                )  # fmt: skip
+                wall = time.perf_counter() - start
+            finally:
+                shutil.rmtree(base, ignore_errors=True)
+            if done.returncode != 0:
+                raise SystemExit(f"pytest on {name} failed:\n{done.stdout[-3000:]}")
         t = json.loads(times.read_text())
     startup = t["loaded"] - launched
     other = wall - startup - t["collect"] - t["protocol"]
@@ -478,15 +501,19 @@ def main() -> None:
         scenario = load_scenario(path)
         outcome: dict[str, object] = {}
 
-        def run(scenario: object = scenario, outcome: dict[str, object] = outcome) -> None:
-            journal = ScenarioRunner(scenario, registry=registry).run()  # type: ignore[arg-type]
+        def run(
+            scenario: object = scenario, outcome: dict[str, object] = outcome, tmp: str = ""
+        ) -> None:
+            root = tempfile.mkdtemp(dir=tmp)
+            journal = ScenarioRunner(scenario, registry=registry, root=root).run()  # type: ignore[arg-type]
             if not journal.passed:
                 raise SystemExit(f"{journal.scenario} failed: {journal.failures}")
             outcome["host_s"] = journal.duration_s
+            shutil.rmtree(root)
 
-        with tempfile.TemporaryDirectory() as tmp:
+        with tempfile.TemporaryDirectory(dir=_shm()) as tmp:  # both in memory, like pytest's
             base = median_s(args.runs, lambda s=scenario, t=tmp: host_only(s, Path(t) / "h"))
-        full = median_s(args.runs, run)
+            full = median_s(args.runs, lambda t=tmp: run(tmp=t))  # type: ignore[misc]
         total += full
         print(
             f"{name:32} {full * 1000:9.0f} {base * 1000:15.0f} {full / base:6.1f}x"
