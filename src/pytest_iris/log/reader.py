@@ -6,15 +6,18 @@ program's unstamped block, and sometimes garbage, NUL bytes or a
 half-written last line. The reader yields every byte read as exactly one
 item, in file order: a :class:`LogEntry`, a :class:`LogBlock` or a
 :class:`LogProblem` (with its line number). Memory stays constant: files
-are read in 256 KiB chunks, and only the items of the current chunk are
+are read in 128 KiB chunks, and only the texts of the current chunk are
 held.
 
 Entries are typed but lazy: a :class:`LogEntry` holds its line number and
 its text, and reads ``timestamp``, ``pid``, ``severity``... from the text
 when asked; the pydantic :class:`~pytest_iris.log.model.IRISMessage` is
-built only when ``entry.message`` is read. A run of valid one-line entries
-is checked with one C-level pass over its lines, which is what keeps the
-reader close to a bare regex loop (``bench/parse.py``).
+built only when ``entry.message`` is read. A chunk of ordinary entries and
+WIJ blocks (all of a real log) is checked and cut into entries by one
+``findall`` (:data:`~pytest_iris.log.runs.CHUNK_UNITS`), its entries made
+in C as the caller iterates, which is what keeps the reader close to a
+bare regex loop (``bench/parse.py``); any other chunk goes run by run and
+line by line, with the same result.
 """
 
 from __future__ import annotations
@@ -322,15 +325,6 @@ class _Assembler:
     def _emit_block_unit(self, line: int, unit: str) -> None:
         self.emit_block(LogBlock(line, tuple(unit.split("\n"))))
         self._line = line  # as flush() leaves it after a block
-
-    @staticmethod
-    def chunk_days(text: str, units: list[str]) -> set[str]:
-        """The dates of a chunk's entries (``units``, as :meth:`take_chunk` has them)."""
-        first = text[:8]
-        # One day (a chunk of a sequential log, often), counted in C.
-        if units[-1].startswith(first) and text.count(f"\n{first}-") == len(units) - 1:
-            return {first}
-        return {day for day in set(map(_DAY, units)) if day[0] not in "\n*"}
 
     def emit_units(self, starts: Iterable[int], units: list[str]) -> None:
         """Output entries (``units``: each one's lines joined), made as they are iterated."""

@@ -15,7 +15,7 @@ from datetime import datetime
 from operator import add, itemgetter
 from typing import Final
 
-from pytest_iris.log.reader import LogBlock, LogProblem, _Assembler, _groups, read_log
+from pytest_iris.log.reader import _DAY, LogBlock, LogProblem, _Assembler, _groups, read_log
 from pytest_iris.log.runs import CHUNK_KEYS, RUN_KEYS
 
 #: How many problems a summary keeps verbatim; the rest are only counted.
@@ -84,6 +84,16 @@ def _time_key(line: str) -> tuple[str, str]:
     return line[6:8], line[:21]
 
 
+def _chunk_days(text: str, units: list[str]) -> set[str]:
+    """The dates of a chunk's entries (``units``: each one's lines joined; a
+    WIJ block's starts with ``\\n`` or ``*``)."""
+    first = text[:8]
+    # One day (a chunk of a sequential log, often), counted in C.
+    if units[-1].startswith(first) and text.count(f"\n{first}-") == len(units) - 1:
+        return {first}
+    return {day for day in set(map(_DAY, units)) if day[0] not in "\n*"}
+
+
 class _Counter(_Assembler):
     """An assembler that counts entries instead of building them."""
 
@@ -117,7 +127,7 @@ class _Counter(_Assembler):
         self.blocks += blocks
         self.entries += len(units) - blocks
         if len(units) > blocks:
-            self._unit_span(units, self.chunk_days(text, units), blocks)
+            self._unit_span(units, _chunk_days(text, units), blocks)
         unit = units[-1]
         last = number + lines - 1 - unit.count("\n")
         if unit[0] in "\n*":
