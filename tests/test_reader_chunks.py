@@ -221,6 +221,18 @@ def test_block_holding_a_second_recovery_line_is_one_block(
     assert_summary_counts(path, slow, 1 << 17, monkeypatch)
 
 
+def test_long_continuations_at_a_chunk_end(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Lines kept back for the next chunk stop at 64 KiB: long continuation lines in a row."""
+    wrapped = STAMPED + "\n" + "\n".join(f"   wrap {n} " + "w" * 20_000 for n in range(12))
+    data = ((STAMPED + "\n") * 50 + wrapped + "\n").encode() * 6
+    path = tmp_path / "messages.log"
+    path.write_bytes(data)
+    fast, slow = both_ways(path, 1 << 17, monkeypatch)
+    assert exact(fast) == exact(slow)
+    assert not [item for item in fast if isinstance(item, LogProblem)]
+    assert_summary_counts(path, slow, 1 << 17, monkeypatch)
+
+
 def test_chunk_boundary_inside_an_entry_and_inside_a_block(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -790,14 +790,14 @@ def _entry_cut(data: bytes, last: int) -> int:
 
     A chunk that ends before a stamped line ends with whole entries and WIJ
     blocks, so that :meth:`_Assembler.take_chunk` can take it whole; a few
-    lines are kept back for the next chunk (at most 64, so that memory stays
-    bounded).
+    lines are kept back for the next chunk (at most 64 of them and 64 KiB,
+    so that memory stays bounded).
     """
     at = last
     for _ in range(64):
         if _STAMP_BYTES.match(data, at + 1):
             return at
-        at = data.rfind(b"\n", 0, at)
+        at = data.rfind(b"\n", max(0, last - MAX_LINE_BYTES), at)
         if at < 0:
             break
     return last
