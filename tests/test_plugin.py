@@ -54,3 +54,40 @@ def test_importing_the_plugin_loads_no_heavy_dependency() -> None:
         [sys.executable, "-c", code], capture_output=True, text=True, check=True
     ).stdout
     assert out.strip() == "[]"
+
+
+def test_every_fixture_and_hook_of_the_parts_is_registered(pytester: pytest.Pytester) -> None:
+    """The parts are registered as their surface (hooks and fixtures): nothing of theirs is lost."""
+    import importlib
+
+    from pytest_iris.plugins import PARTS
+
+    fixtures: set[str] = set()
+    hooks: set[str] = set()
+    for name in PARTS:
+        module = importlib.import_module(name)
+        for attribute, value in vars(module).items():
+            if hasattr(value, "_fixture_function_marker"):
+                fixtures.add(value._fixture_function_marker.name or attribute)
+            elif attribute.startswith("pytest_"):
+                hooks.add(f"{name}:{attribute}")
+    assert "iris_dispatcher" in fixtures and "pytest_iris.plugins.core:pytest_addhooks" in hooks
+    pytester.makeconftest(
+        """
+        def pytest_sessionfinish(session):
+            manager = session.config.pluginmanager
+            found = set()
+            for name, plugin in manager.list_name_plugin():
+                if name.startswith("pytest_iris.plugins."):
+                    found.update(f"{name}:{h}" for h in dir(plugin) if h.startswith("pytest_"))
+            print("HOOKS:", " ".join(sorted(found)))
+        """
+    )
+    pytester.makepyfile("def test_nothing():\n    pass\n")
+    result = pytester.runpytest_subprocess("-s")
+    result.assert_outcomes(passed=1)
+    (line,) = [x for x in result.stdout.lines if x.startswith("HOOKS:") or "HOOKS:" in x]
+    assert set(line.split("HOOKS:")[1].split()) == hooks
+    listed = pytester.runpytest_subprocess("--fixtures", "-v").stdout.str()  # -v: _private too
+    missing = sorted(f for f in fixtures if f"\n{f}" not in listed and f" {f} " not in listed)
+    assert not missing, f"fixtures not registered: {missing}"
