@@ -664,7 +664,8 @@ def read_log(
     file cannot be opened or read; never raises because of what it contains.
     """
     try:
-        handle = open(path, "rb")  # noqa: SIM115 - closed by the generator below
+        # Unbuffered: reads are whole chunks, a buffer would only copy them.
+        handle = open(path, "rb", buffering=0)  # noqa: SIM115 - closed by the generator below
     except OSError as error:
         raise LogReadError(f"cannot read log file {os.fspath(path)!r}: {error.strerror}") from error
     return _read_handle(handle, os.fspath(path), assembler or _Assembler())
