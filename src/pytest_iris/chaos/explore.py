@@ -122,16 +122,41 @@ def view(host: Host) -> HostView:
     from pytest_iris.tools.cpf import CpfFile, shared_memory_plan
 
     cpf = CpfFile.read(host.cpf_path)
+    status, users, serving = _sandbox_view(host) or (
+        host.status(),
+        host.connections(),
+        users_can_connect(host)[0],
+    )
     plan = shared_memory_plan(cpf, host.total_ram_mb)
     return HostView(
-        status=host.status(),
-        users=host.connections(),
-        serving=users_can_connect(host)[0],
-        shm_in_use=shm_in_use(host),
+        status=status,
+        users=users,
+        serving=serving,
+        shm_in_use=shm_in_use(host) if status == "running" else 0,
         kernel=_kernel(host),
         plan_bytes=plan.total_bytes,
         cpf={key: cpf.get("config", key) or "" for key in ("globals", "gmheap", "locksiz")},
     )
+
+
+def _sandbox_view(host: Host) -> tuple[str, int, bool] | None:
+    """(status, users, serving) of a sandbox host from one read of its state (None: not one).
+
+    The same answers as ``host.status()``, ``host.connections()`` and
+    :func:`~pytest_iris.chaos.checks.users_can_connect`, which read the state once each.
+    """
+    from pytest_iris.sandbox import SandboxHost
+
+    if not isinstance(host, SandboxHost):
+        return None
+    from pytest_iris.chaos.checks import _SERVING_ROLES as SERVING_ROLES
+    from pytest_iris.sandbox._iris import established
+
+    state = host.state()
+    inst = state.instances[host.instance_name]
+    roles = {p.role for p in state.processes.values() if p.instance == inst.name}
+    serving = inst.status == "running" and all(role in roles for role in SERVING_ROLES)
+    return inst.status, established(state, inst), serving
 
 
 class RecordingRunner(ScenarioRunner):
