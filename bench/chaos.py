@@ -40,8 +40,9 @@ module again in every process, each xdist worker included.
 
 Then the property-based search (``--explore N``, 0 skips it): ``pytest-iris chaos
 --explore N`` against the reference remediator, in this process (``-n 0``) and spread
-over two pytest-xdist workers (``-n 2``), examples per second of each (same seed, same
-generated scenarios; shrinking would count as examples, and none is found).
+over two pytest-xdist workers (``-n 2``), examples per second of each (same ``--seed``;
+``-n 2`` splits the examples into seed ranges, so the scenarios are drawn alike but are
+not the same ones; shrinking would count as examples, and none is found).
 
     python bench/chaos.py [--runs N] [--breakdown NAME] [--no-suite] [--suite-runs N]
                           [--sizes 10,100,1000] [--workers 0,2,4] [--explore N]

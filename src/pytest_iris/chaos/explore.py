@@ -35,6 +35,7 @@ from pytest_iris.registry import Registry
 
 if TYPE_CHECKING:
     from pytest_iris.host import Host
+    from pytest_iris.sandbox.template import HostTemplates
     from pytest_iris.settings import IrisSettings
 
 #: bytes of one page of ``kernel.shmall`` (x86-64 Linux)
@@ -196,11 +197,14 @@ def run_checked(
     settings: IrisSettings | None = None,
     root: str | os.PathLike[str] | None = None,
     source: str = "",
+    templates: HostTemplates | None = None,
 ) -> ChaosResult:
     """Play ``scenario`` on a fresh sandbox host (removed afterwards) and record it.
 
     ``remediator``: an object (a class is instantiated), a ``module:callable``
-    or registered name, or None for the configured one.
+    or registered name, or None for the configured one. ``templates`` copies a
+    starting host built before instead of building it again (shrinking reruns
+    the same host many times: a copy costs a third of a build).
     """
     registry = registry or Registry.standalone()
     spec = remediator if isinstance(remediator, str) else None
@@ -218,6 +222,7 @@ def run_checked(
             root=work,
             source=source,
             settings=settings,
+            templates=templates,
         )
         asyncio.run(runner.run_async(target))
         return runner.result()
@@ -234,8 +239,9 @@ def fast_tmp() -> str | None:
 class ChaosLab:
     """``iris_chaos`` without a scenario marker: ``run(remediator, scenario)`` per example.
 
-    Every call builds its own sandbox host under ``root`` and removes it, so
-    Hypothesis' examples share nothing (which is why suppressing its
+    Every call gets its own sandbox host under ``root`` (built, or copied from
+    ``templates``: a fully independent tree) and removes it, so Hypothesis'
+    examples share nothing (which is why suppressing its
     ``function_scoped_fixture`` health check is safe with this fixture).
     """
 
@@ -246,9 +252,11 @@ class ChaosLab:
         registry: Registry | None = None,
         settings: IrisSettings | None = None,
         remediator: str | None = None,
+        templates: HostTemplates | None = None,
         **_: Any,
     ) -> None:
         self.root = Path(root)
+        self.templates = templates
         self.registry = registry or Registry.standalone()
         self.settings = settings
         self.remediator = remediator
@@ -263,6 +271,7 @@ class ChaosLab:
             registry=self.registry,
             settings=self.settings,
             root=self.root,
+            templates=self.templates,
         )
         self.results.append(result)
         return result
@@ -327,6 +336,7 @@ def explore(
     from hypothesis.errors import NoSuchExample
 
     from pytest_iris import strategies
+    from pytest_iris.sandbox.template import HostTemplates
     from pytest_iris.testing import check_invariants
 
     started = time.perf_counter()
@@ -335,9 +345,18 @@ def explore(
     root = fast_tmp()
     done = Exploration()
     known: set[frozenset[str]] = set()
+    kept = Path(tempfile.mkdtemp(prefix="iris-explore-templates-", dir=root))
+    templates = HostTemplates(kept)
 
     def problems_of(scenario: Scenario) -> list[str]:
-        result = run_checked(remediator, scenario, registry=registry, settings=settings, root=root)
+        result = run_checked(
+            remediator,
+            scenario,
+            registry=registry,
+            settings=settings,
+            root=root,
+            templates=templates,
+        )
         return check_invariants(result, *invariants)
 
     def fails(scenario: Scenario) -> bool:
@@ -347,30 +366,33 @@ def explore(
         problems = problems_of(scenario)
         return bool(problems) and failure_names(problems) not in known
 
-    while done.examples < examples and (max_found is None or len(done.found) < max_found):
-        budget = examples - done.examples
-        phases = [Phase.generate, Phase.shrink] if shrink else [Phase.generate]
-        try:
-            scenario = find(
-                strategy,
-                fails,
-                settings=hsettings(
-                    max_examples=budget,
-                    database=None,
-                    deadline=None,
-                    phases=phases,
-                    suppress_health_check=list(HealthCheck),
-                ),
-                random=random.Random(seed + done.examples),
-            )
-        except NoSuchExample:
-            break
-        problems = problems_of(scenario)
-        known.add(failure_names(problems))
-        found = Found(scenario, problems, after=done.examples)
-        if out is not None:
-            found.path = write_found(found, Path(out), f"{seed}_{len(done.found)}")
-        done.found.append(found)
+    try:
+        while done.examples < examples and (max_found is None or len(done.found) < max_found):
+            budget = examples - done.examples
+            phases = [Phase.generate, Phase.shrink] if shrink else [Phase.generate]
+            try:
+                scenario = find(
+                    strategy,
+                    fails,
+                    settings=hsettings(
+                        max_examples=budget,
+                        database=None,
+                        deadline=None,
+                        phases=phases,
+                        suppress_health_check=list(HealthCheck),
+                    ),
+                    random=random.Random(seed + done.examples),
+                )
+            except NoSuchExample:
+                break
+            problems = problems_of(scenario)
+            known.add(failure_names(problems))
+            found = Found(scenario, problems, after=done.examples)
+            if out is not None:
+                found.path = write_found(found, Path(out), f"{seed}_{len(done.found)}")
+            done.found.append(found)
+    finally:
+        shutil.rmtree(kept, ignore_errors=True)
     done.seconds = time.perf_counter() - started
     return done
 

@@ -294,7 +294,8 @@ def iris_chaos(
     if marker is None:
         from pytest_iris.chaos.explore import ChaosLab
 
-        yield ChaosLab(tmp_path / "chaos", **iris_chaos_kwargs)
+        options = {"templates": host_templates(request.config), **iris_chaos_kwargs}
+        yield ChaosLab(tmp_path / "chaos", **options)
         return
     if not marker.args:
         raise pytest.UsageError(
