@@ -66,3 +66,47 @@ def test_a_conftest_sequence_in_the_marker_and_a_scenario(pytester):
     )
     result = pytester.runpytest_subprocess("test_acme.py", "iris_chaos_acme.yaml", timeout=120)
     result.assert_outcomes(passed=2)
+
+
+OPTIONAL_CONFTEST = """
+import pytest
+
+from pytest_iris.models import IRISMessage, Severity
+
+
+@pytest.hookimpl(optionalhook=True)  # the run may have pytest-iris off (-p no:iris)
+def pytest_iris_add_sequences():
+    def overheat(context, *, celsius=95):
+        return [
+            IRISMessage(
+                timestamp=context.start,
+                pid=1,
+                severity=Severity.SEVERE,
+                category="Acme.Event",
+                text=f"Widget overheated at {celsius} C",
+            )
+        ]
+
+    return {"acme_overheat": overheat}
+"""
+
+
+def test_hooks_marked_optional_survive_no_iris(pytester):
+    pytester.makeconftest(OPTIONAL_CONFTEST)
+    pytester.makepyfile(
+        test_acme="""
+        import pytest
+
+
+        def test_plain():
+            assert True
+
+
+        @pytest.mark.iris_log("acme_overheat:celsius=120", count=50)
+        def test_overheat(iris_log):
+            assert "Widget overheated at 120 C" in iris_log.path.read_text()
+        """
+    )
+    pytester.runpytest_subprocess(timeout=120).assert_outcomes(passed=2)
+    off = pytester.runpytest_subprocess("-p", "no:iris", "test_acme.py::test_plain", timeout=120)
+    off.assert_outcomes(passed=1)  # without optionalhook=True: INTERNALERROR, unknown hook
