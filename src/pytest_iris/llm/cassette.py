@@ -18,6 +18,7 @@ matched on ``method``, ``path`` and the body (``iris_json_body``, or
 
 from __future__ import annotations
 
+import functools
 import os
 import re
 from pathlib import Path, PurePosixPath
@@ -121,6 +122,7 @@ class CassetteSession:
         self._context: Any = None
         #: why each request that found no recording missed (replay modes)
         self.misses: list[str] = []
+        self._raised: list[BaseException] = []  # the error each miss raised, in order
 
     @property
     def replaying(self) -> bool:
@@ -145,28 +147,55 @@ class CassetteSession:
         can_play = cassette.can_play_response_for
 
         def watched(request: Any) -> bool:
+            __tracebackhide__ = True  # the test's failure starts at its own call
             if can_play(request):
                 return True
             if cassette.write_protected and cassette.filter_request(request) is not None:
-                self.misses.append(
-                    miss_message(
-                        self.path, self.mode, self.nodeid, request.method, request.uri, request.body
-                    )
+                # vcrpy would raise its own error next, whose advice (record_mode='once',
+                # "the default") is not pytest-iris's: raise ours, of vcrpy's type too
+                message = miss_message(
+                    self.path, self.mode, self.nodeid, request.method, request.uri, request.body
                 )
+                self.misses.append(message)
+                self._raised.append(_miss_type()(message))
+                raise self._raised[-1]
             return False
 
         cassette.can_play_response_for = watched
 
-    def check(self) -> None:
-        """Raise :class:`CassetteError` naming the requests that found no recording."""
-        if self.misses:
-            more = f" (+{len(self.misses) - 1} more)" if len(self.misses) > 1 else ""
-            raise CassetteError(self.misses[0] + more)
+    def check(self, failure: BaseException | None = None) -> None:
+        """Raise :class:`CassetteError` naming the requests that found no recording.
+
+        Misses whose error is in ``failure``'s chain (the test failed with it, so the
+        user has read it already) are left out; a miss the code under test caught is not.
+        """
+        shown: set[int] = set()
+        while failure is not None and id(failure) not in shown:
+            shown.add(id(failure))
+            failure = failure.__cause__ or failure.__context__
+        left = [m for m, e in zip(self.misses, self._raised, strict=True) if id(e) not in shown]
+        if left:
+            more = f" (+{len(left) - 1} more)" if len(left) > 1 else ""
+            raise CassetteError(left[0] + more)
 
     def __exit__(self, *exc: Any) -> None:
         context, self._context = self._context, None
         if context is not None:
             context.__exit__(*exc)
+
+
+@functools.cache
+def _miss_type() -> type[CassetteError]:
+    """The error a request with no recording raises: a :class:`CassetteError` with
+    pytest-iris's message that code catching vcrpy's own miss error still catches."""
+    from vcr.errors import CannotOverwriteExistingCassetteException
+
+    class CassetteMiss(CassetteError, CannotOverwriteExistingCassetteException):  # type: ignore[misc]
+        def __init__(self, message: str) -> None:
+            Exception.__init__(self, message)
+
+    CassetteMiss.__qualname__ = "CassetteMiss"  # shown as pytest_iris.llm.cassette.CassetteMiss
+    return CassetteMiss
 
 
 def _scrub_or_pass(request: Any) -> Any:
