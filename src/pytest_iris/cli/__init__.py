@@ -93,6 +93,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     except InstanceError as error:
         print(f"{name}: {_one_line(str(error))}", file=sys.stderr)
         return 2
+    except ModuleNotFoundError as error:  # an extra not installed: say which, no traceback
+        from pytest_iris._extras import EXTRAS
+
+        if error.name not in EXTRAS:
+            raise
+        print(f"{name}: {_one_line(str(error))}", file=sys.stderr)
+        return 2
     except OSError as error:
         print(f"{name}: {_os_error(error, getattr(args, 'output', None))}", file=sys.stderr)
         return 2
