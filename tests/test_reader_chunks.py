@@ -22,6 +22,7 @@ from hypothesis import strategies as st
 
 from pytest_iris import summarize
 from pytest_iris.log import reader
+from pytest_iris.log.chunks import DATE, split_chunk
 from pytest_iris.log.grammar import MAX_LINE_BYTES
 from pytest_iris.log.reader import LogBlock, LogEntry, LogItem, LogProblem, _Assembler, read_log
 from pytest_iris.log.runs import CHUNK_DATE
@@ -87,6 +88,10 @@ SHAPES = [
     "02/29/24-00:00:00:000 (0) 1 [Generic.Event] leap day",
     "02/29/25-00:00:00:000 (7) 1 [Generic.Event] no leap day",
     "04/31/25-10:00:00:000 (7) 1 [Generic.Event] April 31",
+    "05/31/25-10:00:00:000 (7) 1 [Generic.Event] May 31",
+    "06/30/25-10:00:00:000 (7) 1 [Generic.Event] June 30",
+    "02/30/24-10:00:00:000 (7) 1 [Generic.Event] February 30",
+    "00/10/25-10:00:00:000 (7) 1 [Generic.Event] month 0",
     "13/01/25-10:00:00:000 (7) 1 [Generic.Event] month 13",
     "01/15/25-24:00:00:000 (646) 1 [Generic.Event] hour 24",
     "01/15/25-23:60:00:000 (646) 1 [Generic.Event] minute 60",
@@ -105,6 +110,8 @@ SHAPES = [
     "01/15/25-20:21 torn",
     "٠١/١٥/٢٥-20:21:48:415 (646) 0 [X] Arabic-Indic digits",
     "Journaling switched to: /j/1",
+    "2023 starts with digits",
+    "01/15/25-20:21:48:420 (646)0 no space",
     "Startup of InterSystems IRIS [IRIS for UNIX] 2023.1",
     "   indented",
     "\tTabbed",
@@ -267,9 +274,31 @@ def test_the_chunk_path_is_taken_for_ordinary_logs(monkeypatch: pytest.MonkeyPat
     assert not [item for item in items if isinstance(item, LogProblem)]
 
 
-def test_chunk_dates_are_the_calendar() -> None:
-    """CHUNK_DATE accepts exactly the MM/DD/YY dates datetime(2000 + YY, MM, DD) accepts."""
-    pattern = re.compile(CHUNK_DATE + r"\Z")
+def test_split_path_is_taken_for_ordinary_logs(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The real corpus and the generated sample are cut by ``split_chunk`` (not CHUNK_UNITS)."""
+    results = Counter[bool]()
+    original = split_chunk
+
+    def counting(text: str) -> tuple[list[str], list[int]] | None:
+        split = original(text)
+        results[split is not None] += 1
+        return split
+
+    monkeypatch.setattr(reader, "split_chunk", counting)
+    sample = Path(__file__).parents[1] / "log_samples" / "messages.log"
+    for path in (REAL, sample):
+        items = list(read_log(path))
+        assert not [item for item in items if isinstance(item, LogProblem)]
+    assert results[True] >= 3 and results[False] == 0
+
+
+@pytest.mark.parametrize(
+    "pattern",
+    [re.compile(CHUNK_DATE + r"\Z"), re.compile(DATE + r"\Z")],
+    ids=["CHUNK_DATE", "split_chunk"],
+)
+def test_chunk_dates_are_the_calendar(pattern: re.Pattern[str]) -> None:
+    """The chunk regexes accept exactly the MM/DD/YY dates datetime(2000 + YY, MM, DD) accepts."""
     for month in range(100):
         for day in range(100):
             for year in range(100):

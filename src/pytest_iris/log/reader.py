@@ -35,6 +35,7 @@ from operator import add, contains, gt, itemgetter
 from typing import IO, TYPE_CHECKING, Any, ClassVar, Final
 
 from pytest_iris.errors import LogReadError
+from pytest_iris.log.chunks import split_chunk
 from pytest_iris.log.grammar import (
     BLOCK_END,
     BLOCK_START,
@@ -159,7 +160,9 @@ class LogEntry(tuple[Any, ...]):
         return raw
 
 
-def _unit_starts(units: list[str], number: int) -> tuple[Sequence[int], list[int]]:
+def _unit_starts(
+    units: list[str], breaks: list[int], number: int
+) -> tuple[Sequence[int], list[int]]:
     """The first line number of each unit (each one's lines joined, the first
     at ``number``), and the indexes of the units that are WIJ blocks.
 
@@ -168,7 +171,6 @@ def _unit_starts(units: list[str], number: int) -> tuple[Sequence[int], list[int
     and only those may be blocks (which start with ``\\n`` or ``*``, before
     any digit). All in C, whatever the number of units.
     """
-    breaks: list[int] = list(map(contains, units, repeat("\n")))
     if not any(breaks):
         return range(number, number + len(units)), []
     multi = list(compress(range(len(units)), breaks))
@@ -299,12 +301,17 @@ class _Assembler:
         entries are made lazily, as the caller iterates: no Python code runs
         per entry here.
         """
-        units: list[str] = CHUNK_UNITS.findall(text)
-        if sum(map(len, units)) + len(units) - 1 != len(text):
-            return None
+        split = split_chunk(text)
+        if split is None:
+            units: list[str] = CHUNK_UNITS.findall(text)
+            if sum(map(len, units)) + len(units) - 1 != len(text):
+                return None
+            breaks: list[int] = list(map(contains, units, repeat("\n")))
+        else:
+            units, breaks = split
         self.flush()
         last = len(units) - 1
-        starts, blocks = _unit_starts(units, number)
+        starts, blocks = _unit_starts(units, breaks, number)
         done = 0
         for index in blocks:
             if index == last:
