@@ -93,13 +93,20 @@ def _check_names(scenario: Scenario, registry: Names, text: str, source: str) ->
         return
     root = _yaml.compose(text, source)  # parsed before: only lines are wanted now
     raise ScenarioError(
-        "invalid scenario:\n  "
-        + "\n  ".join(
+        _invalid(
             f"{source}:{line_of(root, loc) if root is not None else 1}: "
             f"{_field_path(loc)}: {message}"
             for loc, message in problems
         )
     )
+
+
+def _invalid(problems: Iterable[str]) -> str:
+    """One problem on one line (``file:line: field: what``); several listed below a title."""
+    listed = list(problems)
+    if len(listed) == 1:
+        return f"invalid scenario: {listed[0]}"
+    return "invalid scenario:\n  " + "\n  ".join(listed)
 
 
 def line_of(root: yaml.Node, loc: Sequence[str | int]) -> int:
@@ -134,7 +141,7 @@ def _describe(error: PydanticValidationError, root: yaml.Node, source: str) -> s
         elif item["type"] == "extra_forbidden":
             message = "unknown field"
         problems.append(f"{source}:{line_of(root, loc)}: {field}: {message}")
-    return "invalid scenario:\n  " + "\n  ".join(problems)
+    return _invalid(problems)
 
 
 def _is_union_tag(part: str | int) -> bool:

@@ -164,10 +164,82 @@ def _bound_problem(sequence: str, name: str, value: Any, default: Any) -> str | 
     return None
 
 
+@functools.cache
+def _shipped_keys() -> dict[str, frozenset[str]]:
+    """Keys by section (casefolded) of the real iris.cpf the sandbox host starts from."""
+    from pytest_iris.sandbox.layout import shipped_cpf
+    from pytest_iris.tools.cpf.document import CpfFile
+
+    cpf = CpfFile.parse(shipped_cpf())
+    return {
+        section.casefold(): frozenset(key.casefold() for key, _ in cpf.items(section))
+        for section in cpf.sections()
+    }
+
+
+def cpf_problems(
+    values: Mapping[str, Mapping[str, Any]], where: tuple[str | int, ...]
+) -> list[Problem]:
+    """CPF values a scenario sets (host state or a fault) that no real IRIS would hold.
+
+    A catalogued parameter must pass its documented rule (``locksiz: abc`` is
+    not an integer). In a section that holds catalogued parameters
+    (``[config]``, ``[Startup]``, ``[ECP]``), a key must be catalogued or be in
+    the real iris.cpf the sandbox ships, so that a typo (``globalz``) is an
+    error rather than a setting nothing reads; other sections (databases,
+    namespaces, mappings) take any key, as real ones do.
+    """
+    from pytest_iris.errors import ValidationError
+    from pytest_iris.tools.cpf.catalog import PARAMETERS, check, lookup, normalize
+
+    guarded = {p.section.casefold() for p in PARAMETERS}
+    shipped = _shipped_keys()
+    out: list[Problem] = []
+    for section, keys in values.items():
+        for key, value in keys.items():
+            at = (*where, section, key)
+            parameter = lookup(section, key)
+            if parameter is None:
+                if section.casefold() in guarded and key.casefold() not in shipped.get(
+                    section.casefold(), frozenset()
+                ):
+                    known = ", ".join(
+                        p.name for p in PARAMETERS if p.section == parameter_section(section)
+                    )
+                    out.append(
+                        (
+                            at,
+                            f"unknown CPF parameter [{section}]{key}: not a catalogued parameter "
+                            f"({known}) nor a key of [{section}] in the real iris.cpf the sandbox "
+                            "starts from (src/pytest_iris/sandbox/data/iris.cpf)",
+                        )
+                    )
+                continue
+            try:
+                check(parameter, normalize(parameter, value))
+            except ValidationError as error:
+                out.append((at, str(error)))
+    return out
+
+
+def parameter_section(section: str) -> str:
+    """The catalog's spelling of ``section`` (``CONFIG`` -> ``config``)."""
+    from pytest_iris.tools.cpf.catalog import PARAMETERS
+
+    for p in PARAMETERS:
+        if p.section.casefold() == section.casefold():
+            return p.section
+    return section
+
+
 def scenario_problems(scenario: Scenario, registry: Names) -> list[Problem]:
     """Everything the scenario names that the registry does not know, with its location."""
     sequences: Mapping[str, Callable[..., Any]] = registry.sequences
-    out: list[Problem] = []
+    out: list[Problem] = cpf_problems(scenario.host.cpf, ("host", "cpf"))
+    for field in ("faults", "rollbacks"):
+        for n, fault in enumerate(getattr(scenario, field)):
+            if fault.cpf:
+                out += cpf_problems(fault.cpf, (field, n, "cpf"))
     for field in ("faults", "rollbacks"):
         for n, fault in enumerate(getattr(scenario, field)):
             out += fault_problems(fault, (field, n), sequences)
