@@ -33,19 +33,19 @@ _PREFIX: Final = _STAMP + " " + _PID + r" [0-3](?: " + _CATEGORY + ")?"
 _BLOCK: Final = re.escape(BLOCK_START)
 #: An entry with no text (the one before the startup banner) takes any
 #: unstamped line that does not start a WIJ recovery block.
-_EMPTY: Final = r"(?![^\n])(?:\n()(?!\d\d/\d\d/\d\d-|" + _BLOCK + r")" + _REST + r"(?![^\n]))*+"
+_EMPTY: Final = r"(?![^\n])(?>(?:\n()(?!\d\d/\d\d/\d\d-|" + _BLOCK + r")" + _REST + r"(?![^\n]))*)"
 #: An entry with text (not ending in a space, which the line path reports,
 #: nor in the journaling message, whose unindented second line it handles)
 #: takes blank, indented or ``*``-led lines.
 _TEXT: Final = (
     r" " + _REST + r"[^ \n](?<!" + re.escape(JOURNAL_MESSAGE) + r")(?![^\n])"
-    r"(?:\n()(?:[ \t]"
+    r"(?>(?:\n()(?:[ \t]"
     + _REST
     + r"|\*(?!"
     + re.escape(BLOCK_START[1:])
     + r")"
     + _REST
-    + r")?(?![^\n]))*+"
+    + r")?(?![^\n]))*)"
 )
 _UNIT: Final = _PREFIX + r"(?:" + _EMPTY + r"|" + _TEXT + r")"
 
@@ -53,7 +53,7 @@ _UNIT: Final = _PREFIX + r"(?:" + _EMPTY + r"|" + _TEXT + r")"
 #: ``\n``, no ``\r``, no NUL: the caller rules those out first). Its groups
 #: are empty marks, set once a continuation line has matched: when all are
 #: ``None`` (:data:`ONE_LINE`), every line of the run is an entry.
-RUN: Final = re.compile(_UNIT + r"(?:\n" + _UNIT + r")*+")
+RUN: Final = re.compile(_UNIT + r"(?>(?:\n" + _UNIT + r")*)")
 ONE_LINE: Final = (None,) * RUN.groups
 
 #: Where a run's entries start: at a break before a stamp.
@@ -81,7 +81,7 @@ _END: Final = re.escape(BLOCK_END)
 #: its ``Exiting with status`` line, no stamped line between (the line path
 #: ends a block there): tests/data/messages_real.log lines 112-122.
 WIJ_BLOCK: Final = re.compile(
-    _BLOCK + _REST + r"(?![^\n])(?:\n(?!\d\d/\d\d/\d\d-|" + _END + r")" + _REST + r"(?![^\n]))*+"
+    _BLOCK + _REST + r"(?![^\n])(?>(?:\n(?!\d\d/\d\d/\d\d-|" + _END + r")" + _REST + r"(?![^\n]))*)"
     r"\n" + _END + _REST + r"(?![^\n])"
 )
 
@@ -114,27 +114,30 @@ _NO_BLOCK: Final = r"(?!" + _BLOCK + r"|\n" + _BLOCK + r")"
 #: right before a WIJ block is the block's. The lookahead keeps the common
 #: case (a stamped line next) out of the loop.
 _CHUNK_CONT: Final = (
-    r"(?:(?=\n[^0-9]|\n\Z)(?:\n(?!\n" + _BLOCK + r")(?:[ \t]" + _REST + r"|\*(?!"
+    r"(?:(?=\n[^0-9]|\n\Z)(?>(?:\n(?!\n" + _BLOCK + r")(?:[ \t]" + _REST + r"|\*(?!"
     + re.escape(BLOCK_START[1:])
     + r")"
     + _REST
-    + r")?(?![^\n]))*+)?"
+    + r")?(?![^\n]))*))?"
 )  # fmt: skip
 #: Any line but a stamped one or a block's (the banner after an empty text,
 #: the journaling message's second line); ``\d`` as the line path's
 #: STAMP_START has it.
 _ANY_LINE: Final = r"\n(?!\d\d/\d\d/\d\d-)" + _NO_BLOCK + _REST + r"(?![^\n])"
+#: The rest of a line, taken whole (an atomic group: possessive quantifiers
+#: mis-match before Python 3.11.5, gh-106052; tests/test_reader_pythons.py).
+_CHUNK_REST: Final = r"(?>[^\n]{1," + str(MAX_LINE_BYTES - 8192) + r"})"
 #: The text of an entry: not ending in a space (a trailing separator, and a
 #: category the line path reads back as text, both go there), not the
 #: journaling message.
 _CHUNK_TEXT: Final = (
-    r" [^\n]{1," + str(MAX_LINE_BYTES - 8192) + r"}+(?<! )(?<!" + re.escape(JOURNAL_MESSAGE) + r")"
+    r" " + _CHUNK_REST + r"(?<! )(?<!" + re.escape(JOURNAL_MESSAGE) + r")"
     r"(?![^\n])" + _CHUNK_CONT
 )
 _CHUNK_JOURNAL: Final = (
     r" " + _REST + re.escape(JOURNAL_MESSAGE) + r"(?![^\n])(?:" + _ANY_LINE + ")?" + _CHUNK_CONT
 )
-_CHUNK_EMPTY: Final = r"(?![^\n])(?:" + _ANY_LINE + r")*+"
+_CHUNK_EMPTY: Final = r"(?![^\n])(?>(?:" + _ANY_LINE + r")*)"
 #: What follows ``SEVERITY`` or ``SEVERITY [Category]``: a category the rest
 #: does not fit is text, as the line path's HEADER backtracks.
 _CHUNK_TAIL: Final = r"(?:" + _CHUNK_TEXT + "|" + _CHUNK_EMPTY + "|" + _CHUNK_JOURNAL + ")"
