@@ -133,6 +133,8 @@ SHAPES = [
     "01/15/25-20:21:48:418 (646) 0 [Generic.Event] INTERSYSTEMS IRIS JOURNALING SYSTEM MESSAGE\n"
     "Journaling switched to: /j/2\n   indented",
     "01/15/25-20:21:48:416 (646) 0 [X] " + "y" * 70_000,
+    # A bracket closed on a later line: no category (the summary's key must not span lines).
+    "01/15/25-20:21:48:421 (646) 0 [Open bracket\n   closed] here",
 ]
 
 

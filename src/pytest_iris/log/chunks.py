@@ -16,6 +16,7 @@ give the same items.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from itertools import compress, repeat
 from operator import contains, gt
 from typing import Final
@@ -41,8 +42,16 @@ _HEAD: Final = (
     DATE + r"-(?:[01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9]:[0-9][0-9][0-9]"
     r" \((?:[1-9][0-9]{0,19}|0)\) [0-3](?![^ \n])"
 )
+#: The same, its date and its key (``SEVERITY`` or ``SEVERITY [Category]``, the category
+#: as HEADER reads it: followed by a space or the end) captured. ``[^\]]``
+#: is scanned by sre's fast single-character loop; a category it runs past
+#: a line end for is refused by :func:`split_keys` (a key with a break).
+_KEYED_HEAD: Final = (
+    "(" + DATE + r")-(?:[01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9]:[0-9][0-9][0-9]"
+    r" \((?:[1-9][0-9]{0,19}|0)\) ([0-3](?: \[[^\]]+\](?![^ \n]))?)(?![^ \n])"
+)
 #: The first line of a chunk (which starts with a stamp).
-FIRST_HEAD: Final = re.compile(_HEAD)
+FIRST_HEAD: Final = re.compile(_KEYED_HEAD)
 #: Where a unit starts: before a valid stamped line, and before a WIJ
 #: block's first line or the blank line just before it (which is the
 #: block's, as the line path has it); never after a line that ends in a
@@ -50,6 +59,11 @@ FIRST_HEAD: Final = re.compile(_HEAD)
 #: Any other line stays inside a unit, where :func:`_whole_units` sees it.
 UNIT_SPLIT: Final = re.compile(
     r"\n(?<! \n)(?:(?=" + _HEAD + r")|(?=\n" + _BLOCK + r")|(?<!\n\n)(?=" + _BLOCK + r"))"
+)
+#: The same cuts, each entry's date and key between its unit and the one
+#: before (``None`` before a block): what the summary counts.
+KEY_SPLIT: Final = re.compile(
+    r"\n(?<! \n)(?:(?=" + _KEYED_HEAD + r")|(?=\n" + _BLOCK + r")|(?<!\n\n)(?=" + _BLOCK + r"))"
 )
 #: In a unit of several lines, a line that only some entries take (not
 #: blank, indented or ``*``-led), or a line after one ending in a space.
@@ -73,6 +87,39 @@ def split_chunk(text: str) -> tuple[list[str], list[int]] | None:
     if text.endswith(" ") or FIRST_HEAD.match(text) is None:
         return None
     units: list[str] = UNIT_SPLIT.split(text)
+    breaks = _checked(text, units)
+    return None if breaks is None else (units, breaks)
+
+
+def split_keys(
+    text: str,
+) -> tuple[list[str], list[int], list[str | None], set[str | None]] | None:
+    """As :func:`split_chunk`, with each unit's key (``None`` for a block) and the
+    set of the entries' dates (perhaps with ``None``)."""
+    if text.endswith(" "):
+        return None
+    first = FIRST_HEAD.match(text)
+    if first is None:
+        return None
+    parts: list[str | None] = KEY_SPLIT.split(text)
+    units: list[str] = parts[::3]  # type: ignore[assignment] # the texts between cuts
+    breaks = _checked(text, units)
+    if breaks is None:
+        return None
+    keys = parts[2::3]
+    keys.append(first.group(2))
+    days = set(parts[1::3])
+    days.add(first.group(1))
+    return units, breaks, keys, days
+
+
+def whole_keys(keys: Iterable[str | None]) -> bool:
+    """Whether no key of :func:`split_keys` runs past its line (check the distinct ones)."""
+    return not any(map(contains, filter(None, keys), repeat("\n")))
+
+
+def _checked(text: str, units: list[str]) -> list[int] | None:
+    """Which units have line breaks, if the units are whole entries and blocks."""
     if len(text) > 2 * _HALF and not _short_lines(text):
         return None
     breaks: list[int] = list(map(contains, units, repeat("\n")))
@@ -90,7 +137,7 @@ def split_chunk(text: str) -> tuple[list[str], list[int]] | None:
             found = match(unit)
             if found is None or found.end(1) != len(unit):
                 return None
-    return units, breaks
+    return breaks
 
 
 def _short_lines(text: str) -> bool:

@@ -12,9 +12,11 @@ import os
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime
+from itertools import compress, repeat
 from operator import add, itemgetter
 from typing import Final
 
+from pytest_iris.log.chunks import split_keys, whole_keys
 from pytest_iris.log.reader import _DAY, LogBlock, LogProblem, _Assembler, _groups, read_log
 from pytest_iris.log.runs import CHUNK_KEYS, RUN_KEYS
 
@@ -104,18 +106,33 @@ class _Counter(_Assembler):
         self._low: tuple[str, str] | None = None
         self._high: tuple[str, str] | None = None
         #: ``SEVERITY`` or ``SEVERITY [Category]`` -> entries.
-        self._keys: Counter[str] = Counter()
+        self._keys: Counter[str | None] = Counter()
         self._counted = False
         self.entries = 0
         self.blocks = 0
 
     def take_chunk(self, text: str, number: int) -> int | None:
-        # Units and keys of the whole chunk in one call; no entry is made.
+        # Units and keys of the whole chunk in one split; no entry is made.
+        split = split_keys(text)
+        if split is None:
+            return self._take_found(text, number)
+        units, breaks, keys, dates = split
+        counted = Counter(keys)
+        if not whole_keys(counted):
+            return self._take_found(text, number)
+        self.flush()
+        blocks = counted.pop(None, 0)
+        self._keys.update(counted)
+        lines = len(units) + sum(map(str.count, compress(units, breaks), repeat("\n")))
+        dates.discard(None)
+        return self._took(units, dates, blocks, number, lines)  # type: ignore[arg-type]
+
+    def _take_found(self, text: str, number: int) -> int | None:
+        """A chunk's units and keys by :data:`CHUNK_KEYS` (what :func:`split_keys` leaves)."""
         found: list[tuple[str, str, str]] = CHUNK_KEYS.findall(text)
         units = list(map(_UNIT, found))
         if sum(map(len, units)) + len(units) - 1 != len(text):
             return None
-        lines = text.count("\n") + 1
         self.flush()
         keys = self._keys
         keys.update(map(_WITH_CATEGORY, found))
@@ -124,10 +141,15 @@ class _Counter(_Assembler):
         plain = "".join(map(_WITHOUT_CATEGORY, found))
         keys.update(plain)
         blocks = keys.pop("", 0) - len(plain)
+        days = _chunk_days(text, units) if len(units) > blocks else set()
+        return self._took(units, days, blocks, number, text.count("\n") + 1)
+
+    def _took(self, units: list[str], days: set[str], blocks: int, number: int, lines: int) -> int:
+        """Count a chunk's entries and span; its last unit stays open."""
         self.blocks += blocks
         self.entries += len(units) - blocks
         if len(units) > blocks:
-            self._unit_span(units, _chunk_days(text, units), blocks)
+            self._unit_span(units, days, blocks)
         unit = units[-1]
         last = number + lines - 1 - unit.count("\n")
         if unit[0] in "\n*":
@@ -225,6 +247,8 @@ class _Counter(_Assembler):
         severities: Counter[int] = Counter()
         categories: Counter[str | None] = Counter()
         for key, n in self._keys.items():
+            if key is None:  # blocks, popped as counted
+                continue
             parts = _KEY_PARTS.get(key)
             if parts is None:
                 parts = _KEY_PARTS[key] = (int(key[0]), key[3:-1] if len(key) > 1 else None)
