@@ -48,7 +48,7 @@ _HEAD: Final = (
 #: a line end for is refused by :func:`split_keys` (a key with a break).
 _KEYED_HEAD: Final = (
     "(" + DATE + r")-(?:[01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9]:[0-9][0-9][0-9]"
-    r" \((?:[1-9][0-9]{0,19}|0)\) ([0-3](?: \[[^\]]+\](?![^ \n]))?)(?![^ \n])"
+    r" \((?:[1-9][0-9]{0,19}|0)\) ([0-3] \[[^\]]+\](?![^ \n])|[0-3](?![^ \n]))"
 )
 #: The first line of a chunk (which starts with a stamp).
 FIRST_HEAD: Final = re.compile(_KEYED_HEAD)
