@@ -125,7 +125,10 @@ class _Counter(_Assembler):
         self._keys.update(counted)
         lines = len(units) + sum(map(str.count, compress(units, breaks), repeat("\n")))
         dates.discard(None)
-        return self._took(units, dates, blocks, number, lines)  # type: ignore[arg-type]
+        days: set[str] = dates  # type: ignore[assignment] # None removed
+        if len(units) > blocks:
+            self._unit_span(units, days, blocks)
+        return self._took(units, blocks, number, lines)
 
     def _take_found(self, text: str, number: int) -> int | None:
         """A chunk's units and keys by :data:`CHUNK_KEYS` (what :func:`split_keys` leaves)."""
@@ -141,15 +144,14 @@ class _Counter(_Assembler):
         plain = "".join(map(_WITHOUT_CATEGORY, found))
         keys.update(plain)
         blocks = keys.pop("", 0) - len(plain)
-        days = _chunk_days(text, units) if len(units) > blocks else set()
-        return self._took(units, days, blocks, number, text.count("\n") + 1)
+        if len(units) > blocks:
+            self._unit_span(units, _chunk_days(text, units), blocks)
+        return self._took(units, blocks, number, text.count("\n") + 1)
 
-    def _took(self, units: list[str], days: set[str], blocks: int, number: int, lines: int) -> int:
-        """Count a chunk's entries and span; its last unit stays open."""
+    def _took(self, units: list[str], blocks: int, number: int, lines: int) -> int:
+        """Count a chunk's entries; its last unit stays open."""
         self.blocks += blocks
         self.entries += len(units) - blocks
-        if len(units) > blocks:
-            self._unit_span(units, days, blocks)
         unit = units[-1]
         last = number + lines - 1 - unit.count("\n")
         if unit[0] in "\n*":
