@@ -98,9 +98,14 @@ def test_broken_remediator_is_found_shrunk_and_replayed(
     assert found.path is not None and found.path.name.startswith("iris_chaos_found_")
     assert load_scenario(found.path, REGISTRY).faults == faults
     _copy_remediators(pytester)
-    outcome = pytester.runpytest_subprocess(
-        found.path.name, "--iris-remediator", f"chaos_remediators:{name}", "-p", "no:cacheprovider"
-    )
+    # replayed as the file's own comment says, against the remediator that broke
+    replay = next(
+        line.split("Replay: ", 1)[1].split("   (or:")[0]
+        for line in found.path.read_text().splitlines()
+        if "Replay: " in line
+    ).split()
+    assert replay == ["pytest", found.path.name, "--iris-remediator", f"chaos_remediators:{name}"]
+    outcome = pytester.runpytest_subprocess(*replay[1:], "-p", "no:cacheprovider")
     outcome.assert_outcomes(failed=1)
     assert f"! {invariant}:" in outcome.stdout.str()
 
@@ -210,6 +215,7 @@ def test_cli_explore_writes_each_failure_shrunk(tmp_path: Path) -> None:
     assert written and f"{len(written)} failure(s) found" in done.stdout
     for path in written:
         assert "remediator_never_raised" in path.read_text()
+        assert "--iris-remediator chaos_remediators:raises" in path.read_text()
         assert len(load_scenario(path, REGISTRY).faults) == 1
 
 

@@ -389,7 +389,9 @@ def explore(
             known.add(failure_names(problems))
             found = Found(scenario, problems, after=done.examples)
             if out is not None:
-                found.path = write_found(found, Path(out), f"{seed}_{len(done.found)}")
+                found.path = write_found(
+                    found, Path(out), f"{seed}_{len(done.found)}", remediator=_spec(remediator)
+                )
             done.found.append(found)
     finally:
         shutil.rmtree(kept, ignore_errors=True)
@@ -397,8 +399,24 @@ def explore(
     return done
 
 
-def write_found(found: Found, out: Path, tag: str) -> Path:
-    """Write a found scenario as ``iris_chaos_found_<tag>.yaml`` under ``out`` (atomically)."""
+def _spec(remediator: object) -> str | None:
+    """``module:callable`` naming the remediator that broke, when it has one."""
+    if remediator is None or isinstance(remediator, str):
+        return remediator
+    # a function or class names itself; an instance, its class
+    named = remediator if hasattr(remediator, "__qualname__") else type(remediator)
+    module, qualname = getattr(named, "__module__", None), getattr(named, "__qualname__", "")
+    if not module or "<" in qualname:  # defined inside a function: no name imports it
+        return None
+    return f"{module}:{qualname}"
+
+
+def write_found(found: Found, out: Path, tag: str, *, remediator: str | None = None) -> Path:
+    """Write a found scenario as ``iris_chaos_found_<tag>.yaml`` under ``out`` (atomically).
+
+    Its comments say how to replay it against the remediator that broke
+    (``--iris-remediator``): replayed against the configured one, it could pass.
+    """
     from pytest_iris.atomic import write_atomic
 
     out.mkdir(parents=True, exist_ok=True)
@@ -407,7 +425,12 @@ def write_found(found: Found, out: Path, tag: str) -> Path:
     path = out / f"iris_chaos_{name}.yaml"
     comments = [
         "Found and shrunk by pytest-iris' property-based chaos search.",
-        f"Replay: pytest {path.name}   (or: pytest-iris chaos {path.name})",
+        (
+            f"Replay: pytest {path.name} --iris-remediator {remediator}   "
+            f"(or: pytest-iris chaos {path.name} --remediator {remediator})"
+            if remediator
+            else f"Replay: pytest {path.name}   (or: pytest-iris chaos {path.name})"
+        ),
         "It broke:",
         *[f"  - {p}" for p in found.problems],
     ]
