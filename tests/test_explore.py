@@ -116,6 +116,7 @@ from pathlib import Path
 
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
+from hypothesis.database import DirectoryBasedExampleDatabase
 
 from pytest_iris.chaos.schema import Fault, HostSpec
 from pytest_iris.strategies import CACHE_PRESSURE, scenarios
@@ -136,8 +137,10 @@ def remediate(message, context):
         raise RuntimeError("cannot handle " + message.text[:30])
 
 
-# no explain phase: it reruns the failure under a tracer, minutes of sandbox runs
+# no explain phase: it reruns the failure under a tracer, minutes of sandbox runs; the
+# database named: Hypothesis' own "ci" profile (chosen when CI is set) has none
 @settings(max_examples=25, deadline=None,
+          database=DirectoryBasedExampleDatabase(".hypothesis/examples"),
           phases=[Phase.explicit, Phase.reuse, Phase.generate, Phase.shrink],
           suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
 @given(scenario=scenarios(max_faults=2, within_s=60, hosts=st.just(HostSpec()), faults=ALERTS))
