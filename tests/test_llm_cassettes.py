@@ -360,3 +360,12 @@ def test_replay_matches_a_reordered_body(
     with deny_network() as attempts:
         assert asyncio.run(send()) == 200
     assert attempts == []
+
+
+def test_cassettes_list_of_a_missing_path_is_an_error(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # listing nothing would read as "no cassettes recorded"; check says the same
+    assert cli_main(["cassettes", "list", str(tmp_path / "cassettes")]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err == f"pytest-iris cassettes list: {tmp_path / 'cassettes'}: no such file or directory"

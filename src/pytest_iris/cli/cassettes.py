@@ -28,7 +28,7 @@ def register(subparsers: Any) -> None:
         "list",
         help="list cassettes: interactions, status codes, where they were recorded",
         description="One line per cassette under PATH (default: cassettes). Exit 2 when a "
-        "cassette cannot be read.",
+        "PATH does not exist or a cassette cannot be read.",
     )
     listing.add_argument("paths", nargs="*", default=["cassettes"], metavar="PATH")
     listing.set_defaults(handler=run_list)
@@ -69,6 +69,10 @@ def run_list(args: argparse.Namespace) -> int:
 
     status = 0
     for root in map(Path, args.paths):
+        if not root.exists():  # as check says: a listing of nothing would look like no cassettes
+            print(f"pytest-iris cassettes list: {root}: no such file or directory", file=sys.stderr)
+            status = 2
+            continue
         files = [root] if root.is_file() else sorted(root.rglob("*.yaml"))
         for path in files:
             try:
