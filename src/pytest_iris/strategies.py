@@ -19,8 +19,6 @@ starting instance runs (the steady state holds before the faults). Hypothesis is
 from __future__ import annotations
 
 from collections.abc import Sequence
-from functools import cache
-from importlib import resources
 from typing import Any
 
 try:
@@ -31,7 +29,7 @@ except ImportError as error:  # pragma: no cover - depends on the environment
     ) from error
 
 from pytest_iris._limits import MAX_SCENARIO_S
-from pytest_iris.chaos.schema import Expect, Fault, HostSpec, Scenario, SteadyState
+from pytest_iris.chaos.schema import ACTIONS, Expect, Fault, HostSpec, Scenario, SteadyState
 
 __all__ = [
     "ALL_KINDS",
@@ -44,18 +42,9 @@ __all__ = [
     "schedules",
 ]
 
-#: every fault kind :func:`faults` draws (``llm`` needs a model or a cassette: left out)
-ALL_KINDS: tuple[str, ...] = (
-    "sequence",
-    "lines",
-    "kernel",
-    "cpf",
-    "kill",
-    "connect",
-    "disconnect",
-    "iris",
-    "endpoint",
-)
+#: every fault kind :func:`faults` draws: the schema's actions but ``llm`` (it needs a
+#: model or a cassette)
+ALL_KINDS: tuple[str, ...] = tuple(action for action in ACTIONS if action != "llm")
 
 #: The cache-pressure warning of the built-in ``global_buffers_too_small`` scenario.
 #: INVENTED there (no real IRIS text for cache pressure is known, facts.md lists none).
@@ -241,16 +230,12 @@ def schedules(
     return st.lists(timed, min_size=1, max_size=max_faults).map(build).filter(bool)
 
 
-@cache
-def _shipped_cpf() -> str:
-    return (resources.files("pytest_iris.sandbox") / "data" / "iris.cpf").read_text("utf-8")
-
-
 def plan_bytes(cpf: dict[str, dict[str, str | int]], total_ram_mb: int) -> int:
     """Shared memory the sandbox's shipped CPF with ``cpf`` over it asks for at start."""
+    from pytest_iris.sandbox.layout import shipped_cpf
     from pytest_iris.tools.cpf import CpfFile, shared_memory_plan
 
-    document = CpfFile.parse(_shipped_cpf())
+    document = CpfFile.parse(shipped_cpf())
     for section, values in cpf.items():
         for key, value in values.items():
             document.set(section, key, str(value))
