@@ -193,43 +193,29 @@ def cpf_problems(
     from pytest_iris.tools.cpf.catalog import PARAMETERS, check, lookup, normalize
 
     guarded = {p.section.casefold() for p in PARAMETERS}
-    shipped = _shipped_keys()
     out: list[Problem] = []
     for section, keys in values.items():
+        folded = section.casefold()
+        real = _shipped_keys().get(folded, frozenset())
         for key, value in keys.items():
             at = (*where, section, key)
             parameter = lookup(section, key)
-            if parameter is None:
-                if section.casefold() in guarded and key.casefold() not in shipped.get(
-                    section.casefold(), frozenset()
-                ):
-                    known = ", ".join(
-                        p.name for p in PARAMETERS if p.section == parameter_section(section)
+            if parameter is not None:
+                try:
+                    check(parameter, normalize(parameter, value))
+                except ValidationError as error:
+                    out.append((at, str(error)))
+            elif folded in guarded and key.casefold() not in real:
+                known = ", ".join(p.name for p in PARAMETERS if p.section.casefold() == folded)
+                out.append(
+                    (
+                        at,
+                        f"unknown CPF parameter [{section}]{key}: not a catalogued parameter "
+                        f"({known}) nor a key of [{section}] in the real iris.cpf the sandbox "
+                        "starts from (src/pytest_iris/sandbox/data/iris.cpf)",
                     )
-                    out.append(
-                        (
-                            at,
-                            f"unknown CPF parameter [{section}]{key}: not a catalogued parameter "
-                            f"({known}) nor a key of [{section}] in the real iris.cpf the sandbox "
-                            "starts from (src/pytest_iris/sandbox/data/iris.cpf)",
-                        )
-                    )
-                continue
-            try:
-                check(parameter, normalize(parameter, value))
-            except ValidationError as error:
-                out.append((at, str(error)))
+                )
     return out
-
-
-def parameter_section(section: str) -> str:
-    """The catalog's spelling of ``section`` (``CONFIG`` -> ``config``)."""
-    from pytest_iris.tools.cpf.catalog import PARAMETERS
-
-    for p in PARAMETERS:
-        if p.section.casefold() == section.casefold():
-            return p.section
-    return section
 
 
 def scenario_problems(scenario: Scenario, registry: Names) -> list[Problem]:
