@@ -16,7 +16,6 @@ import contextlib
 import os
 import re
 import stat
-import tempfile
 from collections.abc import Iterable
 from pathlib import Path
 
@@ -43,6 +42,8 @@ def write_atomic(
     does not exist yet (default 0o644). ``make_parents`` creates missing
     directories; otherwise a missing directory is an error.
     """
+    import tempfile  # here: the sandbox's command processes write_all without it
+
     target = real_target(path)
     directory = target.parent
     if make_parents:
@@ -84,6 +85,13 @@ def write_atomic(
         raise
     fsync_directory(directory)
     return target
+
+
+def write_all(fd: int, data: bytes) -> None:
+    """Write all of ``data`` to ``fd`` (``os.write`` may write less than it is given)."""
+    view = memoryview(data)
+    while view:
+        view = view[os.write(fd, view) :]
 
 
 def _naming(error: OSError, target: Path) -> OSError:

@@ -18,6 +18,7 @@ import struct
 from collections.abc import Callable
 from pathlib import Path
 
+from pytest_iris.atomic import write_all
 from pytest_iris.errors import SandboxError
 from pytest_iris.sandbox._state import HostState, Proc, Sock
 
@@ -115,9 +116,7 @@ def write_file(path: Path, text: str) -> None:
     tmp = f"{head}/.{tail}.{os.getpid()}.tmp"
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o666)
     try:
-        view = memoryview(data)
-        while view:
-            view = view[os.write(fd, view) :]
+        write_all(fd, data)
     finally:
         os.close(fd)
     os.replace(tmp, name)

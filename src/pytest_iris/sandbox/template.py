@@ -29,6 +29,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from pytest_iris.atomic import write_all
 from pytest_iris.sandbox._procfs import _dots_first
 
 if TYPE_CHECKING:
@@ -108,9 +109,7 @@ class HostTree:
             else:
                 fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, entry.mode)
                 try:
-                    view = memoryview(data)
-                    while view:
-                        view = view[os.write(fd, view) :]
+                    write_all(fd, data)
                 finally:
                     os.close(fd)
                 if entry.mode & umask:

@@ -21,6 +21,7 @@ from typing import Literal
 
 from pydantic import ValidationError as PydanticValidationError
 
+from pytest_iris.atomic import write_all
 from pytest_iris.errors import TransportError
 from pytest_iris.log.grammar import format_message
 from pytest_iris.models import IRISMessage, RemediationCommand
@@ -87,10 +88,7 @@ class FileTransport:
             try:
                 fcntl.flock(fd, fcntl.LOCK_EX)
                 try:
-                    view = memoryview(data)
-                    while view:  # a short write is rare; the locks keep the rest contiguous
-                        written = os.write(fd, view)
-                        view = view[written:]
+                    write_all(fd, data)  # a short write is rare; the locks keep it contiguous
                     if self.fsync:
                         os.fsync(fd)
                 finally:

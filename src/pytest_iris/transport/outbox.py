@@ -41,7 +41,7 @@ from typing import Any, Final
 
 from pydantic import ValidationError as PydanticValidationError
 
-from pytest_iris.atomic import fsync_directory
+from pytest_iris.atomic import fsync_directory, write_all
 from pytest_iris.errors import TransportError
 from pytest_iris.transport.envelope import MessageEnvelope
 
@@ -162,7 +162,7 @@ class Outbox:
             fd = self._require_open()
             start = os.lseek(fd, 0, os.SEEK_END)
             try:
-                _write_all(fd, data)
+                write_all(fd, data)
                 os.fsync(fd)
             except OSError as error:
                 # a partial write must not glue the next record onto a torn one
@@ -188,7 +188,7 @@ class Outbox:
                 os.fsync(fd)
                 self._records = 0
             else:
-                _write_all(fd, _record({"del": gone, "why": why}))
+                write_all(fd, _record({"del": gone, "why": why}))
                 self._records += 1
                 if self._records >= COMPACT_AT and self._records > 4 * len(self._pending):
                     self._compact()
@@ -230,7 +230,7 @@ class Outbox:
                     0o644,
                 )
                 try:
-                    _write_all(fd, line)
+                    write_all(fd, line)
                     os.fsync(fd)
                 finally:
                     os.close(fd)
@@ -313,7 +313,7 @@ class Outbox:
         data = b"".join(_record({"add": e.model_dump(mode="json")}) for e in self._pending.values())
         fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC, 0o644)
         try:
-            _write_all(fd, data)
+            write_all(fd, data)
             os.fsync(fd)
         finally:
             os.close(fd)
@@ -363,9 +363,3 @@ def _parse(line: bytes) -> dict[str, Any] | None:
     except ValueError:
         return None
     return value if isinstance(value, dict) else None
-
-
-def _write_all(fd: int, data: bytes) -> None:
-    view = memoryview(data)
-    while view:
-        view = view[os.write(fd, view) :]
