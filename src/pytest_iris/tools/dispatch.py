@@ -223,9 +223,14 @@ class Dispatcher:
             if isinstance(ready, ToolResult):
                 return ready
             parsed, call, started = ready
-            cancel = threading.Event()
+            cancel = Deadline(budget)
             try:
                 result = await asyncio.wait_for(in_worker(call, cancel), timeout=budget)
+                if cancel.passed():
+                    # the tool's own timeouts are capped to the budget, so a step
+                    # that timed out at the deadline may answer before wait_for
+                    # does: past the deadline it is the budget's failure either way
+                    raise TimeoutError
             except (TimeoutError, CommandPrivilegeError, InstanceError, OSError) as error:
                 if isinstance(error, TimeoutError):
                     cancel.set()  # the tool's thread starts no further step
