@@ -254,14 +254,17 @@ def test_huge_pages_default_follows_memlock_and_the_pool(
 
 
 def test_no_step_starts_after_the_budget_ran_out(host: Path) -> None:
-    # three writes of >= 0.3 s each cannot all fit in 0.45 s: the last one never starts
+    # three writes of >= 1.1 s each cannot all fit in 2 s: the second ends past the
+    # deadline and the last one never starts. Each write's own timeout is the budget, so
+    # a write may take up to 0.9 s more than its 1.1 s before it times out instead (a
+    # loaded machine is slow); 0.3 s writes in 0.45 s left 0.15 s, which stalls overran
     (host / "proc/sys/kernel/shmall").write_text("1000\n")
-    d = dispatcher(host, slow="0.3", settings=ToolSettings(budget_s=0.45))
+    d = dispatcher(host, slow="1.1", settings=ToolSettings(budget_s=2.0))
     with capture_events() as events:
         result = d.dispatch_sync(
             command("kernel", "apply", shared_memory_mb=3580, huge_pages=True, dry_run=False)
         )
-    assert "exceeded its time budget of 0.45s" in result.message
+    assert "exceeded its time budget of 2.0s" in result.message
     # dispatch_sync returns once the tool's thread ended: it stopped at the cancel
     events.assert_event("kernel.cancelled")
     assert (host / "proc/sys/vm/nr_hugepages").read_text() == "0\n"
