@@ -172,7 +172,9 @@ def test_drop_next_closes_without_reply(endpoint: MockEndpoint, client: httpx.Cl
 
 
 def test_latency_delays_replies(endpoint: MockEndpoint, client: httpx.Client) -> None:
-    endpoint.faults.set_latency(0.3)
+    # far beyond the client's timeout: a loaded machine that stalls the client for a
+    # while still cannot see the reply first (the delayed handler is cancelled at stop)
+    endpoint.faults.set_latency(60)
     with pytest.raises(httpx.ReadTimeout):
         client.post("/messages", content=encode_one(wrap(message(1))), timeout=0.1)
     endpoint.faults.set_latency(0)
