@@ -38,6 +38,17 @@ run), as an installed wheel has it: with ``PYTHONDONTWRITEBYTECODE=1`` set,
 as in this project's shells, an editable install compiles every pytest-iris
 module again in every process, each xdist worker included.
 
+The pytest runs (the suite, its baseline, the growth, the one-item breakdown)
+use, by default (``--venv fresh``), a fresh virtual environment the script
+builds in a temporary directory: the wheel of this checkout with its ``http``
+extra (the built-in ``endpoint_down`` scenario sends through the HTTP
+transport, which needs httpx) and pytest-xdist, at the pytest and
+pytest-xdist versions of this environment. That is what a suite that uses
+pytest-iris's chaos scenarios installs; the development environment also
+holds Faker, Hypothesis and their pytest plugins, which every pytest process
+and xdist worker would load (``--venv current`` runs there instead). The
+script prints what the environment auto-loads.
+
 Then the property-based search (``--explore N``, 0 skips it): ``pytest-iris chaos
 --explore N`` against the reference remediator, in this process (``-n 0``) and spread
 over two pytest-xdist workers (``-n 2``), examples per second of each (same ``--seed``;
@@ -46,6 +57,7 @@ not the same ones; shrinking would count as examples, and none is found).
 
     python bench/chaos.py [--runs N] [--breakdown NAME] [--no-suite] [--suite-runs N]
                           [--sizes 10,100,1000] [--workers 0,2,4] [--explore N]
+                          [--venv fresh|current] [--only-suite]
 """
 
 from __future__ import annotations
@@ -111,6 +123,41 @@ def _basetemp() -> str:
 PYCACHE = Path(tempfile.gettempdir()) / "iris-chaos-bench-pycache"
 
 
+#: the interpreter of the pytest runs: this one, or a fresh environment's (``--venv fresh``)
+PYTHON = sys.executable
+#: where the pytest runs run, for the headings
+WHERE = "this environment"
+
+
+def fresh_venv(base: Path) -> str:
+    """A new virtual environment under ``base``: this checkout's wheel ``[http]`` + pytest-xdist.
+
+    pytest and pytest-xdist at this environment's versions, so that only what is installed
+    beside them differs. Returns its interpreter; prints what it holds.
+    """
+    from importlib.metadata import version
+
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    from startup import PLUGINS, build_wheel, run, venv
+
+    wheel = build_wheel(base / "dist")
+    python = venv(
+        base / "venv",
+        f"{wheel}[http]",
+        f"pytest=={version('pytest')}",
+        f"pytest-xdist=={version('pytest-xdist')}",
+    )
+    plugins = run(python, "-c", PLUGINS).strip()
+    global WHERE
+    WHERE = f"a fresh environment with the wheel[http] and pytest-xdist; plugins: {plugins}"
+    print(
+        f"pytest runs in a fresh environment: {wheel.name}[http], pytest {version('pytest')}, "
+        f"pytest-xdist {version('pytest-xdist')} (pytest plugins auto-loaded: {plugins})\n",
+        flush=True,
+    )
+    return str(python)
+
+
 def pytest_env() -> dict[str, str]:
     """This environment with bytecode cached under :data:`PYCACHE`, as an installed wheel has it."""
     env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
@@ -125,7 +172,7 @@ def pytest_run(cwd: str, workers: str, what: str) -> tuple[float, float]:
         before = resource.getrusage(resource.RUSAGE_CHILDREN)
         start = time.perf_counter()
         done = subprocess.run(
-            [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-n", workers,
+            [PYTHON, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-n", workers,
              f"--basetemp={base}"],
             cwd=cwd,
             capture_output=True,
@@ -170,7 +217,7 @@ def suite(runs: int) -> None:
     s0, s2 = med["0"][0], med["2"][0]
     print(
         f"\npytest over the built-in library (median of {runs} alternating runs; load average "
-        f"{load:.1f} -> {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores):"
+        f"{load:.1f} -> {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores; in {WHERE}):"
     )
     print(f"{'':34}{'wall -n 0':>10}{'wall -n 2':>10}{'CPU -n 0':>10}{'CPU -n 2':>10}")
     for label, a, b in (
@@ -448,7 +495,7 @@ def breakdown(name: str, runs: int) -> None:
                 launched = time.time()
                 start = time.perf_counter()
                 done = subprocess.run(
-                    [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-n", "0",
+                    [PYTHON, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-n", "0",
                      f"--basetemp={base}"],
                     cwd=tmp, capture_output=True, text=True, check=False,
                     env={**pytest_env(), "IRIS_BENCH_TIMES": str(times)},
@@ -493,11 +540,34 @@ def main() -> None:
     parser.add_argument("--workers", default="0,2,4", help="-n values (comma list)")
     parser.add_argument("--explore", type=int, default=40, help="search examples (0: skip)")
     parser.add_argument("--only-explore", action="store_true", help="only the search section")
+    parser.add_argument(
+        "--only-suite",
+        action="store_true",
+        help="only the built-in library at -n 0 and -n 2 beside the one-test suite",
+    )
+    parser.add_argument(
+        "--venv",
+        choices=("fresh", "current"),
+        default="fresh",
+        help="where the pytest runs run: a fresh environment with the wheel[http] and "
+        "pytest-xdist (default), or this one",
+    )
     args = parser.parse_args()
     iris_logging.configure(level="error")
     if args.only_explore:
         explore_rates(args.explore)
         return
+    with tempfile.TemporaryDirectory(prefix="iris-chaos-venv-") as venv_dir:
+        global PYTHON
+        if args.venv == "fresh" and (args.breakdown != "none" or not args.no_suite):
+            PYTHON = fresh_venv(Path(venv_dir))
+        if args.only_suite:
+            suite(args.suite_runs)
+            return
+        sections(args)
+
+
+def sections(args: argparse.Namespace) -> None:
     if args.breakdown != "none":
         breakdown(args.breakdown, args.runs)
         print()
