@@ -21,26 +21,54 @@ from pytest_iris.builtin_plugin import SCENARIO_DIR
 TESTS = Path(__file__).parent
 
 
-def run_cli(
-    cwd: Path, *args: str, env: Mapping[str, str] | None = None
-) -> subprocess.CompletedProcess[str]:
-    """``python -m pytest_iris ARGS`` in ``cwd``, its output as text.
+#: the ``pytest-iris`` command as the tests run it: this interpreter, this checkout's code
+CLI = (sys.executable, "-m", "pytest_iris")
+
+
+def cli_env(env: Mapping[str, str] | None) -> dict[str, str] | None:
+    """The command's environment: this one (``None``), or ``env`` over a clean copy of it.
 
     With ``env``, the developer's own ``PYTEST_IRIS_*`` variables are dropped and
     ``env`` is added instead, so their settings cannot decide the outcome.
     """
-    environ = None
-    if env is not None:
-        environ = {k: v for k, v in os.environ.items() if not k.startswith("PYTEST_IRIS_")}
-        environ |= {"PYTHONDONTWRITEBYTECODE": "1", **env}
+    if env is None:
+        return None
+    environ = {k: v for k, v in os.environ.items() if not k.startswith("PYTEST_IRIS_")}
+    return environ | {"PYTHONDONTWRITEBYTECODE": "1", **env}
+
+
+def run_cli(
+    cwd: Path | None, *args: str, env: Mapping[str, str] | None = None, timeout: float = 120
+) -> subprocess.CompletedProcess[str]:
+    """``python -m pytest_iris ARGS`` in ``cwd`` (None: this directory), its output as text.
+
+    ``env`` as :func:`cli_env` takes it. ``timeout`` is a deadline for a hang, not a
+    speed assertion: a loaded CI machine is slow, not wrong.
+    """
     return subprocess.run(
-        [sys.executable, "-m", "pytest_iris", *args],
+        [*CLI, *args],
         capture_output=True,
         text=True,
         cwd=cwd,
-        env=environ,
+        env=cli_env(env),
         check=False,
-        timeout=120,
+        timeout=timeout,
+    )
+
+
+def start_cli(
+    cwd: Path | None, *args: str, env: Mapping[str, str] | None = None
+) -> subprocess.Popen[str]:
+    """:func:`run_cli` started, not waited for: for commands that run side by side or get a
+    signal. Its stdout and stderr are pipes (text); the caller communicates and reaps it.
+    """
+    return subprocess.Popen(
+        [*CLI, *args],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        cwd=cwd,
+        env=cli_env(env),
     )
 
 

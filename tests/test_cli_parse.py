@@ -3,23 +3,13 @@
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from pathlib import Path
 
-
-def run_cli(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "pytest_iris", *args],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
+from pytester_support import run_cli
 
 
 def test_summary_of_the_real_log(real_log: Path) -> None:
-    result = run_cli("parse", str(real_log))
+    result = run_cli(None, "parse", str(real_log))
     assert result.returncode == 0, result.stderr
     out = result.stdout
     assert "91 entries in 138 lines" in out
@@ -38,7 +28,7 @@ def test_json_lines_and_problems_on_stderr(tmp_path: Path) -> None:
         b"garbage here\n"
         b"01/09/22-11:02:08:227 (684) 1 [Utility.Event] Becoming primary mirror server\n"
     )
-    result = run_cli("parse", "--json", str(log))
+    result = run_cli(None, "parse", "--json", str(log))
     assert result.returncode == 0
     records = [json.loads(line) for line in result.stdout.splitlines()]
     assert records[0] == {
@@ -56,7 +46,7 @@ def test_json_lines_and_problems_on_stderr(tmp_path: Path) -> None:
 
 
 def test_json_gives_the_recovery_block_its_own_kind(real_log: Path) -> None:
-    result = run_cli("parse", "--json", str(real_log))
+    result = run_cli(None, "parse", "--json", str(real_log))
     assert result.returncode == 0 and result.stderr == ""
     records = [json.loads(line) for line in result.stdout.splitlines()]
     kinds = [record["kind"] for record in records]
@@ -70,23 +60,23 @@ def test_json_gives_the_recovery_block_its_own_kind(real_log: Path) -> None:
 def test_summary_lists_problems_with_line_numbers(tmp_path: Path) -> None:
     log = tmp_path / "messages.log"
     log.write_bytes(b"\x00junk\n01/09/22-11:02:08:227 (684) 1 [Utility.Event] ok\n")
-    result = run_cli("parse", str(log))
+    result = run_cli(None, "parse", str(log))
     assert result.returncode == 0
     assert f"{log}:1: NUL byte at column 1" in result.stdout
 
 
 def test_unreadable_file_exits_2_naming_it(tmp_path: Path, real_log: Path) -> None:
     missing = tmp_path / "missing.log"
-    result = run_cli("parse", str(real_log), str(missing))
+    result = run_cli(None, "parse", str(real_log), str(missing))
     assert result.returncode == 2
     assert str(missing) in result.stderr
     assert "91 entries" in result.stdout  # the readable file was still reported
 
 
 def test_schema_command_prints_model_schemas() -> None:
-    result = run_cli("schema", "IRISMessage")
+    result = run_cli(None, "schema", "IRISMessage")
     assert result.returncode == 0
     assert json.loads(result.stdout)["title"] == "IRISMessage"
-    assert run_cli("schema", "Nope").returncode == 2
-    every = json.loads(run_cli("schema").stdout)
+    assert run_cli(None, "schema", "Nope").returncode == 2
+    every = json.loads(run_cli(None, "schema").stdout)
     assert {"IRISMessage", "RemediationCommand", "ToolResult", "MessageEnvelope"} <= set(every)

@@ -3,26 +3,18 @@
 from __future__ import annotations
 
 import json
-import os
 import subprocess
-import sys
 from pathlib import Path
 
 from cpf_support import copy_real
+from pytester_support import run_cli
 
 FULL = "RedHatInsights-insights-core-test_iris-IRIS_CPF-2023.1.cpf"
 ECP_SERVER = "IRISMeister-iris-ecp-cpf-UserCPF_server.cpf"
 
 
 def cli(*args: str | Path, cwd: Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "pytest_iris", "cpf", *map(str, args)],
-        capture_output=True,
-        text=True,
-        cwd=cwd,
-        env={**os.environ, "PYTHONDONTWRITEBYTECODE": "1"},
-        timeout=60,
-    )
+    return run_cli(cwd, "cpf", *map(str, args), env={})
 
 
 def test_set_dry_run_then_apply_then_rollback(tmp_path: Path) -> None:

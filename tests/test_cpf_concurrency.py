@@ -20,6 +20,7 @@ import pytest
 from pytest_iris.errors import ValidationError
 from pytest_iris.tools.cpf import CpfFile, CpfTool
 from pytest_iris.tools.cpf.storage import BackupRetention, backups
+from pytester_support import run_cli, start_cli
 
 PAIRS = 200
 START = "[ConfigFile]\nProduct=IRIS\n\n[config]\nglobals=0,0,64,0,0,0\n\n[Race]\na=0\nb=0\n"
@@ -86,18 +87,9 @@ def test_200_concurrent_pairs_lose_no_change_and_share_no_backup(tmp_path: Path)
 def test_whole_cli_processes_race_safely(tmp_path: Path) -> None:
     path = tmp_path / "iris.cpf"
     path.write_text(START)
-    command = [sys.executable, "-m", "pytest_iris", "cpf", "set", str(path), "--apply",
-               "--allow-unknown"]  # fmt: skip
+    command = ["cpf", "set", str(path), "--apply", "--allow-unknown"]
     for number in range(3):
-        children = [
-            subprocess.Popen(
-                [*command, f"[Race]{key}={key}{number}"],
-                stdout=subprocess.PIPE,
-                stderr=subprocess.PIPE,
-                text=True,
-            )
-            for key in "ab"
-        ]
+        children = [start_cli(None, *command, f"[Race]{key}={key}{number}") for key in "ab"]
         for child in children:
             _out, err = child.communicate(timeout=60)
             assert child.returncode == 0, err
@@ -162,22 +154,7 @@ def test_cli_rollback_refusal_is_one_line_exit_2(tmp_path: Path) -> None:
     path.write_text(START)
     junk = tmp_path / "junk"
     junk.write_bytes(os.urandom(64).replace(b"\n", b"x") + b"\n")
-    run = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "pytest_iris",
-            "cpf",
-            "rollback",
-            str(path),
-            "--apply",
-            "--backup",
-            str(junk),
-        ],
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    run = run_cli(None, "cpf", "rollback", str(path), "--apply", "--backup", str(junk))
     assert run.returncode == 2
     last = run.stderr.splitlines()[-1]  # before it: the JSON log event of the rejection
     assert last.startswith("pytest-iris cpf rollback: ") and "is not a backup of" in last

@@ -13,7 +13,6 @@ import os
 import shutil
 import signal
 import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -23,9 +22,9 @@ from pytest_iris import _yaml
 from pytest_iris.chaos.loader import load_scenario_text
 from pytest_iris.errors import ConfigError, ScenarioError
 from pytest_iris.settings import load_settings
+from pytester_support import CLI, run_cli, start_cli
 
 DEADLINE_S = 60  # generous: a hang fails, a slow machine does not
-CLI = [sys.executable, "-m", "pytest_iris"]
 
 BOMB = "a: &a [x, x, x, x, x, x, x, x, x]\n" + "".join(
     f"{chr(98 + i)}: &{chr(98 + i)} [*{chr(97 + i)}, *{chr(97 + i)}, *{chr(97 + i)}, "
@@ -47,13 +46,8 @@ expect:
 """
 
 
-def _cli(
-    *args: str, cwd: Path, env: dict[str, str] | None = None
-) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [*CLI, *args], cwd=cwd, capture_output=True, text=True, timeout=DEADLINE_S,
-        env={**os.environ, **(env or {})},
-    )  # fmt: skip
+def _cli(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+    return run_cli(cwd, *args, timeout=DEADLINE_S)
 
 
 def _one_clear_line(run: subprocess.CompletedProcess[str], *needles: str) -> str:
@@ -177,10 +171,7 @@ def _wait_for(predicate: object, what: str) -> None:
 
 @pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT])
 def test_interrupted_generate_leaves_no_temporary_file(tmp_path: Path, signum: int) -> None:
-    child = subprocess.Popen(
-        [*CLI, "generate", "--count", "10000000", "-o", "out.log"], cwd=tmp_path,
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-    )  # fmt: skip
+    child = start_cli(tmp_path, "generate", "--count", "10000000", "-o", "out.log")
     try:
         _wait_for(lambda: any(p.name.endswith(".tmp") for p in tmp_path.iterdir()), "a temp file")
         child.send_signal(signum)
@@ -234,10 +225,7 @@ def test_full_disk_and_read_only_directory(tmp_path: Path, mount: str, needle: s
 def test_a_chaos_run_stopped_by_sigterm_removes_its_directories(tmp_path: Path) -> None:
     tmp = tmp_path / "tmp"
     tmp.mkdir()
-    child = subprocess.Popen(
-        [*CLI, "chaos"], cwd=tmp_path, env={**os.environ, "TMPDIR": str(tmp)},
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-    )  # fmt: skip
+    child = start_cli(tmp_path, "chaos", env={"TMPDIR": str(tmp)})
     try:
         _wait_for(lambda: any(p.name.startswith("iris-chaos-") for p in tmp.iterdir()),
                   "a chaos sandbox directory")  # fmt: skip

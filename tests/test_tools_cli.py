@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import json
-import os
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
+from pytester_support import run_cli
 from tools_support import install, make_procfs
 
 MIB = 1024 * 1024
@@ -19,18 +18,9 @@ CPF = "[config]\nglobals=0,0,600,0,0,0\ngmheap=0\njrnbufs=64\nroutines=0\n"
 def cli(
     *args: str, deny: str = "none", root: Path | None = None
 ) -> subprocess.CompletedProcess[str]:
-    env = dict(os.environ)
-    env.pop("PYTEST_IRIS_TOOLS__LOG_LEVEL", None)
-    if root is not None:
-        env.update(FAKE_PROCFS=str(root / "proc"), FAKE_DENY=deny)
-    return subprocess.run(
-        [sys.executable, "-m", "pytest_iris", *args],
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=120,
-        check=False,
-    )
+    """The command without the developer's PYTEST_IRIS_* (their log level would add lines)."""
+    env = {} if root is None else {"FAKE_PROCFS": str(root / "proc"), "FAKE_DENY": deny}
+    return run_cli(None, *args, env=env)
 
 
 @pytest.fixture

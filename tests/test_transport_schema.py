@@ -6,8 +6,6 @@ import asyncio
 import calendar
 import json
 import re
-import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -24,19 +22,15 @@ from pytest_iris.models import RemediationCommand
 from pytest_iris.transport import HttpTransport, MockEndpoint
 from pytest_iris.transport.schema import TIMESTAMP_PATTERN, json_schemas, openapi
 from pytest_iris.transport.settings import RetryPolicy
+from pytester_support import run_cli
 
 DOC = openapi()
 SCHEMAS = DOC["components"]["schemas"]
 
 
 def cli_openapi() -> dict[str, Any]:
-    done = subprocess.run(
-        [sys.executable, "-m", "pytest_iris", "schema", "--openapi"],
-        capture_output=True,
-        text=True,
-        check=True,
-        timeout=120,
-    )
+    done = run_cli(None, "schema", "--openapi")
+    assert done.returncode == 0, done.stderr
     document: dict[str, Any] = json.loads(done.stdout)
     return document
 
@@ -48,12 +42,7 @@ def test_the_cli_prints_an_openapi_31_document_of_the_three_routes() -> None:
     assert set(document["paths"]) == {"/messages", "/messages/batch", "/commands"}
     refs = re.findall(r'"\$ref": "([^"]+)"', json.dumps(document))
     assert refs and all(r.removeprefix("#/components/schemas/") in SCHEMAS for r in refs)
-    bad = subprocess.run(
-        [sys.executable, "-m", "pytest_iris", "schema", "--openapi", "IRISMessage"],
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    bad = run_cli(None, "schema", "--openapi", "IRISMessage")
     assert bad.returncode == 2 and "--openapi prints the whole document" in bad.stdout
 
 
