@@ -86,6 +86,18 @@ def _time_key(line: str) -> tuple[str, str]:
     return line[6:8], line[:21]
 
 
+def _times_of(text: str, day: str) -> list[str]:
+    """``HH:MM:SS:mmm`` of each line of ``text`` that starts with ``day`` (``MM/DD/YY``)."""
+    times = [text[9:21]] if text.startswith(day) else []
+    needle = f"\n{day}-"
+    find = text.find
+    at = find(needle)
+    while at >= 0:
+        times.append(text[at + 10 : at + 22])
+        at = find(needle, at + 22)
+    return times
+
+
 def _chunk_days(text: str, units: list[str]) -> set[str]:
     """The dates of a chunk's entries (``units``: each one's lines joined; a
     WIJ block's starts with ``\\n`` or ``*``)."""
@@ -126,7 +138,9 @@ class _Counter(_Assembler):
         lines = len(units) + sum(map(str.count, compress(units, breaks), repeat("\n")))
         dates.discard(None)
         days: set[str] = dates  # type: ignore[assignment] # None removed
-        if len(units) > blocks:
+        if len(days) > 1:
+            self._day_span(text, days)
+        elif days:  # one day: the entries sort as their stamps do
             self._unit_span(units, days, blocks)
         return self._took(units, blocks, number, lines)
 
@@ -179,6 +193,21 @@ class _Counter(_Assembler):
         else:
             high = max(units)
         self._extremes(_time_key(low), _time_key(high))
+
+    def _day_span(self, text: str, days: set[str]) -> None:
+        """Widen the time span by a chunk's earliest and latest entries, found on
+        the earliest and latest of its ``days`` (the years first).
+
+        Only an entry's line starts with a stamp in a chunk :func:`split_keys`
+        took (a continuation or block line that did would have refused it):
+        ``str.find`` for ``\\nMM/DD/YY-`` visits that day's entries, skipping the
+        rest of the text at memchr speed, and no unit is compared.
+        """
+        low_day = min(zip(map(_YEAR, days), days, strict=True))[1]
+        high_day = max(zip(map(_YEAR, days), days, strict=True))[1]
+        low = min(_times_of(text, low_day))
+        high = low if high_day == low_day else max(_times_of(text, high_day))
+        self._extremes((low_day[6:8], f"{low_day}-{low}"), (high_day[6:8], f"{high_day}-{high}"))
 
     def _count_stamps(self, stamps: list[str], days: set[str]) -> None:
         """Count entries and widen the time span (``stamps``: texts that start with one)."""
