@@ -57,7 +57,7 @@ not the same ones; shrinking would count as examples, and none is found).
 
     python bench/chaos.py [--runs N] [--breakdown NAME] [--no-suite] [--suite-runs N]
                           [--sizes 10,100,1000] [--workers 0,2,4] [--explore N]
-                          [--venv fresh|current] [--only-suite]
+                          [--venv fresh|current] [--only-suite] [--only-breakdown]
 """
 
 from __future__ import annotations
@@ -226,6 +226,12 @@ def suite(runs: int) -> None:
     ):
         print(f"{label:34}{med[a][0]:9.1f}s{med[b][0]:9.1f}s{med[a][1]:9.1f}s{med[b][1]:9.1f}s")
     print(f"  -n 2 is {s0 / s2:.2f}x faster than -n 0 (target 1.6x)")
+    t0, t2 = med["t0"][0], med["t2"][0]
+    best = t2 + (s0 - t0) / 2
+    print(
+        f"  at best, if everything the library adds to the one-test suite at -n 0 "
+        f"({s0 - t0:.1f}s) split evenly over two workers: {best:.1f}s, {s0 / best:.2f}x"
+    )
     print("  runs -n 0: " + ", ".join(f"{w:.1f}s" for w, _ in results["0"]))
     print("  runs -n 2: " + ", ".join(f"{w:.1f}s" for w, _ in results["2"]))
 
@@ -388,11 +394,12 @@ LABELS = {
 }
 
 TIMING_CONFTEST = """\
-import json, os, time
+import atexit, json, os, time
 import pytest
 T = {"loaded": time.time(), "collect": 0.0, "protocol": 0.0, "call": 0.0}
 @pytest.hookimpl(wrapper=True)
 def pytest_collection(session):
+    T["collecting"] = time.time()
     t = time.perf_counter()
     try:
         return (yield)
@@ -405,6 +412,7 @@ def pytest_runtest_protocol(item, nextitem):
         return (yield)
     finally:
         T["protocol"] += time.perf_counter() - t
+        T["ran"] = time.time()
 @pytest.hookimpl(wrapper=True)
 def pytest_runtest_call(item):
     t = time.perf_counter()
@@ -412,10 +420,21 @@ def pytest_runtest_call(item):
         return (yield)
     finally:
         T["call"] += time.perf_counter() - t
+@pytest.hookimpl(wrapper=True)
+def pytest_terminal_summary(terminalreporter):
+    t = time.perf_counter()
+    try:
+        return (yield)
+    finally:
+        T["summary"] = time.perf_counter() - t
+@pytest.hookimpl(trylast=True)
 def pytest_unconfigure(config):
     T["unconfigured"] = time.time()
+def _exit():  # registered first of pytest-iris's handlers: runs after them (LIFO)
+    T["atexit"] = time.time()
     with open(os.environ["IRIS_BENCH_TIMES"], "w") as fh:
         json.dump(T, fh)
+atexit.register(_exit)
 """
 
 
@@ -507,14 +526,17 @@ def breakdown(name: str, runs: int) -> None:
                 raise SystemExit(f"pytest on {name} failed:\n{done.stdout[-3000:]}")
         t = json.loads(times.read_text())
     startup = t["loaded"] - launched
-    other = wall - startup - t["collect"] - t["protocol"]
     print(f"\n{name} as one pytest item (-n 0, one process; ms)")
     for label, value in (
         ("interpreter, pytest and plugins start-up", startup),
-        ("collection (the scenario file read and checked)", t["collect"]),
+        ("configure and session start", t["collecting"] - t["loaded"]),
+        ("collection (imports, the scenario file read and checked)", t["collect"]),
         ("the item's call (the run above, first in this process)", t["call"]),
         ("pytest's per-item work (setup, teardown, reports)", t["protocol"] - t["call"]),
-        ("session end, summary and exit", other),
+        ("session end (finish hooks, summary, unconfigure)", t["unconfigured"] - t["ran"]),
+        ("  of which the terminal summary", t["summary"]),
+        ("exit handlers (the containment holder stops)", t["atexit"] - t["unconfigured"]),
+        ("interpreter shutdown and exit", launched + wall - t["atexit"]),
         ("whole pytest process", wall),
     ):
         print(f"{label:56} {value * 1000:9.1f}")
@@ -541,6 +563,9 @@ def main() -> None:
     parser.add_argument("--explore", type=int, default=40, help="search examples (0: skip)")
     parser.add_argument("--only-explore", action="store_true", help="only the search section")
     parser.add_argument(
+        "--only-breakdown", action="store_true", help="only the breakdown of one scenario"
+    )
+    parser.add_argument(
         "--only-suite",
         action="store_true",
         help="only the built-in library at -n 0 and -n 2 beside the one-test suite",
@@ -563,6 +588,9 @@ def main() -> None:
             PYTHON = fresh_venv(Path(venv_dir))
         if args.only_suite:
             suite(args.suite_runs)
+            return
+        if args.only_breakdown:
+            breakdown(args.breakdown, args.runs)
             return
         sections(args)
 
