@@ -20,7 +20,10 @@ with ``-n 2``, wall and CPU time (user + system of the whole process tree,
 xdist's workers included) of each in the same run (the median of ``--suite-runs``
 alternating pairs: the machine's other load moves both alike), beside the
 baseline of a one-test suite at ``-n 0`` and ``-n 2``: what pytest, the plugins
-and xdist's workers cost before any scenario runs. Then the growth: pytest
+and xdist's workers cost before any scenario runs; then one more run of each
+with a plugin stamping every process's phases (configured, session start,
+collected, first item, items done, unconfigured), which shows where ``-n 2``
+spends what ``-n 0`` does not. Then the growth: pytest
 over 10, 100 and 1,000 generated variants of a scenario (each its own
 sandbox host, faults, reference remediator and checks; what differs is the
 fault's time, text and severity and the scenario's seed) at ``-n 0``, ``-n 2``
@@ -234,6 +237,87 @@ def suite(runs: int) -> None:
     )
     print("  runs -n 0: " + ", ".join(f"{w:.1f}s" for w, _ in results["0"]))
     print("  runs -n 2: " + ", ".join(f"{w:.1f}s" for w, _ in results["2"]))
+
+
+#: a pytest plugin (``-p iris_bench_phases``) appending each process's phases to a file
+PHASES_PLUGIN = """\
+import json, os, time
+import pytest
+FILE = os.environ["IRIS_BENCH_PHASES"]
+def mark(config, what):
+    role = config.workerinput["workerid"] if hasattr(config, "workerinput") else "main"
+    t = os.times()
+    with open(FILE, "a") as fh:
+        fh.write(json.dumps([role, what, time.time(), t.user + t.system]) + "\\n")
+def pytest_configure(config):
+    config.stash[KEY] = config
+    mark(config, "configured")
+KEY = pytest.StashKey()
+@pytest.hookimpl(tryfirst=True)
+def pytest_sessionstart(session):
+    mark(session.config, "session")
+@pytest.hookimpl(trylast=True)
+def pytest_collection_finish(session):
+    mark(session.config, "collected")
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtest_protocol(item, nextitem):
+    if not item.config.stash.get(FIRST, False):
+        item.config.stash[FIRST] = True
+        mark(item.config, "first item")
+FIRST = pytest.StashKey()
+@pytest.hookimpl(trylast=True)
+def pytest_sessionfinish(session):
+    mark(session.config, "items done")
+@pytest.hookimpl(trylast=True)
+def pytest_unconfigure(config):
+    mark(config, "unconfigured")
+"""
+
+
+def anatomy() -> None:
+    """Where the wall time of the library goes at -n 0 and -n 2, phase by phase, per process.
+
+    One run of each with a small plugin that stamps each process's phases (its own cost is
+    a file append per phase); the numbers are seconds since the launch, CPU in brackets.
+    """
+    import json
+
+    with tempfile.TemporaryDirectory(prefix="iris-chaos-anatomy-") as tmp:
+        Path(tmp, "iris_bench_phases.py").write_text(PHASES_PLUGIN)
+        suite_dir = Path(tmp, "suite")
+        suite_dir.mkdir()
+        Path(suite_dir, "pytest.ini").write_text("[pytest]\niris_scenarios =\n    builtin\n")
+        print(
+            f"\nwhere the time goes (one run each; s since launch [CPU s of the process]; "
+            f"load average {os.getloadavg()[0]:.1f}):"
+        )
+        for workers in ("0", "2"):
+            phases = Path(tmp, f"phases-{workers}.jsonl")
+            env = {
+                **pytest_env(),
+                "IRIS_BENCH_PHASES": str(phases),
+                "PYTHONPATH": tmp,
+            }
+            base = _basetemp()
+            try:
+                launched = time.time()
+                done = subprocess.run(
+                    [PYTHON, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-p",
+                     "iris_bench_phases", "-n", workers, f"--basetemp={base}"],
+                    cwd=suite_dir, capture_output=True, text=True, check=False, env=env,
+                )  # fmt: skip
+                ended = time.time()
+            finally:
+                shutil.rmtree(base, ignore_errors=True)
+            if done.returncode != 0:
+                raise SystemExit(f"the library with -n {workers} failed:\n{done.stdout[-3000:]}")
+            rows: dict[str, list[str]] = {}
+            for line in phases.read_text().splitlines():
+                role, what, stamp, cpu = json.loads(line)
+                rows.setdefault(role, []).append(f"{what} {stamp - launched:.2f} [{cpu:.2f}]")
+            print(f"  -n {workers}: exit {ended - launched:.2f}")
+            for role in sorted(rows, key=lambda r: (r != "main", r)):
+                print(f"    {role:5} " + ", ".join(rows[role]))
 
 
 VARIANT = """\
@@ -588,6 +672,7 @@ def main() -> None:
             PYTHON = fresh_venv(Path(venv_dir))
         if args.only_suite:
             suite(args.suite_runs)
+            anatomy()
             return
         if args.only_breakdown:
             breakdown(args.breakdown, args.runs)
@@ -627,6 +712,7 @@ def sections(args: argparse.Namespace) -> None:
     print(f"{'all built-ins, one after another':32} {total * 1000:9.0f}")
     if not args.no_suite:
         suite(args.suite_runs)
+        anatomy()
         template_effect(100, args.suite_runs)
         growth([int(s) for s in args.sizes.split(",")], args.workers.split(","))
     if args.explore:
