@@ -25,7 +25,6 @@ from __future__ import annotations
 import gc
 import os
 import re
-from collections import deque
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -167,18 +166,25 @@ def _unit_starts(
     at ``number``), and the indexes of the units that are WIJ blocks.
 
     ``"\\n" in unit`` finds the units with line breaks three times faster than
-    ``unit.count`` counts them (no argument parsing); only those are counted,
-    and only those may be blocks (which start with ``\\n`` or ``*``, before
-    any digit). All in C, whatever the number of units.
+    ``unit.count`` counts them (``count`` parses its arguments); only those
+    may be blocks (which start with ``\\n`` or ``*``, before any digit), and
+    only those whose lines after the first hold a break too are counted (most
+    are an entry and the blank line after it). In C but for those few.
     """
     if not any(breaks):
         return range(number, number + len(units)), []
     multi = list(compress(range(len(units)), breaks))
     spread = list(compress(units, breaks))
-    # Each True becomes its count (1 or more: still true for the compress readers).
-    deque(map(breaks.__setitem__, multi, map(str.count, spread, repeat("\n"))), maxlen=0)
+    rests = list(map(_REST, map(str.partition, spread, repeat("\n"))))
+    # Such a True becomes its count (more than 1: still true for the compress readers).
+    for index in compress(range(len(rests)), map(contains, rests, repeat("\n"))):
+        breaks[multi[index]] = rests[index].count("\n") + 1
     blocks = list(compress(multi, map(gt, repeat("0"), spread)))
     return list(accumulate(map(add, breaks, repeat(1)), initial=number)), blocks
+
+
+#: What follows a unit's first line (``str.partition``'s third part).
+_REST: Final = itemgetter(2)
 
 
 def _entry(fields: tuple[Any, ...]) -> LogEntry:
