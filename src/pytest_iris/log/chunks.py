@@ -87,15 +87,16 @@ def split_chunk(text: str) -> tuple[list[str], list[int]] | None:
     if text.endswith(" ") or FIRST_HEAD.match(text) is None:
         return None
     units: list[str] = UNIT_SPLIT.split(text)
-    breaks = _checked(text, units)
-    return None if breaks is None else (units, breaks)
+    checked = _checked(text, units)
+    return None if checked is None else (units, checked[0])
 
 
 def split_keys(
     text: str,
-) -> tuple[list[str], list[int], list[str | None], set[str | None]] | None:
-    """As :func:`split_chunk`, with each unit's key (``None`` for a block) and the
-    set of the entries' dates (perhaps with ``None``)."""
+) -> tuple[list[str], list[str], list[str | None], set[str | None]] | None:
+    """As :func:`split_chunk`, but the units that have line breaks instead of
+    which, with each unit's key (``None`` for a block) and the set of the
+    entries' dates (perhaps with ``None``)."""
     if text.endswith(" "):
         return None
     first = FIRST_HEAD.match(text)
@@ -103,14 +104,14 @@ def split_keys(
         return None
     parts: list[str | None] = KEY_SPLIT.split(text)
     units: list[str] = parts[::3]  # type: ignore[assignment] # the texts between cuts
-    breaks = _checked(text, units)
-    if breaks is None:
+    checked = _checked(text, units)
+    if checked is None:
         return None
     keys = parts[2::3]
     keys.append(first.group(2))
     days = set(parts[1::3])
     days.add(first.group(1))
-    return units, breaks, keys, days
+    return units, checked[1], keys, days
 
 
 def whole_keys(keys: Iterable[str | None]) -> bool:
@@ -118,8 +119,9 @@ def whole_keys(keys: Iterable[str | None]) -> bool:
     return not any(map(contains, filter(None, keys), repeat("\n")))
 
 
-def _checked(text: str, units: list[str]) -> list[int] | None:
-    """Which units have line breaks, if the units are whole entries and blocks."""
+def _checked(text: str, units: list[str]) -> tuple[list[int], list[str]] | None:
+    """Which units have line breaks, and those units, if the units are whole
+    entries and blocks."""
     if len(text) > 2 * _HALF and not _short_lines(text):
         return None
     breaks: list[int] = list(map(contains, units, repeat("\n")))
@@ -137,7 +139,7 @@ def _checked(text: str, units: list[str]) -> list[int] | None:
             found = match(unit)
             if found is None or found.end(1) != len(unit):
                 return None
-    return breaks
+    return breaks, spread
 
 
 def _short_lines(text: str) -> bool:
