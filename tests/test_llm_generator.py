@@ -190,9 +190,14 @@ def test_falls_back_on_a_dropped_connection(
 def test_falls_back_on_a_timeout(
     iris_openai_server: IrisOpenAIServer, second_server: IrisOpenAIServer
 ) -> None:
-    iris_openai_server.slow_next(5.0)
+    # The fast provider answers once first: a fresh process's first call pays the SDK's
+    # lazy first-use costs inside its timeout (it took over 0.3 s on a loaded machine, and
+    # both providers timed out). Then 1 s against a reply held 60 s: not a race.
+    with LLMGenerator([second_server.provider("fast")]) as warm:
+        warm.generate_sync("startup", 2)
+    iris_openai_server.slow_next(60.0)  # cancelled when the server stops
     chain = [iris_openai_server.provider("slow"), second_server.provider("fast")]
-    with LLMGenerator(chain, timeout_s=0.3) as llm:
+    with LLMGenerator(chain, timeout_s=1.0) as llm:
         result = llm.generate_sync("startup", 2)
     assert result.provider == "fast"
     assert result.fallbacks[0].startswith("slow: timeout error")
