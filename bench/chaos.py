@@ -267,7 +267,9 @@ def pytest_runtest_protocol(item, nextitem):
 FIRST = pytest.StashKey()
 @pytest.hookimpl(trylast=True)
 def pytest_sessionfinish(session):
-    mark(session.config, "items done")
+    config = session.config
+    controller = getattr(config.option, "numprocesses", 0) and not hasattr(config, "workerinput")
+    mark(config, "workers gone" if controller else "items done")
 @pytest.hookimpl(trylast=True)
 def pytest_unconfigure(config):
     mark(config, "unconfigured")
