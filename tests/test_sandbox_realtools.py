@@ -177,3 +177,12 @@ def test_psutil_public_api_reads_the_host(host: SandboxHost) -> None:
         assert control.cmdline()[0].endswith("/bin/irisdb")
         jobs = host.pids()["user_job"]
         assert {c.laddr.port for p in jobs for c in psutil.Process(p).net_connections()} == {1972}
+
+
+def test_a_real_tools_stderr_comes_back(host: SandboxHost) -> None:
+    # the binding script once silenced it: every real tool's error read as ''
+    real = host.run_with_procfs(["sysctl", "kernel.shmmx"], timeout=60)
+    fake = host.run(["sysctl", "kernel.shmmx"])
+    assert real.returncode == fake.returncode == 1
+    expected = "sysctl: cannot stat /proc/sys/kernel/shmmx: No such file or directory\n"
+    assert real.stderr == fake.stderr == expected

@@ -38,7 +38,8 @@ _PROC_ONLY = frozenset({"sysctl"})
 #: (``$3``/``$4``: the host's passwd and group files, bound over /etc's so that the
 #: tools show user names; ``-`` when the host has none)
 _BIND = (
-    'exec 3>/proc/sys/kernel/ns_last_pid 2>/dev/null; mount --bind "$1" /proc || exit 125; '
+    # the braces keep 2>/dev/null to the open: `exec 3>F 2>/dev/null` silenced the command's stderr
+    '{ command exec 3>/proc/sys/kernel/ns_last_pid; } 2>/dev/null; mount --bind "$1" /proc || exit 125; '
     'if [ "$3" != - ]; then mount --bind "$3" /etc/passwd && mount --bind "$4" /etc/group '
     "|| exit 125; fi; "
     'if [ "$2" -gt 1 ]; then echo $(($2 - 1)) >&3; fi 2>/dev/null; exec 3>&-; shift 4; "$@"'
