@@ -186,3 +186,25 @@ def test_a_real_tools_stderr_comes_back(host: SandboxHost) -> None:
     assert real.returncode == fake.returncode == 1
     expected = "sysctl: cannot stat /proc/sys/kernel/shmmx: No such file or directory\n"
     assert real.stderr == fake.stderr == expected
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["-w", "kernel.sem=250 32000 100 128"],  # echoed as given, not tab-separated
+        ["-n", "-w", "kernel.shmmax=8589934592"],  # -n: the value alone
+        ["-q", "-w", "kernel.shmmni=8192"],
+        ["-w", "kernel.shmmax"],  # no '=': invalid syntax, nothing written
+    ],
+)
+def test_the_sandbox_sysctl_writes_as_the_real_one(tmp_path: Path, argv: list[str]) -> None:
+    # each runs on a host of its own: the real sysctl writes the same value to its procfs
+    with SandboxHost(tmp_path / "fake", running=False) as fake_host:
+        fake = fake_host.run(["sysctl", *argv])
+    with SandboxHost(tmp_path / "real", running=False) as real_host:
+        real = real_host.run_with_procfs(["sysctl", *argv], timeout=60)
+    assert (fake.stdout, fake.stderr, fake.returncode) == (
+        real.stdout,
+        real.stderr,
+        real.returncode,
+    )

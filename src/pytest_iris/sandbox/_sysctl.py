@@ -97,7 +97,7 @@ def sysctl_command(
     env = os.environ if env is None else env
     out = Outcome()
     proc_root = _proc_root(root)
-    names_only = quiet = ignore = show_all = False
+    names_only = quiet = ignore = show_all = write_mode = False
     targets: list[str] = []
     args = list(argv)
     while args:
@@ -133,7 +133,7 @@ def sysctl_command(
                 elif flag in "aAX":
                     show_all = True
                 elif flag == "w":
-                    pass
+                    write_mode = True
                 else:
                     out.stderr += f"sysctl: invalid option -- '{flag}'\n"
                     out.status = 1
@@ -149,6 +149,11 @@ def sysctl_command(
     state = load_state(root)
     euid = 0 if as_root else _euid(state, env)
     for target in targets:
+        if write_mode and "=" not in target:
+            # procps 4.0.2, checked with the real sysctl: nothing is read or written
+            out.stderr += "sysctl: command line(0): invalid syntax, continuing...\n"
+            out.status = 1
+            continue
         if "=" in target:
             key, value = target.split("=", 1)
             key = _normalize(key)
@@ -157,7 +162,7 @@ def sysctl_command(
                 out.status = 1
                 continue
             try:
-                stored = write_sysctl(root, key, value)
+                write_sysctl(root, key, value)
             except FileNotFoundError as exc:
                 if not ignore:
                     out.stderr += f"sysctl: cannot stat {exc.args[0]}: No such file or directory\n"
@@ -168,7 +173,10 @@ def sysctl_command(
                 out.status = 1
                 continue
             if not quiet:
-                out.stdout += f"{key} = {stored}\n"
+                # procps echoes the value as given (not the kernel's tab-separated or
+                # clamped one); -n prints the value alone, as on a read
+                given = value.strip()
+                out.stdout += f"{given}\n" if names_only else f"{key} = {given}\n"
             continue
         key = _normalize(target)
         try:
