@@ -241,6 +241,12 @@ def test_output_paths_are_named_and_checked_first(tmp_path: Path) -> None:
     missing = cli("chaos", "license_limit", "--json", "nowhere/j.json")
     assert (missing.returncode, missing.stdout) == (2, "")
     assert missing.stderr.endswith("--json nowhere/j.json: directory nowhere does not exist\n")
+    (tmp_path / "afile").write_text("")
+    keep = cli("chaos", "license_limit", "--keep", "afile")
+    assert (keep.returncode, keep.stdout) == (2, "")
+    assert keep.stderr == (
+        "pytest-iris chaos: --keep afile: is not a directory (give a directory to keep the hosts in)\n"
+    )
 
     # a "directory" that is a file: the error names the file asked for, not the temporary one
     from pytest_iris.atomic import write_atomic

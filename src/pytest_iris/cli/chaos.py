@@ -122,7 +122,7 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _check_outputs(args: argparse.Namespace) -> None:
-    """``--report`` and ``--json`` are checked first: a wrong path used to fail after the run."""
+    """``--report``, ``--json`` and ``--keep`` are checked first: a wrong path failed after the run."""
     from pytest_iris.errors import ConfigError
 
     for option, value, makes_parents in (
@@ -136,6 +136,11 @@ def _check_outputs(args: argparse.Namespace) -> None:
             raise ConfigError(f"{option} {value}: is a directory (give a file name)")
         if not makes_parents and not path.parent.is_dir():
             raise ConfigError(f"{option} {value}: directory {path.parent} does not exist")
+    if args.keep and Path(args.keep).exists() and not Path(args.keep).is_dir():
+        # it said '<DIR>/<scenario>/host/.sandbox: Not a directory' when the first host was built
+        raise ConfigError(
+            f"--keep {args.keep}: is not a directory (give a directory to keep the hosts in)"
+        )
 
 
 def _log_stream(args: argparse.Namespace) -> TextIO | None:
