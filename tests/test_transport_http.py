@@ -116,7 +116,9 @@ def test_undeliverable_goes_to_outbox_then_redelivers_in_order(
 
 
 def test_timeout_counts_as_failure(endpoint: MockEndpoint, tmp_path: Path) -> None:
-    endpoint.faults.set_latency(0.5)
+    # far beyond the 0.05 s timeout, so a stalled client cannot see the reply first
+    # (the delayed handler is cancelled when the endpoint stops)
+    endpoint.faults.set_latency(60)
 
     async def run() -> bool:
         http = transport(
