@@ -212,6 +212,31 @@ def test_generated_sample_with_rare_multi_line_entries(
     assert_summary_counts(path, slow, chunk, monkeypatch)
 
 
+@pytest.mark.parametrize("days", [2, 3, 4, 9])
+@pytest.mark.parametrize("chunk", [4096, 1 << 17])
+def test_time_span_of_chunks_holding_days_of_several_years(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, days: int, chunk: int
+) -> None:
+    """The span counts years first, whichever way a chunk's days are found: by
+    comparing units (a few days) or by visiting the earliest and latest days'
+    lines (more); here those days hold many entries, out of order, and a
+    month/day that sorts first belongs to a later year."""
+    dates = ["12/31/19", "01/01/25", "06/15/21", "01/01/20", "12/30/24", "02/29/24"]
+    dates += ["07/04/22", "03/03/23", "11/11/21"]
+    lines = []
+    for index in range(3000):
+        date = dates[(index * 7) % days]
+        stamp = f"{date}-{(index * 13) % 24:02d}:{index % 60:02d}:{(index * 7) % 60:02d}:{index % 1000:03d}"
+        lines.append(f"{stamp} ({100 + index % 9}) {index % 4} [Utility.Event] entry {index}")
+        if index % 5 == 0:
+            lines.append("")  # a blank continuation line: units of two lines
+    path = tmp_path / "messages.log"
+    path.write_text("\n".join(lines) + "\n")
+    fast, slow = both_ways(path, chunk, monkeypatch)
+    assert exact(fast) == exact(slow)
+    assert_summary_counts(path, slow, chunk, monkeypatch)
+
+
 def test_block_holding_a_second_recovery_line_is_one_block(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -85,6 +85,12 @@ def _time_key(line: str) -> tuple[str, str]:
     return line[6:8], line[:21]
 
 
+#: Up to this many days in a chunk (a sequential log), its time span is found by
+#: comparing its units; with more (excerpts, as the real corpus), each day has
+#: few entries, and :meth:`_Counter._day_span` visits only two days' entries.
+_FEW_DAYS: Final = 3
+
+
 def _times_of(text: str, day: str) -> list[str]:
     """``HH:MM:SS:mmm`` of each line of ``text`` that starts with ``day`` (``MM/DD/YY``)."""
     times = [text[9:21]] if text.startswith(day) else []
@@ -139,9 +145,9 @@ class _Counter(_Assembler):
         lines = len(units) + "".join(spread).count("\n")
         dates.discard(None)
         days: set[str] = dates  # type: ignore[assignment] # None removed
-        if len(days) > 1:
+        if len(days) > _FEW_DAYS:
             self._day_span(text, days)
-        elif days:  # one day: the entries sort as their stamps do
+        elif days:  # a few days, each with many entries: compared in C
             self._unit_span(units, days, blocks)
         return self._took(units, blocks, number, lines)
 
