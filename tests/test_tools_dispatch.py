@@ -13,10 +13,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from pytest_iris.errors import ValidationError
+from pytest_iris.errors import ToolError, ValidationError
 from pytest_iris.models import IRISMessage, RemediationCommand, Severity, ToolResult, ToolStatus
 from pytest_iris.testing import capture_events
-from pytest_iris.tools.actions import TOOL_FACTORIES
+from pytest_iris.tools.actions import TOOL_FACTORIES, ToolCall
 from pytest_iris.tools.dispatch import Dispatcher
 from pytest_iris.tools.kernel import MIB
 from pytest_iris.tools.settings import ToolSettings
@@ -394,3 +394,28 @@ def test_a_plugin_tool_is_dispatched_under_its_own_name(host: Path) -> None:
     unknown = dispatcher(host).dispatch_sync(command("backup", "snapshot", label="x"))
     assert unknown.status is ToolStatus.FAILURE
     assert "unknown tool 'backup'" in unknown.message
+
+
+class _StepTimesOut:
+    """A plugin's tool whose one step has its own timeout (capped to the budget) and raises."""
+
+    def __init__(self, host: Any) -> None:
+        self.host = host
+
+    def step(self, call: ToolCall, dry_run: bool = True) -> ToolResult:
+        while not call.cancel.wait(30):  # the step's own timeout: it ends at the budget's
+            pass
+        raise ToolError("`step` did not answer within its timeout")
+
+
+def test_an_error_raised_at_the_budget_is_the_budgets_failure(host: Path) -> None:
+    # the step's capped timeout and the budget end together: whichever answers first,
+    # the result names the budget (CI saw the step's own message win that race)
+    d = dispatcher(host, tools={"slow": _StepTimesOut})
+    done = d.dispatch_sync(command("slow", "step"), budget_s=0.2)
+    assert done.message == "slow step exceeded its time budget of 0.2s"
+
+    async def main() -> ToolResult:
+        return await d.dispatch(command("slow", "step"), budget_s=0.2)
+
+    assert asyncio.run(main()).message == "slow step exceeded its time budget of 0.2s"

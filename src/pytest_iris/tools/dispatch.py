@@ -232,9 +232,11 @@ class Dispatcher:
                     # does: past the deadline it is the budget's failure either way
                     raise TimeoutError
             except (TimeoutError, CommandPrivilegeError, InstanceError, OSError) as error:
-                if isinstance(error, TimeoutError):
+                late = isinstance(error, TimeoutError) or cancel.passed()
+                if late:
                     cancel.set()  # the tool's thread starts no further step
-                result = self._failed(parsed, error, started, budget)
+                # an error a step raised at its capped timeout is the budget's, as a result is
+                result = self._failed(parsed, TimeoutError() if late else error, started, budget)
             return self._done(result, parsed)
 
     def dispatch_sync(
@@ -265,7 +267,8 @@ class Dispatcher:
                 if deadline.passed():
                     raise TimeoutError
             except (TimeoutError, CommandPrivilegeError, InstanceError, OSError) as error:
-                result = self._failed(parsed, error, started, budget)
+                late = deadline.passed()  # an error at a capped timeout is the budget's too
+                result = self._failed(parsed, TimeoutError() if late else error, started, budget)
             return self._done(result, parsed)
 
     def _prepare(
