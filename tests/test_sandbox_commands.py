@@ -224,7 +224,11 @@ def test_sysctl_loads_conf_files_from_the_host_root(tmp_path: Path) -> None:
     [
         ({"kernel": {"kernel.shmmx": 1}}, "unknown tunable 'kernel.shmmx'; known: fs.file-max"),
         ({"kernel": {"kernel.shmmax": "lots"}}, "kernel.shmmax must be a non-negative number"),
-        ({"users": -1}, "users=...) must be a non-negative int"),
+        ({"users": -1}, "users=...) must be an int in 0..1000, not -1"),
+        # an absurd count: it built processes until the test was killed
+        ({"users": 10**9}, "users=...) must be an int in 0..1000, not 1000000000"),
+        ({"web_users": 5000}, "web_users=...) must be an int in 0..1000"),
+        ({"total_ram_mb": 2**40}, "total_ram_mb=...) must be an int in 1..67108864"),
         ({"sudo": "maybe"}, "sudo=...) must be 'nopasswd'"),
         ({"instance": "a b"}, "instance=...) must be a name"),
     ],
@@ -237,6 +241,17 @@ def test_bad_starting_state_is_refused_with_the_argument_named(
     with pytest.raises(SandboxError, match=re.escape(message)):
         SandboxHost(tmp_path / "h", **kwargs)  # type: ignore[arg-type]
     assert not (tmp_path / "h").exists(), "nothing is built from a refused state"
+
+
+def test_connecting_past_the_maximum_is_refused(tmp_path: Path) -> None:
+    from pytest_iris.errors import SandboxError
+
+    host = SandboxHost(tmp_path / "h", users=2).build()
+    with pytest.raises(SandboxError, match=r"connect\(users=\.\.\.\) must be an int in 0\.\.1000"):
+        host.connect(10**9)
+    with pytest.raises(SandboxError, match=r"connect\(web_users=\.\.\.\) .*, not -1"):
+        host.connect(0, web_users=-1)
+    assert host.connections() == 2
 
 
 def test_a_second_instance_like_the_real_iris_list(tmp_path: Path) -> None:

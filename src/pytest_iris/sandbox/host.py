@@ -73,13 +73,18 @@ def _check_arguments(
         raise SandboxError(
             f"SandboxHost(instance=...) must be a name like 'IRIS', not {instance!r}"
         )
-    for name, value in (("total_ram_mb", ram), ("users", users), ("web_users", web_users)):
-        if (
-            isinstance(value, bool)
-            or not isinstance(value, int)
-            or value < (1 if name == "total_ram_mb" else 0)
-        ):
-            raise SandboxError(f"SandboxHost({name}=...) must be a non-negative int, not {value!r}")
+    from pytest_iris._limits import MAX_RAM_MB, MAX_USERS
+
+    # the documented maximums (docs/limits.md): users=10**9 built processes until killed
+    for name, value, low, high in (
+        ("total_ram_mb", ram, 1, MAX_RAM_MB),
+        ("users", users, 0, MAX_USERS),
+        ("web_users", web_users, 0, MAX_USERS),
+    ):
+        if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+            raise SandboxError(
+                f"SandboxHost({name}=...) must be an int in {low}..{high}, not {value!r}"
+            )
     for key, setting in kernel.items():
         if key not in _procfs.KERNEL_DEFAULTS:
             known = ", ".join(sorted(_procfs.KERNEL_DEFAULTS))
@@ -425,10 +430,22 @@ class SandboxHost(HostLayout):
 
     def connect(self, users: int = 1, web_users: int = 0, name: str | None = None) -> None:
         """Clients connect to the running instance (the default one unless ``name``)."""
+        from pytest_iris._limits import MAX_USERS
+
         with self._mutate() as state:
             inst = self._instance(state, name)
             if inst.status != "running":
                 raise SandboxError(f"instance {inst.name} is down: clients cannot connect")
+            for what, count in (("users", users), ("web_users", web_users)):
+                # as a scenario's connect: (docs/limits.md); 10**9 built processes until killed
+                if (
+                    isinstance(count, bool)
+                    or not isinstance(count, int)
+                    or not 0 <= count <= MAX_USERS
+                ):
+                    raise SandboxError(
+                        f"connect({what}=...) must be an int in 0..{MAX_USERS}, not {count!r}"
+                    )
             _iris.connect_users(state, inst, users, web_users)
 
     def disconnect(self, users: int | None = None, name: str | None = None) -> int:
