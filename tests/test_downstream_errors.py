@@ -182,6 +182,7 @@ def test_iris_log_marker_errors_name_the_test(pytester: pytest.Pytester) -> None
         assert f", {internal}," not in out
     assert "partial_pause; did you mean rate?" in out
     assert "Traceback" not in out and "ConfigError" not in out
+    assert "During handling of the above exception" not in out  # each error once, not chained
 
 
 IRIS_HOST_TYPOS = """

@@ -155,7 +155,10 @@ def _user_errors(request: pytest.FixtureRequest) -> Iterator[None]:
         problem = str(error)
     where = "@pytest.mark.iris_log" if request.node.get_closest_marker("iris_log") else ""
     where = where or f"{request.fixturename} settings"
-    pytest.fail(f"{request.node.nodeid}: {where}: {problem}", pytrace=False)
+    # raised from the context manager's exit, it chained the ConfigError ("During handling ...")
+    raise pytest.fail.Exception(
+        f"{request.node.nodeid}: {where}: {problem}", pytrace=False
+    ) from None
 
 
 @pytest.fixture
