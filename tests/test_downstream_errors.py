@@ -212,6 +212,12 @@ def test_version(iris_sandbox): pass
 @pytest.mark.iris_host(start="yesterday")
 def test_start(iris_sandbox): pass
 
+@pytest.mark.iris_host(cpf={"config": {"globals": "lots"}})
+def test_cpf(iris_sandbox): pass
+
+@pytest.mark.iris_host(users=10**9)
+def test_users(iris_sandbox): pass
+
 @pytest.mark.iris_host(users=2, memory_mb=8192, kernel={"kernel.shmmax": 2**33})
 def test_documented_keywords_work(iris_sandbox): pass
 """
@@ -220,7 +226,9 @@ def test_documented_keywords_work(iris_sandbox): pass
 def test_iris_host_marker_errors_name_the_test(pytester: pytest.Pytester) -> None:
     """``iris_host(kernel={"kernel.shmmx": 1})`` was a SandboxError traceback naming neither
     the test nor the marker."""
-    result = run_user_tests(pytester, IRIS_HOST_TYPOS, "-p", "no:cacheprovider", passed=1, errors=8)
+    result = run_user_tests(
+        pytester, IRIS_HOST_TYPOS, "-p", "no:cacheprovider", passed=1, errors=10
+    )
     out = result.stdout.str()
     assert_errors_name_their_tests(
         out,
@@ -236,8 +244,12 @@ def test_iris_host_marker_errors_name_the_test(pytester: pytest.Pytester) -> Non
             "test_hugepages": "hugepages='many': allowed a whole number in 0..",
             "test_version": "IRIS version '1999.1' is not known to the sandbox; use one of ",
             "test_start": "start='yesterday': must be a datetime.datetime",
+            # a CPF the start cannot use was a traceback; an absurd count built until killed
+            "test_cpf": "iris start cannot use ",
+            "test_users": "users=... must be an int in 0..1000, not 1000000000",
         },
     )
+    assert "/iris-host/usr/irissys/iris.cpf: CPF: [config]globals='lots' is not integers" in out
     assert "vm.zone_reclaim_mode; did you mean kernel.shmmax?" in out
     assert "web_users; did you mean users?" in out
     assert "Traceback" not in out and "SandboxError" not in out

@@ -142,7 +142,12 @@ def _build(request: pytest.FixtureRequest, factory: Any, root: Path) -> Any:
 
     kwargs = host_kwargs(request)
     try:
-        return factory(root, **kwargs)
+        host = factory(root, **kwargs)
+        if factory.__name__ == "SandboxHost":
+            # built here (idempotent, __enter__ reuses it): a CPF the start cannot use
+            # (iris_host(cpf={"config": {"globals": "lots"}})) was a traceback from __enter__
+            host.build()
+        return host
     except (SandboxError, ConfigError, ValueError) as error:
         # "SandboxHost(kernel=...): ..." -> "kernel=...: ...": the keyword as the marker has it
         problem = (
