@@ -92,3 +92,60 @@ def test_remediator_from_settings_environment(
     assert main(["chaos", "lock_table_full"]) == 1
     out = capsys.readouterr().out
     assert "FAILED lock_table_full [chaos_remediators:nothing]" in out
+
+
+@pytest.mark.parametrize(
+    ("option", "where", "message"),
+    [
+        # the user trial's case: all scenarios ran, then 'pytest-iris chaos: /proc/x.json: No such file'
+        ("--json", "/proc/x.json", "--json /proc/x.json: directory /proc: cannot create a file"),
+        (
+            "--report",
+            "{tmp}/file/r.html",
+            "--report {tmp}/file/r.html: directory {tmp}/file is not",
+        ),
+        (
+            "--json",
+            "{tmp}/missing/j.json",
+            "--json {tmp}/missing/j.json: directory {tmp}/missing does",
+        ),
+        ("--json", "{tmp}", "--json {tmp}: is a directory"),
+        ("--log-file", "{tmp}/file/log", "--log-file {tmp}/file/log: directory {tmp}/file is not"),
+    ],
+)
+def test_output_paths_are_checked_before_anything_runs(
+    option: str, where: str, message: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (tmp_path / "file").write_text("a file, not a directory\n")
+    before = sorted(tmp_path.rglob("*"))
+    status = main(["chaos", "lock_table_full", option, where.format(tmp=tmp_path)])
+    out, err = capsys.readouterr()
+    assert status == 2
+    assert err.startswith("pytest-iris chaos: " + message.format(tmp=tmp_path)), err
+    assert len(err.splitlines()) == 1
+    assert "lock_table_full" not in out  # no scenario ran
+    assert sorted(tmp_path.rglob("*")) == before  # the check left nothing behind
+
+
+def test_a_failed_write_at_the_end_names_the_option(tmp_path: Path) -> None:
+    from pytester_support import run_cli
+
+    # a remediator that removes the --json directory while the scenario runs
+    (tmp_path / "removes_out.py").write_text(
+        "import shutil\n\n\n"
+        "def remediate(message, context):\n"
+        "    shutil.rmtree('out', ignore_errors=True)\n"
+    )
+    (tmp_path / "out").mkdir()
+    done = run_cli(
+        tmp_path,
+        "chaos",
+        "--remediator",
+        "removes_out:remediate",
+        "--json",
+        "out/j.json",
+        "lock_table_full",
+    )
+    assert done.returncode == 2, done.stderr
+    assert "lock_table_full" in done.stdout  # it ran; the write failed after
+    assert done.stderr == "pytest-iris chaos: --json out/j.json: No such file or directory\n"

@@ -86,15 +86,11 @@ def render_report(journals: Iterable[Journal], *, title: str = "pytest-iris chao
 
 def write_report(journals: Iterable[Journal], path: str | os.PathLike[str]) -> Path:
     """Write the report atomically (temp file, fsync, rename); returns the path."""
+    from pytest_iris.atomic import write_atomic
+
     target = Path(path)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    text = render_report(journals)
-    tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
-    with open(tmp, "w", encoding="utf-8") as fh:
-        fh.write(text)
-        fh.flush()
-        os.fsync(fh.fileno())
-    os.replace(tmp, target)
+    # write_atomic: a failed write (full disk) leaves no temporary file behind
+    write_atomic(target, render_report(journals), make_parents=True)
     return target
 
 

@@ -12,6 +12,7 @@ import argparse
 import json
 import os
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TextIO
 
@@ -88,6 +89,7 @@ def run(args: argparse.Namespace) -> int:
     from pytest_iris.errors import InstanceError
     from pytest_iris.registry import Registry
 
+    _check_outputs(args)  # before the log file is opened or anything runs
     log = _log_stream(args)
     try:
         settings = args.settings()
@@ -103,8 +105,7 @@ def run(args: argparse.Namespace) -> int:
             for name, path in sorted(library.items()):
                 print(f"{name:32} {load_scenario(path).title}")
             return 0
-        # a bad remediator, scenario or output path stops the run before any host is built
-        _check_outputs(args)
+        # a bad remediator or scenario stops the run before any host is built
         preflight(remediator, registry, settings=settings)
         chosen = _choose(args.scenarios, library)
         scenarios = [(load_scenario(path, registry), path) for path in chosen]
@@ -122,25 +123,69 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _check_outputs(args: argparse.Namespace) -> None:
-    """``--report``, ``--json`` and ``--keep`` are checked first: a wrong path failed after the run."""
+    """Every output path is checked first: a wrong path failed after the whole run.
+
+    The directory that will hold the file (for ``--report``, the nearest one that
+    exists, the rest being made) must be a directory one can create a file in, and
+    the path itself must not be a directory. Nothing is left behind.
+    """
     from pytest_iris.errors import ConfigError
 
     for option, value, makes_parents in (
         ("--report", args.report, True),
         ("--json", args.json, False),
+        ("--log-file", args.log_file, False),
     ):
         if not value:
             continue
         path = Path(value)
         if path.is_dir():
             raise ConfigError(f"{option} {value}: is a directory (give a file name)")
-        if not makes_parents and not path.parent.is_dir():
-            raise ConfigError(f"{option} {value}: directory {path.parent} does not exist")
+        parent = path.absolute().parent
+        if makes_parents:
+            while not parent.exists() and parent != parent.parent:
+                parent = parent.parent
+        if not parent.is_dir():
+            what = "is not a directory" if parent.exists() else "does not exist"
+            raise ConfigError(f"{option} {value}: directory {parent} {what}")
+        why = _not_writable(parent)
+        if why is not None:
+            raise ConfigError(f"{option} {value}: directory {parent}: {why}")
     if args.keep and Path(args.keep).exists() and not Path(args.keep).is_dir():
         # it said '<DIR>/<scenario>/host/.sandbox: Not a directory' when the first host was built
         raise ConfigError(
             f"--keep {args.keep}: is not a directory (give a directory to keep the hosts in)"
         )
+
+
+def _not_writable(directory: Path) -> str | None:
+    """Why no file can be made in ``directory``, or None.
+
+    ``os.access`` answers for the permission bits only, and yes to root everywhere
+    (``/proc``, a read-only mount), so a probe file is made and removed at once.
+    """
+    if not os.access(directory, os.W_OK | os.X_OK):
+        return "not writable"
+    probe = directory / f".pytest-iris-probe.{os.getpid()}"
+    try:
+        fd = os.open(probe, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        return None  # a file of that name can be made there, by someone
+    except OSError as error:
+        return f"cannot create a file there ({error.strerror or error})"
+    os.close(fd)
+    os.unlink(probe)
+    return None
+
+
+def _write_output(option: str, value: str, write: Callable[[], object]) -> None:
+    """Write an output file; a failure (full disk, removed directory) names the option."""
+    from pytest_iris.errors import ConfigError
+
+    try:
+        write()
+    except OSError as error:
+        raise ConfigError(f"{option} {value}: {error.strerror or error}") from None
 
 
 def _log_stream(args: argparse.Namespace) -> TextIO | None:
@@ -188,13 +233,16 @@ def _run_all(
     if args.report:
         from pytest_iris.chaos.report import write_report
 
-        print(f"report: {write_report(journals, args.report)}")
+        _write_output(
+            "--report",
+            args.report,
+            lambda: print(f"report: {write_report(journals, args.report)}"),
+        )
     if args.json:
         from pytest_iris.atomic import write_atomic
 
-        write_atomic(
-            args.json, json.dumps([j.to_dict() for j in journals], indent=2, default=str) + "\n"
-        )
+        text = json.dumps([j.to_dict() for j in journals], indent=2, default=str) + "\n"
+        _write_output("--json", args.json, lambda: write_atomic(args.json, text))
     return 0 if passed == len(journals) else 1
 
 
