@@ -26,6 +26,7 @@ Rules this model follows:
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Container, Iterator
 from dataclasses import dataclass
 from datetime import date
@@ -33,6 +34,8 @@ from pathlib import Path
 from typing import NamedTuple
 
 _BOM = "\ufeff"
+#: C0 controls but tab, DEL and C1 controls: no CPF line holds one (a stray NUL, a pasted escape)
+_CONTROL = re.compile("[\x00-\x08\x0a-\x1f\x7f-\x9f]")
 
 
 @dataclass(slots=True)
@@ -226,12 +229,14 @@ class CpfFile:
         return found[-1].value if found else default
 
     def problems(self) -> list[str]:
-        """Lines a CPF should not hold: entries before any section, stray text."""
+        """Lines a CPF should not hold: entries before any section, stray text, control bytes."""
         out: list[str] = []
         section: str | None = None
         for number, line in enumerate(self.lines, 1):
             kind = line.kind
-            if kind == "section":
+            if _has_control(line):
+                out.append(f"line {number}: {line.text!r} holds a control character")
+            elif kind == "section":
                 section = line.section_name
             elif kind == "entry" and section is None:
                 out.append(f"line {number}: {line.text!r} is outside any [section]")
@@ -240,6 +245,32 @@ class CpfFile:
             elif kind == "other":
                 out.append(f"line {number}: {line.text!r} is not a [section], key=value or comment")
         return out
+
+    def structure_problems(self) -> list[str]:
+        """:meth:`problems` and repeated section headers, in line order.
+
+        Each makes the file ambiguous to edit (which ``[config]`` does a new
+        key go to? what does IRIS read from a NUL byte?), so
+        :class:`~pytest_iris.tools.cpf.CpfTool` refuses to change such a file;
+        a value outside its documented rule is not one of them.
+        """
+        out = [(_line_number(p), p) for p in self.problems()]
+        first: dict[str, int] = {}
+        for number, line in enumerate(self.lines, 1):
+            if line.kind != "section" or _has_control(line):
+                continue
+            name = line.section_name.casefold()
+            if name in first:
+                out.append(
+                    (
+                        number,
+                        f"line {number}: [{line.section_name}] repeats the section "
+                        f"of line {first[name]}",
+                    )
+                )
+            else:
+                first[name] = number
+        return [problem for _, problem in sorted(out, key=lambda item: item[0])]
 
     # --- editing -------------------------------------------------------------
 
@@ -332,6 +363,16 @@ class CpfFile:
             return True
         blank = sum(1 for i in headers if self.lines[i - 1].kind == "blank")
         return blank * 2 >= len(headers)
+
+
+def _has_control(line: Line) -> bool:
+    """Whether ``line`` holds a control character (a last line's stray final CR is an ending)."""
+    text = line.text[:-1] if line.eol == "" and line.text.endswith("\r") else line.text
+    return _CONTROL.search(text) is not None
+
+
+def _line_number(problem: str) -> int:
+    return int(problem.split(":", 1)[0].removeprefix("line "))
 
 
 def _terminate(line: Line, eol: str) -> None:

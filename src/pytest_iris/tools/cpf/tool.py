@@ -141,7 +141,7 @@ class CpfTool:
         """Check every catalogued value and the file's form; failure lists each problem."""
         result = ResultBuilder(self.name, "validate", dry_run=True)
         cpf = self.read()
-        problems = list(cpf.problems())
+        problems = cpf.structure_problems()
         for entry in cpf.entries():
             name = f"[{entry.section}]{entry.key}"
             try:
@@ -176,7 +176,7 @@ class CpfTool:
         items = list(changes.items() if isinstance(changes, Mapping) else changes)
         if not items:
             raise ValidationError("cpf set: no changes given")
-        original = self.read()
+        original = self._editable()
         updated = original.copy()
         for raw_name, raw_value in items:
             name = resolve(raw_name, allow_unknown=self.allow_unknown)
@@ -200,7 +200,7 @@ class CpfTool:
     def _merge(self, merge_file: str | os.PathLike[str], apply: bool) -> ToolResult:
         result = ResultBuilder(self.name, "merge", dry_run=not apply)
         merge = CpfFile.read(merge_file)
-        original = self.read()
+        original = self._editable()
         updated, settings, actions = plan_merge(original, merge)
         for setting in settings:
             parameter = resolve(setting.qualified, allow_unknown=True).parameter
@@ -267,6 +267,26 @@ class CpfTool:
         result.details["restored_from"] = str(source)
         return self._finish(result, current, restored, apply, "rollback")
 
+    def _editable(self) -> CpfFile:
+        """The CPF, if it reads unambiguously; else a ValidationError and nothing changes.
+
+        A remediation tool must not guess which of two ``[config]`` sections
+        to edit or write around a NUL byte: its structure problems (see
+        :meth:`CpfFile.structure_problems`) refuse ``set`` and ``merge``, dry
+        run included. Values outside their rule do not: fixing one is an edit.
+        A rollback replaces the whole file and stays possible.
+        """
+        cpf = self.read()
+        problems = cpf.structure_problems()
+        if problems:
+            more = len(problems) - 1
+            also = f" (and {more} more problem{'s' if more > 1 else ''})" if more else ""
+            raise ValidationError(
+                f"{self.path}: cannot be edited unambiguously: {problems[0]}{also}; "
+                "nothing was changed (see 'pytest-iris cpf validate')"
+            )
+        return cpf
+
     # --- writing ---------------------------------------------------------------
 
     def _locked(self, apply: bool) -> contextlib.AbstractContextManager[None]:
@@ -287,7 +307,7 @@ class CpfTool:
         if any(t in _MEMORY_KEYS for t in targets):
             ram = self.ram_mb()
             result.details["shared_memory_mb"] = {
-                "before": shared_memory_plan(original, ram).total_mb,
+                "before": _sized(original, ram),  # None: the value being fixed is not a size
                 "after": shared_memory_plan(updated, ram).total_mb,
             }
         if old == new:
@@ -336,7 +356,7 @@ def _foreign(current: CpfFile, candidate: CpfFile) -> list[str]:
     (product, the IRISSYS database directory, the superserver port) where
     both files have them. Invented rule: IRIS has no rollback command.
     """
-    problems = candidate.problems()[:3]
+    problems = candidate.structure_problems()[:3]
     if problems:
         return problems
     mine = {s.casefold() for s in current.sections()}
@@ -393,6 +413,13 @@ def _config_values(cpf: CpfFile) -> dict[str, str]:
     return {key: value for key, value in cpf.items("config")}
 
 
+def _sized(cpf: CpfFile, ram_mb: int) -> int | None:
+    try:
+        return shared_memory_plan(cpf, ram_mb).total_mb
+    except ValidationError:
+        return None
+
+
 def _plan_details(plan: SharedMemoryPlan) -> dict[str, Any]:
     return {
         "total_mb": plan.total_mb,
@@ -414,6 +441,32 @@ def _differences(old: CpfFile, new: CpfFile) -> list[tuple[str, str | None, str 
 
 
 def _diff(old: bytes, new: bytes, name: str) -> str:
-    a = old.decode("utf-8", "surrogateescape").splitlines(keepends=True)
-    b = new.decode("utf-8", "surrogateescape").splitlines(keepends=True)
+    """A unified diff, split where the CPF model splits (``\\n``), control bytes escaped."""
+    a = [_printable(line) for line in _lines(old)]
+    b = [_printable(line) for line in _lines(new)]
     return "".join(difflib.unified_diff(a, b, f"{name} (current)", f"{name} (new)", n=1))
+
+
+def _lines(data: bytes) -> list[str]:
+    parts = data.decode("utf-8", "surrogateescape").split("\n")
+    last = parts.pop()
+    return [part + "\n" for part in parts] + ([last] if last else [])
+
+
+def _printable(line: str) -> str:
+    """``line`` with control characters and undecodable bytes escaped as ``repr`` does.
+
+    A NUL or an escape sequence printed raw reaches the terminal of whoever
+    reads the diff; tabs and the line ending (``\\n``, ``\\r\\n``) stay as they are.
+    """
+    ending = "\r\n" if line.endswith("\r\n") else "\n" if line.endswith("\n") else ""
+    body = line[: len(line) - len(ending)]
+    return "".join(_escape(ch) for ch in body) + ending
+
+
+def _escape(ch: str) -> str:
+    if ch.isprintable() or ch == "\t":
+        return ch
+    if "\udc80" <= ch <= "\udcff":  # a byte that is not UTF-8 (surrogateescape)
+        return f"\\x{ord(ch) - 0xDC00:02x}"
+    return repr(ch)[1:-1]
