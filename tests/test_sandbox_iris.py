@@ -118,27 +118,54 @@ def test_qlist_has_the_fourteen_documented_fields_shaped_as_real_lines(tmp_path:
 
 
 def test_start_of_2022_1_prints_the_real_console_block(tmp_path: Path) -> None:
-    # commands.md §3.1, the first real start: from `Starting IRIS` to the alert count
+    # commands.md §3.1, the first real start: from `Starting IRIS` to the alert count;
+    # a clean start, as the captured one: the one alert is the missing license key
     real = between(real_block("commands.md", "### 3.1 "), "Starting IRIS", "1 alert(s)")
     # the sandbox writes no WIJ file, so it never prints `Creating a WIJ file ...` (ours)
     real = [line for line in real if not line.startswith("Creating a WIJ file")]
-    with SandboxHost(tmp_path / "h", version="2022.1", total_ram_mb=972, cpf=AUTO) as host:
-        host.iris("force", "IRIS")  # the next start logs one alert (the abnormal shutdown)
+    with SandboxHost(
+        tmp_path / "h", version="2022.1", total_ram_mb=972, running=False, cpf=AUTO
+    ) as host:
         ours = host.iris("start", "IRIS").stdout.rstrip("\n").split("\n")
+        alerts = [m for m in host.messages() if m.kind == "entry" and m.severity >= 2]
     assert shape(ours) == shape(real)
-    assert ours[8:10] == [
-        "Local license key file not found.",
-        "Copyright (c) 1986-2022 by InterSystems Corporation",
+    # the licence block and the alert count are the capture's lines, word for word
+    assert ours[-6:] == real[-6:]
+    assert ours[-1] == "1 alert(s) during startup. See messages.log for details."
+    # the alert the capture counts: the LMF error of a host without a key
+    assert [(m.severity, m.category, m.text) for m in alerts] == [
+        (
+            2,
+            "Utility.Event",
+            "LMF Error: No valid license key. Local key file not found and LicenseID not defined.",
+        )
     ]
 
 
+def test_start_of_2022_1_after_a_force_counts_both_alerts(tmp_path: Path) -> None:
+    with SandboxHost(tmp_path / "h", version="2022.1", cpf=AUTO) as host:
+        host.iris("force", "IRIS")  # the next start also logs the abnormal shutdown
+        ours = host.iris("start", "IRIS").stdout.rstrip("\n").split("\n")
+    assert ours[-2:] == ["", "2 alert(s) during startup. See messages.log for details."]
+
+
 def test_start_of_2023_3_names_its_license_server_line(tmp_path: Path) -> None:
-    # commands.md §3.2, the real start after installation
-    real = between(real_block("commands.md", "### 3.2 "), "Starting IRIS", "Any other use")
+    # commands.md §3.2, the real start after installation, to its alert count
+    real = between(real_block("commands.md", "### 3.2 "), "Starting IRIS", "1 alert(s)")
     real = [line for line in real if not line.startswith("Creating a WIJ file")]
     with SandboxHost(tmp_path / "h", version="2023.3", running=False, cpf=AUTO) as host:
         ours = host.iris("start", "IRIS").stdout.rstrip("\n").split("\n")
     assert shape(ours) == shape(real)
+    assert ours[-6:] == real[-6:]
+
+
+@pytest.mark.parametrize("version", ["2020.4", "2021.1", "2023.1", "2024.1"])
+def test_start_with_a_licence_key_counts_no_alert(tmp_path: Path, version: str) -> None:
+    # commands.md §3.3 / facts.md §4.4: a keyed start prints no alert count
+    with SandboxHost(tmp_path / "h", version=version, running=False, cpf=AUTO) as host:
+        out = host.iris("start", "IRIS").stdout
+        assert "alert(s)" not in out
+        assert not [m for m in host.messages() if m.kind == "entry" and "LMF" in m.text]
 
 
 def test_start_of_2020_4_prints_the_one_line_allocation(tmp_path: Path) -> None:

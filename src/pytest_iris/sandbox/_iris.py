@@ -346,6 +346,8 @@ def start(
     inst.huge_pages, inst.shm_mb = huge_pages, allocated.total_mb
     inst.users = inst.web_users = 0
     _log.startup_tail(lines, inst, roles)
+    if prof.no_key:  # commands.md §3.1: the alert the real start counts
+        _log.no_licence_key(lines, inst, roles)
     lines.write(messages_log(inst), durable=durable)
     out.stdout = console.started(sum(1 for e in lines.entries if e.severity >= 2))
     out.messages = _messages(lines)

@@ -213,6 +213,17 @@ def startup_tail(writer: Writer, inst: Instance, roles: dict[str, int]) -> None:
     _render("startup", writer, inst, roles)
 
 
+def no_licence_key(writer: Writer, inst: Instance, roles: dict[str, int]) -> None:
+    """The LMF error of a start without a license key, logged by the license monitor.
+
+    commands.md §3.1/§3.2 print ``1 alert(s) during startup`` with ``Local license
+    key file not found.``; the severity-2 line is documented_messages.md §4's.
+    Its place after the startup lines is ours (no log of such a start is in the sources).
+    """
+    lmfmon = {**roles, "license": roles.get("license_monitor", 0)}
+    catalog_line(writer, inst, lmfmon, "license.no_key", role="license")
+
+
 def shutdown(writer: Writer, inst: Instance, roles: dict[str, int], *, users: int) -> None:
     """Lines of a clean shutdown (``users`` = connections IRIS had to close)."""
     _render("shutdown", writer, inst, roles, users=users)

@@ -17,9 +17,14 @@ A small table of the versions whose console output is known, keyed by the
   Process`` / the auto-globals line / ``Allocated NMB shared memory`` /
   ``G global buffers, R routine buffers`` / ``Creating a WIJ file ...`` /
   licence lines / blank / ``N alert(s) during startup ...``. Licensee line
-  ``Local license key file not found.``.
+  ``Local license key file not found.``; the capture's host had no key, so
+  every start logs ``LMF Error: No valid license key. Local key file not found
+  and LicenseID not defined.`` (severity 2, documented_messages.md §4) and
+  counts it: ``1 alert(s)`` on a clean start, as captured.
 * ``2023.3`` — commands.md §3.2: as 2022.1, licensee ``No local key
-  detected, trying license server.``.
+  detected, trying license server.``, the same ``1 alert(s)`` and LMF line
+  (which LMF line 2023.3 writes when no license server answers is not in the
+  sources: we use the no-key one).
 * ``2024.1`` — facts.md §4.4 (``iris start IRIS quietly`` in a container):
   ``Starting Control Process`` / auto-globals / the two allocation lines /
   licence lines / ``Starting IRIS``; this is the quietly form of every
@@ -51,6 +56,9 @@ class VersionProfile:
     licensee: str
     #: where the profile's lines come from
     source: str
+    #: the capture's host had no license key: IRIS logs the LMF error (severity 2) and the
+    #: start counts it as an alert (commands.md §3.1, §3.2: ``1 alert(s) during startup``)
+    no_key: bool = False
 
     @property
     def log_version(self) -> str:
@@ -105,10 +113,11 @@ PROFILES: Final[dict[str, VersionProfile]] = {
         VersionProfile("2021.1", "2021.1.0.215.0", "InterSystems IRIS Community",
                        "versionid commands.md §1.1; console as 2020.4 (no capture: ours)"),
         VersionProfile("2022.1", "2022.1.0.140.0", "Local license key file not found.",
-                       "commands.md §3.1"),
+                       "commands.md §3.1", no_key=True),
         VersionProfile("2023.1", "2023.1.0.235.1com", "InterSystems IRIS Community",
                        "commands.md §3.1 lines with the Community licensee of §1.5 (ours)"),
-        VersionProfile("2023.3", "2023.3.0.254.0", "No local key detected, trying license server.", "commands.md §3.2"),
+        VersionProfile("2023.3", "2023.3.0.254.0", "No local key detected, trying license server.",
+                       "commands.md §3.2", no_key=True),
         # the build number 267.2 is made up: no 2024.1 versionid is in docs/sources
         VersionProfile("2024.1", "2024.1.0.267.2", "ISC RE Build Community Key",
                        "facts.md §4.4"),
