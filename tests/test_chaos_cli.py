@@ -149,3 +149,31 @@ def test_a_failed_write_at_the_end_names_the_option(tmp_path: Path) -> None:
     assert done.returncode == 2, done.stderr
     assert "lock_table_full" in done.stdout  # it ran; the write failed after
     assert done.stderr == "pytest-iris chaos: --json out/j.json: No such file or directory\n"
+
+
+#: the user trial's scenario: the rules raise gmheap, not locksiz, so the CPF check fails
+LOCKS_TWICE = """\
+name: my_lock_incident
+host:
+  users: 3
+faults:
+  - at: 10
+    sequence: lock_table
+    params: {peak: 99}
+expect:
+  cpf: {config: {locksiz: {min: 33554432}}}
+"""
+
+
+def test_failure_sentences_name_host_paths_as_the_result_lines_do(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    scenario = tmp_path / "iris_chaos_mine.yaml"
+    scenario.write_text(LOCKS_TWICE)
+    assert main(["chaos", str(scenario), "--keep", str(tmp_path / "hosts")]) == 1
+    out = capsys.readouterr().out
+    failure = next(line for line in out.splitlines() if line.lstrip().startswith("! CPF"))
+    # it said '-> success: /tmp/iris-chaos-<name>-xxxx/host/usr/irissys/iris.cpf: ...'
+    assert "-> success: /usr/irissys/iris.cpf: 1 change(s) applied" in failure, failure
+    assert "result  cpf.set: success: /usr/irissys/iris.cpf:" in out
+    assert str(tmp_path) not in out

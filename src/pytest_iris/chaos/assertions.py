@@ -23,6 +23,14 @@ def _calls_text(calls: Calls) -> str:
     return "\n".join(f"  {checks.call_text(t, command, result)}" for t, command, result in calls)
 
 
+def on_host(calls: Calls, root: str) -> Calls:
+    """``calls`` with the results' paths as seen on the host (as the journal's result lines)."""
+    return [
+        (t, c, r.model_copy(update={"message": r.message.replace(root, "")}) if r else None)
+        for t, c, r in calls
+    ]
+
+
 def assert_tool_called(
     calls: Calls, tool: str, action: str | None = None, status: str | None = None, **parameters: Any
 ) -> RemediationCommand:
@@ -73,8 +81,8 @@ def assert_remediation(
     process must have been replaced. Without those, a matching successful
     call is enough.
     """
-    calls: Calls = harness.calls
     host = harness.host
+    calls = on_host(harness.calls, str(host.root))
     if tool == "restart" and restarted is not None:
         control_now = (
             (host.pids().get("control") or [None])[0] if host.status() == "running" else None

@@ -609,6 +609,9 @@ class ScenarioRunner:
             probes.append(
                 Probe(f"remediated within {expect.within_s:g}s", late is None, late or f"{ttr:g}s")
             )
+        # paths as seen on the host, as the result lines show them (not its temporary root)
+        root = str(self.host.root)
+        probes = [dataclasses.replace(p, detail=p.detail.replace(root, "")) for p in probes]
         self.journal.checks = probes
         problems = [p.detail for p in probes if not p.ok]
         self._mark_expected_refusals()
