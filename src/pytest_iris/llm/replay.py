@@ -99,10 +99,10 @@ def miss_message(
     path: Path, mode: str, nodeid: str | None, method: str, uri: str, body: Any
 ) -> str:
     """Why a request has no recording in ``path``, and how to record it (any client)."""
-    if not path.is_file():
-        return missing_message(path, mode, nodeid)
-    index = CassetteIndex(path)
     key = match_key(method, uri, body)
+    if not path.is_file():
+        return f"{missing_message(path, mode, nodeid)} (request: {key[0]} {key[1]})"
+    index = CassetteIndex(path)
     reason = (
         "its recording(s) were already played"
         if key in set(index.keys())

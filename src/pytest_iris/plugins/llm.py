@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import os
 import sys
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -17,6 +17,9 @@ import pytest
 from pytest_iris.plugins.core import settings_for
 
 if TYPE_CHECKING:
+    from _pytest._code.code import ExceptionInfo
+
+    from pytest_iris.errors import CassetteError
     from pytest_iris.llm.cassette import CassetteSession
     from pytest_iris.llm.generator import LLMGenerator
     from pytest_iris.llm.providers import Provider
@@ -137,6 +140,99 @@ def iris_cassette(
         problem = str(error)
     if problem:  # failed outside the except block: pytest would print the message twice, chained
         pytest.fail(problem, pytrace=False)
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(
+    item: pytest.Item, call: pytest.CallInfo[None]
+) -> Generator[None, pytest.TestReport, pytest.TestReport]:
+    """A test that failed on a cassette miss shows the miss, not the client's internals.
+
+    The miss is raised inside the HTTP client (vcrpy's patch, under httpx, under
+    the openai SDK, which re-raises it as ``APIConnectionError``): pytest would
+    print some 70 lines of their frames before the one message that matters. The
+    report keeps the test's own frames and the :class:`CassetteError` (its
+    ``CassetteMiss``); ``--tb=long``, ``--tb=native`` or ``--full-trace`` print
+    everything as before.
+    """
+    report = yield
+    excinfo = call.excinfo
+    if excinfo is None or not report.failed or _full_trace(item.config):
+        return report
+    miss = _cassette_error(excinfo.value)
+    if miss is not None:
+        shorter = _miss_repr(item, excinfo, miss)
+        if shorter is not None:
+            report.longrepr = shorter
+    return report
+
+
+def _full_trace(config: pytest.Config) -> bool:
+    style = config.getoption("tbstyle", "auto")
+    return bool(config.getoption("fulltrace", False)) or style in ("long", "native", "no")
+
+
+def _cassette_error(error: BaseException | None) -> CassetteError | None:
+    """The :class:`CassetteError` ``error`` is or wraps (``__cause__``/``__context__``)."""
+    from pytest_iris.errors import CassetteError
+
+    seen: set[int] = set()
+    while error is not None and id(error) not in seen:
+        if isinstance(error, CassetteError):
+            return error
+        seen.add(id(error))
+        error = error.__cause__ or error.__context__
+    return None
+
+
+def _miss_repr(
+    item: pytest.Item, excinfo: ExceptionInfo[BaseException], miss: CassetteError
+) -> Any:
+    """``miss`` as pytest shows a failure, with the frames of the test's own code only.
+
+    Those are the frames after pytest's own and before the first one in an
+    installed library (site-packages, the standard library, pytest-iris); ``None`` if
+    there are none to show.
+    """
+    import sysconfig
+
+    from _pytest._code.code import ExceptionInfo, Traceback, TracebackEntry
+
+    import pytest_iris
+
+    libraries = tuple(
+        {os.path.join(sysconfig.get_path(name), "") for name in ("stdlib", "purelib", "platlib")}
+        | {os.path.join(os.path.dirname(pytest_iris.__file__), "")}  # an editable install
+    )
+    own: list[TracebackEntry] = []
+    for entry in excinfo.traceback:
+        inside = str(entry.path).startswith(libraries)
+        if inside and own:
+            break
+        if not inside:
+            own.append(entry)
+    if not own or miss.__traceback__ is None:
+        return None
+    info = ExceptionInfo.from_exception(miss)
+    info.traceback = Traceback(own)
+    # not item.repr_failure: its filter re-walks the raw traceback into the libraries
+    config = item.config
+    shown = info.getrepr(
+        funcargs=True,
+        showlocals=bool(config.getoption("showlocals", False)),
+        style="short" if config.getoption("tbstyle", "auto") == "short" else "long",
+        tbfilter=False,
+        truncate_locals=config.get_verbosity() <= 1,
+        chain=False,
+    )
+    if excinfo.value is not miss:
+        shown.addsection(
+            "pytest-iris",
+            f"the miss was re-raised as "
+            f"{type(excinfo.value).__module__}.{type(excinfo.value).__qualname__}; "
+            "--tb=long shows that and the HTTP client's frames",
+        )
+    return shown
 
 
 @pytest.fixture(autouse=True)
