@@ -41,6 +41,14 @@ def test_wrapped(iris_openai_server):
 
 def test_plain_failure():
     assert [1, 2] == [1, 3]
+
+
+@pytest.mark.iris_cassette
+def test_own_verdict_on_a_miss(iris_openai_server):
+    try:
+        ask(iris_openai_server.base_url)
+    except Exception:
+        assert "the agent" == "answered", "no answer"
 """
 
 INTERNALS = ("httpx", "openai/_base_client", "vcr/", "_pytest/", "pluggy")
@@ -53,9 +61,9 @@ def failures(out: str) -> str:
 def test_the_miss_is_one_message_at_the_tests_own_line(pytester: pytest.Pytester) -> None:
     pytester.makepyfile(test_agent=PROJECT)
     result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "-p", "no:randomly")
-    result.assert_outcomes(failed=3)
+    result.assert_outcomes(failed=4)
     out = result.stdout.str()
-    shown = failures(out)
+    shown = failures(out).split("_ test_own_verdict_on_a_miss _")[0]
     for internal in INTERNALS:
         assert internal not in shown, internal
     agent = shown.split("_ test_agent _")[1].split("_ test_wrapped _")[0]
@@ -78,6 +86,8 @@ def test_the_miss_is_one_message_at_the_tests_own_line(pytester: pytest.Pytester
             "--tb=long shows that and the HTTP client's frames",
             "*_ test_plain_failure _*",
             "E       assert [1, 2] == [1, 3]",
+            "*_ test_own_verdict_on_a_miss _*",
+            "E * AssertionError: no answer",
             "*short test summary info*",
             "FAILED test_agent.py::test_agent - pytest_iris.llm.cassette.CassetteMiss: *",
         ]

@@ -174,8 +174,12 @@ def _full_trace(config: pytest.Config) -> bool:
 
 def _cassette_error(error: BaseException | None) -> CassetteError | None:
     """The :class:`CassetteError` ``error`` is or wraps (``__cause__``/``__context__``)."""
+    from _pytest.outcomes import OutcomeException
+
     from pytest_iris.errors import CassetteError
 
+    if isinstance(error, AssertionError | OutcomeException):
+        return None  # the test's own verdict, even one given while handling a miss
     seen: set[int] = set()
     while error is not None and id(error) not in seen:
         if isinstance(error, CassetteError):
