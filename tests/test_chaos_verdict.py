@@ -53,7 +53,8 @@ def test_failed_expectations_fail_the_test_unless_expected(pytester: pytest.Pyte
         ]
     )
     result.stdout.fnmatch_lines(
-        ["*scenario 'lock_table_full' failed with remediator 'rules'*", "*- expected a tool call*"]
+        # it said "with remediator 'rules'": the test injected, no remediator ran (user trial)
+        ["*scenario 'lock_table_full' failed with no remediator (mark*", "*- expected a tool call*"]
     )
     result.stdout.fnmatch_lines(["PASSED test_verdicts.py::test_says_it_expects_the_failure"])
     result.stdout.fnmatch_lines(
@@ -74,6 +75,13 @@ def test_inject_only(iris_chaos):
 @pytest.mark.iris_scenario("lock_table_full")
 def test_dispatch_only(iris_chaos):
     assert iris_chaos.dispatch({"tool": "cpf", "action": "show"}).ok
+
+def nothing(message, context):
+    return None
+
+@pytest.mark.iris_scenario("lock_table_full")
+def test_inject_with_a_remediator(iris_chaos):
+    assert iris_chaos.inject(nothing)
 """
 
 
@@ -82,22 +90,24 @@ def test_inject_and_dispatch_only_tests_report_as_what_they_are(
 ) -> None:
     pytester.makepyfile(test_driven=DRIVEN)
     result = pytester.runpytest("-p", "no:randomly")
-    result.assert_outcomes(passed=2)
+    result.assert_outcomes(passed=3)
     text = result.stdout.str()
     result.stdout.fnmatch_lines(
         [
-            "DISPATCHED lock_table_full [[]rules[]] faults=0 messages=0 commands=1 results=1 ok/0"
+            "DISPATCHED lock_table_full [[]no remediator[]] faults=0 messages=0 commands=1 results=1 ok/0"
             " failed wall=*ms (expectations not checked)",
             "*t=    0.0s result  cpf.show: success: [[]config[]]globals * (+* lines) ok",
         ]
     )
     result.stdout.fnmatch_lines(
         [
-            "INJECTED lock_table_full [[]rules[]] faults=1 messages=3 commands=0 results=0 ok/0"
+            "INJECTED lock_table_full [[]no remediator[]] faults=1 messages=3 commands=0 results=0 ok/0"
             " failed wall=*ms (expectations not checked)"
         ]
     )
+    result.stdout.fnmatch_lines(["INJECTED lock_table_full [[]test_driven:nothing[]] faults=1*"])
     assert "RUNNING" not in text
+    assert "[rules]" not in text  # it said '[rules]': no remediator ran (user trial)
     assert "wall=0ms" not in text
     assert "steady state" not in text.split("iris chaos scenarios")[1]
 

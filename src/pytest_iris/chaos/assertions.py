@@ -49,11 +49,10 @@ def assert_tool_called(
 def assert_scenario_passed(journal: Journal) -> None:
     """Fail with the scenario's failures and its summary unless it passed."""
     if not journal.passed:
-        from pytest_iris.chaos.journal import summary_lines
+        from pytest_iris.chaos.journal import summary_lines, with_remediator
 
         raise AssertionError(
-            f"scenario {journal.scenario!r} {journal.status} with remediator "
-            f"{journal.remediator!r}:\n"
+            f"scenario {journal.scenario!r} {journal.status} {with_remediator(journal)}:\n"
             + "\n".join(f"  - {f}" for f in journal.failures)
             + "\n"
             + "\n".join(summary_lines(journal))

@@ -16,8 +16,13 @@ from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Literal
 
-from pytest_iris.chaos.journal import Journal
-from pytest_iris.chaos.remediator import Remediator, instantiate, resolve_remediator
+from pytest_iris.chaos.journal import NO_REMEDIATOR, Journal
+from pytest_iris.chaos.remediator import (
+    Remediator,
+    instantiate,
+    remediator_name,
+    resolve_remediator,
+)
 from pytest_iris.chaos.runner import ScenarioRunner
 from pytest_iris.chaos.schema import Scenario
 from pytest_iris.errors import ScenarioError
@@ -75,6 +80,8 @@ class ChaosHarness:
         self._loop = asyncio.new_event_loop()
         self._played = False
         self._opened = 0.0
+        #: a remediator reacted (inject(remediator)): the summary names it, not the setting
+        self._reacted = False
 
     def __enter__(self) -> ChaosHarness:
         self._opened = time.perf_counter()
@@ -86,6 +93,8 @@ class ChaosHarness:
         journal = self.journal
         if journal.status == "running" or (what == "injected" and journal.status == "dispatched"):
             journal.status = what
+        if not self._reacted:  # the test injected or dispatched itself: nothing remediated
+            journal.remediator = NO_REMEDIATOR
         journal.wall_s = time.perf_counter() - self._opened
 
     def __exit__(
@@ -129,6 +138,11 @@ class ChaosHarness:
 
     def inject(self, remediator: Remediator | str | None = None) -> list[IRISMessage]:
         """Inject every fault; returns the messages written. A remediator reacts if given."""
+        if remediator is not None:
+            self._reacted = True
+            self.journal.remediator = (
+                remediator if isinstance(remediator, str) else remediator_name(remediator)
+            )
         if isinstance(remediator, str):
             remediator = resolve_remediator(
                 remediator, self.registry, settings=self.runner.settings

@@ -115,6 +115,17 @@ def result_mark(event: Event) -> str:
     return " (refused, as the scenario expects)" if event.data.get("expected") else " FAILED"
 
 
+#: the journal's remediator when the test drove the host itself (``[no remediator]``)
+NO_REMEDIATOR = "no remediator"
+
+
+def with_remediator(journal: Journal) -> str:
+    """``with remediator 'rules'``, or ``with no remediator`` when none ran."""
+    if journal.remediator == NO_REMEDIATOR:
+        return "with no remediator"
+    return f"with remediator {journal.remediator!r}"
+
+
 def summary_lines(journal: Journal, *, tracebacks: bool = True) -> list[str]:
     """The terminal summary of one run, a few lines a person reads at a glance.
 

@@ -379,6 +379,8 @@ def _check_verdict(item: pytest.Item, harness: Any) -> None:
     """A scenario whose expectations failed fails its test, unless the test expects that."""
     marker = item.get_closest_marker("iris_scenario")
     expect = marker.kwargs.get("expect", "passed") if marker is not None else "passed"
+    from pytest_iris.chaos.journal import summary_lines, with_remediator
+
     journal = harness.journal
     if expect == "failed":
         if not harness.checked:
@@ -389,16 +391,13 @@ def _check_verdict(item: pytest.Item, harness: Any) -> None:
         if journal.passed:
             raise ScenarioFailed(
                 f"scenario {journal.scenario!r} was expected to fail (expect='failed'), but it "
-                f"passed with remediator {journal.remediator!r}"
+                f"passed {with_remediator(journal)}"
             )
         return
     if harness.checked and journal.status in ("failed", "error"):
-        from pytest_iris.chaos.journal import summary_lines
-
         raise ScenarioFailed(
-            f"scenario {journal.scenario!r} {journal.status} with remediator "
-            f"{journal.remediator!r} (mark the test iris_scenario(..., expect='failed') if "
-            "that is what it checks):\n"
+            f"scenario {journal.scenario!r} {journal.status} {with_remediator(journal)} "
+            "(mark the test iris_scenario(..., expect='failed') if that is what it checks):\n"
             + "\n".join(f"  - {f}" for f in journal.failures)
             + "\n"
             + "\n".join(summary_lines(journal, tracebacks=True))
