@@ -14,8 +14,9 @@ from pathlib import Path
 
 import pytest
 
-from pytest_iris.sandbox import LiveSandbox, namespaces_available
+from pytest_iris.sandbox import LiveSandbox, SandboxHost, namespaces_available
 from pytest_iris.sandbox._iris import DAEMONS
+from pytest_iris.sandbox.procview import unavailable
 
 GB = 1024**3
 
@@ -30,7 +31,7 @@ def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveSandbox]:
         yield host
 
 
-def _tool(host: LiveSandbox, *argv: str) -> str:
+def _tool(host: LiveSandbox | SandboxHost, *argv: str) -> str:
     done = host.run_with_procfs(list(argv), timeout=60)
     assert done.returncode == 0, f"{argv}: {done.stderr}"
     return done.stdout
@@ -50,6 +51,42 @@ def test_ps_lists_the_daemons_with_their_command_lines(live: LiveSandbox) -> Non
     for _role, routine, _job in DAEMONS:
         assert any(args.endswith(f" {routine}") for args in irisdb), routine
     assert sum(args.endswith(" SuperServer^%SYS.SERVER") for args in irisdb) == 1
+
+
+def _iris_args(host: LiveSandbox | SandboxHost) -> list[str]:
+    """``ps -eo comm,args`` of the instance's processes, the install dir written as ``<I>``."""
+    rows = [
+        line.split(None, 1)
+        for line in _tool(host, "ps", "-ww", "-eo", "comm,args").splitlines()[1:]
+    ]
+    install = str(host.install_dir)
+    return sorted(a.replace(install, "<I>") for comm, a in rows if comm in ("irisdb", "httpd"))
+
+
+def test_ps_args_of_the_live_host_are_the_fake_hosts(live: LiveSandbox, tmp_path: Path) -> None:
+    # the same state on both hosts: the instance running, two superserver clients
+    # (the live fixture's web user has no %SYS.cspServer3 job: docs/sandbox.md)
+    if unavailable():
+        pytest.skip(f"the fake host's procfs view: {unavailable()}")
+    with SandboxHost(tmp_path / "fake", users=2) as fake:
+        expected = _iris_args(fake)
+    assert _iris_args(live) == expected
+    assert sum(a.endswith(" -cc -B -C<I>/iris.cpf*IRIS") for a in expected) == 1
+    assert sum(a.endswith(" %SYS.BINDSRV") for a in expected) == 2
+    # pgrep -f matches the real shapes: a tool counting BINDSRV jobs counts the same
+    jobs = _tool(live, "pgrep", "-f", r"irisdb -s.* -cj -p[0-9]+ %SYS\.BINDSRV$").split()
+    assert len(jobs) == len(live.pids()["user_job"]) == 2
+    control = _tool(live, "pgrep", "-f", r"irisdb -s\S+ -cc -B -C\S+\*IRIS$").split()
+    assert len(control) == len(live.pids()["control"]) == 1
+    # and /proc/PID/cmdline is the exact argv, NUL-separated, as the fake host's
+    done = live.run_with_procfs(["cat", f"/proc/{control[0]}/cmdline"], timeout=60)
+    assert done.stdout.split("\0")[1:] == [
+        f"-s{live.install_dir}/mgr",
+        "-cc",
+        "-B",
+        f"-C{live.install_dir}/iris.cpf*IRIS",
+        "",
+    ]
 
 
 def test_pgrep_top_and_pstree_see_the_same_processes(live: LiveSandbox) -> None:

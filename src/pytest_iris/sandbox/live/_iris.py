@@ -97,6 +97,8 @@ def _start(host: LiveSandbox, state: HostState, inst: Instance, quietly: bool) -
     inst.crashed = False
     inst.shm_mb = plans[index].total_mb
     _log.startup_tail(lines, inst, roles)
+    if prof.no_key:  # commands.md §3.1: the alert the real start counts
+        _log.no_licence_key(lines, inst, roles)
     lines.write(_iris.messages_log(inst))
     alerts = sum(1 for e in lines.entries if e.severity >= 2)
     return Outcome(0, console.started(alerts), "", lines.messages)
@@ -182,8 +184,10 @@ def iris_command(host: LiveSandbox, argv: list[str]) -> Outcome:
 def daemon_argvs() -> list[list[str]]:
     """The control process's daemons and system jobs, as the fake host runs them (``_iris.DAEMONS``)."""
     out: list[list[str]] = []
-    for n, (role, routine, job) in enumerate(_iris.DAEMONS, 1):
-        out.append(["-cj", f"-p{n}", routine] if job else ["-cd", "-B", routine])
+    slot = 0  # system jobs take the -p slots 1 up, in start order (_iris._next_job)
+    for role, routine, job in _iris.DAEMONS:
+        slot += job
+        out.append(["-cj", f"-p{slot}", routine] if job else ["-cd", "-B", routine])
         if role == "write_daemon":
             out += [["-cd", "-B", "SWRTDMN"], ["-cd", "-B", "SWRTDMN"]]
     return out

@@ -1,17 +1,20 @@
 """Processes of the live sandbox (stdlib only: runs inside the namespaces).
 
-One script plays every part, chosen by its arguments, so that ``ps`` shows
-IRIS-like command lines: it is started through a symlink named ``irisdb``
-(comm ``irisdb``) with ``-s<mgr>`` and the role's flags after the script.
+One script plays every part. Each process is started as ``exe`` (a symlink to
+python: its comm is ``exe``) with the program on stdin, its part in
+``PYTEST_IRIS_ROLE`` and its argv ``[<exe>[:-2], "-", *args]``; its first act
+is to write ``[<exe>, *args]`` over that argv (:func:`_retitle`, same length,
+so no padding), so that ``/proc/PID/cmdline`` - what ``ps -ef``, ``ps -o
+args`` and ``pgrep -f`` read - holds the fake host's command line for the role:
 
-    supervisor <live_dir>          namespace PID 1: loopback up, agent, clients, starts control
-    <script> -s<mgr> -cc ...        control: real shmget of the planned size, then the daemons
-    <script> -s<mgr> -cd -B WRTDMN  daemons and system jobs (the fake host's list, from the config)
-    <script> -s<mgr> -cj -p18 SuperServer^%SYS.SERVER   listens, a job process per client
-    <script> -s<mgr> -cj -pN %SYS.SERVER --fd N         a user job holding its connection
-    <script> httpd ...              web server: listens, holds web connections
-    <script> ISCAgent               listens on the agent port
-    <script> client                 opens the configured client connections and holds them
+    supervisor <live_dir>                 namespace PID 1 (started by ``role.py supervisor``)
+    irisdb -s<mgr> -cc -B -C<cpf>*<inst>  control: real shmget of the planned size, then the daemons
+    irisdb -s<mgr> -cd -B WRTDMN          daemons and system jobs (the fake host's list and -p slots)
+    irisdb -s<mgr> -cj -pN SuperServer^%SYS.SERVER   listens, a job process per client
+    irisdb -s<mgr> -cj -pN %SYS.BINDSRV   a user job holding its connection (fd in PYTEST_IRIS_FD)
+    httpd -f <conf> -d <dir>              web server: listens, holds web connections
+    ISCAgent                              listens on the agent port
+    client <users> <web_users>            opens the configured client connections and holds them
 
 Readiness is reported by files in ``<live_dir>/up``. SIGTERM ends a process
 and (for control and superserver) its children.
@@ -35,6 +38,14 @@ from typing import Any
 IPC_PRIVATE = 0
 IPC_CREAT = 0o1000
 IPC_RMID = 0
+#: the routines of the fake host (sandbox._iris: SUPERSERVER args, CLIENT_JOB)
+SUPERSERVER = "SuperServer^%SYS.SERVER"
+CLIENT_JOB = "%SYS.BINDSRV"
+
+
+def _superserver_slot(cfg: dict[str, Any]) -> int:
+    """The superserver's ``-p`` slot: after the system jobs' (``-cj -pN``), as on the fake host."""
+    return 1 + sum(1 for args in cfg["daemons"] if args[0] == "-cj")
 
 
 def _config(live: str) -> dict[str, Any]:
@@ -63,13 +74,50 @@ def _loopback_up() -> None:
 
 
 def _spawn(
-    cfg: dict[str, Any], *args: str, exe: str = "irisdb", pass_fds: tuple[int, ...] = ()
+    cfg: dict[str, Any],
+    role: str,
+    *args: str,
+    exe: str = "irisdb",
+    pass_fds: tuple[int, ...] = (),
+    env: dict[str, str] | None = None,
 ) -> subprocess.Popen[bytes]:
-    """Start this script as ``exe`` (a symlink to python: the process's comm is ``exe``)."""
+    """Start this script as ``exe`` in ``role``; its cmdline becomes ``[exe, *args]``.
+
+    The program comes on stdin (python's ``-``) and argv[0] is the path less two
+    characters, so the argv area is exactly as long as ``[exe, *args]`` and
+    :func:`_retitle` can write it there without padding.
+    """
     path = cfg["bin"][exe]
-    return subprocess.Popen(
-        [path, cfg["script"], *args], executable=path, pass_fds=pass_fds, close_fds=True
-    )
+    with open(cfg["script"], "rb") as fh:
+        source = fh.read()
+    environ = {**os.environ, "PYTEST_IRIS_ROLE": role, "PYTEST_IRIS_ARGV0": path, **(env or {})}
+    child = subprocess.Popen(
+        [path[:-2], "-", *args], executable=path, stdin=subprocess.PIPE, pass_fds=pass_fds,
+        close_fds=True, env=environ,
+    )  # fmt: skip
+    assert child.stdin is not None
+    child.stdin.write(source)
+    child.stdin.close()
+    return child
+
+
+def _retitle(argv: list[str]) -> bool:
+    """Write ``argv`` over this process's own (``/proc/self/mem`` at ``arg_start``).
+
+    Only when it fits exactly (see :func:`_spawn`): the kernel then shows it in
+    ``/proc/PID/cmdline`` as if the process had been exec'd with it.
+    """
+    with open("/proc/self/stat", encoding="ascii") as fh:
+        stat = fh.read()
+    fields = stat[stat.rindex(")") + 2 :].split()  # fields from 3 (state) on
+    start, end = int(fields[48 - 3]), int(fields[49 - 3])  # proc(5): arg_start, arg_end
+    new = b"".join(arg.encode() + b"\0" for arg in argv)
+    if len(new) != end - start:
+        return False
+    with open("/proc/self/mem", "r+b", buffering=0) as mem:
+        mem.seek(start)
+        mem.write(new)
+    return True
 
 
 def _wait_forever(children: list[subprocess.Popen[bytes]]) -> None:
@@ -118,6 +166,7 @@ def supervisor(live: str) -> None:
                     children.append(
                         _spawn(
                             _config(live),
+                            "control",
                             f"-s{cfg['mgr']}",
                             "-cc",
                             "-B",
@@ -164,10 +213,13 @@ def control(live: str) -> None:
         sys.exit(1)
     mgr = f"-s{cfg['mgr']}"
     # the daemons and system jobs of the fake host (config "daemons": sandbox._iris.DAEMONS)
-    children = [_spawn(cfg, mgr, *args) for args in cfg["daemons"]]
-    children.append(_spawn(cfg, mgr, "-cj", f"-p{len(cfg['daemons'])}", "SuperServer^%SYS.SERVER"))
+    children = [_spawn(cfg, "daemon", mgr, *args) for args in cfg["daemons"]]
     children.append(
-        _spawn(cfg, "httpd", "-f", f"{cfg['install']}/httpd/conf/httpd.conf", exe="httpd")
+        _spawn(cfg, "superserver", mgr, "-cj", f"-p{_superserver_slot(cfg)}", SUPERSERVER)
+    )
+    httpd = f"{cfg['install']}/httpd"
+    children.append(
+        _spawn(cfg, "httpd", "-f", f"{httpd}/conf/httpd.conf", "-d", httpd, exe="httpd")
     )
     _up(live, "control")
     _wait_forever(children)
@@ -187,27 +239,23 @@ def superserver(live: str) -> None:
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGCHLD, lambda *_: [j.poll() for j in jobs])
     _up(live, "superserver")
-    number = 19
+    slots: dict[int, subprocess.Popen[bytes]] = {}
     while True:
         try:
             conn, _addr = srv.accept()
         except InterruptedError:
             continue
+        # the lowest free job slot after the superserver's, as the fake host numbers them
+        slot = _superserver_slot(cfg) + 1
+        while slot in slots and slots[slot].poll() is None:
+            slot += 1
         fd = conn.fileno()
         os.set_inheritable(fd, True)
-        jobs.append(
-            _spawn(
-                cfg,
-                f"-s{cfg['mgr']}",
-                "-cj",
-                f"-p{number}",
-                "%SYS.SERVER",
-                "--fd",
-                str(fd),
-                pass_fds=(fd,),
-            )
-        )
-        number += 1
+        slots[slot] = _spawn(
+            cfg, "job", f"-s{cfg['mgr']}", "-cj", f"-p{slot}", CLIENT_JOB,
+            pass_fds=(fd,), env={"PYTEST_IRIS_FD": str(fd)},
+        )  # fmt: skip
+        jobs.append(slots[slot])
         conn.close()
 
 
@@ -242,20 +290,24 @@ def client(live: str, users: int, web_users: int) -> None:
 def main(argv: list[str]) -> None:
     live = os.environ["PYTEST_IRIS_LIVE"]
     args = argv[1:]
-    if args[0] == "supervisor":
+    role = os.environ.pop("PYTEST_IRIS_ROLE", "") or args[0]
+    argv0 = os.environ.pop("PYTEST_IRIS_ARGV0", "")
+    if argv0:
+        _retitle([argv0, *args])
+    if role == "supervisor":
         supervisor(live)
-    elif args[0] == "ISCAgent":
+    elif role == "ISCAgent":
         acceptor(live, _config(live)["agent_port"], "agent", socket.AF_INET)
-    elif args[0] == "httpd":
+    elif role == "httpd":
         acceptor(live, _config(live)["web_port"], "web_server", socket.AF_INET6)
-    elif args[0] == "client":
-        client(live, int(args[1]), int(args[2]))
-    elif "-cc" in args:
+    elif role == "client":
+        client(live, int(args[0]), int(args[1]))
+    elif role == "control":
         control(live)
-    elif "SuperServer^%SYS.SERVER" in args:
+    elif role == "superserver":
         superserver(live)
-    elif "--fd" in args:
-        job(live, int(args[args.index("--fd") + 1]))
+    elif role == "job":
+        job(live, int(os.environ.pop("PYTEST_IRIS_FD")))
     else:
         _up(live, f"daemon-{os.getpid()}")
         signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))

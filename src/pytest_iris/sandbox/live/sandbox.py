@@ -133,7 +133,7 @@ def _role(argv: list[str]) -> str:
         return {"httpd": "web_server", "ISCAgent": "agent", "client": "client"}[name]
     if "-cc" in argv:
         return "control"
-    if "--fd" in argv:
+    if "%SYS.BINDSRV" in argv:  # _iris.CLIENT_JOB
         return "user_job"
     if "SWRTDMN" in argv:
         return "write_daemon_helper"
