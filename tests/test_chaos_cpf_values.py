@@ -47,12 +47,17 @@ def test_real_keys_and_open_sections_are_accepted(tmp_path: Path) -> None:
     _load(tmp_path, body)
 
 
-def test_several_problems_are_listed_one_per_line(tmp_path: Path) -> None:
+def test_several_problems_are_one_line_each_naming_file_line_and_field(tmp_path: Path) -> None:
     with pytest.raises(ScenarioError) as caught:
         _load(tmp_path, "host:\n  cpf:\n    config:\n      locksiz: abc\n      globalz: 5\n")
-    lines = str(caught.value).splitlines()
-    assert lines[0] == "invalid scenario:"
-    assert [line.split(": ")[1] for line in lines[1:]] == [
+    message = str(caught.value)
+    # it was 'invalid scenario:' and one indented line per problem (user trial)
+    assert "\n" not in message
+    assert message.startswith("invalid scenario: ")
+    problems = message.removeprefix("invalid scenario: ").split(f"; {tmp_path}/")
+    assert [p.split(": ")[1] for p in problems] == [
         "host.cpf.config.locksiz",
         "host.cpf.config.globalz",
     ]
+    assert "not an integer" in problems[0] and "rule:" in problems[0]
+    assert "not a catalogued parameter (globals, " in problems[1]

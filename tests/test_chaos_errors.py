@@ -29,12 +29,11 @@ def test_unknown_sequence_and_bad_parameter_stop_collection_with_file_line(
     assert result.ret == 2
     result.assert_outcomes(errors=1)
     result.stdout.fnmatch_lines(
-        [
-            "*iris_chaos_bad_params.yaml:7: faults[[]0[]].params.peak: 'lots' is not a valid peak"
-            " for sequence 'lock_table' (expected int); it takes: peak: int = 97, recover: bool"
-            " = True",
-            "*iris_chaos_bad_params.yaml:9: faults[[]1[]].sequence: unknown log sequence"
-            " 'no_such_sequence' (registered: *lock_table*",
+        [  # one line: the problems joined by '; '
+            "invalid scenario: *iris_chaos_bad_params.yaml:7: faults[[]0[]].params.peak: 'lots' is"
+            " not a valid peak for sequence 'lock_table' (expected int); it takes: peak: int = 97,"
+            " recover: bool = True; *iris_chaos_bad_params.yaml:9: faults[[]1[]].sequence: unknown"
+            " log sequence 'no_such_sequence' (registered: *lock_table*",
         ]
     )
     assert "TypeError" not in result.stdout.str()
@@ -47,7 +46,8 @@ def test_cli_reports_the_same_scenario_errors_and_exits_2(tmp_path: Path) -> Non
     done = run_cli(tmp_path, "chaos", str(path))
     assert done.returncode == 2, done.stderr
     assert f"{path}:7: faults[0].params.peak: 'lots' is not a valid peak" in done.stderr
-    assert f"{path}:9: faults[1].sequence: unknown log sequence" in done.stderr
+    assert f"; {path}:9: faults[1].sequence: unknown log sequence" in done.stderr
+    assert len(done.stderr.splitlines()) == 1
     assert done.stdout == ""
 
 

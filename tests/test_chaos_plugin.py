@@ -118,6 +118,33 @@ def test_invalid_scenario_file_is_a_collection_error(pytester: pytest.Pytester) 
     result.stdout.fnmatch_lines(["*iris_chaos_bad.yaml:3: faults[[]0[]].at: Input should be*"])
 
 
+TWO_PROBLEMS = """\
+name: two
+host:
+  users: many
+faults:
+  - at: -1
+    sequence: lock_table
+"""
+
+
+def test_several_scenario_problems_are_one_line_in_pytest_and_the_cli(
+    pytester: pytest.Pytester,
+) -> None:
+    from pytester_support import run_cli
+
+    (pytester.path / "iris_chaos_two.yaml").write_text(TWO_PROBLEMS)
+    result = pytester.runpytest()
+    result.assert_outcomes(errors=1)
+    done = run_cli(pytester.path, "chaos", "iris_chaos_two.yaml")
+    assert done.returncode == 2
+    (cli,) = done.stderr.splitlines()  # it was 'invalid scenario:' then one line per problem
+    assert cli.startswith("pytest-iris chaos: invalid scenario: iris_chaos_two.yaml:3: host.users:")
+    assert "; iris_chaos_two.yaml:5: faults[0].at: Input should be greater than" in cli
+    error = next(line for line in result.stdout.lines if line.startswith("invalid scenario: "))
+    assert error.replace(f"{pytester.path}/", "") == cli.removeprefix("pytest-iris chaos: ")
+
+
 def test_xdist_gives_identical_results(pytester: pytest.Pytester) -> None:
     names = ("lock_table_full", "license_limit", "journal_space_alert")
     _copy(pytester, *names)

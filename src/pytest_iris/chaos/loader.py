@@ -102,11 +102,8 @@ def _check_names(scenario: Scenario, registry: Names, text: str, source: str) ->
 
 
 def _invalid(problems: Iterable[str]) -> str:
-    """One problem on one line (``file:line: field: what``); several listed below a title."""
-    listed = list(problems)
-    if len(listed) == 1:
-        return f"invalid scenario: {listed[0]}"
-    return "invalid scenario:\n  " + "\n  ".join(listed)
+    """One line: each problem as ``file:line: field: what``, several joined by ``; ``."""
+    return "invalid scenario: " + "; ".join(problems)
 
 
 def line_of(root: yaml.Node, loc: Sequence[str | int]) -> int:
