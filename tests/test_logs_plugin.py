@@ -11,6 +11,19 @@ from pytest_iris.generation import LogStream
 from pytest_iris.seeds import seed_for
 
 
+@pytest.mark.parametrize("value", ["abc", "-5", str(2**63)])
+def test_bad_seed_option_names_the_option_value_and_range(
+    pytester: pytest.Pytester, value: str
+) -> None:
+    pytester.makepyfile("def test_x():\n    pass\n")
+    result = pytester.runpytest(f"--iris-seed={value}")
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    # it was pytest's "invalid int value: 'abc'", with no range (user trial)
+    result.stderr.fnmatch_lines(
+        [f"*error: argument --iris-seed: {value!r}: a whole number in 0..{2**63 - 1}"]
+    )
+
+
 def test_bad_ini_seed_is_a_usage_error(pytester: pytest.Pytester) -> None:
     pytester.makeini("[pytest]\niris_seed = soon\n")
     pytester.makepyfile("def test_x():\n    pass\n")

@@ -36,12 +36,19 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         "--iris-seed",
         dest="iris_seed",
         default=None,
-        type=int,
+        type=_seed,
         metavar="N",
         help="base seed of the run (default: ini iris_seed, else the seed setting, else 0); "
         "each test's seeds (logs, sandbox host, endpoint) derive from it and its node id",
     )
     parser.addini("iris_seed", "base seed of the run (an integer)", default="")
+
+
+def _seed(text: str) -> int:
+    """``--iris-seed``: 0..2**63-1, as ``pytest-iris generate --seed`` (names the range)."""
+    from pytest_iris.cli._numbers import MAX_SEED, bounded_int
+
+    return bounded_int(0, MAX_SEED)(text)
 
 
 def pytest_configure(config: pytest.Config) -> None:
