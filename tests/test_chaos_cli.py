@@ -102,7 +102,7 @@ def test_remediator_from_settings_environment(
         (
             "--report",
             "{tmp}/file/r.html",
-            "--report {tmp}/file/r.html: directory {tmp}/file is not",
+            "--report {tmp}/file/r.html: {tmp}/file is not a directory",
         ),
         (
             "--json",
@@ -110,7 +110,11 @@ def test_remediator_from_settings_environment(
             "--json {tmp}/missing/j.json: directory {tmp}/missing does",
         ),
         ("--json", "{tmp}", "--json {tmp}: is a directory"),
-        ("--log-file", "{tmp}/file/log", "--log-file {tmp}/file/log: directory {tmp}/file is not"),
+        (
+            "--log-file",
+            "{tmp}/file/log",
+            "--log-file {tmp}/file/log: {tmp}/file is not a directory",
+        ),
     ],
 )
 def test_output_paths_are_checked_before_anything_runs(

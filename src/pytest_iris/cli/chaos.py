@@ -141,13 +141,17 @@ def _check_outputs(args: argparse.Namespace) -> None:
         path = Path(value)
         if path.is_dir():
             raise ConfigError(f"{option} {value}: is a directory (give a file name)")
-        parent = path.absolute().parent
+        parent = path.parent  # as given: the message names it as the user wrote it
         if makes_parents:
             while not parent.exists() and parent != parent.parent:
                 parent = parent.parent
         if not parent.is_dir():
-            what = "is not a directory" if parent.exists() else "does not exist"
-            raise ConfigError(f"{option} {value}: directory {parent} {what}")
+            what = (
+                f"{parent} is not a directory"
+                if parent.exists()
+                else f"directory {parent} does not exist"
+            )
+            raise ConfigError(f"{option} {value}: {what}")
         why = _not_writable(parent)
         if why is not None:
             raise ConfigError(f"{option} {value}: directory {parent}: {why}")
