@@ -42,8 +42,6 @@ def write_atomic(
     does not exist yet (default 0o644). ``make_parents`` creates missing
     directories; otherwise a missing directory is an error.
     """
-    import tempfile  # here: the sandbox's command processes write_all without it
-
     target = real_target(path)
     directory = target.parent
     if make_parents:
@@ -53,13 +51,13 @@ def write_atomic(
     except FileNotFoundError:
         original = None
     _remove_stale_temporaries(target)
+    # The name is chosen before the file exists, and the file is made inside
+    # the try: an interrupt (the CLI turns SIGTERM/SIGINT into an exception)
+    # that lands between the open and the name reaching this frame, as one
+    # inside tempfile.mkstemp could, still finds the file to remove.
+    temporary = os.fspath(directory / f".{target.name}.{os.getpid()}.{os.urandom(6).hex()}.tmp")
     try:
-        fd, temporary = tempfile.mkstemp(
-            prefix=f".{target.name}.{os.getpid()}.", suffix=".tmp", dir=directory
-        )
-    except OSError as error:
-        raise _naming(error, target) from error
-    try:
+        fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o600)
         with os.fdopen(fd, "wb") as handle:
             if isinstance(data, bytes):
                 handle.write(data)
@@ -78,8 +76,10 @@ def write_atomic(
             os.fsync(handle.fileno())
         os.replace(temporary, target)
     except BaseException as error:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(temporary)
+        if not isinstance(error, FileExistsError) or error.filename != temporary:
+            # (a name taken already is another writer's file, not ours to remove)
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(temporary)
         if isinstance(error, OSError) and error.filename == temporary:
             raise _naming(error, target) from error
         raise
