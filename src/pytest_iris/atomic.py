@@ -55,9 +55,9 @@ def write_atomic(
     # the try: an interrupt (the CLI turns SIGTERM/SIGINT into an exception)
     # that lands between the open and the name reaching this frame, as one
     # inside tempfile.mkstemp could, still finds the file to remove.
-    temporary = os.fspath(directory / f".{target.name}.{os.getpid()}.{os.urandom(6).hex()}.tmp")
+    temporary = temporary_name(target)
     try:
-        fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o600)
+        fd = create_temporary(temporary)
         with os.fdopen(fd, "wb") as handle:
             if isinstance(data, bytes):
                 handle.write(data)
@@ -85,6 +85,21 @@ def write_atomic(
         raise
     fsync_directory(directory)
     return target
+
+
+def temporary_name(target: Path) -> str:
+    """A fresh ``.<name>.<pid>.<random>.tmp`` beside ``target`` (what stale-file removal knows)."""
+    return os.fspath(target.parent / f".{target.name}.{os.getpid()}.{os.urandom(6).hex()}.tmp")
+
+
+def create_temporary(temporary: str) -> int:
+    """Create ``temporary`` (a :func:`temporary_name`) for writing, only if it does not exist.
+
+    Called inside the ``try`` whose handler removes the file, with the name
+    chosen before it: an interrupt that lands after the file exists always
+    finds its name, which ``tempfile.mkstemp`` (naming it on return) cannot give.
+    """
+    return os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o600)
 
 
 def write_all(fd: int, data: bytes) -> None:

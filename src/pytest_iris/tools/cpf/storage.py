@@ -23,13 +23,18 @@ import fcntl
 import os
 import re
 import stat
-import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
 
-from pytest_iris.atomic import fsync_directory, real_target, write_atomic
+from pytest_iris.atomic import (
+    create_temporary,
+    fsync_directory,
+    real_target,
+    temporary_name,
+    write_atomic,
+)
 from pytest_iris.errors import ValidationError
 
 # Whole-file writes are the project's one atomic writer (see its docstring).
@@ -131,10 +136,9 @@ def make_backup(path: str | os.PathLike[str], day: date) -> Path | None:
         mode = stat.S_IMODE(os.stat(target).st_mode)
     except FileNotFoundError:
         return None
-    fd, temporary = tempfile.mkstemp(
-        prefix=f".{target.name}.{os.getpid()}.", suffix=".tmp", dir=target.parent
-    )
+    temporary = temporary_name(target)
     try:
+        fd = create_temporary(temporary)
         with os.fdopen(fd, "wb") as handle:
             handle.write(data)
             os.fchmod(handle.fileno(), mode)
