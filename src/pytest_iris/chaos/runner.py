@@ -57,6 +57,31 @@ LATE_S = 0.01
 REACTION_S = 0.5
 
 
+def _scratch_directory(stack: contextlib.ExitStack, prefix: str) -> Path:
+    """A new private directory under the temp dir, removed when ``stack`` closes.
+
+    Its removal is registered before it exists: the CLI turns SIGTERM/SIGINT
+    into an exception between any two bytecodes, and one landing after
+    ``tempfile.mkdtemp`` made the directory but before a callback was
+    registered left the whole directory behind. A name someone else holds
+    (``FileExistsError``, a 1 in 2**48 chance) is not removed.
+    """
+    path = Path(tempfile.gettempdir()) / f"{prefix}{os.urandom(6).hex()}"
+    ours = [True]
+
+    def remove() -> None:
+        if ours[0]:
+            shutil.rmtree(path, ignore_errors=True)
+
+    stack.callback(remove)
+    try:
+        path.mkdir(mode=0o700)
+    except FileExistsError:
+        ours[0] = False
+        raise
+    return path
+
+
 class ScenarioRunner:
     """Runs one :class:`Scenario`; ``run()`` returns the :class:`Journal`.
 
@@ -138,9 +163,7 @@ class ScenarioRunner:
         with contextlib.ExitStack() as stack:
             root = self.root
             if root is None:
-                tmp = tempfile.mkdtemp(prefix=f"iris-chaos-{self.scenario.name}-")
-                stack.callback(shutil.rmtree, tmp, ignore_errors=True)
-                root = Path(tmp)
+                root = _scratch_directory(stack, f"iris-chaos-{self.scenario.name}-")
             try:
                 await self.open(root / "host")
                 try:
