@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from pytest_iris.chaos.runner import _scratch_directory
+from pytest_iris.chaos.runner import scratch_directory
 
 
 def test_an_interrupt_right_after_the_directory_exists_removes_it(
@@ -29,7 +29,7 @@ def test_an_interrupt_right_after_the_directory_exists_removes_it(
     stack = contextlib.ExitStack()
     monkeypatch.setattr(Path, "mkdir", mkdir_then_interrupt)
     with pytest.raises(KeyboardInterrupt):
-        _scratch_directory(stack, "iris-chaos-x-")
+        scratch_directory(stack, "iris-chaos-x-")
     monkeypatch.undo()
     assert len(list(tmp_path.iterdir())) == 1  # made, and the interrupt came before any return
     stack.close()  # what the run's ExitStack does as the interrupt unwinds it
@@ -42,7 +42,7 @@ def test_the_directory_lives_until_the_stack_closes_and_a_taken_name_stays(
     monkeypatch.setenv("TMPDIR", str(tmp_path))
     monkeypatch.setattr("tempfile.tempdir", None)
     with contextlib.ExitStack() as stack:
-        made = _scratch_directory(stack, "iris-chaos-x-")
+        made = scratch_directory(stack, "iris-chaos-x-")
         assert made.is_dir() and made.parent == tmp_path and made.name.startswith("iris-chaos-x-")
         (made / "host").mkdir()
     assert not made.exists()
@@ -52,6 +52,6 @@ def test_the_directory_lives_until_the_stack_closes_and_a_taken_name_stays(
     theirs.mkdir()
     stack = contextlib.ExitStack()
     with pytest.raises(FileExistsError):
-        _scratch_directory(stack, "iris-chaos-x-")
+        scratch_directory(stack, "iris-chaos-x-")
     stack.close()
     assert theirs.is_dir()

@@ -16,10 +16,9 @@ Hypothesis is imported only by the search (it is the ``hypothesis`` extra).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import inspect
 import os
-import shutil
-import tempfile
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -27,7 +26,7 @@ from typing import TYPE_CHECKING, Any, cast
 
 from pytest_iris.chaos.journal import Journal
 from pytest_iris.chaos.remediator import Remediator
-from pytest_iris.chaos.runner import ScenarioRunner
+from pytest_iris.chaos.runner import ScenarioRunner, scratch_directory
 from pytest_iris.chaos.scenario_yaml import INVARIANTS_TAG, scenario_yaml
 from pytest_iris.chaos.schema import Scenario
 from pytest_iris.models import IRISMessage, RemediationCommand, ToolResult
@@ -213,8 +212,8 @@ def run_checked(
         target = cast("Remediator", remediator())
     elif remediator is not None and not isinstance(remediator, str):
         target = remediator
-    work = Path(tempfile.mkdtemp(prefix="iris-explore-", dir=root))
-    try:
+    with contextlib.ExitStack() as cleanup:
+        work = scratch_directory(cleanup, "iris-explore-", root)
         runner = RecordingRunner(
             scenario,
             remediator=spec,
@@ -226,8 +225,6 @@ def run_checked(
         )
         asyncio.run(runner.run_async(target))
         return runner.result()
-    finally:
-        shutil.rmtree(work, ignore_errors=True)
 
 
 def fast_tmp() -> str | None:
@@ -345,8 +342,7 @@ def explore(
     root = fast_tmp()
     done = Exploration()
     known: set[frozenset[str]] = set()
-    kept = Path(tempfile.mkdtemp(prefix="iris-explore-templates-", dir=root))
-    templates = HostTemplates(kept)
+    cleanup = contextlib.ExitStack()
 
     def problems_of(scenario: Scenario) -> list[str]:
         result = run_checked(
@@ -367,6 +363,8 @@ def explore(
         return bool(problems) and failure_names(problems) not in known
 
     try:
+        # made inside the try: an interrupt (SIGTERM, SIGINT) once it exists still removes it
+        templates = HostTemplates(scratch_directory(cleanup, "iris-explore-templates-", root))
         while done.examples < examples and (max_found is None or len(done.found) < max_found):
             budget = examples - done.examples
             phases = [Phase.generate, Phase.shrink] if shrink else [Phase.generate]
@@ -394,7 +392,7 @@ def explore(
                 )
             done.found.append(found)
     finally:
-        shutil.rmtree(kept, ignore_errors=True)
+        cleanup.close()
     done.seconds = time.perf_counter() - started
     return done
 

@@ -57,8 +57,10 @@ LATE_S = 0.01
 REACTION_S = 0.5
 
 
-def _scratch_directory(stack: contextlib.ExitStack, prefix: str) -> Path:
-    """A new private directory under the temp dir, removed when ``stack`` closes.
+def scratch_directory(
+    stack: contextlib.ExitStack, prefix: str, parent: str | os.PathLike[str] | None = None
+) -> Path:
+    """A new private directory under ``parent`` (the temp dir), removed when ``stack`` closes.
 
     Its removal is registered before it exists: the CLI turns SIGTERM/SIGINT
     into an exception between any two bytecodes, and one landing after
@@ -66,7 +68,7 @@ def _scratch_directory(stack: contextlib.ExitStack, prefix: str) -> Path:
     registered left the whole directory behind. A name someone else holds
     (``FileExistsError``, a 1 in 2**48 chance) is not removed.
     """
-    path = Path(tempfile.gettempdir()) / f"{prefix}{os.urandom(6).hex()}"
+    path = Path(parent or tempfile.gettempdir()) / f"{prefix}{os.urandom(6).hex()}"
     ours = [True]
 
     def remove() -> None:
@@ -163,7 +165,7 @@ class ScenarioRunner:
         with contextlib.ExitStack() as stack:
             root = self.root
             if root is None:
-                root = _scratch_directory(stack, f"iris-chaos-{self.scenario.name}-")
+                root = scratch_directory(stack, f"iris-chaos-{self.scenario.name}-")
             try:
                 await self.open(root / "host")
                 try:
