@@ -152,7 +152,7 @@ def _check_outputs(args: argparse.Namespace) -> None:
                 else f"directory {parent} does not exist"
             )
             raise ConfigError(f"{option} {value}: {what}")
-        why = _not_writable(parent)
+        why = _not_writable(parent / path.name)
         if why is not None:
             raise ConfigError(f"{option} {value}: directory {parent}: {why}")
     if args.keep and Path(args.keep).exists() and not Path(args.keep).is_dir():
@@ -162,17 +162,21 @@ def _check_outputs(args: argparse.Namespace) -> None:
         )
 
 
-def _not_writable(directory: Path) -> str | None:
-    """Why no file can be made in ``directory``, or None.
+def _not_writable(target: Path) -> str | None:
+    """Why no file can be made in ``target``'s directory, or None.
 
     ``os.access`` answers for the permission bits only, and yes to root everywhere
-    (``/proc``, a read-only mount), so a probe file is made and removed at once.
+    (``/proc``, a read-only mount), so the temporary the write will make
+    (:func:`pytest_iris.atomic.temporary_name`, one that a later write removes
+    if it is ever left) is made and removed at once.
     """
-    if not os.access(directory, os.W_OK | os.X_OK):
+    from pytest_iris.atomic import create_temporary, temporary_name
+
+    if not os.access(target.parent, os.W_OK | os.X_OK):
         return "not writable"
-    probe = directory / f".pytest-iris-probe.{os.getpid()}"
+    probe = temporary_name(target)
     try:
-        fd = os.open(probe, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        fd = create_temporary(probe)
     except FileExistsError:
         return None  # a file of that name can be made there, by someone
     except OSError as error:
