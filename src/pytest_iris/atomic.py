@@ -34,13 +34,17 @@ def write_atomic(
     *,
     mode: int | None = None,
     make_parents: bool = False,
+    durable: bool = True,
 ) -> Path:
     """Replace ``path`` with ``data`` atomically, keeping its mode; returns the file written.
 
     ``data`` is bytes, text (written as UTF-8) or an iterable of text chunks
     (streamed, for large generated files). ``mode`` applies to a file that
     does not exist yet (default 0o644). ``make_parents`` creates missing
-    directories; otherwise a missing directory is an error.
+    directories; otherwise a missing directory is an error. ``durable=False``
+    skips the fsyncs and the sweep of stale temporaries, for files a crash
+    throws away with their tree (a sandbox's state and procfs): still whole
+    for every reader and racing writer, just not on disk after a power loss.
     """
     target = real_target(path)
     directory = target.parent
@@ -50,7 +54,8 @@ def write_atomic(
         original: os.stat_result | None = os.stat(target)
     except FileNotFoundError:
         original = None
-    _remove_stale_temporaries(target)
+    if durable:
+        _remove_stale_temporaries(target)
     # The name is chosen before the file exists, and the file is made inside
     # the try: an interrupt (the CLI turns SIGTERM/SIGINT into an exception)
     # that lands between the open and the name reaching this frame, as one
@@ -73,7 +78,8 @@ def write_atomic(
                     os.fchown(handle.fileno(), original.st_uid, original.st_gid)
             else:
                 os.fchmod(handle.fileno(), NEW_FILE_MODE if mode is None else mode)
-            os.fsync(handle.fileno())
+            if durable:
+                os.fsync(handle.fileno())
         os.replace(temporary, target)
     except BaseException as error:
         if not isinstance(error, FileExistsError) or error.filename != temporary:
@@ -83,7 +89,8 @@ def write_atomic(
         if isinstance(error, OSError) and error.filename == temporary:
             raise _naming(error, target) from error
         raise
-    fsync_directory(directory)
+    if durable:
+        fsync_directory(directory)
     return target
 
 

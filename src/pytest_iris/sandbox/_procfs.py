@@ -18,7 +18,7 @@ import struct
 from collections.abc import Callable
 from pathlib import Path
 
-from pytest_iris.atomic import write_all
+from pytest_iris.atomic import write_atomic
 from pytest_iris.errors import SandboxError
 from pytest_iris.sandbox._state import HostState, Proc, Sock
 
@@ -97,6 +97,11 @@ def read_key(proc_root: Path, key: str) -> str:
 def write_file(path: Path, text: str) -> None:
     """Replace a file atomically so a concurrent reader never sees half of it.
 
+    ``cat``, ``sysctl`` and psutil read these files with no lock, so the new
+    text goes through :func:`~pytest_iris.atomic.write_atomic`: a temporary
+    of its own per write (racing writers never rename each other's half-written
+    file), the file's mode and owner kept, nothing left behind by an interrupt.
+    Not durable: the tree is a sandbox's, gone with it after a crash.
     A file that already holds ``text`` is left alone: a render after a clock
     tick changes a few files of hundreds, and comparing costs a tenth of a rewrite.
     """
@@ -112,14 +117,7 @@ def write_file(path: Path, text: str) -> None:
                 return
         finally:
             os.close(fd)
-    head, _, tail = name.rpartition("/")
-    tmp = f"{head}/.{tail}.{os.getpid()}.tmp"
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o666)
-    try:
-        write_all(fd, data)
-    finally:
-        os.close(fd)
-    os.replace(tmp, name)
+    write_atomic(name, data, durable=False)
 
 
 def _dots_first(path: str) -> None:

@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from pytest_iris import defaults
+from pytest_iris.atomic import write_atomic
 from pytest_iris.errors import SandboxError
 
 STATE_DIR = ".sandbox"
@@ -335,20 +336,16 @@ _PEEKED: dict[str, tuple[bytes, HostState]] = {}
 
 
 def save_state(root: Path, state: HostState, *, durable: bool = True) -> None:
-    """Write the state atomically (temp file + fsync + rename).
+    """Write the state through :func:`~pytest_iris.atomic.write_atomic`.
 
-    ``durable=False`` skips the fsync: for a host being built, which nothing
-    else has seen yet (the rename still keeps the file whole).
+    Its temporary has a name of its own per write (not one per process), so
+    two writers racing - threads of one process, or a writer that skipped the
+    lock - never rename each other's half-written file, and an interrupt
+    leaves no temporary behind. ``durable=False`` skips the fsyncs: for a
+    host being built, which nothing else has seen yet.
     """
-    path = state_path(root)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     data = json.dumps(state.to_json(), separators=(",", ":"))
-    with open(tmp, "w", encoding="utf-8") as fh:
-        fh.write(data)
-        if durable:
-            fh.flush()
-            os.fsync(fh.fileno())
-    os.replace(tmp, path)
+    write_atomic(state_path(root), data, durable=durable)
 
 
 @contextlib.contextmanager

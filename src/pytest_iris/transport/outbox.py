@@ -41,7 +41,7 @@ from typing import Any, Final
 
 from pydantic import ValidationError as PydanticValidationError
 
-from pytest_iris.atomic import fsync_directory, write_all
+from pytest_iris.atomic import fsync_directory, write_all, write_atomic
 from pytest_iris.errors import TransportError
 from pytest_iris.transport.envelope import MessageEnvelope
 
@@ -308,17 +308,14 @@ class Outbox:
         return False
 
     def _compact(self) -> None:
-        """Rewrite the file with the pending records only (temp file, fsync, rename)."""
-        temporary = self.path.with_name(LOG_NAME + ".tmp")
+        """Rewrite the file with the pending records only (:func:`~pytest_iris.atomic.write_atomic`).
+
+        Its temporary is named per write and removed if the rewrite is
+        interrupted; a kill leaves the old log whole (the next rewrite sweeps the
+        dead writer's temporary).
+        """
         data = b"".join(_record({"add": e.model_dump(mode="json")}) for e in self._pending.values())
-        fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC, 0o644)
-        try:
-            write_all(fd, data)
-            os.fsync(fd)
-        finally:
-            os.close(fd)
-        os.replace(temporary, self.path)
-        fsync_directory(self.directory)
+        write_atomic(self.path, data)
         if self._fd is not None:
             os.close(self._fd)
         self._fd = os.open(self.path, os.O_RDWR | os.O_APPEND | os.O_CLOEXEC)

@@ -22,6 +22,7 @@ and (for control and superserver) its children.
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import ctypes.util
 import fcntl
@@ -55,10 +56,25 @@ def _config(live: str) -> dict[str, Any]:
 
 
 def _up(live: str, name: str, text: str = "") -> None:
-    path = os.path.join(live, "up", name)
-    with open(path + ".tmp", "w", encoding="utf-8") as fh:
-        fh.write(text)
-    os.replace(path + ".tmp", path)
+    """Write ``up/<name>`` whole, as ``pytest_iris.atomic.write_atomic`` does.
+
+    This script cannot import pytest_iris (it runs under the bare interpreter),
+    so it makes the same temporary: ``.<name>.<pid>.<random>.tmp``, created
+    with ``O_EXCL`` inside the ``try`` that removes it. A dot name never
+    matches what the host waits for (``job-``, ``alloc`` ...), two writers
+    never share one, and an interrupt leaves none behind.
+    """
+    temporary = os.path.join(live, "up", f".{name}.{os.getpid()}.{os.urandom(6).hex()}.tmp")
+    try:
+        fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o644)
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.write(text)
+        os.replace(temporary, os.path.join(live, "up", name))
+    except BaseException as error:
+        if not isinstance(error, FileExistsError) or error.filename != temporary:
+            with contextlib.suppress(FileNotFoundError):  # (a name taken is another's file)
+                os.unlink(temporary)
+        raise
 
 
 def _loopback_up() -> None:

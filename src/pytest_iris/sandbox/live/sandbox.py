@@ -38,6 +38,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from pytest_iris import defaults
+from pytest_iris.atomic import write_atomic
 from pytest_iris.errors import SandboxError
 from pytest_iris.host import Outcome
 from pytest_iris.sandbox._state import HostState, Instance, load_state, locked_state, save_state
@@ -302,9 +303,8 @@ class LiveSandbox(HostLayout):
             "kernel": self._cfg["kernel"], "daemons": _daemon_argvs(),
         }  # fmt: skip
         data.update(changes)
-        tmp = path.with_suffix(".tmp")
-        tmp.write_text(json.dumps(data))
-        tmp.replace(path)
+        # the roles read it with no lock: whole, from a temporary of its own per write
+        write_atomic(path, json.dumps(data), durable=False)
 
     def _install_bin(self) -> None:
         self.bin_dir.mkdir(exist_ok=True)
@@ -342,8 +342,10 @@ class LiveSandbox(HostLayout):
         children = _children(self._unshare.pid)
         if not children:
             raise SandboxError("live sandbox: the namespace's PID 1 is missing")
-        (self.live_dir / "ns.json").write_text(
-            json.dumps({"supervisor": children[0], "unshare": self._unshare.pid})
+        write_atomic(
+            self.live_dir / "ns.json",
+            json.dumps({"supervisor": children[0], "unshare": self._unshare.pid}),
+            durable=False,
         )
 
     def _wait_for(self, *names: str, prefix: str | None = None, count: int = 0) -> None:
