@@ -9,6 +9,7 @@ owner/irisusr split of the fake host is not checked here.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -64,15 +65,17 @@ def _iris_args(host: LiveSandbox | SandboxHost) -> list[str]:
 
 
 def test_ps_args_of_the_live_host_are_the_fake_hosts(live: LiveSandbox, tmp_path: Path) -> None:
-    # the same state on both hosts: the instance running, two superserver clients
-    # (the live fixture's web user has no %SYS.cspServer3 job: docs/sandbox.md)
+    # the same state on both hosts: the instance running, two superserver clients and
+    # a web user (its gateway job: %SYS.cspServer3, commands.md §6)
     if unavailable():
         pytest.skip(f"the fake host's procfs view: {unavailable()}")
-    with SandboxHost(tmp_path / "fake", users=2) as fake:
+    with SandboxHost(tmp_path / "fake", users=2, web_users=1) as fake:
         expected = _iris_args(fake)
     assert _iris_args(live) == expected
     assert sum(a.endswith(" -cc -B -C<I>/iris.cpf*IRIS") for a in expected) == 1
     assert sum(a.endswith(" %SYS.BINDSRV") for a in expected) == 2
+    assert sum(a.endswith(" -cj -p11 %SYS.cspServer3") for a in expected) == 1
+    assert len(live.pids()["gateway_job"]) == 1
     # pgrep -f matches the real shapes: a tool counting BINDSRV jobs counts the same
     jobs = _tool(live, "pgrep", "-f", r"irisdb -s.* -cj -p[0-9]+ %SYS\.BINDSRV$").split()
     assert len(jobs) == len(live.pids()["user_job"]) == 2
@@ -87,6 +90,41 @@ def test_ps_args_of_the_live_host_are_the_fake_hosts(live: LiveSandbox, tmp_path
         f"-C{live.install_dir}/iris.cpf*IRIS",
         "",
     ]
+
+
+def _ps_e(host: LiveSandbox | SandboxHost) -> str:
+    """``ps e`` (each command line, then its environment); ps itself gets a bare one."""
+    env = {"LC_ALL": "C"}
+    done = host.run_with_procfs(["ps", "-ww", "-e", "e", "-o", "args"], env=env, timeout=60)
+    assert done.returncode == 0, done.stderr
+    return done.stdout
+
+
+def _instance_environments(out: str, install: Path) -> list[str]:
+    return sorted(
+        row.replace(str(install), "<I>") for row in out.splitlines() if row.startswith(str(install))
+    )
+
+
+def test_ps_e_of_the_live_host_is_the_fake_hosts(live: LiveSandbox, tmp_path: Path) -> None:
+    # no PYTEST_IRIS_* (nor pytest's) variables in any process of the namespaces: the
+    # roles get their part in the program text, the fake host's environment and directory
+    if unavailable():
+        pytest.skip(f"the fake host's procfs view: {unavailable()}")
+    out = _ps_e(live)
+    assert "PYTEST_" not in out
+    with SandboxHost(tmp_path / "fake", users=2, web_users=1) as fake:
+        expected = _instance_environments(_ps_e(fake), fake.install_dir)
+    assert _instance_environments(out, live.install_dir) == expected
+    jobs = [row for row in expected if " %SYS.BINDSRV PATH=" in row]
+    assert len(jobs) == 2 and all(row.endswith(" HOME=<I>/mgr/user") for row in jobs)
+    # what ps read: /proc/PID/environ and cwd as the process started with them
+    job = live.pids()["user_job"][0]
+    user = f"{live.install_dir}/mgr/user"
+    assert (
+        Path(f"/proc/{job}/environ").read_bytes() == f"PATH=/usr/bin:/bin\0HOME={user}\0".encode()
+    )
+    assert os.readlink(f"/proc/{job}/cwd") == user
 
 
 def test_pgrep_top_and_pstree_see_the_same_processes(live: LiveSandbox) -> None:

@@ -62,7 +62,6 @@ OTHER_ENV_VARS: Mapping[str, str] = {
     # not PYTEST_IRIS_SANDBOX: that name is the environment form of the sandbox settings section
     "PYTEST_IRIS_SANDBOX_ROOT": "set by a sandbox for its own commands (its root)",
     "PYTEST_IRIS_SANDBOX_EUID": "set by a sandbox's sudo for its own commands",
-    "PYTEST_IRIS_LIVE": "set by the live sandbox for its processes",
     "PYTEST_IRIS_EXPLORE": "set by pytest-iris chaos --explore for its shards",
 }
 #: (YAML file, read the environment?) of the load in progress

@@ -53,7 +53,7 @@ def _start(host: LiveSandbox, state: HostState, inst: Instance, quietly: bool) -
     host._write_config(shm_sizes=[p.total_bytes for p in plans])
     for stale in os.listdir(host.live_dir / "up"):
         if stale in ("alloc", "control", "superserver", "web_server") or stale.startswith(
-            ("job-", "daemon-")
+            ("job-", "gw-", "daemon-")
         ):
             os.unlink(host.live_dir / "up" / stale)
     state.advance(1.0)

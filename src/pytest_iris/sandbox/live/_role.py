@@ -1,26 +1,29 @@
 """Processes of the live sandbox (stdlib only: runs inside the namespaces).
 
 One script plays every part. Each process is started as ``exe`` (a symlink to
-python: its comm is ``exe``) with the program on stdin, its part in
-``PYTEST_IRIS_ROLE`` and its argv ``[<exe>[:-2], "-", *args]``; its first act
-is to write ``[<exe>, *args]`` over that argv (:func:`_retitle`, same length,
-so no padding), so that ``/proc/PID/cmdline`` - what ``ps -ef``, ``ps -o
-args`` and ``pgrep -f`` read - holds the fake host's command line for the role:
+python: its comm is ``exe``) with the program on stdin, its argv
+``[<exe>[:-2], "-", *args]`` and the fake host's environment (see
+:func:`_spawn`); its part comes in the program text, in ``PASSED``. Its
+first act is to write ``[<exe>, *args]`` over that argv (:func:`_retitle`,
+same length, so no padding), so that ``/proc/PID/cmdline`` - what ``ps -ef``,
+``ps -o args`` and ``pgrep -f`` read - holds the fake host's command line for the role:
 
     supervisor <live_dir>                 namespace PID 1 (started by ``role.py supervisor``)
     irisdb -s<mgr> -cc -B -C<cpf>*<inst>  control: real shmget of the planned size, then the daemons
     irisdb -s<mgr> -cd -B WRTDMN          daemons and system jobs (the fake host's list and -p slots)
     irisdb -s<mgr> -cj -pN SuperServer^%SYS.SERVER   listens, a job process per client
-    irisdb -s<mgr> -cj -pN %SYS.BINDSRV   a user job holding its connection (fd in PYTEST_IRIS_FD)
+    irisdb -s<mgr> -cj -pN %SYS.BINDSRV   a user job holding its connection (fd in PASSED)
+    irisdb -s<mgr> -cj -pN %SYS.cspServer3   a web user's gateway job (httpd -> superserver)
     httpd -f <conf> -d <dir>              web server: listens, holds web connections
     ISCAgent                              listens on the agent port
     client <users> <web_users>            opens the configured client connections and holds them
 
 Readiness is reported by files in ``<live_dir>/up``. SIGTERM ends a process
 and (for control and superserver) its children.
-"""
 
-from __future__ import annotations
+(No ``from __future__`` import: :func:`_spawn` puts ``PASSED = {...}`` first in
+the program, where a future import could not follow it.)
+"""
 
 import contextlib
 import ctypes
@@ -28,6 +31,7 @@ import ctypes.util
 import fcntl
 import json
 import os
+import select
 import signal
 import socket
 import struct
@@ -39,9 +43,17 @@ from typing import Any
 IPC_PRIVATE = 0
 IPC_CREAT = 0o1000
 IPC_RMID = 0
-#: the routines of the fake host (sandbox._iris: SUPERSERVER args, CLIENT_JOB)
+#: the routines of the fake host (sandbox._iris: SUPERSERVER args, CLIENT_JOB, GATEWAY_JOB)
 SUPERSERVER = "SuperServer^%SYS.SERVER"
 CLIENT_JOB = "%SYS.BINDSRV"
+#: a web gateway connection's superserver job: the routine a real instance lists for it
+#: (commands.md §6, Atelier /jobs sample: ``"routine": "%SYS.cspServer3"``, device
+#: ``|TCP|1972|1396``), one per web user as on the fake host (sandbox._iris.connect_users)
+GATEWAY_JOB = "%SYS.cspServer3"
+#: where httpd reaches the superserver for a web user (an abstract unix socket, private
+#: to the namespace's network). Invented: the real gateway connects over TCP to 1972,
+#: which the fake host does not model either, so both hosts count the same connections
+GATEWAY_SOCKET = "\0iris-csp-gateway"
 
 
 def _superserver_slot(cfg: dict[str, Any]) -> int:
@@ -95,24 +107,32 @@ def _spawn(
     *args: str,
     exe: str = "irisdb",
     pass_fds: tuple[int, ...] = (),
-    env: dict[str, str] | None = None,
+    cwd: str = "/",
+    **passed: int | str,
 ) -> subprocess.Popen[bytes]:
     """Start this script as ``exe`` in ``role``; its cmdline becomes ``[exe, *args]``.
 
     The program comes on stdin (python's ``-``) and argv[0] is the path less two
     characters, so the argv area is exactly as long as ``[exe, *args]`` and
     :func:`_retitle` can write it there without padding.
+
+    What the child must know (its role, argv[0], the live directory, ``passed``)
+    is the program's first line, ``PASSED = {...}``, not environment variables:
+    ``/proc/PID/environ`` (``ps e``) is the environment a process was started
+    with, and removing a variable later does not change it. The environment is
+    the fake host's (``_procfs``: ``PATH=/usr/bin:/bin``, ``HOME=<cwd>``), in the
+    fake host's working directory for the role.
     """
     path = cfg["bin"][exe]
     with open(cfg["script"], "rb") as fh:
         source = fh.read()
-    environ = {**os.environ, "PYTEST_IRIS_ROLE": role, "PYTEST_IRIS_ARGV0": path, **(env or {})}
+    header = {"role": role, "argv0": path, "live": os.path.dirname(cfg["script"]), **passed}
     child = subprocess.Popen(
         [path[:-2], "-", *args], executable=path, stdin=subprocess.PIPE, pass_fds=pass_fds,
-        close_fds=True, env=environ,
+        close_fds=True, cwd=cwd, env={"PATH": "/usr/bin:/bin", "HOME": cwd},
     )  # fmt: skip
     assert child.stdin is not None
-    child.stdin.write(source)
+    child.stdin.write(f"PASSED = {header!r}\n".encode() + source)
     child.stdin.close()
     return child
 
@@ -166,7 +186,7 @@ def supervisor(live: str) -> None:
     _loopback_up()
     for key, value in cfg.get("kernel", {}).items():
         subprocess.run(["sysctl", "-q", "-w", f"{key}={value}"], check=True)
-    agent = _spawn(cfg, "ISCAgent", exe="ISCAgent")
+    agent = _spawn(cfg, "ISCAgent", exe="ISCAgent")  # cwd /, as the fake host's agent
     children = [agent]
     fifo = os.path.join(live, "ctl")
     os.mkfifo(fifo)
@@ -187,6 +207,7 @@ def supervisor(live: str) -> None:
                             "-cc",
                             "-B",
                             f"-C{cfg['cpf']}*{cfg['instance']}",
+                            cwd=cfg["mgr"],
                         )
                     )
                 elif command[0] == "clients":
@@ -229,21 +250,31 @@ def control(live: str) -> None:
         sys.exit(1)
     mgr = f"-s{cfg['mgr']}"
     # the daemons and system jobs of the fake host (config "daemons": sandbox._iris.DAEMONS)
-    children = [_spawn(cfg, "daemon", mgr, *args) for args in cfg["daemons"]]
+    children = [_spawn(cfg, "daemon", mgr, *args, cwd=cfg["mgr"]) for args in cfg["daemons"]]
+    slot = _superserver_slot(cfg)
     children.append(
-        _spawn(cfg, "superserver", mgr, "-cj", f"-p{_superserver_slot(cfg)}", SUPERSERVER)
+        _spawn(cfg, "superserver", mgr, "-cj", f"-p{slot}", SUPERSERVER, cwd=cfg["mgr"])
     )
     httpd = f"{cfg['install']}/httpd"
     children.append(
-        _spawn(cfg, "httpd", "-f", f"{httpd}/conf/httpd.conf", "-d", httpd, exe="httpd")
+        _spawn(cfg, "httpd", "-f", f"{httpd}/conf/httpd.conf", "-d", httpd, exe="httpd", cwd=httpd)
     )
     _up(live, "control")
     _wait_forever(children)
 
 
 def superserver(live: str) -> None:
+    """Serve superserver clients (TCP) and the web gateway (:data:`GATEWAY_SOCKET`).
+
+    Each connection gets a job in the lowest free ``-p`` slot. Clients waiting
+    on the TCP port are taken first: ``client`` connects its users before its
+    web users, so the slots follow the fake host's order (users, then web users).
+    """
     cfg = _config(live)
     srv = _listen(cfg["superserver_port"])
+    gateway = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    gateway.bind(GATEWAY_SOCKET)
+    gateway.listen(64)
     jobs: list[subprocess.Popen[bytes]] = []
 
     def stop(_sig: int, _frame: object) -> None:
@@ -257,33 +288,36 @@ def superserver(live: str) -> None:
     _up(live, "superserver")
     slots: dict[int, subprocess.Popen[bytes]] = {}
     while True:
-        try:
-            conn, _addr = srv.accept()
-        except InterruptedError:
-            continue
+        ready, _, _ = select.select([srv, gateway], [], [])
+        listener = srv if srv in ready else gateway
+        conn, _addr = listener.accept()
         # the lowest free job slot after the superserver's, as the fake host numbers them
         slot = _superserver_slot(cfg) + 1
         while slot in slots and slots[slot].poll() is None:
             slot += 1
         fd = conn.fileno()
         os.set_inheritable(fd, True)
+        routine, up = (CLIENT_JOB, "job") if listener is srv else (GATEWAY_JOB, "gw")
         slots[slot] = _spawn(
-            cfg, "job", f"-s{cfg['mgr']}", "-cj", f"-p{slot}", CLIENT_JOB,
-            pass_fds=(fd,), env={"PYTEST_IRIS_FD": str(fd)},
+            cfg, "job", f"-s{cfg['mgr']}", "-cj", f"-p{slot}", routine,
+            pass_fds=(fd,), cwd=f"{cfg['mgr']}/user", fd=fd, up=up,
         )  # fmt: skip
         jobs.append(slots[slot])
         conn.close()
 
 
-def job(live: str, fd: int) -> None:
+def job(live: str, fd: int, up: str) -> None:
     conn = socket.socket(fileno=fd)
-    _up(live, f"job-{os.getpid()}")
+    _up(live, f"{up}-{os.getpid()}")
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     while conn.recv(4096):
         pass  # the client went away: the job ends
 
 
-def acceptor(live: str, port: int, name: str, family: int) -> None:
+def acceptor(live: str, port: int, name: str, family: int, *, gateway: bool = False) -> None:
+    """Listen on ``port`` and hold each connection; ``gateway`` (httpd): and open, per
+    connection, one to the superserver's gateway socket, which gets it a ``%SYS.cspServer3`` job.
+    """
     srv = _listen(port, family)
     held: list[socket.socket] = []
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
@@ -291,6 +325,14 @@ def acceptor(live: str, port: int, name: str, family: int) -> None:
     while True:
         conn, _addr = srv.accept()
         held.append(conn)
+        if gateway:
+            link = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+            try:
+                link.connect(GATEWAY_SOCKET)
+            except OSError:  # no superserver (being stopped): the web user has no job
+                link.close()
+            else:
+                held.append(link)
 
 
 def client(live: str, users: int, web_users: int) -> None:
@@ -304,18 +346,18 @@ def client(live: str, users: int, web_users: int) -> None:
 
 
 def main(argv: list[str]) -> None:
-    live = os.environ["PYTEST_IRIS_LIVE"]
     args = argv[1:]
-    role = os.environ.pop("PYTEST_IRIS_ROLE", "") or args[0]
-    argv0 = os.environ.pop("PYTEST_IRIS_ARGV0", "")
-    if argv0:
-        _retitle([argv0, *args])
+    # what _spawn passed in the program text; the supervisor runs as ``role.py supervisor <live>``
+    passed: dict[str, Any] = globals().get("PASSED") or {"role": args[0], "live": args[1]}
+    role, live = passed["role"], passed["live"]
+    if "argv0" in passed:
+        _retitle([passed["argv0"], *args])
     if role == "supervisor":
         supervisor(live)
     elif role == "ISCAgent":
         acceptor(live, _config(live)["agent_port"], "agent", socket.AF_INET)
     elif role == "httpd":
-        acceptor(live, _config(live)["web_port"], "web_server", socket.AF_INET6)
+        acceptor(live, _config(live)["web_port"], "web_server", socket.AF_INET6, gateway=True)
     elif role == "client":
         client(live, int(args[0]), int(args[1]))
     elif role == "control":
@@ -323,7 +365,7 @@ def main(argv: list[str]) -> None:
     elif role == "superserver":
         superserver(live)
     elif role == "job":
-        job(live, int(os.environ.pop("PYTEST_IRIS_FD")))
+        job(live, int(passed["fd"]), str(passed["up"]))
     else:
         _up(live, f"daemon-{os.getpid()}")
         signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))

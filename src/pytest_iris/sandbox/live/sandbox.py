@@ -136,6 +136,8 @@ def _role(argv: list[str]) -> str:
         return "control"
     if "%SYS.BINDSRV" in argv:  # _iris.CLIENT_JOB
         return "user_job"
+    if "%SYS.cspServer3" in argv:  # _iris.GATEWAY_JOB
+        return "gateway_job"
     if "SWRTDMN" in argv:
         return "write_daemon_helper"
     if "SuperServer^%SYS.SERVER" in argv:
@@ -249,6 +251,7 @@ class LiveSandbox(HostLayout):
         for sub in ("up", "proc"):
             (live / sub).mkdir(parents=True, exist_ok=True)
         write_install(self.install_dir, cfg["cpf_text"], cfg["cpf"])
+        (self.install_dir / "mgr" / "user").mkdir(exist_ok=True)  # the user jobs' directory
         python = os.path.realpath(sys.executable)
         names = {"irisdb": self.install_dir / "bin" / "irisdb", "httpd": self.install_dir / "httpd" / "bin" / "httpd",
                  "ISCAgent": live / "ISCAgent", "client": live / "client"}  # fmt: skip
@@ -324,17 +327,17 @@ class LiveSandbox(HostLayout):
     def _start_namespaces(self) -> None:
         from pytest_iris.sandbox import guard
 
-        env = {
-            **os.environ,
-            "PYTEST_IRIS_LIVE": str(self.live_dir),
-            "PATH": "/usr/sbin:/usr/bin:/sbin:/bin",
-        }
+        # nothing of the test's environment (PYTEST_IRIS_* ...) in the namespace's
+        # processes (ps e): the supervisor gets its directory in argv, the processes it
+        # starts the fake host's environment (_role._spawn)
+        env = {"PATH": "/usr/sbin:/usr/bin:/sbin:/bin"}
         python = os.path.realpath(sys.executable)
         with guard.bypass():
             # --kill-child: unshare's death kills the namespace's PID 1 (and so all
             # of it); PDEATHSIG: this process's death kills unshare. No orphans.
             self._unshare = subprocess.Popen(
-                [*UNSHARE, "--kill-child", python, str(self.live_dir / "role.py"), "supervisor"],
+                [*UNSHARE, "--kill-child", python, str(self.live_dir / "role.py"), "supervisor",
+                 str(self.live_dir)],
                 env=env, stdin=subprocess.DEVNULL, start_new_session=True,
                 preexec_fn=_die_with_parent,
             )  # fmt: skip
@@ -567,12 +570,19 @@ class LiveSandbox(HostLayout):
         return len(gone)
 
     def connect(self, users: int = 1, web_users: int = 0) -> None:
-        """Real clients connect from inside the namespace (a job process per superserver client)."""
-        before = {p for p in os.listdir(self.live_dir / "up") if p.startswith("job-")}
-        clients = sum(1 for p in os.listdir(self.live_dir / "up") if p.startswith("clients-"))
+        """Real clients connect from inside the namespace.
+
+        Each superserver client gets a ``%SYS.BINDSRV`` job, each web user a
+        ``%SYS.cspServer3`` job (httpd reaches the superserver for it), as on the fake host.
+        """
+        up = os.listdir(self.live_dir / "up")
+        jobs = sum(1 for p in up if p.startswith("job-"))
+        gateway_jobs = sum(1 for p in up if p.startswith("gw-"))
+        clients = sum(1 for p in up if p.startswith("clients-"))
         self._send(f"clients {users} {web_users}")
         self._wait_for(prefix="clients-", count=clients + 1)
-        self._wait_for(prefix="job-", count=len(before) + users)
+        self._wait_for(prefix="job-", count=jobs + users)
+        self._wait_for(prefix="gw-", count=gateway_jobs + web_users)
         with locked_state(self.root) as state:
             state.instances[self.instance_name].users += users
             state.instances[self.instance_name].web_users += web_users
