@@ -14,7 +14,6 @@ so either may import it.
 from __future__ import annotations
 
 import os
-import subprocess
 from collections.abc import Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
@@ -23,6 +22,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 if TYPE_CHECKING:
+    import subprocess  # annotations only: the sandbox's bin/ commands import this module
+
     from pytest_iris.log.model import IRISMessage
 
 

@@ -14,7 +14,6 @@ policy allows it. ``sysctl -w`` needs that effective root, as on Linux.
 from __future__ import annotations
 
 import os
-import shutil
 import signal as _signal
 import sys
 from collections.abc import Mapping
@@ -22,14 +21,21 @@ from pathlib import Path
 
 from pytest_iris.errors import ContainmentError, SandboxError
 from pytest_iris.host import Outcome
-from pytest_iris.sandbox import _iris, _procfs
+from pytest_iris.sandbox import _procfs
 from pytest_iris.sandbox._cmdbase import EUID_ENV
 from pytest_iris.sandbox._cmdbase import euid as _euid
 from pytest_iris.sandbox._cmdbase import proc_root as _proc_root
-from pytest_iris.sandbox._iriscmd import iris_command
 from pytest_iris.sandbox._state import load_state, locked_state
 from pytest_iris.sandbox._sysctl import sysctl_command, write_sysctl
-from pytest_iris.sandbox.guard import GUARDED_COMMANDS, check_command
+
+
+def iris_command(root: Path, argv: list[str], *, env: Mapping[str, str] | None = None) -> Outcome:
+    """``iris ...`` on the sandbox host: :func:`._iriscmd.iris_command`, imported when first used
+    (the bin/ scripts import this module: ``sysctl`` and ``sudo`` need none of ``iris``)."""
+    from pytest_iris.sandbox._iriscmd import iris_command as run
+
+    return run(root, argv, env=env)
+
 
 # -- signals and kill -----------------------------------------------------
 
@@ -59,6 +65,8 @@ def deliver_signal(root: Path, pid: int, sig: int, *, env: Mapping[str, str] | N
         elif sig in _STOP:
             proc.state = "T"
         else:
+            from pytest_iris.sandbox import _iris
+
             _iris.process_killed(state, proc)
         _procfs.render(_proc_root(root), state)
 
@@ -146,6 +154,10 @@ def sudo_command(root: Path, argv: list[str], *, env: Mapping[str, str]) -> Outc
                 "to read from standard input or configure an askpass helper\n"
                 "sudo: a password is required\n",
             )
+    import shutil
+
+    from pytest_iris.sandbox.guard import GUARDED_COMMANDS, check_command
+
     command = args[0]
     found = shutil.which(command, path=env.get("PATH", "")) if os.sep not in command else command
     if found is None:
@@ -170,7 +182,6 @@ def main(name: str, root: str, argv: list[str]) -> int:
     """What ``bin/<name>`` runs: act, print, return the exit status."""
     host_root = Path(root)
     env = os.environ
-    _iris.keep_messages = False  # this process prints; nobody reads the models
     try:
         if name == "sudo":
             decided = sudo_command(host_root, argv, env=env)
@@ -188,6 +199,10 @@ def main(name: str, root: str, argv: list[str]) -> int:
             child_env[EUID_ENV] = "0"
             sys.stdout.flush()
             os.execve(decided[0], decided, child_env)
+        if name in ("iris", "kill"):
+            from pytest_iris.sandbox import _iris
+
+            _iris.keep_messages = False  # this process prints; nobody reads the models
         if name == "iris":
             out = iris_command(host_root, argv, env=env)
         elif name == "sysctl":

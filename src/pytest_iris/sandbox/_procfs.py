@@ -11,9 +11,8 @@ The layout and field order follow what the kernel writes and what psutil's
 
 from __future__ import annotations
 
+import ipaddress
 import os
-import shutil
-import socket
 import struct
 from collections.abc import Callable
 from pathlib import Path
@@ -172,6 +171,8 @@ def render(proc_root: Path, state: HostState, *, fresh: bool = False) -> None:
     wanted = {str(pid) for pid in state.processes}
     present = {name for name in os.listdir(proc_root) if name.isdigit()}
     for name in present - wanted:
+        import shutil  # rarely needed: kept out of the bin/ commands' start-up
+
         shutil.rmtree(proc_root / name, ignore_errors=True)
     base = str(proc_root)
     for pid, proc in state.processes.items():
@@ -392,12 +393,14 @@ def _sync_process(pdir: Path, proc: Proc, state: HostState) -> None:
 
 
 def _hex4(addr: str, port: int) -> str:
-    packed = socket.inet_pton(socket.AF_INET, addr)
+    # ipaddress, not socket.inet_pton: the bin/ commands render this, and socket costs ~5 ms
+    # of each one's start-up (its IntEnum conversions); ipaddress is already loaded by pathlib
+    packed = ipaddress.IPv4Address(addr).packed
     return f"{struct.unpack('<I', packed)[0]:08X}:{port:04X}"
 
 
 def _hex6(addr: str, port: int) -> str:
-    packed = socket.inet_pton(socket.AF_INET6, addr)
+    packed = ipaddress.IPv6Address(addr).packed
     # The kernel prints each 32-bit word in host (little-endian) order.
     words = struct.unpack("<4I", packed)
     return "".join(f"{w:08X}" for w in words) + f":{port:04X}"
