@@ -19,13 +19,12 @@ import subprocess
 import sys
 import threading
 from collections.abc import Callable, Sequence
-from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from pytest_iris import atomic
-from pytest_iris.log.model import IRISMessage, Severity
 from pytest_iris.sandbox import SandboxHost, _procfs
 from pytest_iris.sandbox._state import (
     HostState,
@@ -40,15 +39,15 @@ from pytest_iris.sandbox.live.sandbox import LiveSandbox
 from pytest_iris.sandbox.procview import unavailable
 from pytest_iris.transport import Outbox
 from pytest_iris.transport import outbox as outbox_module
-from pytest_iris.transport.envelope import MessageEnvelope, wrap
+from test_transport_outbox import envelope
 
 DEADLINE = 120.0  # generous: the machine may be busy; nothing waits on a clock otherwise
 
 
 def _race(
-    write: Callable[[bytes | str], object],
+    write: Callable[[Any], object],
     read: Callable[[], bytes],
-    values: Sequence[bytes | str],
+    values: Sequence[Any],
     *,
     writers: int = 4,
     rounds: int = 60,
@@ -73,8 +72,10 @@ def _race(
     def reader() -> None:
         start.wait()
         try:
-            while not done.is_set():
+            while True:  # at least one read, however the threads are scheduled
                 reads.append(read())
+                if done.is_set():
+                    break
         except BaseException as error:  # reported below
             errors.append(error)
 
@@ -112,11 +113,10 @@ def test_state_writers_racing_never_tear_the_file_nor_leave_a_temporary(tmp_path
     save_state(root, states[0])
     whole = {json.dumps(s.to_json(), separators=(",", ":")).encode() for s in states}
 
-    def write(state: object) -> None:
-        assert isinstance(state, HostState)
+    def write(state: HostState) -> None:
         save_state(root, state, durable=False)
 
-    reads = _race(write, state_path(root).read_bytes, states)  # type: ignore[arg-type]
+    reads = _race(write, state_path(root).read_bytes, states)
     assert reads and all(data in whole for data in reads), "a reader saw a half-written state"
     assert state_path(root).read_bytes() in whole
     assert sorted(os.listdir(root / ".sandbox")) == ["state.json"]
@@ -174,14 +174,24 @@ def test_procfs_writers_racing_never_show_cat_a_torn_file(tmp_path: Path) -> Non
          tmp_path / "stop"],
         stdout=subprocess.PIPE,
     )  # fmt: skip
+    assert reader.stdout is not None
+    rest = reader.stdout
+    out = bytearray()
+    while b"\0" not in out:  # cat is reading before the writers start
+        chunk = rest.read1(1 << 16)
+        assert chunk, "the cat loop ended before its first read"
+        out += chunk
+    drain = threading.Thread(target=lambda: out.extend(rest.read()))
+    drain.start()
     try:
         reads = _race(lambda v: _procfs.write_file(path, str(v)), path.read_bytes, values)
     finally:
         (tmp_path / "stop").touch()
-        out, _ = reader.communicate(timeout=DEADLINE)
+        drain.join(DEADLINE)
+        reader.wait(DEADLINE)
     whole = {v.encode() for v in values}
     assert all(data in whole for data in reads), "a reader saw a half-written procfs file"
-    by_cat = out.split(b"\0")[:-1]
+    by_cat = bytes(out).split(b"\0")[:-1]
     assert by_cat and all(data in whole for data in by_cat), "cat saw a half-written procfs file"
     assert sorted(os.listdir(tmp_path)) == ["meminfo", "stop"]
 
@@ -351,16 +361,3 @@ def test_an_interrupted_outbox_compaction_keeps_every_message_and_no_temporary(
     assert sorted(os.listdir(tmp_path)) == ["outbox.lock", "outbox.log"]
     with Outbox(tmp_path) as box:
         assert box.pending_ids() == [f"m{i}" for i in range(19, 30)]
-
-
-def envelope(i: int) -> MessageEnvelope:
-    return wrap(
-        IRISMessage(
-            timestamp=datetime(2026, 2, 2, 2, 2, 2),
-            pid=i,
-            severity=Severity.SEVERE,
-            category="WRTDMN",
-            text=f"Write daemon event {i}",
-        ),
-        message_id=f"m{i}",
-    )
