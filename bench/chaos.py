@@ -21,9 +21,14 @@ xdist's workers included) of each in the same run (the median of ``--suite-runs`
 alternating pairs: the machine's other load moves both alike), beside the
 baseline of a one-test suite at ``-n 0`` and ``-n 2``: what pytest, the plugins
 and xdist's workers cost before any scenario runs; then one more run of each
-with a plugin stamping every process's phases (configured, session start,
-collected, first item, items done, unconfigured), which shows where ``-n 2``
-spends what ``-n 0`` does not. Then the growth: pytest
+(library and one-test suite, ``-n 0`` and ``-n 2``) with a plugin stamping every
+process's phases (process start, configured, collected, first item, items done,
+unconfigured, its last exit handler), printed as an accounting of each
+process's CPU time per phase beside the one-test suite's (what is pytest's and
+xdist's own, what the library adds), the CPU each process spends after its last
+exit handler (from what its parent reaped), a model of the best ``-n 2`` can do
+on two free cores with those costs (and with pytest-iris's own share of each
+process at zero), and the ``-n 2`` run's wall clock per process. Then the growth: pytest
 over 10, 100 and 1,000 generated variants of a scenario (each its own
 sandbox host, faults, reference remediator and checks; what differs is the
 fault's time, text and severity and the scenario's seed) at ``-n 0``, ``-n 2``
@@ -239,87 +244,253 @@ def suite(runs: int) -> None:
     print("  runs -n 2: " + ", ".join(f"{w:.1f}s" for w, _ in results["2"]))
 
 
-#: a pytest plugin (``-p iris_bench_phases``) appending each process's phases to a file
+#: a pytest plugin (``-p iris_bench_phases``) appending each process's phases to a file:
+#: [pid, role, phase, wall stamp, own CPU s, CPU s of its reaped children]
 PHASES_PLUGIN = """\
-import json, os, time
+import atexit, json, os, time
 import pytest
 FILE = os.environ["IRIS_BENCH_PHASES"]
-def mark(config, what):
-    role = config.workerinput["workerid"] if hasattr(config, "workerinput") else "main"
+def mark(what, stamp=None, role="", cpu=None):
     t = os.times()
+    own, children = (t.user + t.system, t.children_user + t.children_system) if cpu is None else cpu
     with open(FILE, "a") as fh:
-        fh.write(json.dumps([role, what, time.time(), t.user + t.system]) + "\\n")
+        fh.write(json.dumps([os.getpid(), role, what, time.time() if stamp is None else stamp,
+                             own, children]) + "\\n")
+def _born():  # this process's start: /proc/self/stat's starttime, in ticks since boot
+    with open("/proc/self/stat") as fh:
+        ticks = int(fh.read().rsplit(")", 1)[1].split()[19])
+    ago = time.clock_gettime(time.CLOCK_BOOTTIME) - ticks / os.sysconf("SC_CLK_TCK")
+    return time.time() - ago
+mark("start", _born(), cpu=(0.0, 0.0))
+mark("loaded")
+atexit.register(lambda: mark("exit"))  # registered first: runs after every other handler
 def pytest_configure(config):
-    config.stash[KEY] = config
-    mark(config, "configured")
-KEY = pytest.StashKey()
-@pytest.hookimpl(tryfirst=True)
-def pytest_sessionstart(session):
-    mark(session.config, "session")
+    worker = getattr(config, "workerinput", None)
+    controller = getattr(config.option, "numprocesses", 0) and worker is None
+    mark("configured", role=worker["workerid"] if worker else "ctl" if controller else "main")
 @pytest.hookimpl(trylast=True)
 def pytest_collection_finish(session):
-    mark(session.config, "collected")
-@pytest.hookimpl(tryfirst=True)
-def pytest_runtest_protocol(item, nextitem):
-    if not item.config.stash.get(FIRST, False):
-        item.config.stash[FIRST] = True
-        mark(item.config, "first item")
+    mark("collected")
 FIRST = pytest.StashKey()
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_protocol(item, nextitem):
+    first = not item.config.stash.get(FIRST, False)
+    item.config.stash[FIRST] = True
+    if first:
+        mark("first item")
+    try:
+        return (yield)
+    finally:
+        if first:
+            mark("first done")
 @pytest.hookimpl(trylast=True)
 def pytest_sessionfinish(session):
-    config = session.config
-    controller = getattr(config.option, "numprocesses", 0) and not hasattr(config, "workerinput")
-    mark(config, "workers gone" if controller else "items done")
+    mark("items done")
 @pytest.hookimpl(trylast=True)
 def pytest_unconfigure(config):
-    mark(config, "unconfigured")
+    mark("unconfigured")
 """
 
+#: the accounting's rows: (label, phase it starts at, phase it ends at)
+PHASE_ROWS = (
+    ("start-up: interpreter, pytest, plugins", "start", "configured"),
+    ("session start and collection", "configured", "collected"),
+    ("first item (its imports, holder start)", "first item", "first done"),
+    ("other items (in-process)", "first done", "items done"),
+    ("session end, unconfigure", "items done", "unconfigured"),
+    ("exit handlers (holder stop)", "unconfigured", "exit"),
+)
 
-def anatomy() -> None:
-    """Where the wall time of the library goes at -n 0 and -n 2, phase by phase, per process.
 
-    One run of each with a small plugin that stamps each process's phases (its own cost is
-    a file append per phase); the numbers are seconds since the launch, CPU in brackets.
-    """
+def phase_run(
+    cwd: Path, workers: str, plugin_dir: str
+) -> tuple[dict[str, dict[str, Any]], float, float]:
+    """One pytest run stamping each process's phases: per role (``main``, ``ctl``, ``gw0``...)
+    its stamps {phase: (wall s since launch, own CPU s, reaped children's CPU s)}, the run's
+    wall and the whole tree's CPU."""
     import json
 
+    phases = Path(plugin_dir, f"phases-{cwd.name}-{workers}.jsonl")
+    phases.unlink(missing_ok=True)
+    env = {**pytest_env(), "IRIS_BENCH_PHASES": str(phases), "PYTHONPATH": plugin_dir}
+    base = _basetemp()
+    try:
+        before = resource.getrusage(resource.RUSAGE_CHILDREN)
+        launched = time.time()
+        done = subprocess.run(
+            [PYTHON, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-p",
+             "iris_bench_phases", "-n", workers, f"--basetemp={base}"],
+            cwd=cwd, capture_output=True, text=True, check=False, env=env,
+        )  # fmt: skip
+        wall = time.time() - launched
+        after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    finally:
+        shutil.rmtree(base, ignore_errors=True)
+    if done.returncode != 0:
+        raise SystemExit(f"{cwd.name} with -n {workers} failed:\n{done.stdout[-3000:]}")
+    by_pid: dict[int, dict[str, Any]] = {}
+    for line in phases.read_text().splitlines():
+        pid, role, what, stamp, cpu, children = json.loads(line)
+        entry = by_pid.setdefault(pid, {"role": "", "stamps": {}})
+        entry["role"] = entry["role"] or role
+        entry["stamps"][what] = (stamp - launched, cpu, children)
+    tree = after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime
+    return {e["role"]: e["stamps"] for e in by_pid.values() if e["role"]}, wall, tree
+
+
+def _cpu_rows(stamps: dict[str, Any], shutdown: float, *, controller: bool) -> dict[str, float]:
+    """CPU s per accounting row of one process (a phase it never reached counts 0; the
+    controller's loop while its workers run is its "other items")."""
+    rows: dict[str, float] = {}
+    for label, first, last in PHASE_ROWS:
+        a, b = stamps.get(first), stamps.get(last)
+        if first == "first done" and a is None:
+            a = stamps.get("collected") or stamps.get("configured")
+        rows[label] = b[1] - a[1] if a is not None and b is not None else 0.0
+    rows[SHUTDOWN] = shutdown
+    # the controller's reaped children are its workers, counted in their own columns
+    rows[CHILDREN] = 0.0 if controller else stamps["exit"][2]
+    return rows
+
+
+SHUTDOWN = "interpreter shutdown (after the exit handlers)"
+CHILDREN = "their subprocesses (sandbox commands, holder)"
+
+
+def _shutdowns(roles: dict[str, dict[str, Any]], tree: float) -> dict[str, float]:
+    """CPU of each process after its last exit handler, from what its parent reaped: the main
+    process's from the tree's total, the workers' (together, shared evenly) from the
+    controller's reaped children at its exit."""
+    top = "ctl" if "ctl" in roles else "main"
+    own, children = roles[top]["exit"][1], roles[top]["exit"][2]
+    out = {top: tree - own - children}
+    workers = [r for r in roles if r.startswith("gw")]
+    if workers:
+        reaped = sum(roles[w]["exit"][1] + roles[w]["exit"][2] for w in workers)
+        for w in workers:
+            out[w] = (children - reaped) / len(workers)
+    return out
+
+
+def accounting() -> None:
+    """Where the library's CPU and wall time go at -n 0 and -n 2, per process and phase.
+
+    One run each of the library and of a one-test suite (what pytest, its plugins and xdist
+    cost on their own), with a small plugin stamping each process's phases (a file append per
+    phase). CPU is what the load moves least: the rows are CPU seconds of each process, the
+    one-test suite's figure beside each in brackets; then the wall-clock path of -n 2.
+    """
     with tempfile.TemporaryDirectory(prefix="iris-chaos-anatomy-") as tmp:
         Path(tmp, "iris_bench_phases.py").write_text(PHASES_PLUGIN)
-        suite_dir = Path(tmp, "suite")
-        suite_dir.mkdir()
-        Path(suite_dir, "pytest.ini").write_text("[pytest]\niris_scenarios =\n    builtin\n")
-        print(
-            f"\nwhere the time goes (one run each; s since launch [CPU s of the process]; "
-            f"load average {os.getloadavg()[0]:.1f}):"
-        )
-        for workers in ("0", "2"):
-            phases = Path(tmp, f"phases-{workers}.jsonl")
-            env = {
-                **pytest_env(),
-                "IRIS_BENCH_PHASES": str(phases),
-                "PYTHONPATH": tmp,
-            }
-            base = _basetemp()
-            try:
-                launched = time.time()
-                done = subprocess.run(
-                    [PYTHON, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-p",
-                     "iris_bench_phases", "-n", workers, f"--basetemp={base}"],
-                    cwd=suite_dir, capture_output=True, text=True, check=False, env=env,
-                )  # fmt: skip
-                ended = time.time()
-            finally:
-                shutil.rmtree(base, ignore_errors=True)
-            if done.returncode != 0:
-                raise SystemExit(f"the library with -n {workers} failed:\n{done.stdout[-3000:]}")
-            rows: dict[str, list[str]] = {}
-            for line in phases.read_text().splitlines():
-                role, what, stamp, cpu = json.loads(line)
-                rows.setdefault(role, []).append(f"{what} {stamp - launched:.2f} [{cpu:.2f}]")
-            print(f"  -n {workers}: exit {ended - launched:.2f}")
-            for role in sorted(rows, key=lambda r: (r != "main", r)):
-                print(f"    {role:5} " + ", ".join(rows[role]))
+        library, trivial = Path(tmp, "library"), Path(tmp, "one-test")
+        library.mkdir()
+        trivial.mkdir()
+        Path(library, "pytest.ini").write_text("[pytest]\niris_scenarios =\n    builtin\n")
+        Path(trivial, "test_nothing.py").write_text("def test_nothing():\n    pass\n")
+        load = os.getloadavg()[0]
+        runs = {(d.name, w): phase_run(d, w, tmp) for w in ("0", "2") for d in (library, trivial)}
+    print(
+        f"\nwhere the CPU goes (one run each; CPU s of each process, the one-test suite's "
+        f"figure in brackets; load average {load:.1f} -> {os.getloadavg()[0]:.1f}):"
+    )
+    table: dict[tuple[str, str, str], dict[str, float]] = {}
+    for (suite_name, w), (roles, _wall, tree) in runs.items():
+        ends = _shutdowns(roles, tree)
+        for role, stamps in roles.items():
+            table[(suite_name, w, role)] = _cpu_rows(stamps, ends[role], controller=role == "ctl")
+    workers = sorted(r for (s, w, r) in table if s == "library" and w == "2" and r != "ctl")
+    columns = [("0", "main", "-n 0"), ("2", "ctl", "-n 2 ctl")] + [
+        ("2", r, f"-n 2 {r}") for r in workers
+    ]
+    labels = [label for label, _, _ in PHASE_ROWS] + [SHUTDOWN, CHILDREN]
+    print(f"{'':48}" + "".join(f"{title:>16}" for _, _, title in columns))
+    for label in [*labels, "whole process with its subprocesses"]:
+        cells = []
+        for w, role, _title in columns:
+            lib = table.get(("library", w, role))
+            one = table.get(("one-test", w, role))
+            if label.startswith("whole"):
+                a = sum(lib.values()) if lib else 0.0
+                b = sum(one.values()) if one else 0.0
+            else:
+                a = lib.get(label, 0.0) if lib else 0.0
+                b = one.get(label, 0.0) if one else 0.0
+            cells.append(f"{a:6.2f} [{b:5.2f}]")
+        print(f"{label:48}" + "".join(f"{cell:>16}" for cell in cells))
+    totals = {key: runs[key][2] for key in runs}
+    extra = totals[("library", "2")] - totals[("library", "0")]
+    xdist = totals[("one-test", "2")] - totals[("one-test", "0")]
+    print(
+        f"  whole tree: the library {totals[('library', '0')]:.2f}s of CPU at -n 0, "
+        f"{totals[('library', '2')]:.2f}s at -n 2 (+{extra:.2f}s); the one-test suite "
+        f"{totals[('one-test', '0')]:.2f}s and {totals[('one-test', '2')]:.2f}s (+{xdist:.2f}s: "
+        f"pytest's and xdist's own price of -n 2)"
+    )
+    model(table, workers)
+    _critical_path(runs[("library", "2")][0], runs[("library", "2")][1], runs[("library", "0")][1])
+
+
+def model(table: dict[tuple[str, str, str], dict[str, float]], workers: list[str]) -> None:
+    """The best -n 2 can do on two free cores, from the CPU accounting (CPU as time).
+
+    -n 0 runs start-up, the items and the end one after another. -n 2 first
+    runs the controller's start-up, then each worker's start-up and collection
+    side by side (xdist hands out items once every worker has collected), each
+    worker's first item pays its imports and the holder's start, the rest of
+    the items split perfectly, then the workers' end and the controller's.
+    """
+    start, collect, first, other, end_, exit_ = (label for label, _, _ in PHASE_ROWS)
+    main, one = table[("library", "0", "main")], table[("one-test", "0", "main")]
+    ctl, gws = table[("library", "2", "ctl")], [table[("library", "2", w)] for w in workers]
+    items = len(Registry.standalone().scenario_paths)
+
+    def ending(p: dict[str, float]) -> float:
+        return p[end_] + p[exit_] + p[SHUTDOWN]
+
+    first_extra = max(0.0, main[first] - main[other] / max(1, items - 1))
+    work = main[first] + main[other] + main[CHILDREN] - first_extra
+    t0 = main[start] + main[collect] + first_extra + work + ending(main)
+    p2 = ctl[start] + max(g[start] + g[collect] for g in gws)
+    e2 = max(ending(g) for g in gws) + ending(ctl)
+    t2 = p2 + first_extra + work / len(gws) + e2
+    ours_collect = main[collect] - one[collect]
+    ours_end = max(0.0, ending(main) - ending(one))
+    ours = ours_collect + first_extra + ours_end
+    print(
+        f"  model (CPU as time on {len(gws)} free cores, a perfect split): -n 0 = start-up "
+        f"{main[start]:.2f} + collection {main[collect]:.2f} + the first item's imports and "
+        f"holder {first_extra:.2f} + the scenarios' work {work:.2f} + end {ending(main):.2f} = "
+        f"{t0:.2f}s;"
+    )
+    print(
+        f"    -n 2 at best = the controller's start-up and a worker's start-up and collection "
+        f"{p2:.2f} + a first item's imports {first_extra:.2f} + the work halved "
+        f"{work / len(gws):.2f} + the workers' and the controller's end {e2:.2f} = {t2:.2f}s: "
+        f"{t0 / t2:.2f}x (target 1.6x)"
+    )
+    print(
+        f"    pytest-iris's own share of each process: collection {ours_collect:.2f} (the chaos "
+        f"stack's imports, the scenario files), the first item's imports and holder "
+        f"{first_extra:.2f}, end and exit {ours_end:.2f}; if all of it were zero: "
+        f"{t0 - ours:.2f}s against {t2 - ours:.2f}s, {(t0 - ours) / (t2 - ours):.2f}x"
+    )
+
+
+def _critical_path(roles: dict[str, dict[str, Any]], wall2: float, wall0: float) -> None:
+    """The -n 2 run's wall clock: when each process reached each phase."""
+    print(
+        f"  wall clock of the -n 2 run (s since launch; -n 0 took {wall0:.2f}s, -n 2 {wall2:.2f}s):"
+    )
+    for role in sorted(roles, key=lambda r: (r != "ctl", r)):
+        stamps = roles[role]
+        shown = [
+            f"{'workers gone' if role == 'ctl' and what == 'items done' else what} "
+            f"{stamps[what][0]:.2f}"
+            for what in ("start", "configured", "collected", "first item", "items done",
+                         "unconfigured", "exit")
+            if what in stamps
+        ]  # fmt: skip
+        print(f"    {role:4} " + ", ".join(shown))
 
 
 VARIANT = """\
@@ -682,7 +853,7 @@ def main() -> None:
             PYTHON = fresh_venv(Path(venv_dir))
         if args.only_suite:
             suite(args.suite_runs)
-            anatomy()
+            accounting()
             return
         if args.only_breakdown:
             breakdown(args.breakdown, args.runs)
@@ -722,7 +893,7 @@ def sections(args: argparse.Namespace) -> None:
     print(f"{'all built-ins, one after another':32} {total * 1000:9.0f}")
     if not args.no_suite:
         suite(args.suite_runs)
-        anatomy()
+        accounting()
         template_effect(100, args.suite_runs)
         growth([int(s) for s in args.sizes.split(",")], args.workers.split(","))
     if args.explore:
