@@ -18,6 +18,8 @@ loads when a scenario runs.
 
 from __future__ import annotations
 
+import atexit
+import gc
 from collections.abc import Generator, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -119,6 +121,7 @@ class ScenarioFile(pytest.File):
     """One ``iris_chaos_*.yaml``: a single item named by the scenario."""
 
     def collect(self) -> Iterator[pytest.Item]:
+        _freeze_long_lived()  # pytest's own start-up objects, before the chaos stack's
         from pytest_iris.chaos.loader import load_scenario
         from pytest_iris.errors import ScenarioError
         from pytest_iris.registry import Registry
@@ -453,8 +456,40 @@ def pytest_collection_modifyitems(
         for item in items
     ):
         _preflight(config)
+        _freeze_long_lived()
     if hasattr(config, "workerinput"):
         _longest_first(items)
+
+
+def _freeze_long_lived() -> None:
+    """Take what exists now out of the cyclic collector's sight (each scenario file, and
+    once the items are collected).
+
+    pytest's start-up and then collecting scenarios (the chaos stack's
+    imports: pydantic schema, settings, registry) make some 400k objects that
+    live as long as the process; each full collection walked all of them
+    again, and the interpreter's last collection at exit once more. :func:`gc.freeze` moves them to the
+    permanent generation (objects made later are collected as before; only
+    garbage already waiting at this moment is never freed). Done in each
+    process that runs scenarios: every xdist worker pays its own
+    collections, so under ``-n 2`` this is saved twice.
+    """
+    gc.freeze()
+    _RAN_SCENARIOS.append(True)
+
+
+#: set once this process collected (or, as xdist's controller, reported) chaos scenarios
+_RAN_SCENARIOS: list[bool] = []
+
+
+@atexit.register  # registered at plugin load: runs after every handler registered later
+def _skip_the_last_collection() -> None:
+    """At exit, the interpreter's final cyclic collection walks every object still tracked
+    (the chaos stack's imports, a worker's run): frozen, that walk is skipped. Only in a
+    process that ran or reported scenarios, after pytest's own end-of-session collection
+    (which surfaces unraisable exceptions) and the exit handlers registered later."""
+    if _RAN_SCENARIOS:
+        gc.freeze()
 
 
 def _longest_first(items: list[pytest.Item]) -> None:
@@ -503,6 +538,8 @@ class ChaosReporter:
         journal = getattr(report, "iris_journal", None)
         if journal is not None and report.when == "call":
             self.journals.append(journal)
+            if not _RAN_SCENARIOS:  # xdist's controller: its exit skips the last walk too
+                _RAN_SCENARIOS.append(True)
 
     def _sorted(self) -> list[Any]:
         from pytest_iris.chaos.journal import Journal
