@@ -192,16 +192,22 @@ class ScenarioItem(pytest.Item):
 
 
 def host_templates(config: pytest.Config) -> Any:
-    """This process's starting hosts, built once and copied per test (each xdist worker its
-    own, in its basetemp): a :class:`~pytest_iris.sandbox.template.HostTemplates`."""
+    """This process's starting hosts, built once and copied per test: a
+    :class:`~pytest_iris.sandbox.template.HostTemplates`.
+
+    Its templates live in the run's basetemp; under xdist in the directory the
+    workers' basetemps (``popen-gwN``) share, so a template one worker built
+    (under its file lock) is read, not built again, by the others.
+    """
     templates = config.stash.get(_TEMPLATES, None)
     if templates is None:
         from pytest_iris.sandbox.template import HostTemplates
 
         factory: pytest.TempPathFactory = config._tmp_path_factory  # type: ignore[attr-defined]
-        templates = config.stash[_TEMPLATES] = HostTemplates(
-            factory.getbasetemp() / "iris-host-templates"
-        )
+        base = factory.getbasetemp()
+        if hasattr(config, "workerinput") and base.name.startswith("popen-"):
+            base = base.parent  # xdist gave each worker <the run's basetemp>/popen-gwN
+        templates = config.stash[_TEMPLATES] = HostTemplates(base / "iris-host-templates")
     return templates
 
 
@@ -466,11 +472,12 @@ def _freeze_long_lived() -> None:
     once the items are collected).
 
     pytest's start-up and then collecting scenarios (the chaos stack's
-    imports: pydantic schema, settings, registry) make some 400k objects that
-    live as long as the process; each full collection walked all of them
-    again, and the interpreter's last collection at exit once more. :func:`gc.freeze` moves them to the
-    permanent generation (objects made later are collected as before; only
-    garbage already waiting at this moment is never freed). Done in each
+    imports: pydantic schema, settings, registry) make some 50k tracked
+    objects that live as long as the process; each full collection walked all
+    of them again, and the interpreter's last collection at exit once more.
+    :func:`gc.freeze` moves them to the permanent generation (objects made
+    later are collected as before; only garbage already waiting at this
+    moment is never freed). Done in each
     process that runs scenarios: every xdist worker pays its own
     collections, so under ``-n 2`` this is saved twice.
     """
