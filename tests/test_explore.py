@@ -43,18 +43,33 @@ USER_HOSTS = strategies.hosts().filter(lambda h: h.users > 0)
 BUSY_HOSTS = strategies.hosts().filter(
     lambda h: h.users > 0 and 0 < int(h.kernel.get("kernel.shmmax", 0)) < 16 << 30
 )
+#: The overlap search's hosts: the host shape its bug shows on, fixed as a user hunting
+#: overlaps fixes their production host and lets the search move the incidents: users
+#: connected (1..8, so a restart is refused and stays pending) and kernel.shmmax twice what
+#: the instance needs (one of hosts()' own choices: room for the reference's lock-table fix,
+#: not for 4x globals). The search is still over schedules: which alerts, how many, in which
+#: order, when, and the sandbox seed. Over the whole of hosts() (BUSY_HOSTS) the same seed
+#: first failed at example 31 and spent 51 more shrinking RAM, CPF and kernel values the bug
+#: is not about: 82 examples, 54 s at -n 0 (30 s CPU), 44-107 s at -n 2 on a loaded machine,
+#: in the slow tier. Here: first failure at example 8, 26 in all, the search about 6 s CPU
+#: (11 s with shmmax at exactly the need: every lock-table fix then raises the kernel too).
+_NEED = strategies.plan_bytes({}, 16384)
+PENDING_HOSTS = st.integers(1, 8).map(
+    lambda users: HostSpec(
+        users=users,
+        total_ram_mb=16384,
+        kernel={"kernel.shmmax": 2 * _NEED, "kernel.shmall": -(-2 * _NEED // 4096)},
+    )
+)
 #: (remediator in tests/chaos_remediators.py, incidents, hosts, the invariant it breaks);
-#: each search takes 10-50 s on a loaded 2-core machine at -n 2 (minutes before the
-#: sandbox commands got cheaper); the overlap search, about 80 examples with restarts,
-#: took 107 s there and stays in the slow tier (--run-slow)
-SLOW = pytest.mark.slow
+#: each search takes 10-50 s on a loaded 2-core machine at -n 2
 BROKEN = [
     ("raises", ALERTS, None, "remediator_never_raised"),
     ("ForceRestart", ALERTS, USER_HOSTS, "no_restart_with_users"),
     ("GlobalsPastShmmax", ALERTS, BUSY_HOSTS, "cpf_within_rules"),
     # these two break only when incidents overlap: two faults are the fewest
-    pytest.param("GlobalsWhileRestartPending", st.sampled_from([LOCK, CACHE]), BUSY_HOSTS,
-     "cpf_within_rules", marks=SLOW),
+    ("GlobalsWhileRestartPending", st.sampled_from([LOCK, CACHE]), PENDING_HOSTS,
+     "cpf_within_rules"),
     ("ForgetsSecondAlert", st.sampled_from([JOURNAL, LICENSE, WRITE_DAEMON, CONNECT]), None,
      "steady_state_restored"),
 ]  # fmt: skip

@@ -355,12 +355,19 @@ def explore(
         )
         return check_invariants(result, *invariants)
 
+    #: the last new failure's scenario and problems: Hypothesis' final replay of the shrunk
+    #: example is the last call, and ``find`` hands back that very object (no rerun needed)
+    last: list[tuple[Scenario, list[str]]] = []
+
     def fails(scenario: Scenario) -> bool:
         done.examples += 1
         if on_example is not None:
             on_example(done.examples)
         problems = problems_of(scenario)
-        return bool(problems) and failure_names(problems) not in known
+        new = bool(problems) and failure_names(problems) not in known
+        if new:
+            last[:] = [(scenario, problems)]
+        return new
 
     try:
         # made inside the try: an interrupt (SIGTERM, SIGINT) once it exists still removes it
@@ -383,7 +390,7 @@ def explore(
                 )
             except NoSuchExample:
                 break
-            problems = problems_of(scenario)
+            problems = last[0][1] if last and last[0][0] is scenario else problems_of(scenario)
             known.add(failure_names(problems))
             found = Found(scenario, problems, after=done.examples)
             if out is not None:
