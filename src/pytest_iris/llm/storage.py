@@ -51,10 +51,13 @@ class IrisPersister:
         path = Path(cassette_path)
         if not path.is_file():
             raise CassetteNotFoundError()
-        data = path.read_text("utf-8")
+        data = _text(path)
         if not data.strip():
             raise CassetteNotFoundError()
-        return deserialize(data, serializer)
+        try:
+            return deserialize(data, serializer)
+        except Exception as error:  # vcrpy wraps YAML errors in a ValueError
+            raise unreadable(path, error.__cause__ or error) from error
 
     @staticmethod
     def save_cassette(
@@ -73,14 +76,47 @@ class IrisPersister:
         )
 
 
+def _text(path: Path) -> str:
+    try:
+        return path.read_text("utf-8")
+    except UnicodeDecodeError as error:
+        raise CassetteError(
+            f"cassette {path}: cannot be read: not UTF-8 text (byte {error.start}); {_REMEDY}"
+        ) from error
+    except OSError as error:
+        raise CassetteError(f"cassette {path}: cannot be read: {error.strerror}") from error
+
+
+_REMEDY: Final = "fix it, or delete it and record again with --iris-record-mode=once"
+
+
+def unreadable(path: Path, error: BaseException) -> CassetteError:
+    """One line naming the cassette, the line and what is wrong (YAML's own error
+    spans several lines and names ``<unicode string>``, not the file)."""
+    import yaml
+
+    if isinstance(error, yaml.MarkedYAMLError):
+        mark = error.context_mark or error.problem_mark
+        where = f"{path}:{mark.line + 1}" if mark is not None else str(path)
+        problem = "; ".join(str(p) for p in (error.context, error.problem) if p)
+        if error.problem_mark is not None:
+            at = error.problem_mark
+            problem += f" (line {at.line + 1}, column {at.column + 1})"
+    else:
+        where, problem = str(path), " ".join(str(error).split())
+    return CassetteError(f"cassette {where}: cannot be read: {problem}; {_REMEDY}")
+
+
 def read_cassette(path: Path) -> dict[str, Any]:
     """The raw cassette mapping (``interactions``, ``metadata``); a CassetteError if unreadable."""
     from vcr.serializers import yamlserializer
 
     try:
-        data = yamlserializer.deserialize(path.read_text("utf-8"))
-    except (OSError, ValueError, Exception) as error:  # yaml errors subclass Exception
-        raise CassetteError(f"cassette {path} cannot be read: {error}") from error
+        data = yamlserializer.deserialize(_text(path))
+    except CassetteError:
+        raise
+    except Exception as error:  # yaml errors subclass Exception
+        raise unreadable(path, error) from error
     if not isinstance(data, dict) or not isinstance(data.get("interactions"), list):
         raise CassetteError(f"cassette {path} is not a vcrpy cassette (no 'interactions' list)")
     return data
