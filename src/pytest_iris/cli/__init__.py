@@ -73,7 +73,10 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the CLI; returns the exit status (0 ok, 1 failure, 2 bad input)."""
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    args, extras = parser.parse_known_args(argv)
+    if extras:  # said by the subcommand they were given to, pointing at its own --help
+        _chosen(parser, args).error(f"unrecognized arguments: {' '.join(extras)}")
     args.settings = _settings_once()
     name = f"pytest-iris {args.command}"
     from pytest_iris.errors import InstanceError
@@ -107,6 +110,16 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"{name}: {type(error).__name__}: {_one_line(str(error))}", file=sys.stderr)
         return 2
     return status
+
+
+def _chosen(parser: argparse.ArgumentParser, args: argparse.Namespace) -> argparse.ArgumentParser:
+    """The innermost (sub)command parser the arguments selected (``kernel apply``'s)."""
+    while True:
+        actions = [a for a in parser._actions if isinstance(a, argparse._SubParsersAction)]
+        name = getattr(args, actions[0].dest, None) if actions else None
+        if name is None:
+            return parser
+        parser = actions[0].choices[name]
 
 
 def _one_line(text: str) -> str:
