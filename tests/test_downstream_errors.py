@@ -249,7 +249,8 @@ def test_iris_host_marker_errors_name_the_test(pytester: pytest.Pytester) -> Non
             "test_users": "users=... must be an int in 0..1000, not 1000000000",
         },
     )
-    assert "/iris-host/usr/irissys/iris.cpf: CPF: [config]globals='lots' is not integers" in out
+    assert "/iris-host/usr/irissys/iris.cpf: CPF line " in out
+    assert "[config]globals='lots': not a whole number or comma-separated whole numbers" in out
     assert "vm.zone_reclaim_mode; did you mean kernel.shmmax?" in out
     assert "web_users; did you mean users?" in out
     assert "Traceback" not in out and "SandboxError" not in out

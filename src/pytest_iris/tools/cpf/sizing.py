@@ -21,8 +21,15 @@ def _total(cpf: CpfFile, key: str, default: int) -> int:
     try:
         return sum(int(part) for part in value.split(","))
     except ValueError:
-        where = cpf.path or "CPF"
-        raise ValidationError(f"{where}: [config]{key}={value!r} is not integers") from None
+        found = cpf.find("config", key)
+        line = found[-1].line if found else None
+        if cpf.path is not None:
+            where = f"{cpf.path}:{line}" if line else str(cpf.path)
+        else:
+            where = f"CPF line {line}" if line else "CPF"
+        raise ValidationError(
+            f"{where}: [config]{key}={value!r}: not a whole number or comma-separated whole numbers"
+        ) from None
 
 
 def shared_memory_plan(

@@ -316,7 +316,7 @@ class CpfTool:
         if not apply:
             _log.info(f"cpf.{verb}.planned", path=str(self.path), changes=targets)
             return result.success(
-                f"{self.path}: dry run, {len(effective)} change(s) not applied (use apply)"
+                f"{self.path}: dry run, {len(effective)} change(s) not applied (pass apply=True; CLI: --apply)"
             )
         try:
             on_disk = self.path.read_bytes()
