@@ -25,6 +25,7 @@ from collections.abc import AsyncIterator, Iterable, Sequence
 from dataclasses import dataclass
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
 
 from pydantic import ValidationError as PydanticValidationError
 
@@ -409,7 +410,19 @@ class HttpTransport:
         self, envelopes: Sequence[MessageEnvelope], outcome: _Outcome
     ) -> TransportError:
         which = envelopes[0].id if len(envelopes) == 1 else f"{len(envelopes)} messages"
-        return TransportError(f"{self.url} rejected {which}: {outcome.rejected}")
+        single = len(envelopes) == 1 and self.batch_size == 1
+        target = self.url.rstrip("/") + (MESSAGES_PATH if single else BATCH_PATH)
+        hint = ""
+        if outcome.status == 404:  # most often the URL, not the message
+            route = urlsplit(target).path
+            hint = (
+                f" (the receiver has no route POST {route}? the transport posts to "
+                f"{MESSAGES_PATH} and {BATCH_PATH} under the URL it is given)"
+            )
+        return TransportError(
+            f"POST {target} rejected {which}: {outcome.rejected}; "
+            f"not delivered and not kept in the outbox{hint}"
+        )
 
     # -- redelivery ------------------------------------------------------------
 
