@@ -130,6 +130,10 @@ def load_settings(
     """
     path = yaml_file if yaml_file is not None else os.environ.get(ENV_FILE_VAR) or None
     if path is not None:
+        if Path(path).is_dir():
+            raise ConfigError(
+                f"settings file {os.fspath(path)!r} is a directory; give the YAML file"
+            )
         if not Path(path).is_file():
             raise ConfigError(f"settings file {os.fspath(path)!r} does not exist")
         _check_yaml(Path(path))
