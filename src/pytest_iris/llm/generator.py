@@ -34,6 +34,9 @@ if TYPE_CHECKING:
 __all__ = ["Classification", "Generation", "LLMGenerator", "Stats"]
 
 T = TypeVar("T")
+#: entries one generate call asks for (invented bound, docs/limits.md): a model answers a
+#: few hundred lines at most; a typo such as count=10**9 fails before any request
+MAX_ENTRIES: Final = 1_000
 _QUOTE: Final = 600
 
 
@@ -112,8 +115,8 @@ class LLMGenerator:
         self, incident: str, count: int = 5, *, start: str = prompts.DEFAULT_START
     ) -> Generation:
         """``count`` messages.log entries for ``incident`` (see :data:`prompts.INCIDENTS`)."""
-        if count < 1:
-            raise ValueError(f"count must be at least 1, got {count}")
+        if isinstance(count, bool) or not isinstance(count, int) or not 1 <= count <= MAX_ENTRIES:
+            raise ValueError(f"count={count!r}: allowed 1..{MAX_ENTRIES} entries per incident")
         item = prompts.incident(incident)
         chat = prompts.generate_messages(item, count, start)
         key = self._key("generate", chat, self.temperature, None)

@@ -275,6 +275,8 @@ def iris_llm_log(request: pytest.FixtureRequest, iris_llm: LLMGenerator, tmp_pat
 
     The ``iris_llm`` marker names the incidents and the entries per incident.
     """
+    from pytest_iris.errors import CassetteError
+    from pytest_iris.llm.generator import MAX_ENTRIES
     from pytest_iris.llm.logfile import write_incidents
     from pytest_iris.llm.prompts import INCIDENTS
 
@@ -300,9 +302,14 @@ def iris_llm_log(request: pytest.FixtureRequest, iris_llm: LLMGenerator, tmp_pat
             + ", ".join(sorted(INCIDENTS)),
             pytrace=False,
         )
-    if isinstance(count, bool) or not isinstance(count, int) or count < 1:
+    if isinstance(count, bool) or not isinstance(count, int) or not 1 <= count <= MAX_ENTRIES:
         pytest.fail(
-            f"{nodeid}: iris_llm count={count!r}: expected a whole number of entries >= 1",
+            f"{nodeid}: iris_llm count={count!r}: allowed 1..{MAX_ENTRIES} entries per incident",
             pytrace=False,
         )
-    return write_incidents(iris_llm, tmp_path / "mgr" / "messages.log", tuple(incidents), count)
+    problem = None
+    try:
+        return write_incidents(iris_llm, tmp_path / "mgr" / "messages.log", tuple(incidents), count)
+    except CassetteError as error:  # its one line, not the openai/asyncio frames under it
+        problem = str(error)
+    pytest.fail(problem, pytrace=False)  # outside the except: not printed twice, chained
