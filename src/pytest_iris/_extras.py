@@ -6,7 +6,8 @@ otherwise add a pytest plugin that every pytest run imports. Their imports
 stay plain ``import httpx`` inside the parts that need them; this finder,
 last on ``sys.meta_path``, is asked only when no other finder found such a
 module, and turns the bare "No module named 'httpx'" into one that names
-the extra. Any other module is left to the usual error.
+the extra. Any other module is left to the usual error, and a probe
+(``importlib.util.find_spec``) gets None, as without the finder.
 """
 
 from __future__ import annotations
@@ -34,7 +35,7 @@ class MissingExtraFinder:
         path: Sequence[str] | None = None,
         target: ModuleType | None = None,
     ) -> ModuleSpec | None:
-        if fullname not in EXTRAS:
+        if fullname not in EXTRAS or _probing():
             return None
         extra, part = EXTRAS[fullname]
         raise ModuleNotFoundError(
@@ -42,6 +43,24 @@ class MissingExtraFinder:
             f"install it with: pip install 'pytest-iris[{extra}]'",
             name=fullname,
         )
+
+
+def _probing() -> bool:
+    """Whether ``importlib.util.find_spec`` is asking (a library probing for an optional
+    dependency, which expects None), not an ``import`` statement.
+
+    The finder is installed in every pytest run: raising here made every such probe
+    fail in the user's suite, for modules pytest-iris does not even need then.
+    """
+    frame = sys._getframe(2)  # past find_spec and this function
+    while frame is not None:
+        module = frame.f_globals.get("__name__", "")
+        if module == "importlib.util":
+            return True
+        if module != "importlib" and not module.startswith("importlib."):
+            return False
+        frame = frame.f_back  # type: ignore[assignment]
+    return False
 
 
 _FINDER = MissingExtraFinder()
