@@ -30,6 +30,35 @@ FAULT_OPTIONS = (
 )
 
 
+#: documented maximums (docs/limits.md; invented, far beyond what a test needs): a typo
+#: such as latency=1e9 fails at once instead of hanging the test's client
+MAX_COUNT = 1_000_000  # fail_next, drop_next: requests
+MAX_LATENCY_S = 3600.0  # latency: an hour per request
+MAX_DOWN_S = 7 * 86_400.0  # down_for: a week
+
+
+def _count(name: str, value: Any) -> int:
+    if isinstance(value, bool) or (isinstance(value, float) and not value.is_integer()):
+        raise ConfigError(f"{name}={value!r}: expected a whole number of requests")
+    try:
+        count = int(value)
+    except (TypeError, ValueError):
+        raise ConfigError(f"{name}={value!r}: expected a whole number of requests") from None
+    if not 0 <= count <= MAX_COUNT:
+        raise ConfigError(f"{name}={value!r}: allowed 0..{MAX_COUNT} requests")
+    return count
+
+
+def _seconds(name: str, value: Any, maximum: float) -> float:
+    try:
+        seconds = float(value)
+    except (TypeError, ValueError):
+        raise ConfigError(f"{name}={value!r}: expected a number of seconds") from None
+    if not 0 <= seconds <= maximum:  # NaN fails both comparisons
+        raise ConfigError(f"{name}={value!r}: allowed 0..{maximum:g} seconds")
+    return seconds
+
+
 @dataclass(frozen=True)
 class Decision:
     """What to do with one request before handling it."""
@@ -63,29 +92,25 @@ class Faults:
     def fail_next(self, count: int, status: int = 503) -> None:
         """Answer the next ``count`` requests with ``status`` without handling them."""
         _check_status(status)
-        if count < 0:
-            raise ConfigError(f"fail_next must be >= 0, got {count}")
+        count = _count("fail_next", count)
         with self._lock:
             self._fail_next, self._fail_status = count, status
 
     def set_latency(self, seconds: float) -> None:
         """Delay every request by ``seconds`` before handling it."""
-        if seconds < 0:
-            raise ConfigError(f"latency must be >= 0 seconds, got {seconds}")
+        seconds = _seconds("latency", seconds, MAX_LATENCY_S)
         with self._lock:
             self._latency = seconds
 
     def drop_next(self, count: int) -> None:
         """Close the connection of the next ``count`` requests without a reply."""
-        if count < 0:
-            raise ConfigError(f"drop_next must be >= 0, got {count}")
+        count = _count("drop_next", count)
         with self._lock:
             self._drop_next = count
 
     def down_for(self, seconds: float) -> None:
         """Refuse every connection and request for ``seconds`` from now."""
-        if seconds < 0:
-            raise ConfigError(f"down_for must be >= 0 seconds, got {seconds}")
+        seconds = _seconds("down_for", seconds, MAX_DOWN_S)
         with self._lock:
             self._down_until = time.monotonic() + seconds
 
@@ -111,23 +136,29 @@ class Faults:
             raise ConfigError(
                 f"unknown endpoint fault(s) {', '.join(unknown)}; known: {', '.join(FAULT_OPTIONS)}"
             )
-        status = int(options.get("status", 503))
+        status = options.get("status", 503)
+        try:
+            status = int(status)
+        except (TypeError, ValueError):
+            raise ConfigError(
+                f"status={status!r}: expected an HTTP error status (400-599)"
+            ) from None
         seed = options.get("seed")
         if seed is not None:
             with self._lock:
                 self._rng.seed(int(seed))
         if "fail_next" in options:
-            self.fail_next(int(options["fail_next"]), status)
+            self.fail_next(_count("fail_next", options["fail_next"]), status)
         if "latency" in options:
-            self.set_latency(float(options["latency"]))
+            self.set_latency(_seconds("latency", options["latency"], MAX_LATENCY_S))
         if "drop_next" in options:
-            self.drop_next(int(options["drop_next"]))
+            self.drop_next(_count("drop_next", options["drop_next"]))
         if "down_for" in options:
-            self.down_for(float(options["down_for"]))
+            self.down_for(_seconds("down_for", options["down_for"], MAX_DOWN_S))
         if "fail_fraction" in options:
-            self.fail_fraction(float(options["fail_fraction"]), status)
+            self.fail_fraction(_fraction("fail_fraction", options["fail_fraction"]), status)
         if "lose_fraction" in options:
-            self.lose_fraction(float(options["lose_fraction"]))
+            self.lose_fraction(_fraction("lose_fraction", options["lose_fraction"]))
 
     def clear(self) -> None:
         """Remove every fault (counts of injected faults are kept)."""
@@ -187,6 +218,13 @@ class Faults:
 def _check_status(status: int) -> None:
     if not 400 <= status <= 599:
         raise ConfigError(f"fault status must be an HTTP error (400-599), got {status}")
+
+
+def _fraction(name: str, value: Any) -> float:
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        raise ConfigError(f"{name}={value!r}: expected a number between 0 and 1") from None
 
 
 def _check_fraction(name: str, fraction: float) -> None:
