@@ -113,7 +113,7 @@ def test_plan_already_met_has_no_changes(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize("bad", [0, -5])
 def test_plan_rejects_a_bad_total(procfs: Path, bad: int) -> None:
-    with pytest.raises(ValidationError, match="positive number of MB"):
+    with pytest.raises(ValidationError, match=r"a whole number of MB in 1\.\."):
         KernelTool(procfs).plan(bad)
 
 

@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal, Protocol
 
+from pytest_iris._limits import MAX_RAM_MB
 from pytest_iris.errors import CommandPrivilegeError, ToolError, ValidationError
 from pytest_iris.logging import get_logger
 from pytest_iris.models import ToolResult
@@ -30,6 +31,8 @@ from pytest_iris.tools.results import ResultBuilder, traced
 from pytest_iris.tools.settings import ToolSettings
 
 MIB = 1024 * 1024
+#: IRIS instances one kernel plan sizes for (invented bound, as the CLI's --instances)
+MAX_INSTANCES = 1_000
 #: what ``sysctl`` (procps) prints when the kernel refuses a write
 _DENIED = re.compile(
     r"permission denied|operation not permitted|read-only file system"
@@ -272,15 +275,18 @@ class KernelTool:
     ) -> KernelPlan:
         """The values a shared-memory total (MB, or a plan's ``total_mb``) needs."""
         total_mb = shared_memory if isinstance(shared_memory, int) else shared_memory.total_mb
-        if isinstance(total_mb, bool) or total_mb <= 0:
+        # the CLI's bounds (pytest_iris._limits), here for every caller: a remediator's
+        # shared_memory_mb=10**30 would otherwise set a kernel.shmmax no kernel takes
+        if isinstance(total_mb, bool) or not 1 <= total_mb <= MAX_RAM_MB:
             raise ValidationError(
-                f"shared memory total must be a positive number of MB, got {total_mb!r}"
+                f"shared memory total must be a whole number of MB in 1..{MAX_RAM_MB}, "
+                f"got {total_mb!r}"
             )
-        if instances < 1:
-            raise ValidationError(f"instances must be at least 1, got {instances}")
+        if not 1 <= instances <= MAX_INSTANCES:
+            raise ValidationError(f"instances must be in 1..{MAX_INSTANCES}, got {instances}")
         margin = self.settings.shmmax_margin_mb if margin_mb is None else margin_mb
-        if margin < 0:
-            raise ValidationError(f"margin_mb must not be negative, got {margin}")
+        if not 0 <= margin <= MAX_RAM_MB:
+            raise ValidationError(f"margin_mb must be in 0..{MAX_RAM_MB}, got {margin}")
         state = state or self.read()
         need_bytes = (total_mb + margin) * MIB
         values = [self._shmmax(state, total_mb, margin, need_bytes)]
