@@ -66,6 +66,7 @@ not the same ones; shrinking would count as examples, and none is found).
     python bench/chaos.py [--runs N] [--breakdown NAME] [--no-suite] [--suite-runs N]
                           [--sizes 10,100,1000] [--workers 0,2,4] [--explore N]
                           [--venv fresh|current] [--only-suite] [--only-breakdown]
+                          [--only-growth]
 """
 
 from __future__ import annotations
@@ -372,13 +373,14 @@ def _shutdowns(roles: dict[str, dict[str, Any]], tree: float) -> dict[str, float
     return out
 
 
-def accounting() -> None:
+def accounting(runs_wanted: int = 1) -> None:
     """Where the library's CPU and wall time go at -n 0 and -n 2, per process and phase.
 
-    One run each of the library and of a one-test suite (what pytest, its plugins and xdist
-    cost on their own), with a small plugin stamping each process's phases (a file append per
-    phase). CPU is what the load moves least: the rows are CPU seconds of each process, the
-    one-test suite's figure beside each in brackets; then the wall-clock path of -n 2.
+    ``runs_wanted`` runs each (alternating) of the library and of a one-test suite (what
+    pytest, its plugins and xdist cost on their own), with a small plugin stamping each
+    process's phases (a file append per phase). CPU is what the load moves least: the rows
+    are the median CPU seconds of each process, the one-test suite's figure beside each in
+    brackets; then the wall-clock path of the last -n 2 run.
     """
     with tempfile.TemporaryDirectory(prefix="iris-chaos-anatomy-") as tmp:
         Path(tmp, "iris_bench_phases.py").write_text(PHASES_PLUGIN)
@@ -388,16 +390,27 @@ def accounting() -> None:
         Path(library, "pytest.ini").write_text("[pytest]\niris_scenarios =\n    builtin\n")
         Path(trivial, "test_nothing.py").write_text("def test_nothing():\n    pass\n")
         load = os.getloadavg()[0]
-        runs = {(d.name, w): phase_run(d, w, tmp) for w in ("0", "2") for d in (library, trivial)}
+        every = [
+            {(d.name, w): phase_run(d, w, tmp) for w in ("0", "2") for d in (library, trivial)}
+            for _ in range(runs_wanted)
+        ]
     print(
-        f"\nwhere the CPU goes (one run each; CPU s of each process, the one-test suite's "
-        f"figure in brackets; load average {load:.1f} -> {os.getloadavg()[0]:.1f}):"
+        f"\nwhere the CPU goes (median of {runs_wanted} run(s) each; CPU s of each process, the "
+        f"one-test suite's figure in brackets; load average {load:.1f} -> "
+        f"{os.getloadavg()[0]:.1f}):"
     )
-    table: dict[tuple[str, str, str], dict[str, float]] = {}
-    for (suite_name, w), (roles, _wall, tree) in runs.items():
-        ends = _shutdowns(roles, tree)
-        for role, stamps in roles.items():
-            table[(suite_name, w, role)] = _cpu_rows(stamps, ends[role], controller=role == "ctl")
+    tables: list[dict[tuple[str, str, str], dict[str, float]]] = []
+    for runs in every:
+        tables.append({})
+        for (suite_name, w), (roles, _wall, tree) in runs.items():
+            ends = _shutdowns(roles, tree)
+            for role, stamps in roles.items():
+                rows = _cpu_rows(stamps, ends[role], controller=role == "ctl")
+                tables[-1][(suite_name, w, role)] = rows
+    table = {
+        key: {label: statistics.median(t[key][label] for t in tables if key in t) for label in rows}
+        for key, rows in tables[-1].items()
+    }
     workers = sorted(r for (s, w, r) in table if s == "library" and w == "2" and r != "ctl")
     columns = [("0", "main", "-n 0"), ("2", "ctl", "-n 2 ctl")] + [
         ("2", r, f"-n 2 {r}") for r in workers
@@ -417,7 +430,8 @@ def accounting() -> None:
                 b = one.get(label, 0.0) if one else 0.0
             cells.append(f"{a:6.2f} [{b:5.2f}]")
         print(f"{label:48}" + "".join(f"{cell:>16}" for cell in cells))
-    totals = {key: runs[key][2] for key in runs}
+    runs = every[-1]
+    totals = {key: statistics.median(r[key][2] for r in every) for key in runs}
     extra = totals[("library", "2")] - totals[("library", "0")]
     xdist = totals[("one-test", "2")] - totals[("one-test", "0")]
     print(
@@ -831,6 +845,11 @@ def main() -> None:
         "--only-breakdown", action="store_true", help="only the breakdown of one scenario"
     )
     parser.add_argument(
+        "--only-growth",
+        action="store_true",
+        help="only the growth table (--sizes at --workers) and the template effect",
+    )
+    parser.add_argument(
         "--only-suite",
         action="store_true",
         help="only the built-in library at -n 0 and -n 2 beside the one-test suite",
@@ -853,7 +872,11 @@ def main() -> None:
             PYTHON = fresh_venv(Path(venv_dir))
         if args.only_suite:
             suite(args.suite_runs)
-            accounting()
+            accounting(args.suite_runs)
+            return
+        if args.only_growth:
+            template_effect(100, args.suite_runs)
+            growth([int(s) for s in args.sizes.split(",")], args.workers.split(","))
             return
         if args.only_breakdown:
             breakdown(args.breakdown, args.runs)
@@ -893,7 +916,7 @@ def sections(args: argparse.Namespace) -> None:
     print(f"{'all built-ins, one after another':32} {total * 1000:9.0f}")
     if not args.no_suite:
         suite(args.suite_runs)
-        accounting()
+        accounting(args.suite_runs)
         template_effect(100, args.suite_runs)
         growth([int(s) for s in args.sizes.split(",")], args.workers.split(","))
     if args.explore:
