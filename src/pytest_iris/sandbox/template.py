@@ -3,9 +3,9 @@
 A :class:`~pytest_iris.sandbox.SandboxHost` is built from its arguments
 alone (instance, CPF, kernel, users, seed, version ...), so two tests that
 ask for the same starting host get the same files. :class:`HostTemplates`
-keeps one built copy of each (the template, in a directory of its own: a
-pytest worker's basetemp, so each xdist worker has its own) and gives every
-later test a copy of it.
+keeps one built copy of each (the template, in a directory of its own: under
+pytest, the run's basetemp, which xdist's workers share; each template is
+built under a file lock, once) and gives every later test a copy of it.
 
 The copy is a fully independent tree: every directory, file and symlink is
 created anew (no hard links, no shared inodes), so nothing a test does to
@@ -121,8 +121,8 @@ class HostTree:
 class HostTemplates:
     """Per-process cache of starting hosts under ``directory``; :meth:`provide` fills a host.
 
-    Under pytest-xdist each worker keeps its own in its own basetemp; processes
-    that share a ``directory`` share its templates (each built once, under a lock).
+    Processes that share a ``directory`` share its templates (each built once,
+    under a lock): the pytest plugin gives xdist's workers the run's one.
     """
 
     def __init__(self, directory: str | os.PathLike[str]) -> None:
