@@ -1,8 +1,9 @@
-"""The sandbox's ``iris`` command: ``list``, ``qlist``, ``all``, ``start``, ``stop``, ``force``,
-``merge``, ``session``/``terminal``.
+"""The sandbox's ``iris`` command: ``list``, ``view``, ``qlist``, ``all``, ``start``, ``stop``,
+``restart``, ``force``, ``merge``, ``session``/``terminal``.
 
 Output formats are the real ones of ``docs/sources/commands.md`` (``iris
-list`` §1.1-§1.2 and §1.9, ``qlist`` §1.10 and §2, the session banner §4;
+list`` §1.1-§1.2 and §1.9, ``iris view`` §1.5, ``iris restart`` §3.3 and
+§1.5, ``qlist`` §1.10 and §2, the session banner §4;
 ``iris all`` from the docs' column list); the work is done by :mod:`._iris`
 and :mod:`._merge`.
 """
@@ -22,9 +23,11 @@ from pytest_iris.sandbox._state import HostState, Instance, load_state, locked_s
 _USAGE = """usage:
        iris start <instance> [<cpf_file>] [quietly]
        iris stop <instance> [quietly] [restart]
+       iris restart <instance> [quietly]
        iris force <instance>
        iris merge <instance> <merge_file> [<cpf_file>]
        iris list [<instance>]
+       iris view [<instance>]
        iris qlist [<instance>]
        iris all
        iris session <instance> [-U <namespace>]
@@ -43,14 +46,15 @@ def _status(state: HostState, inst: Instance) -> str:
     return f"{'crashed' if inst.crashed else 'down'}, last used {when}"
 
 
-def _list_entry(state: HostState, inst: Instance) -> str:
+def _list_entry(state: HostState, inst: Instance, word: str = "Configuration") -> str:
     """One ``iris list`` entry, as commands.md §1.1 (running, mirror member) and §1.2 (down).
 
     The field labels are 8-space indented and padded to column 22; a
     running mirror member gets ``mirroring:`` between ``status:`` and
-    ``state:``; a stopped instance has neither (§1.2).
+    ``state:``; a stopped instance has neither (§1.2). ``iris view`` prints
+    the same fields under ``Instance '...'`` (commands.md §1.5: ``word``).
     """
-    head = f"Configuration '{inst.name}'" + ("   (default)" if inst.default else "")
+    head = f"{word} '{inst.name}'" + ("   (default)" if inst.default else "")
     pad = " " * 8
     lines = [
         head,
@@ -119,23 +123,45 @@ def _session(state: HostState, inst: Instance) -> Outcome:
     )
 
 
+def restart(
+    state: HostState, proc_root: Path, inst: Instance, *, quietly: bool, sub: str, flags: set[str]
+) -> Outcome:
+    """``iris stop <i> [restart]`` and ``iris restart <i>``: stop, then start if asked and it stopped.
+
+    ``iris restart iris`` prints only the start's console (commands.md §3.3:
+    no stop line, without ``quietly``), so its stop half is quiet; the stop
+    half keeps the stop's own rules (a stopped instance fails with status 1,
+    connected users' jobs are halted, :func:`._iris.stop`). Whether the real
+    ``restart`` starts an instance that is already down is not in the sources:
+    refusing as ``stop`` does is our choice.
+    """
+    out = _iris.stop(state, inst, quietly=quietly or sub == "restart")
+    if out.status == 0 and (sub == "restart" or "restart" in flags):
+        again = _iris.start(state, proc_root, inst, quietly=quietly)
+        out = Outcome(again.status, out.stdout + again.stdout, out.stderr + again.stderr,
+                      out.messages + again.messages)  # fmt: skip
+    return out
+
+
 def iris_command(root: Path, argv: list[str], *, env: Mapping[str, str] | None = None) -> Outcome:
-    """``iris list|qlist|all|start|stop|force|merge`` acting on the sandbox host."""
+    """``iris list|view|qlist|all|start|stop|restart|force|merge`` acting on the sandbox host."""
     env = os.environ if env is None else env
     if not argv or argv[0] in ("help", "-h", "--help"):
         return Outcome(status=0 if argv else 1, stdout=_USAGE)
     sub, rest = argv[0].lower(), argv[1:]
     words = [a for a in rest if a.lower() not in ("quietly", "restart", "nostu")]
     flags = {a.lower() for a in rest} - {w.lower() for w in words}
-    if sub in ("list", "qlist", "all", "allw"):
+    if sub in ("list", "view", "qlist", "all", "allw"):
         state = load_state(root)
         chosen = [
             i for i in state.instances.values() if not words or i.name.upper() == words[0].upper()
         ]
         if words and not chosen:
             return Outcome(status=1, stderr=f"iris: unknown instance '{words[0]}'\n")
-        if sub == "list":
-            return Outcome(stdout="".join("\n" + _list_entry(state, i) for i in chosen))
+        if sub in ("list", "view"):
+            # commands.md §1.5: `iris view` is the list block headed `Instance 'IRIS'`
+            word = "Instance" if sub == "view" else "Configuration"
+            return Outcome(stdout="".join("\n" + _list_entry(state, i, word) for i in chosen))
         if sub == "qlist":
             return Outcome(stdout="".join(_qlist_entry(state, i) for i in chosen))
         return Outcome(stdout=_all_table(state))
@@ -149,7 +175,7 @@ def iris_command(root: Path, argv: list[str], *, env: Mapping[str, str] | None =
         if inst is None:
             return Outcome(status=1, stderr=f"iris: unknown instance '{words[0]}'\n")
         return _session(state, inst)
-    if sub not in ("start", "stop", "force", "merge", "startnostu"):
+    if sub not in ("start", "stop", "restart", "force", "merge", "startnostu"):
         return Outcome(status=1, stderr=f"iris: unknown command '{argv[0]}'\n" + _USAGE)
     if not words:
         return Outcome(status=1, stderr=_USAGE)
@@ -175,12 +201,8 @@ def iris_command(root: Path, argv: list[str], *, env: Mapping[str, str] | None =
             if len(words) > 1:
                 inst.cpf = str(Path(words[1]).absolute())
             out = _iris.start(state, _proc_root(root), inst, quietly=quietly)
-        elif sub == "stop":
-            out = _iris.stop(state, inst, quietly=quietly)
-            if out.status == 0 and "restart" in flags:
-                again = _iris.start(state, _proc_root(root), inst, quietly=quietly)
-                out = Outcome(again.status, out.stdout + again.stdout, out.stderr + again.stderr,
-                              out.messages + again.messages)  # fmt: skip
+        elif sub in ("stop", "restart"):
+            out = restart(state, _proc_root(root), inst, quietly=quietly, sub=sub, flags=flags)
         elif sub == "force":
             out = _iris.force(state, inst)
         else:

@@ -160,7 +160,7 @@ def iris_command(host: LiveSandbox, argv: list[str]) -> Outcome:
     from pytest_iris.sandbox import _commands
 
     sub = argv[0].lower() if argv else ""
-    if sub not in ("start", "stop", "force"):
+    if sub not in ("start", "stop", "restart", "force"):
         return _commands.iris_command(host.root, argv)
     words = [a for a in argv[1:] if a.lower() not in ("quietly", "restart")]
     flags = {a.lower() for a in argv[1:]} - {w.lower() for w in words}
@@ -172,8 +172,9 @@ def iris_command(host: LiveSandbox, argv: list[str]) -> Outcome:
             return _start(host, state, inst, "quietly" in flags)
         if sub == "force":
             return _force(host, state, inst)
-        out = _stop(host, state, inst, "quietly" in flags)
-        if out.status == 0 and "restart" in flags:
+        # `iris restart` prints only the start's console (commands.md §3.3): its stop is quiet
+        out = _stop(host, state, inst, "quietly" in flags or sub == "restart")
+        if out.status == 0 and (sub == "restart" or "restart" in flags):
             again = _start(host, state, inst, "quietly" in flags)
             out = Outcome(
                 again.status, out.stdout + again.stdout, again.stderr, out.messages + again.messages
