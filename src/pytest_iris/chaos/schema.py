@@ -13,9 +13,16 @@ file lines.
 from __future__ import annotations
 
 import re
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    field_validator,
+    model_validator,
+)
 
 from pytest_iris._limits import (
     MAX_FAULT_LINES,
@@ -25,6 +32,7 @@ from pytest_iris._limits import (
     MAX_USERS,
     check_kernel_value,
 )
+from pytest_iris.log.grammar import HEADER, MAX_LINE_BYTES
 from pytest_iris.sandbox.snapshot import KernelKey
 
 #: CPF values by section then key, e.g. ``{"config": {"globals": "0,0,512,0,0,0"}}``.
@@ -38,6 +46,29 @@ def _kernel_values(values: dict[str, int | str] | None) -> dict[str, int | str] 
     for key, value in (values or {}).items():
         check_kernel_value(key, value)
     return values
+
+
+#: What a stamp adds to a ``SEVERITY [Category] text`` fault line: ``MM/DD/YY-HH:MM:SS:mmm``
+#: (21), `` (``, a pid of up to 7 digits (Linux's largest pid_max, 4,194,304) and ``) ``.
+STAMP_CHARS = 32
+
+
+def _fits_the_reader(line: str) -> str:
+    """A fault line the messages.log reader will read: at most MAX_LINE_BYTES once stamped.
+
+    A longer line is a reader problem, never an entry: the remediator would not
+    see it and the scenario would pass having tested nothing (user trial).
+    Counted in UTF-8 bytes, the stricter of the reader's measures.
+    """
+    size = len(line.encode("utf-8"))
+    limit = MAX_LINE_BYTES if HEADER.match(line) else MAX_LINE_BYTES - STAMP_CHARS
+    if size > limit:
+        stamp = "" if limit == MAX_LINE_BYTES else f", so {limit:,} before the stamp"
+        raise ValueError(
+            f"{size:,} bytes; a messages.log line holds at most {MAX_LINE_BYTES:,} "
+            f"(the log reader's MAX_LINE_BYTES: a longer line is never read){stamp}"
+        )
+    return line
 
 
 class _Model(BaseModel):
@@ -120,7 +151,9 @@ class Fault(_Model):
     note: str = Field(default="", max_length=MAX_TEXT, pattern=r"^[^\r\n]*$")
     sequence: str | None = None
     params: dict[str, Any] = Field(default_factory=dict)
-    lines: list[str] | None = Field(default=None, max_length=MAX_FAULT_LINES)
+    lines: list[Annotated[str, AfterValidator(_fits_the_reader)]] | None = Field(
+        default=None, max_length=MAX_FAULT_LINES
+    )
     llm: LLMFault | None = None
     kernel: dict[KernelKey, int | str] | None = None
     cpf: CpfValues | None = None

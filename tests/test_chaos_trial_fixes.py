@@ -1,0 +1,59 @@
+"""Chaos defects a user trial of the built wheel found, each checked the way the user met it."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from pytest_iris.chaos.schema import STAMP_CHARS
+from pytest_iris.log.grammar import MAX_LINE_BYTES
+from pytester_support import run_cli
+
+
+def _line_fault(text: str) -> str:
+    return f'name: l\nfaults: [{{at: 5, lines: ["{text}"]}}]\n'
+
+
+#: (file name, content, the one line the error must hold)
+BAD_SCENARIOS = {
+    "line_too_long": (
+        "iris_chaos_l.yaml",
+        _line_fault("1 [Generic.Event] " + "a" * 70_000),
+        "iris_chaos_l.yaml:2: faults[0].lines[0]: 70,018 bytes; a messages.log line holds at "
+        f"most {MAX_LINE_BYTES:,} (the log reader's MAX_LINE_BYTES",
+    ),
+}
+
+
+@pytest.mark.parametrize("case", sorted(BAD_SCENARIOS))
+def test_cli_refuses_the_scenario_at_load_with_exit_2(tmp_path: Path, case: str) -> None:
+    name, text, says = BAD_SCENARIOS[case]
+    (tmp_path / name).write_text(text)
+    done = run_cli(tmp_path, "chaos", f"./{name}")
+    assert done.returncode == 2, done.stdout + done.stderr
+    assert done.stdout == ""  # nothing ran: no PASSED with messages=0
+    assert len(done.stderr.splitlines()) == 1, done.stderr
+    assert says in done.stderr
+
+
+@pytest.mark.parametrize("case", sorted(BAD_SCENARIOS))
+def test_pytest_reports_a_collection_error(pytester: pytest.Pytester, case: str) -> None:
+    name, text, says = BAD_SCENARIOS[case]
+    (pytester.path / name).write_text(text)
+    result = pytester.runpytest("-p", "no:cacheprovider")
+    assert result.ret == 2
+    result.assert_outcomes(errors=1)
+    assert says in result.stdout.str()
+
+
+def test_longest_allowed_fault_line_reaches_the_remediator(tmp_path: Path) -> None:
+    """The bound is the reader's, not stricter: a line of the limit is read as a message."""
+    head = "1 [Generic.Event] "
+    text = head + "a" * (MAX_LINE_BYTES - STAMP_CHARS - len(head))
+    (tmp_path / "iris_chaos_l.yaml").write_text(_line_fault(text))
+    done = run_cli(tmp_path, "chaos", "./iris_chaos_l.yaml")
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert " messages=1 " in done.stdout
+    (tmp_path / "iris_chaos_l.yaml").write_text(_line_fault(text + "a"))
+    assert run_cli(tmp_path, "chaos", "./iris_chaos_l.yaml").returncode == 2
