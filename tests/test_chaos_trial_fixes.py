@@ -23,6 +23,12 @@ BAD_SCENARIOS = {
         "iris_chaos_l.yaml:2: faults[0].lines[0]: 70,018 bytes; a messages.log line holds at "
         f"most {MAX_LINE_BYTES:,} (the log reader's MAX_LINE_BYTES",
     ),
+    "unknown_kill_role": (
+        "iris_chaos_k.yaml",
+        "name: k\nfaults:\n  - at: 5\n    kill: nobody\n",
+        "iris_chaos_k.yaml:4: faults[0].kill: unknown role 'nobody': a kill names the role of "
+        "one of the instance's processes (control, write_daemon, ",
+    ),
 }
 
 
@@ -45,6 +51,15 @@ def test_pytest_reports_a_collection_error(pytester: pytest.Pytester, case: str)
     assert result.ret == 2
     result.assert_outcomes(errors=1)
     assert says in result.stdout.str()
+
+
+def test_kill_error_names_every_role_a_sandbox_instance_has(tmp_path: Path) -> None:
+    """The allowed names are the roles of a real sandbox instance's processes."""
+    from pytest_iris.chaos.schema import kill_roles
+    from pytest_iris.sandbox import SandboxHost
+
+    with SandboxHost(tmp_path / "host", users=1, web_users=1) as host:
+        assert set(host.pids()) == set(kill_roles())
 
 
 def test_longest_allowed_fault_line_reaches_the_remediator(tmp_path: Path) -> None:

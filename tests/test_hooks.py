@@ -227,7 +227,7 @@ def test_scenario_naming_an_unknown_transport_fails_with_its_line(
 ) -> None:
     pytester.makeconftest(MEMORY_TRANSPORT)
     (pytester.path / "iris_chaos_carrier.yaml").write_text(
-        "name: carrier\nfaults:\n  - at: 1\n    kill: WRTDMN\ntransport: carrier\n"
+        "name: carrier\nfaults:\n  - at: 1\n    kill: write_daemon\ntransport: carrier\n"
     )
     result = pytester.runpytest_subprocess(*QUIET)
     assert result.ret != 0

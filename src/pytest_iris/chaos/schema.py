@@ -71,6 +71,23 @@ def _fits_the_reader(line: str) -> str:
     return line
 
 
+def kill_roles() -> tuple[str, ...]:
+    """The roles of a running sandbox instance's processes, which a ``kill`` fault names."""
+    from pytest_iris.sandbox._iris import DAEMONS
+
+    daemons = [role for role, _routine, _job in DAEMONS]
+    return (
+        "control",
+        *daemons[:1],
+        "write_daemon_helper",
+        *daemons[1:],
+        "superserver",
+        "web_server",
+        "user_job",  # only while users are connected
+        "gateway_job",  # only while web users are connected
+    )
+
+
 class _Model(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -167,6 +184,17 @@ class Fault(_Model):
     @classmethod
     def _kernel_bounds(cls, value: dict[str, int | str] | None) -> dict[str, int | str] | None:
         return _kernel_values(value)
+
+    @field_validator("kill")
+    @classmethod
+    def _known_role(cls, role: str | None) -> str | None:
+        roles = kill_roles()
+        if role is not None and role not in roles:
+            raise ValueError(
+                f"unknown role {role!r}: a kill names the role of one of the instance's "
+                f"processes ({', '.join(roles)})"
+            )
+        return role
 
     @field_validator("lines")
     @classmethod
