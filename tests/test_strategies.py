@@ -14,7 +14,7 @@ from pytest_iris import strategies
 from pytest_iris._limits import MAX_SCENARIO_S, check_kernel_value
 from pytest_iris.chaos.explore import scenario_yaml
 from pytest_iris.chaos.loader import load_scenario_text
-from pytest_iris.chaos.schema import Fault, HostSpec, Scenario
+from pytest_iris.chaos.schema import Expect, Fault, HostSpec, Scenario, SteadyState
 from pytest_iris.chaos.validate import fault_problems, scenario_problems
 from pytest_iris.registry import Registry
 
@@ -145,3 +145,28 @@ def test_a_drawn_host_builds_running(host: HostSpec) -> None:
     ):
         assert sandbox.status() == "running"
         assert sandbox.connections() == host.users
+
+
+def test_a_failing_example_prints_the_scenario_as_values() -> None:
+    """Hypothesis' "Failing test case" shows each field's value, a Scenario(...) the user can
+    paste; a lambda builder printed its own body (name=name, within_s=min(within_s + ...))."""
+
+    @settings(max_examples=5, database=None, derandomize=True)
+    @given(scenario=strategies.scenarios(max_faults=1, within_s=60, restore_s=240, name="mine"))
+    def fails(scenario: Scenario) -> None:
+        raise AssertionError("every scenario")
+
+    with pytest.raises(AssertionError) as raised:
+        fails()
+    report = "\n".join(getattr(raised.value, "__notes__", []))
+    assert "Failing test case" in report or "Falsifying example" in report
+    assert "scenario=Scenario(" in report
+    assert "name='mine'" in report and "tags=['generated', 'invariants']" in report
+    assert "expect=Expect(within_s=300.0" in report
+    assert "name=name" not in report and "restore_s" not in report
+    # the printed expression builds the same scenario
+    printed = report.split("scenario=", 1)[1].rsplit(",\n)", 1)[0]
+    namespace = {cls.__name__: cls for cls in (Scenario, HostSpec, Fault, Expect, SteadyState)}
+    rebuilt = eval(printed, namespace)  # our own report, checked above
+    assert isinstance(rebuilt, Scenario) and rebuilt.name == "mine"
+    assert rebuilt.expect.within_s == 300.0
