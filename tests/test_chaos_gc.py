@@ -69,3 +69,15 @@ def test_only_a_process_that_runs_scenarios_freezes(
         assert at_exit > during  # and, at exit, what the run made since
     else:
         assert (during, at_exit) == (0, 0)
+
+
+def test_a_session_run_inside_another_freezes_nothing(pytester: pytest.Pytester) -> None:
+    """pytester's in-process runs: only the process's first session may freeze (an inner one
+    would freeze the outer session's garbage, run after run)."""
+    import gc
+
+    shutil.copy(SCENARIO_DIR / "iris_chaos_journal_space_alert.yaml", pytester.path)
+    before = gc.get_freeze_count()
+    result = pytester.runpytest_inprocess("-p", "no:cacheprovider")
+    result.assert_outcomes(passed=1)
+    assert gc.get_freeze_count() == before

@@ -60,6 +60,8 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 
 def pytest_configure(config: pytest.Config) -> None:
+    if not _FIRST_CONFIG:
+        _FIRST_CONFIG.append(config)
     config.addinivalue_line(
         "markers",
         "iris_scenario(name, expect='passed'): set up the test's sandbox host, faults and "
@@ -113,7 +115,26 @@ def remediator_spec(config: pytest.Config) -> str:
 
 def pytest_collect_file(file_path: Path, parent: pytest.Collector) -> pytest.Collector | None:
     if file_path.name.startswith("iris_chaos_") and file_path.suffix in (".yaml", ".yml"):
-        return ScenarioFile.from_parent(parent, path=file_path)
+        nodeid = _outside_nodeid(parent.config, file_path)
+        return ScenarioFile.from_parent(parent, path=file_path, nodeid=nodeid)
+    return None
+
+
+def _outside_nodeid(config: pytest.Config, path: Path) -> str | None:
+    """A scenario file outside the rootdir (the built-in library, ``iris_scenarios``) is
+    identified by its absolute path; inside it, pytest's own rootdir-relative id (None).
+
+    pytest names a file outside the rootdir relative to the argument it was found
+    under (``iris_chaos_x.yaml`` for the built-in directory), yet prints every id
+    as if relative to the rootdir, so a failure read ``../iris_chaos_x.yaml::x`` from
+    a subdirectory: no such file to paste back (user trial). An absolute path is
+    printed relative to the current directory, is the same on every xdist worker,
+    and is what ``--lf`` looks the file up by.
+    """
+    try:
+        path.relative_to(config.rootpath)
+    except ValueError:
+        return str(path)
     return None
 
 
@@ -121,7 +142,7 @@ class ScenarioFile(pytest.File):
     """One ``iris_chaos_*.yaml``: a single item named by the scenario."""
 
     def collect(self) -> Iterator[pytest.Item]:
-        _freeze_long_lived()  # pytest's own start-up objects, before the chaos stack's
+        _freeze_long_lived(self.config)  # pytest's own objects, before the chaos stack's
         from pytest_iris.chaos.loader import load_scenario
         from pytest_iris.errors import ScenarioError
         from pytest_iris.registry import Registry
@@ -462,12 +483,12 @@ def pytest_collection_modifyitems(
         for item in items
     ):
         _preflight(config)
-        _freeze_long_lived()
+        _freeze_long_lived(config)
     if hasattr(config, "workerinput"):
         _longest_first(items)
 
 
-def _freeze_long_lived() -> None:
+def _freeze_long_lived(config: pytest.Config) -> None:
     """Take what exists now out of the cyclic collector's sight (each scenario file, and
     once the items are collected).
 
@@ -479,14 +500,20 @@ def _freeze_long_lived() -> None:
     later are collected as before; only garbage already waiting at this
     moment is never freed). Done in each
     process that runs scenarios: every xdist worker pays its own
-    collections, so under ``-n 2`` this is saved twice.
+    collections, so under ``-n 2`` this is saved twice. Only for the
+    process's first pytest session: a session run inside another (pytester's
+    in-process runs) would freeze the outer one's garbage, run after run.
     """
+    if _FIRST_CONFIG and _FIRST_CONFIG[0] is not config:
+        return
     gc.freeze()
     _RAN_SCENARIOS.append(True)
 
 
 #: set once this process collected (or, as xdist's controller, reported) chaos scenarios
 _RAN_SCENARIOS: list[bool] = []
+#: the first pytest session's config in this process (pytester runs others inside it)
+_FIRST_CONFIG: list[pytest.Config] = []
 
 
 @atexit.register  # registered at plugin load: runs after every handler registered later
@@ -545,8 +572,8 @@ class ChaosReporter:
         journal = getattr(report, "iris_journal", None)
         if journal is not None and report.when == "call":
             self.journals.append(journal)
-            if not _RAN_SCENARIOS:  # xdist's controller: its exit skips the last walk too
-                _RAN_SCENARIOS.append(True)
+            if not _RAN_SCENARIOS and _FIRST_CONFIG and _FIRST_CONFIG[0] is self.config:
+                _RAN_SCENARIOS.append(True)  # xdist's controller: its exit skips the last walk
 
     def _sorted(self) -> list[Any]:
         from pytest_iris.chaos.journal import Journal
