@@ -165,6 +165,34 @@ def test_chunk_path_agrees_with_the_line_path(
     assert_summary_counts(path, slow, chunk, monkeypatch)
 
 
+#: Units of a line and the blank line after it, which ``_checked`` passes without
+#: a regex search unless the line ends in a space (an empty text with a trailing
+#: separator is a problem on the line path; a text ending in a space is kept).
+LINE_AND_BLANK = [
+    "01/15/25-20:21:48:409 (646) 1 [foo] \n",
+    "01/15/25-20:21:48:409 (646) 1 [foo] text ending in a space \n",
+    "01/15/25-20:21:48:409 (646) 0 \n",
+    "01/15/25-20:21:48:409 (646) 1 [foo] plain\n",
+    "01/15/25-20:21:48:409 (646) 1 [foo]\n",
+    "01/15/25-20:21:48:409 (646) 1 [foo] two blank lines\n\n",
+    "01/15/25-20:21:48:409 (646) 1 [foo] blank then garbage\n\ngarbage",
+    "01/15/25-20:21:48:409 (646) 1 [foo] garbage\ngarbage",
+    "01/15/25-20:21:48:409 (646) 1 [foo] garbage, then a blank line\ngarbage\n",
+]
+
+
+@pytest.mark.parametrize("unit", LINE_AND_BLANK)
+def test_a_line_and_its_blank_line_read_as_the_line_path_reads_them(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, unit: str
+) -> None:
+    text = (STAMPED + "\n" + unit + "\n") * 3 + STAMPED + "\n"
+    path = tmp_path / "messages.log"
+    path.write_bytes(text.encode())
+    fast, slow = both_ways(path, 1 << 17, monkeypatch)
+    assert exact(fast) == exact(slow)
+    assert_summary_counts(path, slow, 1 << 17, monkeypatch)
+
+
 def real_variants() -> list[bytes]:
     real = REAL.read_bytes()
     return [
