@@ -2,7 +2,9 @@
 
 Texts were checked against the real ``sysctl`` in a private IPC namespace:
 ``kernel.shmmax = N``, ``sysctl: permission denied on key "kernel.shmmax"``,
-``sysctl: cannot stat /proc/sys/...: No such file or directory``, status 1.
+``sysctl: cannot stat /proc/sys/...: No such file or directory``, status 1;
+``sysctl: setting key "kernel.shmmax": Invalid argument``, status 1, for a
+value the kernel refuses (which values: :mod:`._kernelvalues`).
 Writes need an effective root (the sandbox user is root, or sudo's child).
 """
 
@@ -18,6 +20,8 @@ from pytest_iris.sandbox import _procfs
 from pytest_iris.sandbox._cmdbase import euid as _euid
 from pytest_iris.sandbox._cmdbase import proc_root as _proc_root
 from pytest_iris.sandbox._state import host_lock, load_state
+
+_TEXT_KEYS = ("kernel.hostname", "kernel.domainname", "kernel.ostype", "kernel.osrelease")
 
 
 def _normalize(key: str) -> str:
@@ -42,12 +46,21 @@ def write_sysctl(root: Path, key: str, value: str) -> str:
     path = _procfs.key_path(proc_root, key)
     if not path.is_file():
         raise FileNotFoundError(f"/proc/sys/{key.replace('.', '/')}")
+    from pytest_iris.sandbox import _kernelvalues
+
     fields = value.split()
     numeric = bool(fields) and all(f.lstrip("-").isdigit() for f in fields)
-    if not numeric and key not in ("kernel.hostname", "kernel.domainname"):
-        raise ValueError(value)
+    if key not in _kernelvalues.RULES and not numeric and key not in _TEXT_KEYS:
+        raise _kernelvalues.Refused(value)
     stored = "\t".join(fields) if len(fields) > 1 else value.strip()
     with host_lock(root):
+        try:
+            # what the real kernel stores or refuses (_kernelvalues: measured in namespaces)
+            stored = _kernelvalues.store(key, value, path.read_text(encoding="utf-8").strip())
+        except _kernelvalues.Refused as exc:
+            if exc.stored is not None:  # the kernel kept the numbers before the refused one
+                _procfs.write_file(path, exc.stored + "\n")
+            raise
         state = load_state(root)
         if key == "vm.nr_hugepages":
             # the kernel allocates what contiguous memory allows (keep 1 GB for the rest)
@@ -168,9 +181,11 @@ def sysctl_command(
                     out.stderr += f"sysctl: cannot stat {exc.args[0]}: No such file or directory\n"
                     out.status = 1
                 continue
-            except ValueError:
-                out.stderr += f'sysctl: setting key "{key}": Invalid argument\n'
-                out.status = 1
+            except ValueError as exc:
+                # procps: 'setting key "K": <strerror>'; a read-only key exits 0 (_kernelvalues)
+                text = getattr(exc, "errno_text", "Invalid argument")
+                out.stderr += f'sysctl: setting key "{key}": {text}\n'
+                out.status = max(out.status, getattr(exc, "status", 1))
                 continue
             if not quiet:
                 # procps echoes the value as given (not the kernel's tab-separated or
