@@ -396,16 +396,24 @@ class LogStream:
         # keep the given order: each position at least the one before it
         positions = []
         floor = 0
+        stopped = None  # index of the sequence that left the instance down, if it is
         for index, at in enumerate(_ordered([w or 0.0 for w in wanted])):
             pos = max(floor, round(at * noise))
-            if (
-                index
-                and self.sequences[index].name in RESTARTS
-                and _down(self.sequences[index - 1])
-            ):
+            name = self.sequences[index].name
+            if index and name in RESTARTS and _down(self.sequences[index - 1]):
                 pos = floor  # a stopped instance logs nothing until it starts again
+            if stopped is not None:
+                pos = floor  # nor between its stop, the sequences asked for after it and a start
             positions.append(pos)
             floor = pos
+            if _stops(self.sequences[index]):
+                stopped = index if stopped is None else stopped
+            elif name in RESTARTS:
+                stopped = None
+        if stopped is not None:
+            # nothing starts the instance again: the noise goes before it stopped (an aborted
+            # start, commands.md §3.7, leaves it down: no instance writes the log after it)
+            positions[stopped:] = [noise] * (len(positions) - stopped)
         self._noise_before = [b - a for a, b in zip([0, *positions], positions, strict=False)]
         self._noise_after = noise - (positions[-1] if positions else 0)
         placements = []
@@ -649,6 +657,18 @@ def _slots(weights: Sequence[float], size: int) -> list[int]:
 def _down(seq: ScheduledSequence) -> bool:
     """Whether the instance is down (or frozen) after ``seq``."""
     if seq.name in DOWN:
+        return True
+    return seq.name == "shm_failure" and seq.params.get("outcome") in ("abort", "required")
+
+
+def _stops(seq: ScheduledSequence) -> bool:
+    """Whether the instance is down after ``seq``: shut down, or its start aborted.
+
+    After ``** Startup aborted **`` (commands.md §3.7, facts.md §4.4) no IRIS
+    process runs, so nothing more is logged until the next start. (A write
+    daemon death freezes the instance without stopping it: not counted here.)
+    """
+    if seq.name == "shutdown":
         return True
     return seq.name == "shm_failure" and seq.params.get("outcome") in ("abort", "required")
 
