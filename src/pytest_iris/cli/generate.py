@@ -97,6 +97,13 @@ def run(args: argparse.Namespace) -> int:
         print(f"pytest-iris generate: -o {args.output}: is a directory (give a file name)",
               file=sys.stderr)  # fmt: skip
         return 2
+    parent = os.path.dirname(args.output or "") or "."
+    if args.output and not os.path.isdir(parent):
+        # a mistyped path is an error, not a new directory tree (the docs promise none)
+        why = ("is not a directory" if os.path.exists(parent)
+               else "does not exist (create it first)")  # fmt: skip
+        print(f"pytest-iris generate: -o {args.output}: {parent} {why}", file=sys.stderr)
+        return 2
     try:
         stream = LogStream(
             args.seed,
