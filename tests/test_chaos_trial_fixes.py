@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 
 from pytest_iris.chaos.schema import STAMP_CHARS
 from pytest_iris.log.grammar import MAX_LINE_BYTES
-from pytester_support import run_cli
+from pytester_support import add_remediators, add_scenario, run_cli
 
 
 def _line_fault(text: str) -> str:
@@ -72,3 +74,53 @@ def test_longest_allowed_fault_line_reaches_the_remediator(tmp_path: Path) -> No
     assert " messages=1 " in done.stdout
     (tmp_path / "iris_chaos_l.yaml").write_text(_line_fault(text + "a"))
     assert run_cli(tmp_path, "chaos", "./iris_chaos_l.yaml").returncode == 2
+
+
+def _pytest_in(cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    """pytest as a user runs it in ``cwd`` (a subprocess: the invocation directory is real)."""
+    return subprocess.run(
+        [sys.executable, "-m", "pytest", "-p", "no:randomly", *args],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=600,
+    )
+
+
+def test_failed_scenario_ids_outside_the_rootdir_can_be_pasted_back(
+    pytester: pytest.Pytester,
+) -> None:
+    """Built-in and shared scenarios (outside the rootdir) failing, run from a subdirectory.
+
+    pytest ids a file outside the rootdir relative to the argument it was found
+    under (``iris_chaos_x.yaml``) and prints it as if under the rootdir
+    (``../iris_chaos_x.yaml::x``): 'file or directory not found' when pasted.
+    The id is pasted into the same command line (``-c``: pytest otherwise looks for
+    the configuration from the pasted path, for any file outside the rootdir).
+    """
+    project, shared = pytester.path / "proj", pytester.path / "shared"
+    (project / "sub").mkdir(parents=True)
+    shared.mkdir()
+    add_scenario(pytester, "lock_table_full")
+    (pytester.path / "iris_chaos_lock_table_full.yaml").rename(
+        shared / "iris_chaos_lock_table_full.yaml"
+    )
+    add_remediators(pytester)
+    (pytester.path / "chaos_remediators.py").rename(project / "chaos_remediators.py")
+    (project / "pytest.ini").write_text(
+        "[pytest]\npythonpath = .\niris_remediator = chaos_remediators:nothing\n"
+        "iris_scenarios =\n    builtin\n    ../shared\n"
+    )
+    first = _pytest_in(project / "sub", "-c", "../pytest.ini", "-q", "-k", "lock_table_full")
+    assert first.returncode == 1, first.stdout + first.stderr
+    ids = [line.split()[1] for line in first.stdout.splitlines() if line.startswith("FAILED ")]
+    ids = [i for i in ids if "::" in i]  # the short summary's lines, not the chaos section's
+    assert len(ids) == 2, first.stdout
+    assert any("shared/iris_chaos_lock_table_full.yaml::lock_table_full" in i for i in ids), ids
+    for nodeid in ids:
+        again = _pytest_in(project / "sub", "-c", "../pytest.ini", "-q", nodeid)
+        assert again.returncode == 1, again.stdout + again.stderr  # ran, and failed again
+        assert f"FAILED {nodeid}" in again.stdout, again.stdout
+    last = _pytest_in(project / "sub", "-c", "../pytest.ini", "-q", "--lf")
+    assert "2 failed" in last.stdout and "passed" not in last.stdout.splitlines()[-1], last.stdout
