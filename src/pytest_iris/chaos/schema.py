@@ -73,7 +73,7 @@ def _fits_the_reader(line: str) -> str:
 
 def kill_roles() -> tuple[str, ...]:
     """The roles of a running sandbox instance's processes, which a ``kill`` fault names."""
-    from pytest_iris.sandbox._iris import DAEMONS
+    from pytest_iris.sandbox._roles import DAEMONS
 
     daemons = [role for role, _routine, _job in DAEMONS]
     return (

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from pytest_iris.host import Outcome
-from pytest_iris.sandbox import _iris, _log
+from pytest_iris.sandbox import _iris, _log, _roles
 from pytest_iris.sandbox._state import HostState, Instance, locked_state
 
 if TYPE_CHECKING:
@@ -183,10 +183,10 @@ def iris_command(host: LiveSandbox, argv: list[str]) -> Outcome:
 
 
 def daemon_argvs() -> list[list[str]]:
-    """The control process's daemons and system jobs, as the fake host runs them (``_iris.DAEMONS``)."""
+    """The control process's daemons and system jobs, as the fake host runs them (``_roles.DAEMONS``)."""
     out: list[list[str]] = []
     slot = 0  # system jobs take the -p slots 1 up, in start order (_iris._next_job)
-    for role, routine, job in _iris.DAEMONS:
+    for role, routine, job in _roles.DAEMONS:
         slot += job
         out.append(["-cj", f"-p{slot}", routine] if job else ["-cd", "-B", routine])
         if role == "write_daemon":

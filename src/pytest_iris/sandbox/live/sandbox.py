@@ -123,7 +123,7 @@ def _daemon_argvs() -> list[list[str]]:
 
 @cache
 def _routine_roles() -> dict[str, str]:
-    from pytest_iris.sandbox._iris import DAEMONS
+    from pytest_iris.sandbox._roles import DAEMONS
 
     return {routine: role for role, routine, _job in DAEMONS}
 
