@@ -78,7 +78,7 @@ def test_doing_nothing_fails_with_what_was_expected(tmp_path: Path) -> None:
     journal = _run("shm_exhaustion_at_startup", "chaos_remediators:nothing", tmp_path)
     text = "\n".join(journal.failures)
     assert (
-        "instance IRIS: expected running, found down; last severe message: 3 [Generic.Event] 'An error was detected during InterSystems IRIS startup.'"
+        "instance IRIS: expected running, found down; last severe message: severity 3 [Generic.Event] 'An error was detected during InterSystems IRIS startup.'"
         in text
     )
     assert "(no tool call was made)" in text

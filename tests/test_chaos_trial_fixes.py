@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from pytest_iris.chaos.schema import STAMP_CHARS
+from pytest_iris.cli import main
 from pytest_iris.log.grammar import MAX_LINE_BYTES
 from pytester_support import add_remediators, add_scenario, run_cli
 
@@ -124,3 +125,31 @@ def test_failed_scenario_ids_outside_the_rootdir_can_be_pasted_back(
         assert f"FAILED {nodeid}" in again.stdout, again.stdout
     last = _pytest_in(project / "sub", "-c", "../pytest.ini", "-q", "--lf")
     assert "2 failed" in last.stdout and "passed" not in last.stdout.splitlines()[-1], last.stdout
+
+
+def test_summary_wording_says_each_thing_once_and_names_the_severity(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """``found 0 [...]`` read as "found none", a check repeated its name, and a result
+    ended in a bare ``ok`` that read as part of the tool's message (user trial)."""
+    assert main(["chaos", "shm_exhaustion_at_startup", "lock_table_full"]) == 0
+    passed = capsys.readouterr().out
+    assert "found severity 0 [Generic.Event] 'Allocated " in passed
+    results = [line for line in passed.splitlines() if " result  " in line]
+    assert results and all(line.rstrip()[-3:] != " ok" for line in results), results
+    assert "result  cpf.set: success: " in passed
+    status = main(["chaos", "lock_table_full", "--remediator", "chaos_remediators:nothing"])
+    failed = capsys.readouterr().out
+    assert status == 1
+    assert "FAILED CPF [config] locksiz: expected at least 33554432, found 16777216" in failed
+    assert "CPF [config] locksiz: CPF [config] locksiz" not in failed
+    assert "! CPF [config] locksiz: expected at least 33554432" in failed  # the failure keeps it
+
+
+def test_html_report_check_says_its_name_once(tmp_path: Path) -> None:
+    report = tmp_path / "r.html"
+    args = ["chaos", "lock_table_full", "--remediator", "chaos_remediators:nothing"]
+    assert main([*args, "--report", str(report)]) == 1
+    html = report.read_text(encoding="utf-8")
+    assert "FAILED CPF [config] locksiz: expected at least 33554432" in html
+    assert "locksiz: CPF [config] locksiz" not in html

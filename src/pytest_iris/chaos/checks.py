@@ -71,8 +71,10 @@ def users_can_connect(host: Any) -> tuple[bool, str]:
 
 
 def _quote(message: IRISMessage) -> str:
+    """``severity 0 [Generic.Event] 'text'``: the severity named, since ``found 0 [...]``
+    read as "found none" (user trial)."""
     cat = f"[{message.category}] " if message.category else ""
-    return f"{message.severity} {cat}{message.text!r}"
+    return f"severity {int(message.severity)} {cat}{message.text!r}"
 
 
 # -- expectations -------------------------------------------------------------

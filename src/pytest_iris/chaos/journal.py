@@ -98,20 +98,29 @@ class Journal:
         return cls(**data)
 
 
+def check_text(probe: Probe) -> str:
+    """``name: detail`` with the name said once: a failure's detail starts with it
+    (``CPF [config] locksiz: expected ...``), which read ``CPF [config] locksiz: CPF
+    [config] locksiz: expected ...`` (user trial)."""
+    return f"{probe.name}: {probe.detail.removeprefix(probe.name + ': ')}"
+
+
 def probes_text(probes: list[Probe]) -> str:
     if not probes:
         return "not checked"
     if all(p.ok for p in probes):
         return "holds (" + ", ".join(p.name for p in probes) + ")"
-    return "BROKEN: " + "; ".join(f"{p.name}: {p.detail}" for p in probes if not p.ok)
+    return "BROKEN: " + "; ".join(check_text(p) for p in probes if not p.ok)
 
 
 def result_mark(event: Event) -> str:
-    """`` ok``, `` FAILED``, or what an expected refusal reads as."""
-    if event.ok is None:
+    """`` FAILED``, or what an expected refusal reads as; nothing when it went well.
+
+    A result's summary starts with its status (``cpf.set: success: ...``); a
+    trailing `` ok`` read as part of the tool's message (user trial).
+    """
+    if event.ok is None or event.ok:
         return ""
-    if event.ok:
-        return " ok"
     return " (refused, as the scenario expects)" if event.data.get("expected") else " FAILED"
 
 
@@ -170,8 +179,7 @@ def summary_lines(journal: Journal, *, tracebacks: bool = True) -> list[str]:
     if journal.checks:
         lines.append("       checks:")
         lines += [
-            f"         {'ok    ' if p.ok else 'FAILED'} {p.name}: {p.detail}"
-            for p in journal.checks
+            f"         {'ok    ' if p.ok else 'FAILED'} {check_text(p)}" for p in journal.checks
         ]
     lines += [f"       ! {failure}" for failure in journal.failures]
     return lines

@@ -15,7 +15,7 @@ import os
 from collections.abc import Iterable
 from pathlib import Path
 
-from pytest_iris.chaos.journal import Event, Journal, probes_text
+from pytest_iris.chaos.journal import Event, Journal, check_text, probes_text
 
 _WIDTH = 960
 _LEFT = 110
@@ -106,7 +106,7 @@ def _scenario(journal: Journal) -> str:
     rows = "".join(_row(ev) for ev in journal.events)
     checks = "".join(
         f'<li class="{"ok" if p.ok else "failed"}">{"ok" if p.ok else "FAILED"} '
-        f"{e(p.name)}: {e(p.detail)}</li>"
+        f"{e(check_text(p))}</li>"
         for p in journal.checks
     )
     tracebacks = "".join(
