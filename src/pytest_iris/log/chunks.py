@@ -18,7 +18,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 from itertools import compress, repeat
-from operator import and_, contains, eq, gt, le
+from operator import contains, gt
 from typing import Final
 
 from pytest_iris.log.grammar import BLOCK_START, MAX_LINE_BYTES
@@ -73,10 +73,9 @@ _BLOCK_LINE: Final = "\n" + BLOCK_START
 _HALF: Final = (MAX_LINE_BYTES - 8192) // 2
 
 
-def split_chunk(text: str) -> tuple[list[str], list[int], list[str], list[int]] | None:
-    """The units of a chunk that starts with a stamped line, which of them have
-    line breaks, those units and how many breaks each has; None if the chunk
-    holds anything else.
+def split_chunk(text: str) -> tuple[list[str], list[int]] | None:
+    """The units of a chunk that starts with a stamped line, and which of them have
+    line breaks; None if the chunk holds anything else.
 
     A unit is an entry's lines or a WIJ block's joined by ``\\n``; a block's
     starts with ``\\n`` (its blank line) or ``*``, before any digit. The
@@ -89,15 +88,15 @@ def split_chunk(text: str) -> tuple[list[str], list[int], list[str], list[int]] 
         return None
     units: list[str] = UNIT_SPLIT.split(text)
     checked = _checked(text, units)
-    return None if checked is None else (units, *checked)
+    return None if checked is None else (units, checked[0])
 
 
 def split_keys(
     text: str,
-) -> tuple[list[str], int, list[str | None], set[str | None]] | None:
-    """As :func:`split_chunk`, but the chunk's line count instead of the breaks,
-    with each unit's key (``None`` for a block) and the set of the entries'
-    dates (perhaps with ``None``)."""
+) -> tuple[list[str], list[str], list[str | None], set[str | None]] | None:
+    """As :func:`split_chunk`, but the units that have line breaks instead of
+    which, with each unit's key (``None`` for a block) and the set of the
+    entries' dates (perhaps with ``None``)."""
     if text.endswith(" "):
         return None
     first = FIRST_HEAD.match(text)
@@ -112,7 +111,7 @@ def split_keys(
     keys.append(first.group(2))
     days = set(parts[1::3])
     days.add(first.group(1))
-    return units, len(units) + sum(checked[2]), keys, days
+    return units, checked[1], keys, days
 
 
 def whole_keys(keys: Iterable[str | None]) -> bool:
@@ -120,20 +119,13 @@ def whole_keys(keys: Iterable[str | None]) -> bool:
     return not any(map(contains, filter(None, keys), repeat("\n")))
 
 
-def _checked(text: str, units: list[str]) -> tuple[list[int], list[str], list[int]] | None:
-    """Which units have line breaks, those units and how many each has, if the
-    units are whole entries and blocks.
-
-    ``"\\n" in unit`` costs a third of ``unit.count("\\n")`` (which parses its
-    arguments): only the units that have breaks are counted.
-    """
+def _checked(text: str, units: list[str]) -> tuple[list[int], list[str]] | None:
+    """Which units have line breaks, and those units, if the units are whole
+    entries and blocks."""
     if len(text) > 2 * _HALF and not _short_lines(text):
         return None
     breaks: list[int] = list(map(contains, units, repeat("\n")))
     spread = list(compress(units, breaks))
-    if not spread:
-        return breaks, spread, []
-    counts = list(map(str.count, spread, repeat("\n")))
     blocks = list(compress(spread, map(gt, repeat("0"), spread)))
     # A block of one line (no end) is not in ``spread``: the counts differ.
     if len(blocks) != text.count(_BLOCK_LINE):
@@ -141,23 +133,13 @@ def _checked(text: str, units: list[str]) -> tuple[list[int], list[str], list[in
     for unit in blocks:
         if WIJ_BLOCK.fullmatch(unit, 1 if unit[0] == "\n" else 0) is None:
             return None
-    # A line and the blank line after it (a third of the real corpus's units)
-    # holds no unusual line unless the line ends in a space: only the others
-    # are searched, which costs several times these C-level tests.
-    plain = map(and_, map(eq, counts, repeat(1)), map(_ENDS, spread, _BREAK))
-    suspects = list(compress(spread, map(le, plain, map(_ENDS, spread, _SPACED))))
     match = CHUNK_UNITS.match
-    for unit in compress(suspects, map(_UNUSUAL.search, suspects)):
+    for unit in compress(spread, map(_UNUSUAL.search, spread)):
         if unit[0] not in "\n*":
             found = match(unit)
             if found is None or found.end(1) != len(unit):
                 return None
-    return breaks, spread, counts
-
-
-_ENDS: Final = str.endswith
-_BREAK: Final = repeat("\n")
-_SPACED: Final = repeat(" \n")
+    return breaks, spread
 
 
 def _short_lines(text: str) -> bool:

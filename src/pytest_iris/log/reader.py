@@ -160,24 +160,31 @@ class LogEntry(tuple[Any, ...]):
 
 
 def _unit_starts(
-    units: list[str], breaks: list[int], spread: list[str], counts: list[int], number: int
+    units: list[str], breaks: list[int], number: int
 ) -> tuple[Sequence[int], list[int]]:
     """The first line number of each unit (each one's lines joined, the first
     at ``number``), and the indexes of the units that are WIJ blocks.
 
-    ``breaks``: whether each unit has line breaks; ``spread``: those units;
-    ``counts``: how many each of them has. Only those may be blocks (which
-    start with ``\\n`` or ``*``, before any digit). In C but for the few
-    units of more than two lines.
+    ``"\\n" in unit`` finds the units with line breaks three times faster than
+    ``unit.count`` counts them (``count`` parses its arguments); only those
+    may be blocks (which start with ``\\n`` or ``*``, before any digit), and
+    only those whose lines after the first hold a break too are counted (most
+    are an entry and the blank line after it). In C but for those few.
     """
-    if not spread:
+    if not any(breaks):
         return range(number, number + len(units)), []
     multi = list(compress(range(len(units)), breaks))
+    spread = list(compress(units, breaks))
+    rests = list(map(_REST, map(str.partition, spread, repeat("\n"))))
     # Such a True becomes its count (more than 1: still true for the compress readers).
-    for index in compress(range(len(counts)), map(gt, counts, repeat(1))):
-        breaks[multi[index]] = counts[index]
+    for index in compress(range(len(rests)), map(contains, rests, repeat("\n"))):
+        breaks[multi[index]] = rests[index].count("\n") + 1
     blocks = list(compress(multi, map(gt, repeat("0"), spread)))
     return list(accumulate(map(add, breaks, repeat(1)), initial=number)), blocks
+
+
+#: What follows a unit's first line (``str.partition``'s third part).
+_REST: Final = itemgetter(2)
 
 
 def _entry(fields: tuple[Any, ...]) -> LogEntry:
@@ -306,13 +313,11 @@ class _Assembler:
             if sum(map(len, units)) + len(units) - 1 != len(text):
                 return None
             breaks: list[int] = list(map(contains, units, repeat("\n")))
-            spread = list(compress(units, breaks))
-            counts = list(map(str.count, spread, repeat("\n")))
         else:
-            units, breaks, spread, counts = split
+            units, breaks = split
         self.flush()
         last = len(units) - 1
-        starts, blocks = _unit_starts(units, breaks, spread, counts, number)
+        starts, blocks = _unit_starts(units, breaks, number)
         done = 0
         for index in blocks:
             if index == last:

@@ -133,13 +133,16 @@ class _Counter(_Assembler):
         split = split_keys(text)
         if split is None:
             return self._take_found(text, number)
-        units, lines, keys, dates = split
+        units, spread, keys, dates = split
         counted = Counter(keys)
         if not whole_keys(counted):
             return self._take_found(text, number)
         self.flush()
         blocks = counted.pop(None, 0)
         self._keys.update(counted)
+        # One count over the units' joined texts: ``str.count`` parses its
+        # arguments, which costs more than counting a unit's few characters.
+        lines = len(units) + "".join(spread).count("\n")
         dates.discard(None)
         days: set[str] = dates  # type: ignore[assignment] # None removed
         if len(days) > _FEW_DAYS:
