@@ -59,15 +59,16 @@ def test_cli_reports_the_same_scenario_errors_and_exits_2(tmp_path: Path) -> Non
         ("llm", "no LLM provider is usable"),
     ],
 )
-def test_broken_remediator_stops_the_run_at_start_with_status_2(
+def test_broken_remediator_stops_the_run_at_start(
     pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch, spec: str, says: str
 ) -> None:
-    """Under pytest and the CLI alike, resolving module paths from the current directory."""
+    """Under pytest (a usage error, as every bad option value) and the CLI (exit 2) alike,
+    resolving module paths from the current directory."""
     add_remediators(pytester)
     monkeypatch.delenv("OPENAI_API_KEY", raising=False)
     add_scenario(pytester, "license_limit")
     result = pytester.runpytest_subprocess("--iris-remediator", spec, "-p", "no:cacheprovider")
-    assert result.ret == 2
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
     result.stderr.fnmatch_lines([f"*{says}*"])
     assert not list(pytester.path.glob("**/chaos-license_limit*"))  # no sandbox was built
     done = run_cli(pytester.path, "chaos", "--remediator", spec, "license_limit")

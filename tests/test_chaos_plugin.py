@@ -103,7 +103,7 @@ def test_ini_remediator_and_builtin_library(pytester: pytest.Pytester) -> None:
 def test_bad_remediator_spec_is_a_clear_error(pytester: pytest.Pytester) -> None:
     _copy(pytester, "license_limit")
     result = pytester.runpytest("--iris-remediator", "no_such_module:fix")
-    assert result.ret == 2  # stopped at the start, before any scenario built its host
+    assert result.ret == pytest.ExitCode.USAGE_ERROR  # stopped at the start, no host built
     result.stderr.fnmatch_lines(
         ["*remediator 'no_such_module:fix': cannot import 'no_such_module'*"]
     )

@@ -153,3 +153,48 @@ def test_html_report_check_says_its_name_once(tmp_path: Path) -> None:
     html = report.read_text(encoding="utf-8")
     assert "FAILED CPF [config] locksiz: expected at least 33554432" in html
     assert "locksiz: CPF [config] locksiz" not in html
+
+
+@pytest.mark.parametrize(
+    ("option", "says"),
+    [
+        (
+            "--iris-remediator=nosuch:fix",
+            "ERROR: remediator 'nosuch:fix': cannot import 'nosuch': No module named 'nosuch'",
+        ),
+        ("--iris-seed=-1", f"ERROR: --iris-seed: '-1': a whole number in 0..{2**63 - 1}"),
+    ],
+)
+def test_bad_option_value_is_one_usage_error_line(
+    pytester: pytest.Pytester, option: str, says: str
+) -> None:
+    """As every bad option value (--iris-report, --iris-config, settings): a usage error.
+
+    The remediator's was exit 2 with its line printed twice (stderr, and stdout's
+    '! _pytest.outcomes.Exit' banner); the seed's was argparse's usage, error,
+    inifile and rootdir lines (user trial).
+    """
+    add_scenario(pytester, "license_limit")
+    result = pytester.runpytest_subprocess(option, "-p", "no:cacheprovider")
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    assert [line for line in result.errlines if line.strip()] == [says]
+    everything = result.stdout.str() + result.stderr.str()
+    assert everything.count(says.removeprefix("ERROR: ")) == 1, everything
+    assert not list(pytester.path.glob("**/chaos/license_limit-*"))  # no host was built
+
+
+def test_settings_file_remediator_under_xdist_is_the_same_usage_error(
+    pytester: pytest.Pytester,
+) -> None:
+    """Named only in the settings file, it is checked once on the controller too: in the
+    workers the usage error was an xdist INTERNALERROR (a worker crash before)."""
+    add_scenario(pytester, "license_limit")
+    pytester.makefile(".yaml", iris="chaos:\n  remediator: nosuch:fix\n")
+    result = pytester.runpytest_subprocess(
+        "--iris-config", "iris.yaml", "-n", "2", "-p", "no:cacheprovider"
+    )
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    assert [line for line in result.errlines if line.strip()] == [
+        "ERROR: remediator 'nosuch:fix': cannot import 'nosuch': No module named 'nosuch'"
+    ]
+    assert "INTERNALERROR" not in result.stdout.str()

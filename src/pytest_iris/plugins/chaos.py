@@ -443,11 +443,18 @@ def _explicit_remediator(config: pytest.Config) -> str | None:
         or config.getini("iris_remediator")
         or os.environ.get("PYTEST_IRIS_CHAOS__REMEDIATOR")
     )
+    if not value:  # or the settings file's, when one was read at start-up (not the default)
+        from pytest_iris._stash import SETTINGS_KEY
+
+        settings = config.stash.get(SETTINGS_KEY, None)
+        chaos = getattr(settings, "chaos", None)
+        if chaos is not None and "remediator" in chaos.model_fields_set:
+            value = chaos.remediator
     return str(value) if value else None
 
 
 def _preflight(config: pytest.Config) -> None:
-    """Resolve and build the remediator once; a broken one stops the run with status 2."""
+    """Resolve and build the remediator once; a broken one stops the run (a usage error)."""
     from pytest_iris.chaos.remediator import preflight
     from pytest_iris.errors import ConfigError
     from pytest_iris.plugins.core import settings_for
@@ -461,7 +468,8 @@ def _preflight(config: pytest.Config) -> None:
             remediator_spec(config), Registry.from_pytest(config), settings=settings_for(config)
         )
     except ConfigError as error:
-        pytest.exit(f"pytest-iris: {error}", returncode=2)
+        # a usage error, as every bad option value: one line; pytest.exit printed it twice
+        raise pytest.UsageError(str(error)) from None
 
 
 _PREFLIGHT = pytest.StashKey[bool]()

@@ -45,10 +45,19 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 
 def _seed(text: str) -> int:
-    """``--iris-seed``: 0..2**63-1, as ``pytest-iris generate --seed`` (names the range)."""
+    """``--iris-seed``: 0..2**63-1, as ``pytest-iris generate --seed`` (names the range).
+
+    A usage error of one line, as every bad option value; argparse's own error
+    (exit 4 too) printed pytest's usage, inifile and rootdir lines around it.
+    """
+    import argparse
+
     from pytest_iris.cli._numbers import MAX_SEED, bounded_int
 
-    return bounded_int(0, MAX_SEED)(text)
+    try:
+        return bounded_int(0, MAX_SEED)(text)
+    except argparse.ArgumentTypeError as error:
+        raise pytest.UsageError(f"--iris-seed: {error}") from None
 
 
 def pytest_configure(config: pytest.Config) -> None:
