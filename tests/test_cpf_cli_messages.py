@@ -7,25 +7,15 @@ User trial: ``pytest-iris cpf show`` on a CPF with ``globals=0,0,abc,0,0,0`` sai
 
 from __future__ import annotations
 
-import subprocess
-import sys
 from pathlib import Path
 
-
-def pytest_iris(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "pytest_iris", *args],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
+from pytester_support import run_cli
 
 
 def test_a_non_numeric_size_names_its_line(tmp_path: Path) -> None:
     cpf = tmp_path / "iris.cpf"
     cpf.write_text("[Startup]\nSystemMode=\n[config]\nglobals=0,0,abc,0,0,0\n")
-    done = pytest_iris("cpf", "show", str(cpf))
+    done = run_cli(None, "cpf", "show", str(cpf))
     assert done.returncode == 2
     assert done.stderr == (
         f"pytest-iris cpf show: {cpf}:4: [config]globals='0,0,abc,0,0,0': "
@@ -36,7 +26,7 @@ def test_a_non_numeric_size_names_its_line(tmp_path: Path) -> None:
 def test_a_dry_run_names_the_flag_that_applies(tmp_path: Path) -> None:
     cpf = tmp_path / "iris.cpf"
     cpf.write_text("[config]\nlocksiz=16777216\n")
-    done = pytest_iris("cpf", "set", str(cpf), "locksiz=33554432")
+    done = run_cli(None, "cpf", "set", str(cpf), "locksiz=33554432")
     assert done.returncode == 0, done.stderr
     assert f"{cpf}: dry run, 1 change(s) not applied (pass apply=True; CLI: --apply)" in done.stdout
     assert cpf.read_text() == "[config]\nlocksiz=16777216\n"
