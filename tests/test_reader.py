@@ -142,8 +142,20 @@ def test_lazy_entry_fields_match_the_model(real_log: Path) -> None:
         (b"\x00\x01garbage", "NUL byte at column 1"),
         (b"caf\xe9 latin-1", "invalid UTF-8 at column 4"),
         (b"random garbage line", "not a continuation of the entry at line 1"),
-        (b"01/15/25-20:21:48 (646) 0 [X] no millis", "malformed header"),
-        (b"01/15/25-20:21:48:401 (646) 9 [X] severity 9", "malformed header"),
+        # a malformed header names its first wrong field, what it holds and what it allows
+        (
+            b"01/15/25-20:21:48 (646) 0 [X] no millis",
+            "malformed header: timestamp '01/15/25-20:21:48', expected MM/DD/YY-HH:MM:SS:mmm",
+        ),
+        (
+            b"01/15/25-20:21:48:401 (0646) 0 [X] leading zero",
+            "malformed header: pid '(0646)', expected (PID), digits without a leading zero",
+        ),
+        (
+            b"01/15/25-20:21:48:401 (646) 9 [X] severity 9",
+            "malformed header: severity '9', expected 0, 1, 2 or 3",
+        ),
+        (b"01/15/25-20:21:48:401 (646)", "malformed header: severity '', expected 0, 1, 2 or 3"),
         (b"02/30/25-20:21:48:401 (646) 0 [X] February 30", "invalid timestamp"),
     ],
 )

@@ -39,6 +39,33 @@ NEXT_STAMP: Final = re.compile(r"\n(?=\d\d/\d\d/\d\d-)")
 #: does not match :data:`HEADER` is a malformed header, not a continuation.
 STAMP_START: Final = re.compile(r"\d\d/\d\d/\d\d-")
 
+#: A header's fields in order, each with what it allows: :func:`header_fault`
+#: names the first one a malformed header gets wrong (HEADER's own parts).
+_HEADER_FIELDS: Final = (
+    ("timestamp", re.compile(r"\d\d/\d\d/\d\d-\d\d:\d\d:\d\d:\d\d\d"), "MM/DD/YY-HH:MM:SS:mmm"),
+    ("pid", re.compile(r" \((?:0|[1-9]\d*)\)"), "(PID), digits without a leading zero"),
+    ("severity", re.compile(r" [0-3](?= |\Z)"), "0, 1, 2 or 3"),
+)
+_HEADER_FORM: Final = "MM/DD/YY-HH:MM:SS:mmm (PID) SEVERITY [Category] Message"
+
+
+def header_fault(line: str) -> str:
+    """Why a line that starts like a stamp is not a header: the first field that is
+    wrong, what it holds and what it allows (a reason for ``LogProblem``)."""
+    at = 0
+    for name, pattern, allowed in _HEADER_FIELDS:
+        found = pattern.match(line, at)
+        if found is None:
+            rest = line[at:].removeprefix(" ")
+            held = rest.split(" ", 1)[0]
+            return f"malformed header: {name} {held!r}, expected {allowed} (a header is {_HEADER_FORM})"
+        at = found.end()
+    return (
+        "malformed header: after the severity, a [Category] closed on its line and a text "
+        f"without CR or NUL (a header is {_HEADER_FORM})"
+    )
+
+
 #: The first line of the WIJ recovery program's block, written without a
 #: stamp before the startup (tests/data/messages_real.log line 112).
 BLOCK_START: Final = "*** Recovery started at "

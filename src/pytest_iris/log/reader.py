@@ -43,6 +43,7 @@ from pytest_iris.log.grammar import (
     NEXT_STAMP,
     STAMP_START,
     continuation_allowed,
+    header_fault,
 )
 from pytest_iris.log.runs import (
     CHUNK_START,
@@ -537,9 +538,7 @@ class _Assembler:
                 )
             return
         if STAMP_START.match(line):
-            reason = "malformed header: starts like a timestamp but does not match " + (
-                "MM/DD/YY-HH:MM:SS:mmm (PID) SEVERITY [Category] Message"
-            )
+            reason = header_fault(line)
             if last_unterminated:
                 reason = "truncated last line (no line break at end of file); " + reason
             self._problem(_problem(number, reason, line))
