@@ -142,7 +142,7 @@ class ScenarioFile(pytest.File):
     """One ``iris_chaos_*.yaml``: a single item named by the scenario."""
 
     def collect(self) -> Iterator[pytest.Item]:
-        _freeze_long_lived(self.config)  # pytest's own objects, before the chaos stack's
+        _freeze_at_exit(self.config)
         from pytest_iris.chaos.loader import load_scenario
         from pytest_iris.errors import ScenarioError
         from pytest_iris.registry import Registry
@@ -491,31 +491,26 @@ def pytest_collection_modifyitems(
         for item in items
     ):
         _preflight(config)
-        _freeze_long_lived(config)
+        _freeze_at_exit(config)
     if hasattr(config, "workerinput"):
         _longest_first(items)
 
 
-def _freeze_long_lived(config: pytest.Config) -> None:
-    """Take what exists now out of the cyclic collector's sight (each scenario file, and
-    once the items are collected).
+def _freeze_at_exit(config: pytest.Config) -> None:
+    """Mark this process as one that runs scenarios: its exit handler freezes what is left.
 
-    pytest's start-up and then collecting scenarios (the chaos stack's
-    imports: pydantic schema, settings, registry) make some 50k tracked
-    objects that live as long as the process; each full collection walked all
-    of them again, and the interpreter's last collection at exit once more.
-    :func:`gc.freeze` moves them to the permanent generation (objects made
-    later are collected as before; only garbage already waiting at this
-    moment is never freed). Done in each
-    process that runs scenarios: every xdist worker pays its own
-    collections, so under ``-n 2`` this is saved twice. Only for the
-    process's first pytest session: a session run inside another (pytester's
-    in-process runs) would freeze the outer one's garbage, run after run.
+    Not at collection: a freeze then also took the user's own objects (what
+    their test modules and conftests made at import) out of the cyclic
+    collector's sight for the whole run, so a module-level cycle a test
+    dropped was never freed, its weakref callbacks never fired, and
+    ``gc.get_objects()`` did not list it (user trial). At exit no test runs.
+    Only for the process's first pytest session: a session run inside
+    another (pytester's in-process runs) must not mark the outer process.
     """
     if _FIRST_CONFIG and _FIRST_CONFIG[0] is not config:
         return
-    gc.freeze()
-    _RAN_SCENARIOS.append(True)
+    if not _RAN_SCENARIOS:
+        _RAN_SCENARIOS.append(True)
 
 
 #: set once this process collected (or, as xdist's controller, reported) chaos scenarios
