@@ -170,3 +170,28 @@ def test_a_failing_example_prints_the_scenario_as_values() -> None:
     rebuilt = eval(printed, namespace)  # our own report, checked above
     assert isinstance(rebuilt, Scenario) and rebuilt.name == "mine"
     assert rebuilt.expect.within_s == 300.0
+
+
+def test_a_failing_example_prints_faults_of_a_narrowed_strategy_as_values() -> None:
+    """With faults= narrowed (faults(kinds=...)), the printed Scenario still evals back: the
+    schedule is a list of Fault values, not build([(0, (lambda item: ...)(Fault(sequence=name,
+    ...)))]), which named a local function and a lambda's free variable."""
+
+    @settings(max_examples=5, database=None, derandomize=True)
+    @given(
+        scenario=strategies.scenarios(
+            max_faults=1, faults=strategies.faults(kinds=["sequence"], sequences=["lock_table"])
+        )
+    )
+    def fails(scenario: Scenario) -> None:
+        raise AssertionError("every scenario")
+
+    with pytest.raises(AssertionError) as raised:
+        fails()
+    report = "\n".join(getattr(raised.value, "__notes__", []))
+    assert "lambda" not in report and "build(" not in report
+    report = report.replace("  # or any other generated value", "")
+    printed = report.split("scenario=", 1)[1].rsplit(",\n)", 1)[0]
+    namespace = {cls.__name__: cls for cls in (Scenario, HostSpec, Fault, Expect, SteadyState)}
+    rebuilt = eval(printed, namespace)  # our own report, checked above
+    assert [fault.sequence for fault in rebuilt.faults] == ["lock_table"]

@@ -218,16 +218,22 @@ def schedules(
     source = faults if faults is not None else INCIDENTS
     units = source.map(lambda item: item if isinstance(item, list) else [item])
     timed = st.tuples(st.integers(0, int(within_s)), units)
+    drawn_lists = st.lists(timed, min_size=1, max_size=max_faults)
 
-    def build(drawn: list[tuple[int, list[Fault]]]) -> list[Fault]:
+    # composite, not .map(build): Hypothesis prints a mapped value as the call that made it
+    # when that is shorter, and build([(0, (lambda item: ...)(Fault(sequence=name, ...)))])
+    # names a local function and a lambda's free variable; a composite's value prints as
+    # its repr, [Fault(at=0.0, ...)], which a user can paste (same draws, same order)
+    @st.composite
+    def build(draw: st.DrawFn) -> list[Fault]:
         out: list[Fault] = []
-        for at, unit in sorted(drawn, key=lambda pair: pair[0]):
+        for at, unit in sorted(draw(drawn_lists), key=lambda pair: pair[0]):
             if len(out) + len(unit) > max_faults:
                 continue
             out += [fault.model_copy(update={"at": float(at)}) for fault in unit]
         return out
 
-    return st.lists(timed, min_size=1, max_size=max_faults).map(build).filter(bool)
+    return build().filter(bool)
 
 
 def plan_bytes(cpf: dict[str, dict[str, str | int]], total_ram_mb: int) -> int:
