@@ -163,6 +163,10 @@ def test_html_report_check_says_its_name_once(tmp_path: Path) -> None:
             "ERROR: remediator 'nosuch:fix': cannot import 'nosuch': No module named 'nosuch'",
         ),
         ("--iris-seed=-1", f"ERROR: --iris-seed: '-1': a whole number in 0..{2**63 - 1}"),
+        (
+            "--iris-record-mode=bogus",
+            "ERROR: --iris-record-mode: 'bogus': one of none, once, new_episodes, all",
+        ),
     ],
 )
 def test_bad_option_value_is_one_usage_error_line(

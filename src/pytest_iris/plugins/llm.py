@@ -35,7 +35,8 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         "--iris-record-mode",
         dest="iris_record_mode",
         default=None,
-        choices=_MODES,
+        type=_record_mode,
+        metavar="MODE",
         help="LLM cassettes: none (default, replay only), once, new_episodes or all "
         "(default: ini iris_record_mode).",
     )
@@ -49,6 +50,14 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     )
     parser.addini("iris_record_mode", "LLM cassette record mode (none, once, new_episodes, all).")
     parser.addini("iris_cassette_dir", "Directory of LLM cassettes, relative to the rootdir.")
+
+
+def _record_mode(text: str) -> str:
+    """``--iris-record-mode``: a usage error of one line naming the modes, as every bad option
+    value (argparse's ``choices`` printed pytest's usage, inifile and rootdir lines too)."""
+    if text not in _MODES:
+        raise pytest.UsageError(f"--iris-record-mode: {text!r}: one of {', '.join(_MODES)}")
+    return text
 
 
 def pytest_configure(config: pytest.Config) -> None:
