@@ -575,8 +575,7 @@ class ChaosReporter:
         journal = getattr(report, "iris_journal", None)
         if journal is not None and report.when == "call":
             self.journals.append(journal)
-            if not _RAN_SCENARIOS and _FIRST_CONFIG and _FIRST_CONFIG[0] is self.config:
-                _RAN_SCENARIOS.append(True)  # xdist's controller: its exit skips the last walk
+            _freeze_at_exit(self.config)  # xdist's controller too: its exit skips the last walk
 
     def _sorted(self) -> list[Any]:
         from pytest_iris.chaos.journal import Journal
