@@ -27,8 +27,7 @@ def _interrupted_right_after_creating(monkeypatch: pytest.MonkeyPatch) -> list[s
         created.append(temporary)
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(atomic, "create_temporary", create_then_interrupt)
-    monkeypatch.setattr(storage, "create_temporary", create_then_interrupt)
+    monkeypatch.setattr(atomic, "create_temporary", create_then_interrupt)  # both writers' maker
     return created
 
 

@@ -16,7 +16,7 @@ import contextlib
 import os
 import re
 import stat
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 #: mode of a file written where none existed
@@ -62,31 +62,11 @@ def write_atomic(
     # inside tempfile.mkstemp could, still finds the file to remove.
     temporary = temporary_name(target)
     try:
-        fd = create_temporary(temporary)
-        with os.fdopen(fd, "wb") as handle:
-            if isinstance(data, bytes):
-                handle.write(data)
-            elif isinstance(data, str):
-                handle.write(data.encode("utf-8"))
-            else:
-                for chunk in data:
-                    handle.write(chunk.encode("utf-8"))
-            handle.flush()
-            if original is not None:
-                os.fchmod(handle.fileno(), stat.S_IMODE(original.st_mode))
-                with contextlib.suppress(PermissionError):
-                    os.fchown(handle.fileno(), original.st_uid, original.st_gid)
-            else:
-                os.fchmod(handle.fileno(), NEW_FILE_MODE if mode is None else mode)
-            if durable:
-                os.fsync(handle.fileno())
-        os.replace(temporary, target)
-    except BaseException as error:
-        if not isinstance(error, FileExistsError) or error.filename != temporary:
-            # (a name taken already is another writer's file, not ours to remove)
-            with contextlib.suppress(FileNotFoundError):
-                os.unlink(temporary)
-        if isinstance(error, OSError) and error.filename == temporary:
+        with fresh_temporary(temporary) as fd:
+            _write_whole(fd, data, original, mode, durable)
+            os.replace(temporary, target)
+    except OSError as error:
+        if error.filename == temporary:
             raise _naming(error, target) from error
         raise
     if durable:
@@ -94,9 +74,59 @@ def write_atomic(
     return target
 
 
+def _write_whole(
+    fd: int,
+    data: bytes | str | Iterable[str],
+    original: os.stat_result | None,
+    mode: int | None,
+    durable: bool,
+) -> None:
+    """Write ``data`` to the temporary ``fd`` and give it the original file's mode."""
+    with os.fdopen(fd, "wb") as handle:
+        if isinstance(data, bytes):
+            handle.write(data)
+        elif isinstance(data, str):
+            handle.write(data.encode("utf-8"))
+        else:
+            for chunk in data:
+                handle.write(chunk.encode("utf-8"))
+        handle.flush()
+        if original is not None:
+            os.fchmod(handle.fileno(), stat.S_IMODE(original.st_mode))
+            with contextlib.suppress(PermissionError):
+                os.fchown(handle.fileno(), original.st_uid, original.st_gid)
+        else:
+            os.fchmod(handle.fileno(), NEW_FILE_MODE if mode is None else mode)
+        if durable:
+            os.fsync(handle.fileno())
+
+
 def temporary_name(target: Path) -> str:
     """A fresh ``.<name>.<pid>.<random>.tmp`` beside ``target`` (what stale-file removal knows)."""
     return os.fspath(target.parent / f".{target.name}.{os.getpid()}.{os.urandom(6).hex()}.tmp")
+
+
+@contextlib.contextmanager
+def fresh_temporary(temporary: str) -> Iterator[int]:
+    """Create ``temporary`` (a :func:`temporary_name`): a descriptor open for writing.
+
+    Whatever still bears the name on the way out is removed (a rename has
+    taken it on success), also after an interrupt that lands just after the
+    file was made; a name another writer held (``O_EXCL`` refused it) is that
+    writer's file and stays. The caller closes the descriptor.
+    """
+    ours = True
+    try:
+        try:
+            fd = create_temporary(temporary)
+        except FileExistsError:
+            ours = False
+            raise
+        yield fd
+    finally:
+        if ours:
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(temporary)
 
 
 def create_temporary(temporary: str) -> int:

@@ -170,19 +170,17 @@ def _not_writable(target: Path) -> str | None:
     (:func:`pytest_iris.atomic.temporary_name`, one that a later write removes
     if it is ever left) is made and removed at once.
     """
-    from pytest_iris.atomic import create_temporary, temporary_name
+    from pytest_iris.atomic import fresh_temporary, temporary_name
 
     if not os.access(target.parent, os.W_OK | os.X_OK):
         return "not writable"
-    probe = temporary_name(target)
     try:
-        fd = create_temporary(probe)
+        with fresh_temporary(temporary_name(target)) as fd:
+            os.close(fd)
     except FileExistsError:
         return None  # a file of that name can be made there, by someone
     except OSError as error:
         return f"cannot create a file there ({error.strerror or error})"
-    os.close(fd)
-    os.unlink(probe)
     return None
 
 

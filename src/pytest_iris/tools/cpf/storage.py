@@ -29,7 +29,7 @@ from datetime import date, datetime
 from pathlib import Path
 
 from pytest_iris.atomic import (
-    create_temporary,
+    fresh_temporary,
     fsync_directory,
     real_target,
     temporary_name,
@@ -137,8 +137,7 @@ def make_backup(path: str | os.PathLike[str], day: date) -> Path | None:
     except FileNotFoundError:
         return None
     temporary = temporary_name(target)
-    try:
-        fd = create_temporary(temporary)
+    with fresh_temporary(temporary) as fd:
         with os.fdopen(fd, "wb") as handle:
             handle.write(data)
             os.fchmod(handle.fileno(), mode)
@@ -150,9 +149,6 @@ def make_backup(path: str | os.PathLike[str], day: date) -> Path | None:
             except FileExistsError:
                 continue
             break
-    finally:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(temporary)
     fsync_directory(target.parent)
     return destination
 
