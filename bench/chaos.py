@@ -176,18 +176,25 @@ def pytest_env() -> dict[str, str]:
 
 def pytest_run(cwd: str, workers: str, what: str) -> tuple[float, float]:
     """Wall and CPU seconds (user + system, the workers included) of pytest in ``cwd``."""
+    _launched, wall, cpu = _timed_pytest(cwd, workers, what, pytest_env())
+    return wall, cpu
+
+
+def _timed_pytest(
+    cwd: str | Path, workers: str, what: str, env: dict[str, str], *args: str
+) -> tuple[float, float, float]:
+    """Run pytest ``-n workers`` in ``cwd`` with a basetemp of its own (removed after); its
+    launch time (``time.time``, for other processes' stamps), wall and CPU seconds (user +
+    system, the workers included). A failed run stops the bench, naming ``what``."""
     base = _basetemp()
     try:
         before = resource.getrusage(resource.RUSAGE_CHILDREN)
+        launched = time.time()
         start = time.perf_counter()
         done = subprocess.run(
-            [PYTHON, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-n", workers,
+            [PYTHON, "-m", "pytest", "-q", "-p", "no:cacheprovider", *args, "-n", workers,
              f"--basetemp={base}"],
-            cwd=cwd,
-            capture_output=True,
-            text=True,
-            check=False,
-            env=pytest_env(),
+            cwd=cwd, capture_output=True, text=True, check=False, env=env,
         )  # fmt: skip
         wall = time.perf_counter() - start
         after = resource.getrusage(resource.RUSAGE_CHILDREN)
@@ -195,8 +202,7 @@ def pytest_run(cwd: str, workers: str, what: str) -> tuple[float, float]:
         shutil.rmtree(base, ignore_errors=True)
     if done.returncode != 0:
         raise SystemExit(f"{what} with -n {workers} failed:\n{done.stdout[-3000:]}")
-    cpu = after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime
-    return wall, cpu
+    return launched, wall, after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime
 
 
 def suite_wall_s(workers: str) -> tuple[float, float]:
@@ -314,28 +320,13 @@ def phase_run(
     phases = Path(plugin_dir, f"phases-{cwd.name}-{workers}.jsonl")
     phases.unlink(missing_ok=True)
     env = {**pytest_env(), "IRIS_BENCH_PHASES": str(phases), "PYTHONPATH": plugin_dir}
-    base = _basetemp()
-    try:
-        before = resource.getrusage(resource.RUSAGE_CHILDREN)
-        launched = time.time()
-        done = subprocess.run(
-            [PYTHON, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-p",
-             "iris_bench_phases", "-n", workers, f"--basetemp={base}"],
-            cwd=cwd, capture_output=True, text=True, check=False, env=env,
-        )  # fmt: skip
-        wall = time.time() - launched
-        after = resource.getrusage(resource.RUSAGE_CHILDREN)
-    finally:
-        shutil.rmtree(base, ignore_errors=True)
-    if done.returncode != 0:
-        raise SystemExit(f"{cwd.name} with -n {workers} failed:\n{done.stdout[-3000:]}")
+    launched, wall, tree = _timed_pytest(cwd, workers, cwd.name, env, "-p", "iris_bench_phases")
     by_pid: dict[int, dict[str, Any]] = {}
     for line in phases.read_text().splitlines():
         pid, role, what, stamp, cpu, children = json.loads(line)
         entry = by_pid.setdefault(pid, {"role": "", "stamps": {}})
         entry["role"] = entry["role"] or role
         entry["stamps"][what] = (stamp - launched, cpu, children)
-    tree = after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime
     return {e["role"]: e["stamps"] for e in by_pid.values() if e["role"]}, wall, tree
 
 
